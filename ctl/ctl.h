@@ -1,0 +1,253 @@
+/*
+ * ctl.h - the file formats of SPEC.md §3 (CTL/ITL .tlv, .sgn, .enc.sgn): parse, build
+ * (through a signer callback), verify, decrypt. OpenSSL only; no tokens.
+ *
+ * Conventions:
+ *  - Functions return CTL_OK (0) or a ctl_status code, and fill a struct ctl_err with
+ *    one line a user can act on. Status values are also the programs' exit codes.
+ *  - Byte strings are struct ctl_buf (owned, freed by the owner's _free/_clear).
+ *  - Names (subject, issuer, signer) are C strings in certificate order,
+ *    e.g. "CN=SAST-ADN0001,O=Example Corp,OU=Voice" (see ctl_name_string()).
+ */
+#ifndef CTL_CTL_H
+#define CTL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Status codes; identical to the documented exit codes of ctlverify and ctlsign. */
+enum ctl_status {
+	CTL_OK = 0,
+	CTL_E_INTERNAL = 1,    /* bug or out of memory */
+	CTL_E_USAGE = 2,       /* bad command line or option value */
+	CTL_E_IO = 3,          /* file cannot be read or written */
+	CTL_E_MALFORMED = 4,   /* input is not a well-formed file of its kind */
+	CTL_E_SIGNATURE = 5,   /* signature does not verify */
+	CTL_E_SIGNER = 6,      /* signer not found / not trusted for this file */
+	CTL_E_UNSUPPORTED = 7, /* unsupported algorithm, key type or version */
+	CTL_E_DECRYPT = 8,     /* key unwrap, decryption or plaintext hash failed */
+	CTL_E_POLICY = 9,      /* refused by a trust or token rule (role, file name, mode...) */
+	CTL_E_NETWORK = 10,    /* TFTP/TLS transfer failed, server down, file missing */
+	CTL_E_TOKEN = 11,      /* token absent, removed, locked, wrong PIN, PKCS#11 error */
+	CTL_E_CANCELLED = 12,  /* the user declined or a wait timed out */
+	CTL_E_PARTIAL = 13,    /* bulk operation: some items failed, others succeeded */
+};
+
+struct ctl_err {
+	int code;       /* enum ctl_status */
+	char msg[512];  /* one line, no trailing newline */
+};
+
+/* Sets err (if non-NULL) and returns code. printf-style. */
+int ctl_fail(struct ctl_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Adds context in front of an existing message: "ctx: old message". */
+int ctl_fail_prefix(struct ctl_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *ctl_status_name(int code); /* "malformed", "signature", ... */
+
+struct ctl_buf {
+	uint8_t *data;
+	size_t len;
+};
+void ctl_buf_clear(struct ctl_buf *b);  /* wipes and frees; leaves {NULL,0} */
+int ctl_buf_set(struct ctl_buf *b, const void *data, size_t len); /* copy; 0 on ENOMEM */
+
+/* --- algorithms and roles --- */
+
+enum ctl_hash { CTL_HASH_SHA1 = 1, CTL_HASH_SHA256 = 2, CTL_HASH_SHA512 = 3 };
+const EVP_MD *ctl_hash_md(int hash_alg);      /* NULL if unknown */
+const char *ctl_hash_name(int hash_alg);      /* "sha1", "sha256", "sha512", "unknown" */
+int ctl_hash_from_name(const char *name);     /* 0 if unknown */
+
+enum ctl_role {
+	CTL_ROLE_SAST = 0,
+	CTL_ROLE_CCM = 1,
+	CTL_ROLE_CCM_TFTP = 2,
+	CTL_ROLE_TFTP = 3,
+	CTL_ROLE_CAPF = 4,
+	CTL_ROLE_APP_SERVER = 7,
+	CTL_ROLE_TVS = 21,
+};
+const char *ctl_role_name(int role);          /* "SAST", "CCM+TFTP", ...; NULL if unknown */
+int ctl_role_from_name(const char *name);     /* case-insensitive: sast ccm ccm+tftp tftp capf app-server tvs; -1 if unknown */
+bool ctl_role_is_tftp(int role);              /* TFTP or CCM+TFTP */
+
+/* --- CTL/ITL records (SPEC §3.2) --- */
+
+struct ctl_record {
+	char *dns_name;        /* tag 2, NULL if absent */
+	char *subject;         /* tag 3 */
+	int role;              /* tag 4; -1 if absent */
+	char *issuer;          /* tag 5 */
+	struct ctl_buf serial; /* tag 6 */
+	struct ctl_buf pubkey; /* tag 7: PKCS#1 RSAPublicKey DER, or uncompressed EC point */
+	struct ctl_buf cert_sig; /* tag 8: the certificate's signature value */
+	struct ctl_buf cert;   /* tag 9: certificate DER; empty in non-secure server records */
+	bool has_ip;
+	uint8_t ip[4];         /* tag 10 */
+	struct ctl_buf cert_hash; /* tag 11 */
+	int cert_hash_alg;     /* tag 12; 0 if absent */
+	size_t offset;         /* where the record starts in the file (parsed records) */
+};
+void ctl_record_clear(struct ctl_record *r);
+
+/* Fills a record from a certificate: subject, issuer, serial, public key, certificate
+ * signature and (if with_cert) the DER. dns_name and ip may be NULL. RSA and EC keys. */
+int ctl_record_from_cert(X509 *cert, int role, const char *dns_name, const uint8_t *ip,
+			 bool with_cert, struct ctl_record *out, struct ctl_err *err);
+/* Decodes the record's certificate; NULL (and err) if there is none or it is bad. */
+X509 *ctl_record_x509(const struct ctl_record *r, struct ctl_err *err);
+
+/* --- the signed header (SPEC §3.1) and whole files --- */
+
+enum ctl_kind { CTL_KIND_CTL = 1, CTL_KIND_ITL, CTL_KIND_SGN, CTL_KIND_ENC_SGN };
+const char *ctl_kind_name(int kind);          /* "CTL", "ITL", "SGN", "ENC-SGN" */
+
+struct ctl_enc_info {        /* tags 16..27 (.enc.sgn only) */
+	uint8_t iv_type;         /* 18 */
+	struct ctl_buf iv;       /* 19, 16 bytes */
+	uint16_t pad_count;      /* 20 */
+	uint8_t key_type;        /* 22 */
+	uint16_t key_bits;       /* 23 */
+	uint8_t key_alg;         /* 24: 1 = AES */
+	struct ctl_buf wrapped_key; /* 25 */
+	int content_hash_alg;    /* 26 */
+	struct ctl_buf content_hash; /* 27 */
+};
+
+struct ctl_header {
+	uint8_t version_major, version_minor;       /* tag 1 */
+	uint16_t header_len;                        /* tag 2 */
+	bool has_signer_version;
+	uint8_t signer_version_major, signer_version_minor; /* tag 28 */
+	char *signer_name;                          /* tag 3/4 */
+	char *issuer_name;                          /* tag 3/6 */
+	struct ctl_buf signer_serial;               /* tag 3/5 */
+	int hash_alg;                               /* tag 7/8 */
+	int sig_alg;                                /* tag 7/9/10: 0 = RSA */
+	int modulus_code;                           /* tag 7/9/11: 0..3 = 512..4096 */
+	struct ctl_buf signature;                   /* tag 12 */
+	size_t sig_offset, sig_elem_len;            /* tag-12 element's place in the file */
+	char *file_name;                            /* tag 14 */
+	uint32_t timestamp;                         /* tag 15 */
+	bool has_enc;
+	struct ctl_enc_info enc;                    /* tags 16..27 */
+	unsigned pad_count;                         /* tag 13 bytes */
+};
+
+struct ctl_file {
+	int kind;                       /* enum ctl_kind */
+	struct ctl_header hdr;
+	struct ctl_record *records;     /* CTL/ITL only */
+	size_t nrecords;
+	struct ctl_buf raw;             /* the whole file as read */
+	size_t body_offset;             /* == hdr.header_len */
+};
+
+/* Limits a parser enforces on hostile input. */
+#define CTL_MAX_FILE_SIZE (16u * 1024 * 1024)
+#define CTL_MAX_RECORDS 4096
+
+/* Parses a file (copied into f->raw). Any structural problem is CTL_E_MALFORMED with the
+ * offending tag and offset in the message; an unknown version is CTL_E_UNSUPPORTED.
+ * Kind: version 1.2 -> CTL, or ITL when the header file name starts with "ITL";
+ * version 1.0 -> SGN; version 2.0 with encryption info -> ENC_SGN. */
+int ctl_parse(const uint8_t *data, size_t len, struct ctl_file **out, struct ctl_err *err);
+int ctl_parse_file(const char *path, struct ctl_file **out, struct ctl_err *err);
+void ctl_file_free(struct ctl_file *f);
+
+/* The signed bytes: the whole file without its tag-12 element. */
+int ctl_signed_bytes(const struct ctl_file *f, struct ctl_buf *out, struct ctl_err *err);
+/* The payload after the header (.sgn: original bytes; .enc.sgn: ciphertext). */
+void ctl_body(const struct ctl_file *f, const uint8_t **data, size_t *len);
+
+/* Verifies the header signature with a public key / certificate. CTL_E_SIGNATURE on
+ * mismatch, CTL_E_UNSUPPORTED for unknown hash or signature algorithm. */
+int ctl_verify_pkey(const struct ctl_file *f, EVP_PKEY *pkey, struct ctl_err *err);
+int ctl_verify_cert(const struct ctl_file *f, X509 *cert, struct ctl_err *err);
+
+/* The record whose issuer name and serial match the header's signer; NULL if none.
+ * With role >= 0 the record must also have that role. */
+const struct ctl_record *ctl_find_signer(const struct ctl_file *f, int role);
+/* A CTL/ITL checked against its own signer record (CTL: a SAST record; ITL: any record
+ * with a certificate). CTL_E_SIGNER if no such record. */
+int ctl_verify_self(const struct ctl_file *f, struct ctl_err *err);
+
+/* .enc.sgn: signature must already be verified by the caller (the function refuses
+ * nothing on its own, but the tools always verify first). Unwraps the AES key with the
+ * device's RSA private key, decrypts, strips the padding, checks the plaintext hash. */
+int ctl_decrypt(const struct ctl_file *f, EVP_PKEY *device_key, struct ctl_buf *plain,
+		struct ctl_err *err);
+
+/* --- building and signing --- */
+
+/* The signer callback: sign `digest` (already hashed with hash_alg) with RSA PKCS#1 v1.5
+ * and append the signature to `sig`. Tokens implement this through PKCS#11. */
+struct cbb;
+typedef int (*ctl_sign_fn)(void *ctx, int hash_alg, const uint8_t *digest, size_t digest_len,
+			   struct cbb *sig, struct ctl_err *err);
+
+struct ctl_signer {
+	X509 *cert;        /* the signer's certificate (names, serial, key size); not owned */
+	ctl_sign_fn sign;
+	void *ctx;
+};
+/* A software signer over an EVP_PKEY (tests, and any EVP_PKEY a provider gives). */
+void ctl_signer_from_pkey(struct ctl_signer *s, EVP_PKEY *key, X509 *cert);
+
+struct ctl_build_opts {
+	int hash_alg;              /* CTL_HASH_* (default SHA-512 when 0) */
+	uint32_t timestamp;        /* seconds since the epoch; 0 = now */
+	const char *file_name;     /* header file name (tag 14), e.g. "CTLFile.tlv" */
+	int signer_version_minor;  /* .tlv only: 0 -> 1.0 (CTL), 1 -> 1.1 (ITL); -1 = by kind */
+};
+
+/* Builds a CTL or ITL from records. Records are written in the order given, with the
+ * fields in the order 1,2,3,5,6,4,7,8,9,10,11,12 (absent ones skipped). */
+int ctl_build_tlv(int kind, const struct ctl_record *recs, size_t nrecs,
+		  const struct ctl_signer *signer, const struct ctl_build_opts *opts,
+		  struct ctl_buf *out, struct ctl_err *err);
+/* Builds a .sgn of content. */
+int ctl_build_sgn(const uint8_t *content, size_t len, const struct ctl_signer *signer,
+		  const struct ctl_build_opts *opts, struct ctl_buf *out, struct ctl_err *err);
+/* Builds an .enc.sgn: fresh AES-128 key and IV from the OpenSSL RNG, XML padded with
+ * '\r' to 16 bytes, AES-128-CBC, key wrapped to device_cert's RSA key (PKCS#1 v1.5),
+ * content hash with opts->hash_alg. An EC device certificate is CTL_E_UNSUPPORTED. */
+int ctl_build_enc_sgn(const uint8_t *plain, size_t len, X509 *device_cert,
+		      const struct ctl_signer *signer, const struct ctl_build_opts *opts,
+		      struct ctl_buf *out, struct ctl_err *err);
+/* As above with a given key and IV (deterministic rebuilds in tests). */
+int ctl_build_enc_sgn_with(const uint8_t *plain, size_t len, X509 *device_cert,
+			   const uint8_t key[16], const uint8_t iv[16],
+			   const struct ctl_signer *signer, const struct ctl_build_opts *opts,
+			   struct ctl_buf *out, struct ctl_err *err);
+
+/* --- certificates --- */
+
+/* Name in certificate order, RFC 4514 escaping, ',' separators: "CN=a,O=b,OU=c". */
+char *ctl_name_string(const X509_NAME *name);
+/* Lowercase hex fingerprint of the DER with hash_alg; colon-free. Caller frees. */
+char *ctl_cert_fingerprint(X509 *cert, int hash_alg);
+/* Loads a certificate from PEM or DER. */
+X509 *ctl_cert_load(const char *path, struct ctl_err *err);
+X509 *ctl_cert_from_der(const uint8_t *der, size_t len, struct ctl_err *err);
+/* Loads a private key from PEM or DER. */
+EVP_PKEY *ctl_pkey_load(const char *path, struct ctl_err *err);
+/* Modulus code (tag 11) for an RSA key size in bits; -1 if not 512/1024/2048/4096. */
+int ctl_modulus_code(int bits);
+
+/* --- files --- */
+
+/* Reads a whole regular file, refusing more than max bytes. */
+int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
+/* Writes atomically: temp file in the same directory, fsync, rename, fsync dir.
+ * mode as for open(2). On failure nothing is left behind and the old file is intact. */
+int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
+		     struct ctl_err *err);
+
+#endif
