@@ -1,0 +1,12 @@
+/* ctlsign - the officer side: tokens, the CTL ceremony, signing TFTP files (SPEC §4). */
+#include "tool.h"
+#include "sign.h"
+
+static const struct tool_cmd commands[] = {
+	{NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+	return tool_dispatch("ctlsign", commands, argc, argv);
+}

@@ -1,0 +1,5 @@
+/* sign.h - ctlsign's subcommands. */
+#ifndef CTL_SIGN_H
+#define CTL_SIGN_H
+
+#endif
