@@ -3,6 +3,7 @@
 #include "sign.h"
 
 static const struct tool_cmd commands[] = {
+	{"token", cmd_token, "tokens: list, passwd, provision, sign, wait"},
 	{NULL, NULL, NULL},
 };
 

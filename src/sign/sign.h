@@ -2,4 +2,6 @@
 #ifndef CTL_SIGN_H
 #define CTL_SIGN_H
 
+int cmd_token(int argc, char **argv);
+
 #endif
