@@ -167,8 +167,9 @@ static int sign_cb(void *ctx, int hash_alg, const uint8_t *digest, size_t digest
 					t->info.label, t->info.serial);
 		if (rv == CKR_USER_NOT_LOGGED_IN)
 			return ctl_fail(err, CTL_E_TOKEN,
-					"token '%s' logged out (removed or reset?): start again",
-					t->info.label);
+					"token '%s' (serial %s) was removed or reset (logged out): put it "
+					"back and start again",
+					t->info.label, t->info.serial);
 		return ctl_fail(err, CTL_E_TOKEN, "token '%s' could not sign: %s", t->info.label,
 				p11_rv_name(rv));
 	}

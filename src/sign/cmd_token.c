@@ -487,7 +487,8 @@ static int cmd_sign(int argc, char **argv)
 		rc = tool_report(&err);
 		goto out;
 	}
-	PEM_write_X509(stdout, token_cert(t));
+	if (!PEM_write_X509(stdout, token_cert(t)))
+		rc = tool_fail(CTL_E_IO, "cannot write the certificate to stdout");
 out:
 	free(sb);
 	cbb_cleanup(&sig);

@@ -64,4 +64,8 @@ err_has "ctlsign token provision"
 [ -n "$THREADS_BIN" ] || fail "no threads test binary"
 run 0 "$THREADS_BIN" "$MOD" pkcs11:token=SAST1 env:NEWPIN 8 25
 out_has "8 threads x 25 signatures, 0 bad"
+# The token going away under the signer: CTL_E_TOKEN "was removed".
+run 0 "$THREADS_BIN" "$MOD" pkcs11:token=SAST1 env:NEWPIN 1 1 removed
+out_has "rc 11: token 'SAST1'"
+out_has "was removed"
 echo ok

@@ -1,6 +1,9 @@
 /* test_threads.c - token_signer() from several threads at once against a real token.
- * usage: test_threads MODULE URI PIN-SOURCE THREADS ROUNDS
- * Every signature is verified with the token certificate's public key. */
+ * usage: test_threads MODULE URI PIN-SOURCE THREADS ROUNDS [removed]
+ * Every signature is verified with the token certificate's public key. With "removed",
+ * all sessions of the slot are closed behind the signer's back first (what a token
+ * pulled out looks like to the module) and the signer must say the token was removed. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include <p11-kit/pkcs11.h>
 
 #include "bytes.h"
 #include "token.h"
@@ -56,7 +61,7 @@ int main(int argc, char **argv)
 	pthread_t th[64];
 	long nthreads, bad = 0;
 
-	if (argc != 6)
+	if (argc != 6 && argc != 7)
 		return 2;
 	o.uri = argv[2];
 	o.pin = argv[3];
@@ -70,6 +75,30 @@ int main(int argc, char **argv)
 	}
 	signer = token_signer(t);
 	pub = X509_get0_pubkey(signer->cert);
+	if (argc == 7 && !strcmp(argv[6], "removed")) {
+		void *dl = dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD);
+		CK_RV (*getfl)(CK_FUNCTION_LIST_PTR_PTR) =
+			dl ? (CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(dl, "C_GetFunctionList") : NULL;
+		CK_FUNCTION_LIST *fl = NULL;
+		unsigned char md[32] = {0};
+		struct cbb sig;
+		int rc;
+
+		rounds = 1;
+		if (worker((void *)0) != NULL) /* one good signature: a session in the pool */
+			return 1;
+		if (!getfl || getfl(&fl) != CKR_OK ||
+		    fl->C_CloseAllSessions(token_get_info(t)->slot_id) != CKR_OK)
+			return 1;
+		cbb_init(&sig);
+		rc = signer->sign(signer->ctx, CTL_HASH_SHA256, md, sizeof(md), &sig, &err);
+		cbb_cleanup(&sig);
+		printf("rc %d: %s\n", rc, err.msg);
+		token_close(t);
+		token_module_close(m);
+		dlclose(dl);
+		return rc == CTL_E_TOKEN && strstr(err.msg, "was removed") ? 0 : 1;
+	}
 	for (long i = 0; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)i) != 0)
 			return 1;
