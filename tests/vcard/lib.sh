@@ -1,0 +1,28 @@
+# lib.sh - helpers for the vcard test cases (sourced by run-case.sh).
+MODULE=${VCARD_MODULE:-/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so}
+USER_TOKEN="OpenPGP card (User PIN)"
+SIG_TOKEN="OpenPGP card (User PIN (sig))"
+export PW1=123456 PW3=12345678
+work=$VCARD_DIR/work
+mkdir -p "$work"
+
+p11() { pkcs11-tool --module "$MODULE" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# must_contain TEXT PATTERN WHAT
+must_contain() { grep -qE -- "$2" <<<"$1" || { echo "$1" >&2; fail "$3: no match for '$2'"; }; }
+must_not_contain() { ! grep -qE -- "$2" <<<"$1" || { echo "$1" >&2; fail "$3: unexpected '$2'"; }; }
+
+# token_flags LABEL: the "token flags" line of that token in pkcs11-tool -L.
+token_flags() {
+  p11 -L 2>/dev/null | awk -v l="$1" '
+    /token label/ { sub(/^[^:]*: /, ""); cur = $0 }
+    /token flags/ && cur == l { sub(/^[^:]*: /, ""); print; exit }'
+}
+
+# sign_with PINVAR IN OUT: sign IN with the card's signature key (SHA256-RSA-PKCS).
+sign_with() {
+  p11 --token-label "$SIG_TOKEN" --login --pin "env:$1" --sign --mechanism SHA256-RSA-PKCS \
+    --id 01 -i "$2" -o "$3"
+}
