@@ -26,3 +26,9 @@ sign_with() {
   p11 --token-label "$SIG_TOKEN" --login --pin "env:$1" --sign --mechanism SHA256-RSA-PKCS \
     --id 01 -i "$2" -o "$3"
 }
+
+# serial_of CARD: the token serial OpenSC shows for a card of this stack.
+serial_of() {
+  python3 -c 'import json,sys; print("ffff" + json.load(open(sys.argv[1]))["serial"].lower())' \
+    "$VCARD_DIR/$1.json"
+}

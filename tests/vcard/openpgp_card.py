@@ -149,6 +149,7 @@ class State:
 
     def __init__(self, path, serial=None):
         self.path = path
+        self._keys = {}
         if os.path.exists(path):
             with open(path) as f:
                 self.d = json.load(f)
@@ -184,7 +185,13 @@ class State:
         k = self.d["keys"].get(str(ref))
         if not k:
             return None
-        return serialization.load_pem_private_key(k["pem"].encode(), None)
+        # Loading checks the key, which is slow: keep the parsed key per PEM.
+        cached = self._keys.get(ref)
+        if cached and cached[0] == k["pem"]:
+            return cached[1]
+        key = serialization.load_pem_private_key(k["pem"].encode(), None)
+        self._keys[ref] = (k["pem"], key)
+        return key
 
 
 class Card:

@@ -23,6 +23,11 @@ flock -w 110 9 || { echo "FAIL: another vcard stack holds the lock for 110 s"; e
 
 rm -rf "$VCARD_DIR"
 mkdir -p "$VCARD_DIR"
+# A card provisioned once (test vcard_provision) is copied: its key was made on the card.
+if [ -n "${VCARD_TEMPLATE:-}" ]; then
+  [ -s "$VCARD_TEMPLATE/card.json" ] || { echo "FAIL: no provisioned card in $VCARD_TEMPLATE"; exit 1; }
+  cp "$VCARD_TEMPLATE/card.json" "$VCARD_TEMPLATE/card.crt" "$VCARD_DIR/"
+fi
 trap '"$stack" stop || true' EXIT
 "$stack" start
 "$stack" provision >/dev/null

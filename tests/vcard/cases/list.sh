@@ -7,7 +7,7 @@ must_contain "$out" "serial num *: ffff[0-9a-f]{8}" "slot list"
 must_not_contain "$out" "final user PIN try|user PIN locked" "fresh card flags"
 objs=$(p11 --token-label "$SIG_TOKEN" -O)
 must_contain "$objs" "Public Key Object; RSA 2048 bits" "objects"
-must_contain "$objs" "subject: *DN: CN=SAST-VCARD, O=Example Corp, OU=Voice" "certificate"
+must_contain "$objs" "subject: *DN: CN=SAST-CARD, O=Example Corp, OU=Voice" "certificate"
 must_contain "$(grep -A4 'Certificate Object' <<<"$objs")" "ID: *01" "certificate id"
 priv=$(PW1=$PW1 p11 --token-label "$SIG_TOKEN" --login --pin env:PW1 -O --type privkey)
 must_contain "$priv" "label: *Signature key" "private key"
