@@ -32,3 +32,24 @@ serial_of() {
   python3 -c 'import json,sys; print("ffff" + json.load(open(sys.argv[1]))["serial"].lower())' \
     "$VCARD_DIR/$1.json"
 }
+
+# The sig slot of this stack's card as an RFC 7512 URI (OpenSC shows two slots).
+SIG_URI="pkcs11:token=OpenPGP%20card%20(User%20PIN%20(sig))"
+USER_URI="pkcs11:token=OpenPGP%20card%20(User%20PIN)"
+
+# json_check JSON PYTHON-EXPR: evaluates the expression with `v` = the parsed JSON.
+json_check() {
+  python3 -c 'import json, sys
+v = json.loads(sys.argv[1])
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" || { echo "$1" >&2; fail "JSON check failed: $2"; }
+}
+
+# wrong_logins N: N failed logins with a wrong PIN through pkcs11-tool.
+wrong_logins() {
+  local i
+  export BAD=999999
+  for i in $(seq "$1"); do
+    p11 --token-label "$SIG_TOKEN" --login --pin env:BAD -O >/dev/null 2>&1 && fail "a wrong PIN logged in"
+  done
+  true
+}
