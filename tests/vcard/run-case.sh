@@ -21,6 +21,11 @@ fi
 exec 9>"${TMPDIR:-/tmp}/ctltools-vcard.lock"
 flock -w 110 9 || { echo "FAIL: another vcard stack holds the lock for 110 s"; exit 1; }
 
+# A run killed before its trap (ctest timeout with SIGKILL) may have left a stack in a
+# sibling state directory: stop it (by its recorded PIDs) or it would hold vpcd's port.
+for old in "$(dirname "$VCARD_DIR")"/state-*; do
+  [ -d "$old" ] && "$stack" --dir "$old" stop
+done
 rm -rf "$VCARD_DIR"
 mkdir -p "$VCARD_DIR"
 # A card provisioned once (test vcard_provision) is copied: its key was made on the card.
@@ -29,6 +34,7 @@ if [ -n "${VCARD_TEMPLATE:-}" ]; then
   cp "$VCARD_TEMPLATE/card.json" "$VCARD_TEMPLATE/card.crt" "$VCARD_DIR/"
 fi
 trap '"$stack" stop || true' EXIT
+trap 'exit 143' TERM INT HUP
 "$stack" start
 "$stack" provision >/dev/null
 
