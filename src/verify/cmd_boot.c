@@ -132,6 +132,14 @@ int cmd_boot(int argc, char **argv)
 		return tool_fail(CTL_E_USAGE, "boot: unexpected argument '%s'; see 'ctlverify boot --help'", argv[optind]);
 	if (!b.server || !mac_in)
 		return tool_fail(CTL_E_USAGE, "boot: --server and --mac are required; see 'ctlverify boot --help'");
+	{
+		char *host = NULL;
+		int port;
+
+		if (!dev_split_hostport(b.server, 69, &host, &port))
+			return tool_fail(CTL_E_USAGE, "boot: bad --server '%s': expected HOST or HOST:PORT (port 1-65535)", b.server);
+		free(host);
+	}
 	if (!mac_normalize(mac_in, mac))
 		return tool_fail(CTL_E_USAGE, "boot: bad MAC '%s': expected 12 hex digits, e.g. 001122334455", mac_in);
 	snprintf(enc_name, sizeof(enc_name), "SEP%s.cnf.xml.enc.sgn", mac);
