@@ -67,6 +67,12 @@ int session_open(struct session *s, const char *module, const char *uri, const c
 		session_close(s);
 		return ctl_fail(err, CTL_E_TOKEN, "the token has no certificate for its signing key");
 	}
+	if (X509_get0_pubkey(s->cert) == NULL ||
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(s->cert)) != EVP_PKEY_RSA) {
+		session_close(s);
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"the token's signing key is not RSA: phones only accept RSA PKCS#1 v1.5 signatures on TFTP files");
+	}
 	if ((hook = getenv(SESSION_TEST_GONE_ENV)) && *hook) {
 		s->gone_after = strtoul(hook, NULL, 10);
 		s->inner = s->signer;
