@@ -101,6 +101,7 @@ static int xml_scan(const uint8_t *xml, size_t len, char *root, size_t root_size
 	struct cbs s;
 	int depth = 0;
 	struct xml_child *open = NULL;
+	bool closed = false;
 	uint8_t c;
 
 	cbs_init(&s, xml, len);
@@ -143,7 +144,7 @@ static int xml_scan(const uint8_t *xml, size_t len, char *root, size_t root_size
 				open = NULL;
 			}
 			if (depth == 0)
-				return root[0] != 0;
+				closed = true;
 		} else {
 			cbs_skip(&s, 1);
 			get_name(&s, name, sizeof(name));
@@ -168,10 +169,10 @@ static int xml_scan(const uint8_t *xml, size_t len, char *root, size_t root_size
 			if (!empty)
 				depth++;
 			else if (depth == 0)
-				return 1;
+				closed = true;
 		}
 	}
-	return 0; /* the root never closed */
+	return closed; /* else the root never closed */
 }
 
 int devcfg_check_device(const uint8_t *xml, size_t len, struct ctl_err *err)
