@@ -4,5 +4,6 @@
 
 int cmd_sign(int argc, char **argv);
 int cmd_encrypt(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif
