@@ -1,6 +1,7 @@
 /* cmd_token.c - `ctlsign token list|passwd|provision|sign|wait` (SPEC §4.1). */
 #include "sign.h"
 #include "tool.h"
+#include "p11_uri.h"
 #include "token.h"
 
 #include <stdio.h>
@@ -49,13 +50,26 @@ static bool common_opt(int c, struct common *co)
 	}
 }
 
+/* --module, else the URI's module-path, else $CTLSIGN_PKCS11_MODULE / p11-kit proxy. */
 static int open_module(const struct common *co, struct token_module **m)
 {
 	struct ctl_err err = {0};
+	char *uri_module = NULL;
+	int rc;
 
-	if (token_module_open(co->module, m, &err) != CTL_OK)
-		return tool_report(&err);
-	return CTL_OK;
+	if (!co->module && co->o.uri) {
+		struct p11_uri u;
+		if (p11_uri_parse(co->o.uri, &u, &err) != CTL_OK)
+			return tool_report(&err);
+		if (u.module_path && !(uri_module = strdup(u.module_path))) {
+			p11_uri_clear(&u);
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		}
+		p11_uri_clear(&u);
+	}
+	rc = token_module_open(co->module ? co->module : uri_module, m, &err);
+	free(uri_module);
+	return rc == CTL_OK ? CTL_OK : tool_report(&err);
 }
 
 static void time_text(const ASN1_TIME *t, char *buf, size_t len)
