@@ -3,6 +3,8 @@
 #include "sign.h"
 
 static const struct tool_cmd commands[] = {
+	{"ctl", cmd_ctl, "create, update, delete tokens from, or show the CTL"},
+	{"audit", cmd_audit, "print the signing audit log"},
 	{NULL, NULL, NULL},
 };
 

@@ -2,4 +2,7 @@
 #ifndef CTL_SIGN_H
 #define CTL_SIGN_H
 
+int cmd_ctl(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
 #endif
