@@ -113,7 +113,7 @@ struct ctl_enc_info {        /* tags 16..27 (.enc.sgn only) */
 	struct ctl_buf iv;       /* 19, 16 bytes */
 	uint16_t pad_count;      /* 20 */
 	uint8_t key_type;        /* 22 */
-	uint16_t key_bits;       /* 23 */
+	uint16_t key_bits;       /* 23: bits of the RSA key that wraps it (2048 in the vectors) */
 	uint8_t key_alg;         /* 24: 1 = AES */
 	struct ctl_buf wrapped_key; /* 25 */
 	int content_hash_alg;    /* 26 */
@@ -226,6 +226,16 @@ int ctl_build_enc_sgn_with(const uint8_t *plain, size_t len, X509 *device_cert,
 			   const uint8_t key[16], const uint8_t iv[16],
 			   const struct ctl_signer *signer, const struct ctl_build_opts *opts,
 			   struct ctl_buf *out, struct ctl_err *err);
+
+/* As above around an already wrapped key (byte-exact rebuilds of a given file in tests). */
+int ctl_build_enc_sgn_wrapped(const uint8_t *plain, size_t len, const uint8_t key[16],
+			      const uint8_t iv[16], const uint8_t *wrapped, size_t wrapped_len,
+			      const struct ctl_signer *signer, const struct ctl_build_opts *opts,
+			      struct ctl_buf *out, struct ctl_err *err);
+/* .enc.sgn: just unwraps the AES-128 content key with the device's RSA key (tests, tools
+ * that show the key). Wipe key after use. CTL_E_DECRYPT when it does not unwrap. */
+int ctl_unwrap_key(const struct ctl_file *f, EVP_PKEY *device_key, uint8_t key[16],
+		   struct ctl_err *err);
 
 /* --- certificates --- */
 

@@ -2,7 +2,17 @@
 #ifndef CTL_VERIFY_H
 #define CTL_VERIFY_H
 
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+
 int cmd_show(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+
+/* The walk behind `show` (also driven by the fuzz target). */
+void show_text(FILE *fp, const char *path, const struct ctl_file *f);
+struct json_object *show_json(const char *path, const struct ctl_file *f);
 
 #endif

@@ -1,0 +1,240 @@
+/* build.c - writes signed headers, CTL/ITL records and .sgn files (SPEC §3), all through
+ * a cbb; the signature is made by the caller's signer callback. */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+
+#include "internal.h"
+
+static int oom(struct ctl_err *err)
+{
+	return ctl_fail(err, CTL_E_INTERNAL, "out of memory or a field longer than 65535 bytes");
+}
+
+/* Key size of the signer certificate -> modulus code and signature length. */
+static int signer_key(X509 *cert, int *code, size_t *sig_len, struct ctl_err *err)
+{
+	EVP_PKEY *pk = cert ? X509_get0_pubkey(cert) : NULL;
+	int bits;
+
+	if (!pk) {
+		ERR_clear_error();
+		return ctl_fail(err, CTL_E_UNSUPPORTED, "signer certificate has no usable public key");
+	}
+	if (EVP_PKEY_base_id(pk) != EVP_PKEY_RSA)
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"signer key is %s; these files need an RSA signer",
+				OBJ_nid2sn(EVP_PKEY_base_id(pk)));
+	bits = EVP_PKEY_get_bits(pk);
+	*code = ctl_modulus_code(bits);
+	if (*code < 0)
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"signer key is RSA-%d; only 512, 1024, 2048 or 4096 bits fit the format",
+				bits);
+	*sig_len = (size_t)bits / 8;
+	return CTL_OK;
+}
+
+static int add_enc_info(struct cbb *b, const struct ctl_enc_info *x)
+{
+	size_t m16, m17, m21;
+
+	return cbb_open_tlv(b, 16, &m16) && cbb_open_tlv(b, 17, &m17) &&
+	       cbb_add_tlv_u8(b, 18, x->iv_type) &&
+	       cbb_add_tlv(b, 19, x->iv.data, x->iv.len) &&
+	       cbb_add_tlv_u16(b, 20, x->pad_count) && cbb_close_tlv(b, m17) &&
+	       cbb_open_tlv(b, 21, &m21) && cbb_add_tlv_u8(b, 22, x->key_type) &&
+	       cbb_add_tlv_u16(b, 23, x->key_bits) && cbb_add_tlv_u8(b, 24, x->key_alg) &&
+	       cbb_add_tlv(b, 25, x->wrapped_key.data, x->wrapped_key.len) &&
+	       cbb_close_tlv(b, m21) && cbb_close_tlv(b, m16) &&
+	       cbb_add_tlv_u8(b, 26, (uint8_t)x->content_hash_alg) &&
+	       cbb_add_tlv(b, 27, x->content_hash.data, x->content_hash.len);
+}
+
+static int digest_without(const uint8_t *buf, size_t len, size_t cut, size_t cut_len,
+			  const EVP_MD *md, uint8_t *d, unsigned *dlen)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c && EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, buf, cut) &&
+		 EVP_DigestUpdate(c, buf + cut + cut_len, len - cut - cut_len) &&
+		 EVP_DigestFinal_ex(c, d, dlen);
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_t body_len,
+		     const struct ctl_signer *signer, const struct ctl_build_opts *opts,
+		     struct ctl_buf *out, struct ctl_err *err)
+{
+	int hash_alg = opts && opts->hash_alg ? opts->hash_alg : CTL_HASH_SHA512;
+	const EVP_MD *md = ctl_hash_md(hash_alg);
+	struct ctl_record me;
+	struct cbb b, sig;
+	size_t m3, m7, m9, hl_off, sig_off, sig_len = 0, hdr_len, out_len;
+	uint8_t d[EVP_MAX_MD_SIZE], *p;
+	unsigned dlen = 0;
+	uint32_t ts;
+	int code = 0, rc;
+
+	if (!md)
+		return ctl_fail(err, CTL_E_UNSUPPORTED, "hash algorithm %d is not supported", hash_alg);
+	if (!opts || !opts->file_name || !*opts->file_name)
+		return ctl_fail(err, CTL_E_USAGE, "a header file name is required");
+	if (!signer || !signer->sign)
+		return ctl_fail(err, CTL_E_INTERNAL, "no signer");
+	if ((rc = signer_key(signer->cert, &code, &sig_len, err)))
+		return rc;
+	if ((rc = ctl_record_from_cert(signer->cert, CTL_ROLE_SAST, NULL, NULL, false, &me, err)))
+		return ctl_fail_prefix(err, "signer certificate");
+	ts = opts->timestamp ? opts->timestamp : (uint32_t)time(NULL);
+
+	cbb_init(&b);
+	cbb_add_tlv(&b, 1, (uint8_t[]){spec->version_major, spec->version_minor}, 2);
+	cbb_add_u8(&b, 2);
+	cbb_add_u16(&b, 2);
+	hl_off = b.len;
+	cbb_add_u16(&b, 0);
+	if (spec->has_signer_version)
+		cbb_add_tlv(&b, 28, (uint8_t[]){1, spec->signer_version_minor}, 2);
+	cbb_open_tlv(&b, 3, &m3);
+	cbb_add_tlv_str(&b, 4, me.subject);
+	cbb_add_tlv_str(&b, 6, me.issuer);
+	cbb_add_tlv(&b, 5, me.serial.data, me.serial.len);
+	cbb_close_tlv(&b, m3);
+	cbb_open_tlv(&b, 7, &m7);
+	cbb_add_tlv_u8(&b, 8, (uint8_t)hash_alg);
+	cbb_open_tlv(&b, 9, &m9);
+	cbb_add_tlv_u8(&b, 10, 0);
+	cbb_add_tlv_u8(&b, 11, (uint8_t)code);
+	cbb_close_tlv(&b, m9);
+	cbb_close_tlv(&b, m7);
+	sig_off = b.len;
+	cbb_add_u8(&b, 12);
+	cbb_add_u16(&b, (uint16_t)sig_len);
+	if (cbb_reserve(&b, sig_len)) {
+		memset(b.buf + b.len, 0, sig_len);
+		b.len += sig_len;
+	}
+	cbb_add_tlv_str(&b, 14, opts->file_name);
+	cbb_add_tlv_u32(&b, 15, ts);
+	if (spec->enc)
+		add_enc_info(&b, spec->enc);
+	while (!b.error && b.len % 4)
+		cbb_add_u8(&b, 13);
+	hdr_len = b.len;
+	ctl_record_clear(&me);
+	if (b.error || hdr_len > 0xffff) {
+		cbb_cleanup(&b);
+		return ctl_fail(err, CTL_E_INTERNAL, "header too large or out of memory");
+	}
+	cbb_put_u16_at(&b, hl_off, (uint16_t)hdr_len);
+	cbb_add_bytes(&b, body, body_len);
+	if (b.error) {
+		cbb_cleanup(&b);
+		return oom(err);
+	}
+	if (!digest_without(b.buf, b.len, sig_off, 3 + sig_len, md, d, &dlen)) {
+		cbb_cleanup(&b);
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot hash the file");
+	}
+	cbb_init(&sig);
+	rc = signer->sign(signer->ctx, hash_alg, d, dlen, &sig, err);
+	if (rc == CTL_OK && (sig.error || sig.len != sig_len))
+		rc = ctl_fail(err, CTL_E_INTERNAL, "signer returned %zu bytes, expected %zu",
+			      sig.len, sig_len);
+	if (rc) {
+		cbb_cleanup(&sig);
+		cbb_cleanup(&b);
+		return rc;
+	}
+	memcpy(b.buf + sig_off + 3, sig.buf, sig_len);
+	cbb_cleanup(&sig);
+	if (!cbb_finish(&b, &p, &out_len))
+		return oom(err);
+	ctl_buf_clear(out);
+	out->data = p;
+	out->len = out_len;
+	return CTL_OK;
+}
+
+static int add_record(struct cbb *b, const struct ctl_record *r)
+{
+	size_t start = b->len, mark;
+
+	if (!r->subject || !r->issuer || r->role < 0 || r->role > 0xffff)
+		return 0;
+	cbb_add_u8(b, 1);
+	cbb_add_u16(b, 2);
+	mark = b->len;
+	cbb_add_u16(b, 0);
+	if (r->dns_name)
+		cbb_add_tlv_str(b, 2, r->dns_name);
+	cbb_add_tlv_str(b, 3, r->subject);
+	cbb_add_tlv_str(b, 5, r->issuer);
+	cbb_add_tlv(b, 6, r->serial.data, r->serial.len);
+	cbb_add_tlv_u16(b, 4, (uint16_t)r->role);
+	if (r->pubkey.len)
+		cbb_add_tlv(b, 7, r->pubkey.data, r->pubkey.len);
+	if (r->cert_sig.len)
+		cbb_add_tlv(b, 8, r->cert_sig.data, r->cert_sig.len);
+	if (r->cert.len)
+		cbb_add_tlv(b, 9, r->cert.data, r->cert.len);
+	if (r->has_ip)
+		cbb_add_tlv(b, 10, r->ip, 4);
+	if (r->cert_hash.len)
+		cbb_add_tlv(b, 11, r->cert_hash.data, r->cert_hash.len);
+	if (r->cert_hash_alg)
+		cbb_add_tlv_u8(b, 12, (uint8_t)r->cert_hash_alg);
+	if (b->error || b->len - start > 0xffff)
+		return 0;
+	return cbb_put_u16_at(b, mark, (uint16_t)(b->len - start));
+}
+
+int ctl_build_tlv(int kind, const struct ctl_record *recs, size_t nrecs,
+		  const struct ctl_signer *signer, const struct ctl_build_opts *opts,
+		  struct ctl_buf *out, struct ctl_err *err)
+{
+	struct ctl_hdr_spec spec = {1, 2, true, 0, NULL};
+	struct cbb b;
+	uint8_t *body;
+	size_t len;
+	int rc;
+
+	if (kind != CTL_KIND_CTL && kind != CTL_KIND_ITL)
+		return ctl_fail(err, CTL_E_INTERNAL, "ctl_build_tlv: kind must be CTL or ITL");
+	if (nrecs == 0 || nrecs > CTL_MAX_RECORDS)
+		return ctl_fail(err, CTL_E_USAGE, "a %s needs 1 to %d records (got %zu)",
+				ctl_kind_name(kind), CTL_MAX_RECORDS, nrecs);
+	if (opts && opts->signer_version_minor >= 0)
+		spec.signer_version_minor = (uint8_t)opts->signer_version_minor;
+	else
+		spec.signer_version_minor = kind == CTL_KIND_ITL ? 1 : 0;
+	cbb_init(&b);
+	for (size_t i = 0; i < nrecs; i++) {
+		if (!add_record(&b, &recs[i])) {
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_USAGE,
+					"record %zu (%s) is incomplete or longer than 65535 bytes", i + 1,
+					recs[i].subject ? recs[i].subject : "no subject");
+		}
+	}
+	if (!cbb_finish(&b, &body, &len))
+		return oom(err);
+	rc = ctl_build_signed(&spec, body, len, signer, opts, out, err);
+	free(body);
+	return rc;
+}
+
+int ctl_build_sgn(const uint8_t *content, size_t len, const struct ctl_signer *signer,
+		  const struct ctl_build_opts *opts, struct ctl_buf *out, struct ctl_err *err)
+{
+	const struct ctl_hdr_spec spec = {1, 0, false, 0, NULL};
+
+	if (len > CTL_MAX_FILE_SIZE - 0x10000)
+		return ctl_fail(err, CTL_E_USAGE, "content is %zu bytes; too large to sign", len);
+	return ctl_build_signed(&spec, content, len, signer, opts, out, err);
+}

@@ -1,0 +1,287 @@
+/* cert.c - certificates and keys: names, fingerprints, loading, records from certs. */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+/* Certificates and keys are small; anything bigger is not one. */
+#define CTL_MAX_PEM_SIZE (1024u * 1024)
+
+char *ctl_name_string(const X509_NAME *name)
+{
+	BIO *bio;
+	char *s = NULL;
+	long n;
+	char *p;
+
+	if (!name)
+		return NULL;
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return NULL;
+	/* RFC 2253 escaping and separators, but in certificate (not reversed) order. */
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV) >= 0) {
+		n = BIO_get_mem_data(bio, &p);
+		if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+			memcpy(s, p, (size_t)n);
+			s[n] = 0;
+		}
+	}
+	BIO_free(bio);
+	return s;
+}
+
+static char *hex_lower(const uint8_t *d, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	char *s = malloc(n * 2 + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = hx[d[i] >> 4];
+		s[2 * i + 1] = hx[d[i] & 15];
+	}
+	s[2 * n] = 0;
+	return s;
+}
+
+char *ctl_cert_fingerprint(X509 *cert, int hash_alg)
+{
+	const EVP_MD *md = ctl_hash_md(hash_alg);
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (!cert || !md || !X509_digest(cert, md, d, &n))
+		return NULL;
+	return hex_lower(d, n);
+}
+
+static int no_passphrase(char *buf, int size, int rw, void *u)
+{
+	(void)buf, (void)size, (void)rw, (void)u;
+	return -1; /* never prompt: encrypted key files are not supported here */
+}
+
+X509 *ctl_cert_from_der(const uint8_t *der, size_t len, struct ctl_err *err)
+{
+	const uint8_t *p = der;
+	X509 *x;
+
+	if (!der || len == 0 || len > (size_t)INT32_MAX) {
+		ctl_fail(err, CTL_E_MALFORMED, "certificate is empty");
+		return NULL;
+	}
+	x = d2i_X509(NULL, &p, (long)len);
+	if (!x) {
+		ERR_clear_error();
+		ctl_fail(err, CTL_E_MALFORMED, "certificate is not valid DER");
+		return NULL;
+	}
+	if ((size_t)(p - der) != len) {
+		X509_free(x);
+		ctl_fail(err, CTL_E_MALFORMED, "certificate has %zu trailing bytes",
+			 len - (size_t)(p - der));
+		return NULL;
+	}
+	return x;
+}
+
+X509 *ctl_cert_load(const char *path, struct ctl_err *err)
+{
+	struct ctl_buf b = {0};
+	X509 *x = NULL;
+	BIO *bio;
+
+	if (ctl_read_file(path, CTL_MAX_PEM_SIZE, &b, err))
+		return NULL;
+	bio = BIO_new_mem_buf(b.data, (int)b.len);
+	if (bio) {
+		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	ERR_clear_error();
+	if (!x) {
+		const uint8_t *p = b.data;
+		x = d2i_X509(NULL, &p, (long)b.len);
+		ERR_clear_error();
+	}
+	ctl_buf_clear(&b);
+	if (!x)
+		ctl_fail(err, CTL_E_MALFORMED, "%s: not a PEM or DER certificate", path);
+	return x;
+}
+
+EVP_PKEY *ctl_pkey_load(const char *path, struct ctl_err *err)
+{
+	struct ctl_buf b = {0};
+	EVP_PKEY *k = NULL;
+	BIO *bio;
+
+	if (ctl_read_file(path, CTL_MAX_PEM_SIZE, &b, err))
+		return NULL;
+	bio = BIO_new_mem_buf(b.data, (int)b.len);
+	if (bio) {
+		k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	ERR_clear_error();
+	if (!k) {
+		const uint8_t *p = b.data;
+		k = d2i_AutoPrivateKey(NULL, &p, (long)b.len);
+		ERR_clear_error();
+	}
+	ctl_buf_clear(&b);
+	if (!k)
+		ctl_fail(err, CTL_E_MALFORMED,
+			 "%s: not an unencrypted PEM or DER private key", path);
+	return k;
+}
+
+void ctl_record_clear(struct ctl_record *r)
+{
+	if (!r)
+		return;
+	free(r->dns_name);
+	free(r->subject);
+	free(r->issuer);
+	ctl_buf_clear(&r->serial);
+	ctl_buf_clear(&r->pubkey);
+	ctl_buf_clear(&r->cert_sig);
+	ctl_buf_clear(&r->cert);
+	ctl_buf_clear(&r->cert_hash);
+	memset(r, 0, sizeof(*r));
+	r->role = -1;
+}
+
+/* The serial number as unsigned big-endian bytes (no sign byte). */
+static int serial_bytes(X509 *cert, struct ctl_buf *out)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	uint8_t *p;
+	int n, ok = 0;
+
+	if (!bn)
+		return 0;
+	n = BN_num_bytes(bn);
+	p = malloc(n > 0 ? (size_t)n : 1);
+	if (p) {
+		if (n == 0) {
+			p[0] = 0; /* serial 0: one zero byte */
+			n = 1;
+		} else {
+			BN_bn2bin(bn, p);
+		}
+		ok = ctl_buf_set(out, p, (size_t)n);
+		free(p);
+	}
+	BN_free(bn);
+	return ok;
+}
+
+static int pubkey_bytes(EVP_PKEY *pk, struct ctl_buf *out, struct ctl_err *err)
+{
+	uint8_t *der = NULL;
+	int n, ok;
+
+	if (EVP_PKEY_base_id(pk) == EVP_PKEY_RSA) {
+		n = i2d_PublicKey(pk, &der); /* PKCS#1 RSAPublicKey */
+		if (n <= 0)
+			return ctl_fail(err, CTL_E_INTERNAL, "cannot encode RSA public key");
+		ok = ctl_buf_set(out, der, (size_t)n);
+		OPENSSL_free(der);
+		return ok ? CTL_OK : ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
+	if (EVP_PKEY_base_id(pk) == EVP_PKEY_EC) {
+		EVP_PKEY *dup = EVP_PKEY_dup(pk);
+		uint8_t buf[256];
+		size_t len = 0;
+
+		ok = dup &&
+		     EVP_PKEY_set_utf8_string_param(dup, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+						    "uncompressed") &&
+		     EVP_PKEY_get_octet_string_param(dup, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof(buf),
+						     &len);
+		EVP_PKEY_free(dup);
+		ERR_clear_error();
+		if (!ok || len == 0 || buf[0] != 0x04)
+			return ctl_fail(err, CTL_E_UNSUPPORTED, "cannot encode EC public key");
+		return ctl_buf_set(out, buf, len) ? CTL_OK
+						  : ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
+	return ctl_fail(err, CTL_E_UNSUPPORTED, "unsupported public key type %s (need RSA or EC)",
+			OBJ_nid2sn(EVP_PKEY_base_id(pk)));
+}
+
+int ctl_record_from_cert(X509 *cert, int role, const char *dns_name, const uint8_t *ip,
+			 bool with_cert, struct ctl_record *out, struct ctl_err *err)
+{
+	struct ctl_record r;
+	const ASN1_BIT_STRING *sig = NULL;
+	EVP_PKEY *pk;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.role = role;
+	if (!cert)
+		return ctl_fail(err, CTL_E_INTERNAL, "no certificate");
+	pk = X509_get0_pubkey(cert);
+	if (!pk) {
+		ERR_clear_error();
+		return ctl_fail(err, CTL_E_UNSUPPORTED, "certificate public key cannot be decoded");
+	}
+	if ((rc = pubkey_bytes(pk, &r.pubkey, err)))
+		goto fail;
+	rc = CTL_E_INTERNAL;
+	r.subject = ctl_name_string(X509_get_subject_name(cert));
+	r.issuer = ctl_name_string(X509_get_issuer_name(cert));
+	if (!r.subject || !r.issuer || !serial_bytes(cert, &r.serial))
+		goto fail;
+	if (dns_name && !(r.dns_name = strdup(dns_name)))
+		goto fail;
+	if (ip) {
+		r.has_ip = true;
+		memcpy(r.ip, ip, 4);
+	}
+	X509_get0_signature(&sig, NULL, cert);
+	if (!sig || !ctl_buf_set(&r.cert_sig, sig->data, (size_t)sig->length))
+		goto fail;
+	if (with_cert) {
+		uint8_t *der = NULL;
+		int n = i2d_X509(cert, &der);
+		if (n <= 0)
+			goto fail;
+		rc = ctl_buf_set(&r.cert, der, (size_t)n) ? CTL_OK : CTL_E_INTERNAL;
+		OPENSSL_free(der);
+		if (rc)
+			goto fail;
+	}
+	*out = r;
+	return CTL_OK;
+fail:
+	ctl_record_clear(&r);
+	if (rc == CTL_E_INTERNAL)
+		ctl_fail(err, rc, "cannot encode the certificate's fields (out of memory?)");
+	return rc;
+}
+
+X509 *ctl_record_x509(const struct ctl_record *r, struct ctl_err *err)
+{
+	X509 *x;
+
+	if (!r->cert.len) {
+		ctl_fail(err, CTL_E_SIGNER, "record '%s' carries no certificate",
+			 r->subject ? r->subject : "?");
+		return NULL;
+	}
+	x = ctl_cert_from_der(r->cert.data, r->cert.len, err);
+	if (!x)
+		ctl_fail_prefix(err, "record '%s'", r->subject ? r->subject : "?");
+	return x;
+}

@@ -1,0 +1,152 @@
+/* fileio.c - whole-file reads and atomic writes (temp, fsync, rename, fsync dir). */
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bytes.h"
+
+int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err)
+{
+	struct cbb b;
+	struct stat st;
+	uint8_t chunk[16384];
+	uint8_t *data;
+	size_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ctl_fail(err, CTL_E_IO, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ctl_fail(err, CTL_E_IO, "%s is not a regular file", path);
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		return ctl_fail(err, CTL_E_IO, "%s is larger than %zu bytes; refusing to read it",
+				path, max);
+	}
+	cbb_init(&b);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_IO, "cannot read %s: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > max - b.len) {
+			close(fd);
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_IO,
+					"%s is larger than %zu bytes; refusing to read it", path, max);
+		}
+		if (!cbb_add_bytes(&b, chunk, (size_t)n)) {
+			close(fd);
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_INTERNAL, "out of memory reading %s", path);
+		}
+	}
+	close(fd);
+	if (!cbb_finish(&b, &data, &len))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory reading %s", path);
+	ctl_buf_clear(out);
+	out->data = data;
+	out->len = len;
+	return CTL_OK;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
+		     struct ctl_err *err)
+{
+	char *tmp, *dir, *slash;
+	size_t plen = strlen(path);
+	int fd, dfd, e;
+
+	if (plen == 0)
+		return ctl_fail(err, CTL_E_USAGE, "empty output path");
+	tmp = malloc(plen + 16);
+	dir = strdup(path);
+	if (!tmp || !dir) {
+		free(tmp);
+		free(dir);
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		e = errno;
+		ctl_fail(err, CTL_E_IO, "cannot create a temporary file next to %s: %s", path,
+			 strerror(e));
+		goto out;
+	}
+	if (fchmod(fd, mode & 07777) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot write %s: %s", tmp, strerror(e));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot write %s: %s", tmp, strerror(e));
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		/* The file is in place; only its durability is in doubt. */
+		ctl_fail(err, CTL_E_IO, "wrote %s but cannot sync directory %s: %s", path, dir,
+			 strerror(e));
+		goto out;
+	}
+	close(dfd);
+	free(tmp);
+	free(dir);
+	return CTL_OK;
+out:
+	free(tmp);
+	free(dir);
+	return CTL_E_IO;
+}

@@ -1,0 +1,711 @@
+/* parse.c - reads .tlv / .sgn / .enc.sgn files (SPEC §3). Every byte goes through a cbs;
+ * every structural problem names the tag and the absolute offset. */
+#include "ctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+
+/* Offset of an element whose value cursor is v: the tag byte is 3 bytes before. */
+#define ELEM_OFF(v) (cbs_offset(v) - 3)
+
+static int oom(struct ctl_err *err) { return ctl_fail(err, CTL_E_INTERNAL, "out of memory"); }
+
+/* A NUL-terminated, non-empty string without control characters. */
+static int get_string(const struct cbs *v, const char *what, uint8_t tag, char **out,
+		      struct ctl_err *err)
+{
+	size_t n = cbs_len(v), off = ELEM_OFF(v);
+	const uint8_t *p = cbs_data(v);
+	uint8_t *s;
+
+	if (n == 0)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
+				off);
+	if (p[n - 1] != 0)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s (tag %u) at offset %zu is not NUL-terminated", what, tag, off);
+	if (n == 1)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
+				off);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"%s (tag %u) at offset %zu has a control byte 0x%02x at offset %zu",
+					what, tag, off, p[i], off + 3 + i);
+	if (!cbs_memdup(v, &s, NULL))
+		return oom(err);
+	free(*out);
+	*out = (char *)s;
+	return CTL_OK;
+}
+
+static int get_bytes(const struct cbs *v, const char *what, uint8_t tag, bool nonempty,
+		     struct ctl_buf *out, struct ctl_err *err)
+{
+	if (nonempty && cbs_len(v) == 0)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
+				ELEM_OFF(v));
+	return ctl_buf_set(out, cbs_data(v), cbs_len(v)) ? CTL_OK : oom(err);
+}
+
+static int want_len(const struct cbs *v, const char *what, uint8_t tag, size_t n,
+		    struct ctl_err *err)
+{
+	if (cbs_len(v) != n)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s (tag %u) at offset %zu has length %zu, expected %zu", what, tag,
+				ELEM_OFF(v), cbs_len(v), n);
+	return CTL_OK;
+}
+
+static uint8_t u8_of(const struct cbs *v) { return cbs_data(v)[0]; }
+static uint16_t u16_of(const struct cbs *v)
+{
+	return (uint16_t)((cbs_data(v)[0] << 8) | cbs_data(v)[1]);
+}
+
+/* Reads the next element of a container; names the container on failure. */
+static int next_elem(struct cbs *s, const char *where, uint8_t *tag, struct cbs *v,
+		     struct ctl_err *err)
+{
+	size_t off = cbs_offset(s);
+	uint8_t t = 0;
+
+	if (cbs_get_tlv(s, tag, v))
+		return CTL_OK;
+	cbs_peek_u8(s, &t);
+	if (cbs_len(s) < 3)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: element tag %u at offset %zu is truncated (%zu bytes left)", where,
+				t, off, cbs_len(s));
+	return ctl_fail(err, CTL_E_MALFORMED,
+			"%s: element tag %u at offset %zu has length %u, past the end (%zu bytes left)",
+			where, t, off, (unsigned)((cbs_data(s)[1] << 8) | cbs_data(s)[2]),
+			cbs_len(s) - 3);
+}
+
+static int seen_once(uint32_t *seen, uint8_t tag, const char *where, const struct cbs *v,
+		     struct ctl_err *err)
+{
+	if (*seen & (1u << tag))
+		return ctl_fail(err, CTL_E_MALFORMED, "%s: duplicate tag %u at offset %zu", where,
+				tag, ELEM_OFF(v));
+	*seen |= 1u << tag;
+	return CTL_OK;
+}
+
+static int unknown_tag(const char *where, uint8_t tag, const struct cbs *v,
+		       struct ctl_err *err)
+{
+	return ctl_fail(err, CTL_E_MALFORMED, "%s: unknown tag %u at offset %zu", where, tag,
+			ELEM_OFF(v));
+}
+
+static int missing(uint32_t seen, const uint8_t *tags, size_t n, const char *where,
+		   size_t off, struct ctl_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(seen & (1u << tags[i])))
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"%s at offset %zu: required tag %u is missing", where, off,
+					tags[i]);
+	return CTL_OK;
+}
+
+#define TRY(x)                                                                              \
+	do {                                                                                \
+		int rc_ = (x);                                                              \
+		if (rc_)                                                                    \
+			return rc_;                                                         \
+	} while (0)
+
+static int parse_signer_info(struct cbs v, struct ctl_header *h, struct ctl_err *err)
+{
+	static const uint8_t req[] = {4, 5, 6};
+	const char *where = "signer info (tag 3)";
+	size_t off = ELEM_OFF(&v);
+	uint32_t seen = 0;
+
+	while (cbs_len(&v)) {
+		struct cbs e;
+		uint8_t tag;
+		TRY(next_elem(&v, where, &tag, &e, err));
+		switch (tag) {
+		case 4:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(get_string(&e, "signer name", tag, &h->signer_name, err));
+			break;
+		case 5:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(get_bytes(&e, "signer serial", tag, true, &h->signer_serial, err));
+			break;
+		case 6:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(get_string(&e, "issuer name", tag, &h->issuer_name, err));
+			break;
+		default:
+			return unknown_tag(where, tag, &e, err);
+		}
+	}
+	return missing(seen, req, sizeof(req), where, off, err);
+}
+
+static int parse_sig_alg(struct cbs v, struct ctl_header *h, struct ctl_err *err)
+{
+	static const uint8_t req[] = {10, 11};
+	const char *where = "signature algorithm (tag 9)";
+	size_t off = ELEM_OFF(&v);
+	uint32_t seen = 0;
+
+	while (cbs_len(&v)) {
+		struct cbs e;
+		uint8_t tag;
+		TRY(next_elem(&v, where, &tag, &e, err));
+		switch (tag) {
+		case 10:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(want_len(&e, "signature algorithm", tag, 1, err));
+			h->sig_alg = u8_of(&e);
+			if (h->sig_alg != 0)
+				return ctl_fail(err, CTL_E_UNSUPPORTED,
+						"signature algorithm %d at offset %zu is not supported (only 0 = RSA)",
+						h->sig_alg, ELEM_OFF(&e));
+			break;
+		case 11:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(want_len(&e, "modulus code", tag, 1, err));
+			h->modulus_code = u8_of(&e);
+			if (h->modulus_code > 3)
+				return ctl_fail(err, CTL_E_UNSUPPORTED,
+						"modulus code %d at offset %zu is not supported (0..3 = 512..4096 bits)",
+						h->modulus_code, ELEM_OFF(&e));
+			break;
+		default:
+			return unknown_tag(where, tag, &e, err);
+		}
+	}
+	return missing(seen, req, sizeof(req), where, off, err);
+}
+
+static int parse_sig_info(struct cbs v, struct ctl_header *h, struct ctl_err *err)
+{
+	static const uint8_t req[] = {8, 9};
+	const char *where = "signature info (tag 7)";
+	size_t off = ELEM_OFF(&v);
+	uint32_t seen = 0;
+
+	while (cbs_len(&v)) {
+		struct cbs e;
+		uint8_t tag;
+		TRY(next_elem(&v, where, &tag, &e, err));
+		switch (tag) {
+		case 8:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(want_len(&e, "hash algorithm", tag, 1, err));
+			h->hash_alg = u8_of(&e);
+			if (!ctl_hash_md(h->hash_alg))
+				return ctl_fail(err, CTL_E_UNSUPPORTED,
+						"hash algorithm %d at offset %zu is not supported (1 = SHA-1, 2 = SHA-256, 3 = SHA-512)",
+						h->hash_alg, ELEM_OFF(&e));
+			break;
+		case 9:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(parse_sig_alg(e, h, err));
+			break;
+		default:
+			return unknown_tag(where, tag, &e, err);
+		}
+	}
+	return missing(seen, req, sizeof(req), where, off, err);
+}
+
+static int parse_iv_info(struct cbs v, struct ctl_enc_info *x, struct ctl_err *err)
+{
+	static const uint8_t req[] = {18, 19, 20};
+	const char *where = "IV info (tag 17)";
+	size_t off = ELEM_OFF(&v);
+	uint32_t seen = 0;
+
+	while (cbs_len(&v)) {
+		struct cbs e;
+		uint8_t tag;
+		TRY(next_elem(&v, where, &tag, &e, err));
+		TRY(tag >= 18 && tag <= 20 ? seen_once(&seen, tag, where, &e, err)
+					   : unknown_tag(where, tag, &e, err));
+		if (tag == 18) {
+			TRY(want_len(&e, "IV type", tag, 1, err));
+			x->iv_type = u8_of(&e);
+		} else if (tag == 19) {
+			TRY(want_len(&e, "IV", tag, 16, err));
+			TRY(get_bytes(&e, "IV", tag, true, &x->iv, err));
+		} else {
+			TRY(want_len(&e, "padding count", tag, 2, err));
+			x->pad_count = u16_of(&e);
+		}
+	}
+	return missing(seen, req, sizeof(req), where, off, err);
+}
+
+static int parse_key_info(struct cbs v, struct ctl_enc_info *x, struct ctl_err *err)
+{
+	static const uint8_t req[] = {22, 23, 24, 25};
+	const char *where = "key info (tag 21)";
+	size_t off = ELEM_OFF(&v);
+	uint32_t seen = 0;
+
+	while (cbs_len(&v)) {
+		struct cbs e;
+		uint8_t tag;
+		TRY(next_elem(&v, where, &tag, &e, err));
+		TRY(tag >= 22 && tag <= 25 ? seen_once(&seen, tag, where, &e, err)
+					   : unknown_tag(where, tag, &e, err));
+		if (tag == 22) {
+			TRY(want_len(&e, "key type", tag, 1, err));
+			x->key_type = u8_of(&e);
+		} else if (tag == 23) {
+			TRY(want_len(&e, "key size", tag, 2, err));
+			x->key_bits = u16_of(&e);
+		} else if (tag == 24) {
+			TRY(want_len(&e, "key algorithm", tag, 1, err));
+			x->key_alg = u8_of(&e);
+		} else {
+			TRY(get_bytes(&e, "wrapped key", tag, true, &x->wrapped_key, err));
+		}
+	}
+	return missing(seen, req, sizeof(req), where, off, err);
+}
+
+static int parse_enc_info(struct cbs v, struct ctl_enc_info *x, struct ctl_err *err)
+{
+	static const uint8_t req[] = {17, 21};
+	const char *where = "encryption info (tag 16)";
+	size_t off = ELEM_OFF(&v);
+	uint32_t seen = 0;
+
+	while (cbs_len(&v)) {
+		struct cbs e;
+		uint8_t tag;
+		TRY(next_elem(&v, where, &tag, &e, err));
+		if (tag == 17) {
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(parse_iv_info(e, x, err));
+		} else if (tag == 21) {
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(parse_key_info(e, x, err));
+		} else {
+			return unknown_tag(where, tag, &e, err);
+		}
+	}
+	return missing(seen, req, sizeof(req), where, off, err);
+}
+
+static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *err)
+{
+	struct cbs e;
+	uint8_t tag;
+
+	if (!cbs_peek_u8(s, &tag))
+		return ctl_fail(err, CTL_E_MALFORMED, "file is empty");
+	if (tag != 1)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"not a CTL/ITL/.sgn/.enc.sgn file: expected version (tag 1) at offset 0, found tag %u",
+				tag);
+	if (!cbs_get_tlv(s, &tag, &e))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"file is truncated: %zu bytes, too short for the version element",
+				cbs_len(s));
+	TRY(want_len(&e, "version", tag, 2, err));
+	h->version_major = cbs_data(&e)[0];
+	h->version_minor = cbs_data(&e)[1];
+	if (!((h->version_major == 1 && h->version_minor == 2) ||
+	      (h->version_major == 1 && h->version_minor == 0) ||
+	      (h->version_major == 2 && h->version_minor == 0)))
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"file version %u.%u is not supported (CTL/ITL 1.2, .sgn 1.0, .enc.sgn 2.0)",
+				h->version_major, h->version_minor);
+	return CTL_OK;
+}
+
+static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *err)
+{
+	static const uint8_t req[] = {1, 2, 3, 7, 12, 14, 15};
+	static const uint8_t req_enc[] = {16, 26, 27};
+	const char *where = "header";
+	struct ctl_header *h = &f->hdr;
+	struct cbs hs, e;
+	uint32_t seen = (1u << 1) | (1u << 2);
+	uint8_t tag;
+	bool is_tlv, is_enc;
+	size_t total = cbs_len(file);
+
+	TRY(parse_version(file, h, err));
+	is_tlv = h->version_major == 1 && h->version_minor == 2;
+	is_enc = h->version_major == 2;
+	if (!cbs_get_tlv(file, &tag, &e))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"file is truncated at offset 5: no header length element");
+	if (tag != 2)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"header: expected header length (tag 2) at offset 5, found tag %u", tag);
+	TRY(want_len(&e, "header length", tag, 2, err));
+	h->header_len = u16_of(&e);
+	if (h->header_len > total)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"header length %u runs past the end of the file (%zu bytes)",
+				h->header_len, total);
+	if (h->header_len < cbs_offset(file))
+		return ctl_fail(err, CTL_E_MALFORMED, "header length %u is too small",
+				h->header_len);
+	/* The header is exactly header_len bytes; elements may not cross its end. */
+	if (!cbs_get_bytes(file, &hs, h->header_len - cbs_offset(file)))
+		return ctl_fail(err, CTL_E_INTERNAL, "header bounds");
+
+	while (cbs_len(&hs)) {
+		uint8_t t;
+		cbs_peek_u8(&hs, &t);
+		if (t == 13) {
+			cbs_skip(&hs, 1);
+			h->pad_count++;
+			continue;
+		}
+		if (h->pad_count)
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"header: element tag %u at offset %zu follows the padding; header length %u does not match where the header ends",
+					t, cbs_offset(&hs), h->header_len);
+		if (!cbs_get_tlv(&hs, &tag, &e)) {
+			size_t off = cbs_offset(&hs);
+			if (cbs_len(&hs) < 3)
+				return ctl_fail(err, CTL_E_MALFORMED,
+						"header: element tag %u at offset %zu crosses the header end %u (header length does not match the elements)",
+						t, off, h->header_len);
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"header: element tag %u at offset %zu with length %u runs past the header end %u",
+					t, off,
+					(unsigned)((cbs_data(&hs)[1] << 8) | cbs_data(&hs)[2]),
+					h->header_len);
+		}
+		if (tag > 28 || tag == 0)
+			return unknown_tag(where, tag, &e, err);
+		switch (tag) {
+		case 28:
+			if (!is_tlv)
+				return ctl_fail(err, CTL_E_MALFORMED,
+						"header: signer version (tag 28) at offset %zu in a version %u.%u file",
+						ELEM_OFF(&e), h->version_major, h->version_minor);
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(want_len(&e, "signer version", tag, 2, err));
+			h->has_signer_version = true;
+			h->signer_version_major = cbs_data(&e)[0];
+			h->signer_version_minor = cbs_data(&e)[1];
+			break;
+		case 1:
+		case 2:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			break;
+		case 3:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(parse_signer_info(e, h, err));
+			break;
+		case 7:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(parse_sig_info(e, h, err));
+			break;
+		case 12:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(get_bytes(&e, "signature", tag, true, &h->signature, err));
+			h->sig_offset = ELEM_OFF(&e);
+			h->sig_elem_len = 3 + cbs_len(&e);
+			break;
+		case 14:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(get_string(&e, "file name", tag, &h->file_name, err));
+			break;
+		case 15:
+			TRY(seen_once(&seen, tag, where, &e, err));
+			TRY(want_len(&e, "timestamp", tag, 4, err));
+			h->timestamp = ((uint32_t)u16_of(&e) << 16) | (uint32_t)((cbs_data(&e)[2] << 8) | cbs_data(&e)[3]);
+			break;
+		case 16:
+		case 26:
+		case 27:
+			if (!is_enc)
+				return ctl_fail(err, CTL_E_MALFORMED,
+						"header: encryption tag %u at offset %zu in a version %u.%u file",
+						tag, ELEM_OFF(&e), h->version_major, h->version_minor);
+			TRY(seen_once(&seen, tag, where, &e, err));
+			if (tag == 16) {
+				TRY(parse_enc_info(e, &h->enc, err));
+				h->has_enc = true;
+			} else if (tag == 26) {
+				TRY(want_len(&e, "content hash algorithm", tag, 1, err));
+				h->enc.content_hash_alg = u8_of(&e);
+				if (!ctl_hash_md(h->enc.content_hash_alg))
+					return ctl_fail(err, CTL_E_UNSUPPORTED,
+							"content hash algorithm %d at offset %zu is not supported",
+							h->enc.content_hash_alg, ELEM_OFF(&e));
+			} else {
+				TRY(get_bytes(&e, "content hash", tag, true, &h->enc.content_hash,
+					      err));
+			}
+			break;
+		default:
+			return unknown_tag(where, tag, &e, err);
+		}
+	}
+	TRY(missing(seen, req, sizeof(req), where, 0, err));
+	if (is_enc)
+		TRY(missing(seen, req_enc, sizeof(req_enc), where, 0, err));
+	if (h->signature.len != (size_t)(64u << h->modulus_code))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"signature (tag 12) at offset %zu is %zu bytes, but modulus code %d means %u",
+				h->sig_offset, h->signature.len, h->modulus_code,
+				64u << h->modulus_code);
+	if (is_enc) {
+		const EVP_MD *md = ctl_hash_md(h->enc.content_hash_alg);
+		if ((size_t)EVP_MD_get_size(md) != h->enc.content_hash.len)
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"content hash (tag 27) is %zu bytes, but %s hashes are %d",
+					h->enc.content_hash.len, ctl_hash_name(h->enc.content_hash_alg),
+					EVP_MD_get_size(md));
+	}
+	return CTL_OK;
+}
+
+static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *err)
+{
+	static const uint8_t req[] = {3, 4, 5, 6};
+	size_t start = cbs_offset(body);
+	char where[64];
+	struct cbs rec, e;
+	uint16_t rec_len;
+	uint32_t seen = 1u << 1;
+	uint8_t tag;
+
+	snprintf(where, sizeof(where), "record at offset %zu", start);
+	r->offset = start;
+	if (!cbs_get_tlv(body, &tag, &e))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: truncated record length element (%zu bytes left)", where,
+				cbs_len(body));
+	if (tag != 1)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: expected record length (tag 1), found tag %u", where, tag);
+	TRY(want_len(&e, "record length", tag, 2, err));
+	rec_len = u16_of(&e);
+	if (rec_len < 5)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s: record length %u is too small", where,
+				rec_len);
+	if (!cbs_get_bytes(body, &rec, rec_len - 5u))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: record length %u runs past the end of the file (%zu bytes left)",
+				where, rec_len, cbs_len(body) + 5);
+	while (cbs_len(&rec)) {
+		size_t off = cbs_offset(&rec);
+		if (!cbs_get_tlv(&rec, &tag, &e)) {
+			uint8_t t = 0;
+			cbs_peek_u8(&rec, &t);
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"%s: field tag %u at offset %zu runs past the record end (record length %u does not match its fields)",
+					where, t, off, rec_len);
+		}
+		if (tag < 2 || tag > 12)
+			return unknown_tag(where, tag, &e, err);
+		TRY(seen_once(&seen, tag, where, &e, err));
+		switch (tag) {
+		case 2:
+			TRY(get_string(&e, "DNS name", tag, &r->dns_name, err));
+			break;
+		case 3:
+			TRY(get_string(&e, "subject name", tag, &r->subject, err));
+			break;
+		case 4:
+			TRY(want_len(&e, "role", tag, 2, err));
+			r->role = u16_of(&e);
+			break;
+		case 5:
+			TRY(get_string(&e, "issuer name", tag, &r->issuer, err));
+			break;
+		case 6:
+			TRY(get_bytes(&e, "serial number", tag, true, &r->serial, err));
+			break;
+		case 7:
+			TRY(get_bytes(&e, "public key", tag, false, &r->pubkey, err));
+			break;
+		case 8:
+			TRY(get_bytes(&e, "certificate signature", tag, false, &r->cert_sig, err));
+			break;
+		case 9:
+			TRY(get_bytes(&e, "certificate", tag, false, &r->cert, err));
+			break;
+		case 10:
+			TRY(want_len(&e, "IP address", tag, 4, err));
+			memcpy(r->ip, cbs_data(&e), 4);
+			r->has_ip = true;
+			break;
+		case 11:
+			TRY(get_bytes(&e, "certificate hash", tag, false, &r->cert_hash, err));
+			break;
+		case 12:
+			TRY(want_len(&e, "certificate hash algorithm", tag, 1, err));
+			r->cert_hash_alg = u8_of(&e);
+			break;
+		}
+	}
+	return missing(seen, req, sizeof(req), "record", start, err);
+}
+
+static int parse_records(struct cbs *body, struct ctl_file *f, struct ctl_err *err)
+{
+	size_t cap = 0;
+
+	if (!cbs_len(body))
+		return ctl_fail(err, CTL_E_MALFORMED, "%s has no records after the header (offset %zu)",
+				ctl_kind_name(f->kind), cbs_offset(body));
+	while (cbs_len(body)) {
+		if (f->nrecords == CTL_MAX_RECORDS)
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"more than %d records (offset %zu); refusing the file",
+					CTL_MAX_RECORDS, cbs_offset(body));
+		if (f->nrecords == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct ctl_record *p = realloc(f->records, ncap * sizeof(*p));
+			if (!p)
+				return oom(err);
+			f->records = p;
+			cap = ncap;
+		}
+		memset(&f->records[f->nrecords], 0, sizeof(f->records[0]));
+		f->records[f->nrecords].role = -1;
+		f->nrecords++;
+		TRY(parse_record(body, &f->records[f->nrecords - 1], err));
+	}
+	return CTL_OK;
+}
+
+int ctl_parse(const uint8_t *data, size_t len, struct ctl_file **out, struct ctl_err *err)
+{
+	struct ctl_file *f;
+	struct cbs s;
+	int rc;
+
+	*out = NULL;
+	if (len > CTL_MAX_FILE_SIZE)
+		return ctl_fail(err, CTL_E_MALFORMED, "file is %zu bytes, more than the %u limit",
+				len, CTL_MAX_FILE_SIZE);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return oom(err);
+	if (!ctl_buf_set(&f->raw, data, len)) {
+		free(f);
+		return oom(err);
+	}
+	cbs_init(&s, f->raw.data, f->raw.len);
+	rc = parse_header(&s, f, err);
+	if (rc)
+		goto fail;
+	f->body_offset = f->hdr.header_len;
+	if (f->hdr.version_major == 1 && f->hdr.version_minor == 2) {
+		f->kind = strncmp(f->hdr.file_name, "ITL", 3) == 0 ? CTL_KIND_ITL : CTL_KIND_CTL;
+		rc = parse_records(&s, f, err);
+		if (rc)
+			goto fail;
+	} else if (f->hdr.version_major == 1) {
+		f->kind = CTL_KIND_SGN;
+	} else {
+		f->kind = CTL_KIND_ENC_SGN;
+		if (cbs_len(&s) == 0 || cbs_len(&s) % 16 != 0) {
+			rc = ctl_fail(err, CTL_E_MALFORMED,
+				      "encrypted body at offset %zu is %zu bytes, not a non-zero multiple of 16",
+				      cbs_offset(&s), cbs_len(&s));
+			goto fail;
+		}
+		if (f->hdr.enc.pad_count >= 16) {
+			rc = ctl_fail(err, CTL_E_MALFORMED, "padding count (tag 20) %u is not below 16",
+				      f->hdr.enc.pad_count);
+			goto fail;
+		}
+	}
+	*out = f;
+	return CTL_OK;
+fail:
+	ctl_file_free(f);
+	return rc;
+}
+
+int ctl_parse_file(const char *path, struct ctl_file **out, struct ctl_err *err)
+{
+	struct ctl_buf b = {0};
+	int rc;
+
+	*out = NULL;
+	rc = ctl_read_file(path, CTL_MAX_FILE_SIZE, &b, err);
+	if (rc)
+		return rc;
+	rc = ctl_parse(b.data, b.len, out, err);
+	ctl_buf_clear(&b);
+	if (rc)
+		ctl_fail_prefix(err, "%s", path);
+	return rc;
+}
+
+static void header_clear(struct ctl_header *h)
+{
+	free(h->signer_name);
+	free(h->issuer_name);
+	free(h->file_name);
+	ctl_buf_clear(&h->signer_serial);
+	ctl_buf_clear(&h->signature);
+	ctl_buf_clear(&h->enc.iv);
+	ctl_buf_clear(&h->enc.wrapped_key);
+	ctl_buf_clear(&h->enc.content_hash);
+}
+
+void ctl_file_free(struct ctl_file *f)
+{
+	if (!f)
+		return;
+	header_clear(&f->hdr);
+	for (size_t i = 0; i < f->nrecords; i++)
+		ctl_record_clear(&f->records[i]);
+	free(f->records);
+	ctl_buf_clear(&f->raw);
+	free(f);
+}
+
+int ctl_signed_bytes(const struct ctl_file *f, struct ctl_buf *out, struct ctl_err *err)
+{
+	struct cbs s, part;
+	struct cbb b;
+	uint8_t *p;
+	size_t n;
+
+	cbs_init(&s, f->raw.data, f->raw.len);
+	cbb_init(&b);
+	if (!cbs_get_bytes(&s, &part, f->hdr.sig_offset) || !cbb_add_bytes(&b, cbs_data(&part), cbs_len(&part)) ||
+	    !cbs_skip(&s, f->hdr.sig_elem_len) || !cbb_add_bytes(&b, cbs_data(&s), cbs_len(&s)) ||
+	    !cbb_finish(&b, &p, &n)) {
+		cbb_cleanup(&b);
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot assemble the signed bytes");
+	}
+	ctl_buf_clear(out);
+	out->data = p;
+	out->len = n;
+	return CTL_OK;
+}
+
+void ctl_body(const struct ctl_file *f, const uint8_t **data, size_t *len)
+{
+	struct cbs s;
+
+	cbs_init(&s, f->raw.data, f->raw.len);
+	if (!cbs_skip(&s, f->body_offset)) {
+		*data = NULL;
+		*len = 0;
+		return;
+	}
+	*data = cbs_data(&s);
+	*len = cbs_len(&s);
+}

@@ -1,0 +1,113 @@
+/* test_fileio.c - ctl_read_file limits and ctl_write_atomic (replace, no temp left). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctl.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/fileioXXXXXX", t ? t : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int count_entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_write_replace_read(void **state)
+{
+	char path[300];
+	struct ctl_err err = {0};
+	struct ctl_buf b = {0};
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", dir);
+	assert_int_equal(ctl_write_atomic(path, (const uint8_t *)"first", 5, 0644, &err), 0);
+	assert_int_equal(ctl_write_atomic(path, (const uint8_t *)"second!", 7, 0640, &err), 0);
+	assert_int_equal(ctl_read_file(path, 100, &b, &err), 0);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.data, "second!", 7);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(count_entries(), 1);
+	ctl_buf_clear(&b);
+	/* Limit: one byte less than the file is refused. */
+	assert_int_equal(ctl_read_file(path, 6, &b, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "larger than"));
+	assert_null(b.data);
+	unlink(path);
+}
+
+static void test_write_failure_leaves_nothing(void **state)
+{
+	char path[300];
+	struct ctl_err err = {0};
+
+	(void)state;
+	/* The target is a directory: rename fails, the temp file must be gone. */
+	snprintf(path, sizeof(path), "%s/adir", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(ctl_write_atomic(path, (const uint8_t *)"x", 1, 0644, &err), CTL_E_IO);
+	assert_int_equal(count_entries(), 1);
+	rmdir(path);
+	/* Missing directory. */
+	snprintf(path, sizeof(path), "%s/missing/file", dir);
+	assert_int_equal(ctl_write_atomic(path, (const uint8_t *)"x", 1, 0644, &err), CTL_E_IO);
+	assert_int_equal(count_entries(), 0);
+}
+
+static void test_read_errors(void **state)
+{
+	struct ctl_err err = {0};
+	struct ctl_buf b = {0};
+
+	(void)state;
+	assert_int_equal(ctl_read_file("/nonexistent/x", 100, &b, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "/nonexistent/x"));
+	assert_int_equal(ctl_read_file(dir, 100, &b, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_write_replace_read),
+		cmocka_unit_test(test_write_failure_leaves_nothing),
+		cmocka_unit_test(test_read_errors),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
