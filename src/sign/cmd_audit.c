@@ -114,7 +114,8 @@ int cmd_audit(int argc, char **argv)
 			jerr = json_tokener_error_parse_unexpected;
 		json_tokener_free(tok);
 		if (!o || jerr != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-			const char *why = jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+			const char *why = jerr == json_tokener_continue ? "truncated JSON" :
+					  jerr != json_tokener_success ? json_tokener_error_desc(jerr)
 								       : "not a JSON object";
 			nbad++;
 			fprintf(stderr, "%s: %s:%ld: corrupt audit record (%s); skipped\n", tool_prog,

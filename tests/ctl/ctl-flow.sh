@@ -136,9 +136,10 @@ python3 - "$T1/CTLFile.tlv" "$W/corrupt.tlv" "$W/tampered.tlv" "$W/foreign.tlv" 
 import sys
 d = bytearray(open(sys.argv[1], "rb").read())
 open(sys.argv[2], "wb").write(d[: len(d) // 2])         # truncated
-t = bytearray(d); t[-5] ^= 1                            # a body byte changed
+t = bytearray(d); t[-100] ^= 1                          # a byte of a certificate changed
 open(sys.argv[3], "wb").write(t)
-f = bytearray(d); i = f.index(b"CN=SAST-B"); f[i + 8] = ord("X")  # signer renamed: unknown
+f = bytearray(d); i = f.index(b"CN=SAST-B", f.index(b"CN=SAST-B") + 1)  # header issuer name
+f[i + 8] = ord("X")                                    # signer (issuer+serial) now unknown
 open(sys.argv[4], "wb").write(f)
 PY
 for c in corrupt:4 tampered:5 foreign:6; do
@@ -200,7 +201,7 @@ rm -f "$T1/.ctlsign.lock"
 unchanged
 # "full": a file size limit (bash ulimit -f, 1 KiB blocks) below the CTL's size
 ( trap '' XFSZ; ulimit -f 3; exec "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
-    --token pkcs11:token=A --pin env:PIN_A --audit-log /dev/null ) </dev/null >"$W/out" 2>"$W/err" && bad "update succeeded on a full disk" || true
+    --token pkcs11:token=A --pin env:PIN_A --audit-log "$W/audit-full.log" ) </dev/null >"$W/out" 2>"$W/err" && bad "update succeeded on a full disk" || true
 err_has "published to 0 of 2"
 grep -q "FAILED" "$W/out" || bad "per-directory failure not reported"
 unchanged

@@ -67,7 +67,7 @@ static void full_example(void **state)
 	assert_int_equal(c->mode, CLUSTER_MIXED);
 	assert_int_equal(c->hash_alg, CTL_HASH_SHA512);
 	assert_int_equal(c->noutputs, 2);
-	assert_string_equal(c->outputs[0], CLUSTERS_DIR "/out1/");
+	assert_string_equal(c->outputs[0], CLUSTERS_DIR "/out1");
 	assert_string_equal(c->outputs[1], CLUSTERS_DIR "/out2");
 	assert_int_equal(c->nservers, 4);
 	assert_string_equal(c->servers[0].name, "cucm1");
