@@ -3,6 +3,7 @@
 #include "sign.h"
 
 static const struct tool_cmd commands[] = {
+	{"token", cmd_token, "tokens: list, passwd, provision, sign, wait"},
 	{"ctl", cmd_ctl, "create, update, delete tokens from, or show the CTL"},
 	{"audit", cmd_audit, "print the signing audit log"},
 	{NULL, NULL, NULL},

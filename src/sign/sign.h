@@ -2,6 +2,7 @@
 #ifndef CTL_SIGN_H
 #define CTL_SIGN_H
 
+int cmd_token(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
