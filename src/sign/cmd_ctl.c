@@ -44,6 +44,7 @@ static const char usage_create[] =
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
 	"  --pin SRC          env:VAR, file:PATH or fd:N, for the --token in the same position\n"
+	"                     (without --token: the PIN of the token that signs)\n"
 	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
 	"  --yes              do not ask for confirmation (needed without a terminal)\n"
 	"  --force            replace an existing CTL (phones holding it will refuse the new one\n"
@@ -133,16 +134,35 @@ struct tty_ctx {
 	const struct ctl_file *cur;
 };
 
+/* While a token is being pulled out or pushed in, reading the slots can fail once
+ * (seen with SoftHSM when a token directory moves): such a token error is retried a few
+ * times before it ends the ceremony. */
+#define TTY_WAIT_RETRIES 3
+
 static int tty_wait_one(void *ctx, struct token_info *out, struct ctl_err *err)
 {
 	struct tty_ctx *t = ctx;
-	return token_wait_one(t->m, t->timeout_ms, out, err);
+	int rc = CTL_E_TOKEN;
+
+	for (int i = 0; i <= TTY_WAIT_RETRIES && rc == CTL_E_TOKEN; i++) {
+		if (i)
+			usleep(200 * 1000);
+		rc = token_wait_one(t->m, t->timeout_ms, out, err);
+	}
+	return rc;
 }
 
 static int tty_wait_removed(void *ctx, const struct token_info *ti, struct ctl_err *err)
 {
 	struct tty_ctx *t = ctx;
-	return token_wait_removed(t->m, ti, t->timeout_ms, err);
+	int rc = CTL_E_TOKEN;
+
+	for (int i = 0; i <= TTY_WAIT_RETRIES && rc == CTL_E_TOKEN; i++) {
+		if (i)
+			usleep(200 * 1000);
+		rc = token_wait_removed(t->m, ti, t->timeout_ms, err);
+	}
+	return rc;
 }
 
 static int ask_yes_no(const char *q)
@@ -332,7 +352,8 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		return tool_fail(CTL_E_USAGE, "ctl delete-token: --add-token is for 'ctl update'");
 	if (o->op != OP_CREATE && o->ntokens > 1)
 		return tool_fail(CTL_E_USAGE, "ctl: give one --token (the one that signs); add tokens with --add-token");
-	if (o->npins > o->ntokens)
+	/* Without --token (the ceremony) one --pin may be given: the signing token's. */
+	if (o->npins > o->ntokens && !(o->ntokens == 0 && o->npins == 1))
 		return tool_fail(CTL_E_USAGE, "ctl: more --pin than --token");
 	return CTL_OK;
 }
@@ -598,7 +619,8 @@ static int run(const struct ctl_opts *o)
 		struct token_opts to = {
 			.uri = o->ntokens ? o->tokens[o->ntokens - 1] : uri,
 			/* --pin i goes with --token i */
-			.pin = o->ntokens && o->ntokens <= o->npins ? o->pins[o->ntokens - 1] : NULL,
+			.pin = o->ntokens && o->ntokens <= o->npins ? o->pins[o->ntokens - 1] :
+			       !o->ntokens && o->npins ? o->pins[0] : NULL,
 			.final_try = o->final_try,
 		};
 		serial_uri(&s.signer_info, uri, sizeof(uri));

@@ -8,10 +8,19 @@ SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 softhsm_init() {
   SOFTHSM_DIR=$1
   mkdir -p "$SOFTHSM_DIR/tokens"
-  printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+  printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = true\n' \
     "$SOFTHSM_DIR" > "$SOFTHSM_DIR/softhsm2.conf"
   export SOFTHSM2_CONF="$SOFTHSM_DIR/softhsm2.conf"
   export CTLSIGN_PKCS11_MODULE="$SOFTHSM_MODULE"
+}
+
+# softhsm_token_dir LABEL: the token's directory (moved out and back in = removed/inserted)
+softhsm_token_dir() {
+  local d
+  for d in "$SOFTHSM_DIR"/tokens/*/; do
+    if grep -qa -- "$1" "$d/token.object" 2>/dev/null; then echo "${d%/}"; return 0; fi
+  done
+  return 1
 }
 
 softhsm_token() { # label pin
