@@ -414,7 +414,7 @@ static const char sign_usage[] =
 	"password, retry counter). The certificate is printed to stdout in PEM.\n\n" COMMON_HELP
 	"  --factory-pin P  the factory default PIN to refuse (default Cisco123)\n";
 
-static int cmd_sign(int argc, char **argv)
+static int cmd_token_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {COMMON_OPTS, {"in", required_argument, NULL, O_IN},
 					     {"out", required_argument, NULL, O_OUT},
@@ -554,7 +554,7 @@ static const struct tool_cmd token_cmds[] = {
 	{"list", cmd_list, "list tokens, their PIN flags, keys and certificates (--json)"},
 	{"passwd", cmd_passwd, "change a token's PIN"},
 	{"provision", cmd_provision, "labs/CI: generate a key pair and self-signed cert on a token"},
-	{"sign", cmd_sign, "sign a file's digest with the token key (raw signature)"},
+	{"sign", cmd_token_sign, "sign a file's digest with the token key (raw signature)"},
 	{"wait", cmd_wait, "wait for one token to be inserted, or removed"},
 	{NULL, NULL, NULL},
 };

@@ -5,6 +5,12 @@
 static const struct tool_cmd commands[] = {
 	{"show", cmd_show, "print every header field and record of a file (--json)"},
 	{"check", cmd_check, "check a file's signature (CTL/ITL: its own SAST; .sgn: --cert)"},
+	{"install", cmd_install, "install a CTL or ITL into the trust store (TOFU or --expect-sast)"},
+	{"config", cmd_config, "accept a .sgn/.enc.sgn signed by a TFTP record of the held CTL/ITL"},
+	{"decrypt", cmd_decrypt, "decrypt an .enc.sgn with the device key (verify with --cert first)"},
+	{"status", cmd_status, "what the trust store holds, since when, signed by whom"},
+	{"boot", cmd_boot, "boot like a phone over TFTP: CTL, ITL, SEP<MAC>.cnf.xml[.enc].sgn"},
+	{"tls", cmd_tls, "CTI/JTAPI: check a CTI manager's TLS certificate against the CTL"},
 	{NULL, NULL, NULL},
 };
 

@@ -11,6 +11,14 @@
 int cmd_show(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
+/* device side (trust store, boot, CTI check) */
+int cmd_install(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_decrypt(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_boot(int argc, char **argv);
+int cmd_tls(int argc, char **argv);
+
 /* The walk behind `show` (also driven by the fuzz target). */
 void show_text(FILE *fp, const char *path, const struct ctl_file *f);
 struct json_object *show_json(const char *path, const struct ctl_file *f);

@@ -1,0 +1,719 @@
+/* ctlverify.c - the device side's trust rules (SPEC §5); see ctlverify.h */
+#include "ctlverify.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "ctl.h"
+#include "store.h"
+
+_Static_assert(CTLV_E_INTERNAL == CTL_E_INTERNAL && CTLV_E_USAGE == CTL_E_USAGE &&
+		       CTLV_E_IO == CTL_E_IO && CTLV_E_MALFORMED == CTL_E_MALFORMED &&
+		       CTLV_E_SIGNATURE == CTL_E_SIGNATURE && CTLV_E_SIGNER == CTL_E_SIGNER &&
+		       CTLV_E_UNSUPPORTED == CTL_E_UNSUPPORTED &&
+		       CTLV_E_DECRYPT == CTL_E_DECRYPT && CTLV_E_POLICY == CTL_E_POLICY &&
+		       CTLV_E_NETWORK == CTL_E_NETWORK,
+	       "ctlverify.h codes must equal enum ctl_status");
+_Static_assert(CTLV_KIND_CTL == CTL_KIND_CTL && CTLV_KIND_ITL == CTL_KIND_ITL &&
+		       CTLV_KIND_SGN == CTL_KIND_SGN && CTLV_KIND_ENC_SGN == CTL_KIND_ENC_SGN,
+	       "ctlverify.h kinds must equal enum ctl_kind");
+
+/* A timestamp this far ahead of our clock earns a warning (clock skew allowance). */
+#define FUTURE_SLACK 300
+
+#define MAX_PINS 16
+
+struct ctlv_store {
+	struct store st;
+	struct ctl_err err;
+	char warning[512];
+	char note[128];
+	char signer[512];
+	int kind;
+	char pins[MAX_PINS][65]; /* lowercase hex, no colons: SHA-1 (40) or SHA-256 (64) */
+	size_t npins;
+};
+
+static void reset_last(ctlv_store *s)
+{
+	memset(&s->err, 0, sizeof(s->err));
+	s->warning[0] = s->note[0] = s->signer[0] = 0;
+	s->kind = 0;
+}
+
+static void set_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static void warn(ctlv_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(ctlv_store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->warning[0])
+		return; /* the first warning is the one shown */
+	va_start(ap, fmt);
+	vsnprintf(s->warning, sizeof(s->warning), fmt, ap);
+	va_end(ap);
+}
+
+/* --- the store object --- */
+
+ctlv_store *ctlv_store_new(void)
+{
+	ctlv_store *s = calloc(1, sizeof(*s));
+
+	if (s)
+		store_open(&s->st, NULL, NULL);
+	return s;
+}
+
+int ctlv_store_open(const char *dir, ctlv_store **out)
+{
+	ctlv_store *s = calloc(1, sizeof(*s));
+
+	*out = s;
+	if (!s)
+		return CTLV_E_INTERNAL;
+	if (!dir)
+		return ctl_fail(&s->err, CTL_E_USAGE, "no store directory given");
+	return store_open(&s->st, dir, &s->err);
+}
+
+void ctlv_store_free(ctlv_store *s)
+{
+	if (!s)
+		return;
+	store_close(&s->st);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+const char *ctlv_last_error(const ctlv_store *s)
+{
+	return s ? s->err.msg : "out of memory";
+}
+const char *ctlv_last_warning(const ctlv_store *s) { return s->warning; }
+const char *ctlv_last_note(const ctlv_store *s) { return s->note; }
+int ctlv_last_kind(const ctlv_store *s) { return s->kind; }
+const char *ctlv_last_signer(const ctlv_store *s) { return s->signer; }
+
+void ctlv_free(uint8_t *p, size_t len)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, len);
+	free(p);
+}
+
+int ctlv_expect_sast(ctlv_store *s, const char *fingerprint)
+{
+	char hex[65];
+	size_t n = 0;
+
+	reset_last(s);
+	if (!fingerprint)
+		return ctl_fail(&s->err, CTL_E_USAGE, "no fingerprint given");
+	for (const char *p = fingerprint; *p; p++) {
+		if (*p == ':')
+			continue;
+		if (!isxdigit((unsigned char)*p) || n >= 64)
+			return ctl_fail(&s->err, CTL_E_USAGE, "SAST fingerprint '%.100s' is not the hex of a SHA-256 (64 digits) or SHA-1 (40 digits)", fingerprint);
+		hex[n++] = (char)tolower((unsigned char)*p);
+	}
+	hex[n] = 0;
+	if (n != 40 && n != 64)
+		return ctl_fail(&s->err, CTL_E_USAGE, "SAST fingerprint '%.100s' has %zu hex digits; expected 64 (SHA-256) or 40 (SHA-1)", fingerprint, n);
+	if (s->npins >= MAX_PINS)
+		return ctl_fail(&s->err, CTL_E_USAGE, "at most %d SAST fingerprints", MAX_PINS);
+	memcpy(s->pins[s->npins++], hex, n + 1);
+	return CTL_OK;
+}
+
+/* --- matching signers against held records --- */
+
+static void strip_zeros(const struct ctl_buf *b, const uint8_t **p, size_t *n)
+{
+	size_t i = 0;
+
+	while (i + 1 < b->len && b->data[i] == 0)
+		i++;
+	*p = b->data + i;
+	*n = b->len - i;
+}
+
+static int serial_equal(const struct ctl_buf *a, const struct ctl_buf *b)
+{
+	const uint8_t *pa, *pb;
+	size_t na, nb;
+
+	if (!a->len || !b->len)
+		return 0;
+	strip_zeros(a, &pa, &na);
+	strip_zeros(b, &pb, &nb);
+	return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+static int role_sast(int role) { return role == CTL_ROLE_SAST; }
+static int role_tftp(int role) { return ctl_role_is_tftp(role); }
+static int role_itl_signer(int role) { return role == CTL_ROLE_SAST || ctl_role_is_tftp(role); }
+static int role_ccm(int role) { return role == CTL_ROLE_CCM || role == CTL_ROLE_CCM_TFTP; }
+
+/* The record of `list` (a held CTL/ITL) that names the signer of header h, has a
+ * certificate and a role accepted by role_ok. *other gets a matching record of any
+ * other role (to tell "unknown" from "wrong role"). */
+static const struct ctl_record *find_signer_in(const struct ctl_file *list,
+					       const struct ctl_header *h, int (*role_ok)(int),
+					       const struct ctl_record **other)
+{
+	if (!list || !h->issuer_name)
+		return NULL;
+	for (size_t i = 0; i < list->nrecords; i++) {
+		const struct ctl_record *r = &list->records[i];
+
+		if (!r->issuer || strcmp(r->issuer, h->issuer_name) != 0 ||
+		    !serial_equal(&r->serial, &h->signer_serial) || !r->cert.len)
+			continue;
+		if (role_ok(r->role))
+			return r;
+		if (other && !*other)
+			*other = r;
+	}
+	return NULL;
+}
+
+static const char *role_str(int role)
+{
+	const char *n = ctl_role_name(role);
+
+	return n ? n : "unknown role";
+}
+
+static char *serial_hex(const struct ctl_buf *b)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t n = b->len > 32 ? 32 : b->len;
+	char *s = malloc(n * 2 + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = hx[b->data[i] >> 4];
+		s[2 * i + 1] = hx[b->data[i] & 15];
+	}
+	s[n * 2] = 0;
+	return s;
+}
+
+/* "unknown signer" error naming the header's signer. */
+static int fail_unknown_signer(ctlv_store *s, const struct ctl_file *f, const char *what)
+{
+	char *ser = serial_hex(&f->hdr.signer_serial);
+	int rc = ctl_fail(&s->err, CTL_E_SIGNER, "%s is signed by '%.200s' (issuer '%.120s', serial %s), which is not %s",
+			  ctl_kind_name(f->kind), f->hdr.signer_name ? f->hdr.signer_name : "?",
+			  f->hdr.issuer_name ? f->hdr.issuer_name : "?", ser ? ser : "?", what);
+	free(ser);
+	return rc;
+}
+
+static int verify_with_record(ctlv_store *s, const struct ctl_file *f, const struct ctl_record *r,
+			      const char *whose)
+{
+	X509 *x = ctl_record_x509(r, &s->err);
+	int rc;
+
+	if (!x)
+		return s->err.code ? s->err.code : CTL_E_MALFORMED;
+	rc = ctl_verify_cert(f, x, &s->err);
+	X509_free(x);
+	if (rc != CTL_OK)
+		ctl_fail_prefix(&s->err, "%s signature does not verify with %s '%.200s'",
+				ctl_kind_name(f->kind), whose, r->subject ? r->subject : "?");
+	return rc;
+}
+
+static void check_future(ctlv_store *s, const struct ctl_file *f)
+{
+	time_t now = time(NULL);
+
+	if ((long long)f->hdr.timestamp > (long long)now + FUTURE_SLACK) {
+		char when[32] = "?";
+		time_t t = (time_t)f->hdr.timestamp;
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		warn(s, "%s header timestamp %s is in the future (this clock or the signer's is wrong); accepted anyway",
+		     ctl_kind_name(f->kind), when);
+	}
+}
+
+/* Structural rules for a list we are about to hold. */
+static int check_list(ctlv_store *s, const struct ctl_file *f)
+{
+	size_t nsast = 0;
+
+	for (size_t i = 0; i < f->nrecords; i++) {
+		const struct ctl_record *a = &f->records[i];
+
+		if (a->role == CTL_ROLE_SAST && a->cert.len)
+			nsast++;
+		for (size_t j = i + 1; j < f->nrecords; j++) {
+			const struct ctl_record *b = &f->records[j];
+
+			if (a->role == b->role && a->issuer && b->issuer &&
+			    !strcmp(a->issuer, b->issuer) && serial_equal(&a->serial, &b->serial))
+				return ctl_fail(&s->err, CTL_E_MALFORMED, "%s records %zu and %zu are the same %s certificate ('%.200s') listed twice",
+						ctl_kind_name(f->kind), i + 1, j + 1, role_str(a->role),
+						a->subject ? a->subject : "?");
+		}
+	}
+	if (f->kind == CTL_KIND_CTL && nsast == 0)
+		return ctl_fail(&s->err, CTL_E_POLICY, "CTL has no SAST record with a certificate, so no later CTL could ever be accepted; refused");
+	return CTL_OK;
+}
+
+static int pin_matches(ctlv_store *s, const struct ctl_record *r, char *fp256, size_t cap)
+{
+	X509 *x = ctl_record_x509(r, &s->err);
+	char *f256, *f1;
+	int ok = 0;
+
+	if (!x)
+		return -1;
+	f256 = ctl_cert_fingerprint(x, CTL_HASH_SHA256);
+	f1 = ctl_cert_fingerprint(x, CTL_HASH_SHA1);
+	X509_free(x);
+	if (!f256 || !f1) {
+		free(f256);
+		free(f1);
+		ctl_fail(&s->err, CTL_E_INTERNAL, "cannot compute a fingerprint");
+		return -1;
+	}
+	for (size_t i = 0; i < s->npins; i++)
+		if (!strcmp(s->pins[i], f256) || !strcmp(s->pins[i], f1))
+			ok = 1;
+	set_str(fp256, cap, f256);
+	free(f256);
+	free(f1);
+	return ok;
+}
+
+static int accept_ctl(ctlv_store *s, const struct ctl_file *f, const char **trust,
+		      const char **signer)
+{
+	const struct ctl_file *held = s->st.ctl.file;
+	const struct ctl_record *r;
+	int rc;
+
+	if (!held) {
+		char fp[65] = "";
+		int m;
+
+		rc = ctl_verify_self(f, &s->err);
+		if (rc != CTL_OK)
+			return ctl_fail_prefix(&s->err, "first CTL refused");
+		r = ctl_find_signer(f, CTL_ROLE_SAST);
+		if (!r)
+			return ctl_fail(&s->err, CTL_E_SIGNER, "first CTL refused: its signer is not one of its SAST records");
+		m = pin_matches(s, r, fp, sizeof(fp));
+		if (m < 0)
+			return s->err.code;
+		*signer = r->subject;
+		if (s->npins) {
+			if (!m)
+				return ctl_fail(&s->err, CTL_E_POLICY, "first CTL refused: its signer '%.200s' (SHA-256 %s) is none of the expected SAST fingerprints",
+						r->subject ? r->subject : "?", fp);
+			*trust = "pinned";
+			set_str(s->note, sizeof(s->note), "first CTL, signer matches a pinned SAST fingerprint");
+		} else {
+			*trust = "tofu";
+			set_str(s->note, sizeof(s->note), "first CTL, TRUSTED ON FIRST USE");
+			warn(s, "no CTL was held: this CTL is TRUSTED ON FIRST USE, signed by '%.200s' (SHA-256 %s); pin it with --expect-sast to be sure",
+			     r->subject ? r->subject : "?", fp);
+		}
+		return CTL_OK;
+	}
+	r = find_signer_in(held, &f->hdr, role_sast, NULL);
+	if (!r)
+		return fail_unknown_signer(s, f, "a SAST of the held CTL; held CTL kept");
+	rc = verify_with_record(s, f, r, "held SAST");
+	if (rc != CTL_OK)
+		return ctl_fail_prefix(&s->err, "held CTL kept");
+	if (f->hdr.timestamp < held->hdr.timestamp)
+		return ctl_fail(&s->err, CTL_E_POLICY, "CTL is older than the held one (timestamp %u < %u): a replay? held CTL kept",
+				f->hdr.timestamp, held->hdr.timestamp);
+	*trust = "signed-by-held-sast";
+	*signer = r->subject;
+	set_str(s->note, sizeof(s->note), "signed by a SAST of the held CTL");
+	return CTL_OK;
+}
+
+static int accept_itl(ctlv_store *s, const struct ctl_file *f, const char **trust,
+		      const char **signer)
+{
+	const struct ctl_file *ctl = s->st.ctl.file, *itl = s->st.itl.file;
+	const struct ctl_record *r, *other = NULL;
+	int rc;
+
+	if (ctl) {
+		r = find_signer_in(ctl, &f->hdr, role_tftp, &other);
+		if (!r && other)
+			return ctl_fail(&s->err, CTL_E_POLICY, "ITL is signed by '%.200s', which the held CTL lists as %s, not TFTP or CCM+TFTP; held ITL kept",
+					other->subject ? other->subject : "?", role_str(other->role));
+		if (!r)
+			return fail_unknown_signer(s, f, "a TFTP or CCM+TFTP record of the held CTL; ITL refused");
+		rc = verify_with_record(s, f, r, "the held CTL's TFTP record");
+		if (rc != CTL_OK)
+			return ctl_fail_prefix(&s->err, "ITL refused");
+		*trust = "signed-by-ctl";
+		set_str(s->note, sizeof(s->note), "signed by a TFTP record of the held CTL");
+	} else if (itl) {
+		r = find_signer_in(itl, &f->hdr, role_itl_signer, NULL);
+		if (!r)
+			return fail_unknown_signer(s, f, "listed in the held ITL; held ITL kept");
+		rc = verify_with_record(s, f, r, "the held ITL's record");
+		if (rc != CTL_OK)
+			return ctl_fail_prefix(&s->err, "held ITL kept");
+		*trust = "signed-by-held-itl";
+		set_str(s->note, sizeof(s->note), "signed by a record of the held ITL");
+	} else {
+		rc = ctl_verify_self(f, &s->err);
+		if (rc != CTL_OK)
+			return ctl_fail_prefix(&s->err, "first ITL refused");
+		r = ctl_find_signer(f, -1);
+		if (!r)
+			return ctl_fail(&s->err, CTL_E_SIGNER, "first ITL refused: its signer is not one of its records");
+		*trust = "first-sight";
+		set_str(s->note, sizeof(s->note), "first ITL, no CTL held: trusted on first sight");
+	}
+	if (itl && f->hdr.timestamp < itl->hdr.timestamp)
+		return ctl_fail(&s->err, CTL_E_POLICY, "ITL is older than the held one (timestamp %u < %u): a replay? held ITL kept",
+				f->hdr.timestamp, itl->hdr.timestamp);
+	*signer = r->subject;
+	return CTL_OK;
+}
+
+int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind)
+{
+	struct ctl_file *f = NULL;
+	const char *trust = NULL, *signer = NULL;
+	struct store_held *h;
+	char hex[65];
+	int rc;
+
+	reset_last(s);
+	rc = ctl_parse(data, len, &f, &s->err);
+	if (rc != CTL_OK)
+		return rc;
+	s->kind = f->kind;
+	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
+	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is a %s file, not a CTL or ITL", ctl_kind_name(f->kind));
+		goto out;
+	}
+	if (expect_kind && f->kind != expect_kind) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "expected a %s but this is a %s (header file name '%.100s')",
+			      ctl_kind_name(expect_kind), ctl_kind_name(f->kind),
+			      f->hdr.file_name ? f->hdr.file_name : "");
+		goto out;
+	}
+	h = store_held(&s->st, f->kind);
+	if (!store_sha256_hex(data, len, hex)) {
+		rc = ctl_fail(&s->err, CTL_E_INTERNAL, "SHA-256 failed");
+		goto out;
+	}
+	if (h->file && !strcmp(hex, h->sha256)) {
+		set_str(s->note, sizeof(s->note), "identical to the held one, unchanged");
+		set_str(s->signer, sizeof(s->signer), h->signer);
+		rc = CTL_OK;
+		goto out;
+	}
+	rc = f->kind == CTL_KIND_CTL ? accept_ctl(s, f, &trust, &signer)
+				     : accept_itl(s, f, &trust, &signer);
+	if (rc == CTL_OK)
+		rc = check_list(s, f);
+	if (rc != CTL_OK)
+		goto out;
+	check_future(s, f);
+	set_str(s->signer, sizeof(s->signer), signer);
+	rc = store_commit(&s->st, f, signer, trust, &s->err);
+	if (rc == CTL_OK)
+		f = NULL; /* held now */
+out:
+	ctl_file_free(f);
+	return rc;
+}
+
+static int copy_out(ctlv_store *s, const uint8_t *p, size_t n, uint8_t **out, size_t *out_len)
+{
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return ctl_fail(&s->err, CTL_E_INTERNAL, "out of memory");
+	if (n)
+		memcpy(*out, p, n);
+	*out_len = n;
+	return CTL_OK;
+}
+
+static int decrypt_with(ctlv_store *s, const struct ctl_file *f, const char *device_key,
+			uint8_t **out, size_t *out_len)
+{
+	struct ctl_buf plain = {0};
+	EVP_PKEY *k;
+	int rc;
+
+	if (!device_key)
+		return ctl_fail(&s->err, CTL_E_USAGE, "the file is encrypted (.enc.sgn): give the device's private key (--device-key FILE)");
+	k = ctl_pkey_load(device_key, &s->err);
+	if (!k)
+		return s->err.code ? s->err.code : CTL_E_IO;
+	rc = ctl_decrypt(f, k, &plain, &s->err);
+	EVP_PKEY_free(k);
+	if (rc != CTL_OK)
+		return rc;
+	rc = copy_out(s, plain.data, plain.len, out, out_len);
+	ctl_buf_clear(&plain);
+	return rc;
+}
+
+int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char *requested_name,
+		     const char *device_key, uint8_t **out, size_t *out_len)
+{
+	const struct ctl_file *ctl = s->st.ctl.file, *itl = s->st.itl.file;
+	const struct ctl_record *r, *other = NULL;
+	struct ctl_file *f = NULL;
+	const uint8_t *body;
+	size_t blen;
+	int from_itl = 0;
+	int rc;
+
+	reset_last(s);
+	*out = NULL;
+	*out_len = 0;
+	rc = ctl_parse(data, len, &f, &s->err);
+	if (rc != CTL_OK)
+		return rc;
+	s->kind = f->kind;
+	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
+	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_ENC_SGN) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is a %s, not a signed file (.sgn or .enc.sgn)", ctl_kind_name(f->kind));
+		goto out;
+	}
+	if (!ctl && !itl) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "no CTL or ITL is held, so no signer can be trusted; install a CTL first");
+		goto out;
+	}
+	r = find_signer_in(ctl, &f->hdr, role_tftp, &other);
+	if (!r) {
+		r = find_signer_in(itl, &f->hdr, role_tftp, &other);
+		from_itl = r != NULL;
+	}
+	if (!r && other) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "signed by '%.200s', which is listed as %s, not TFTP or CCM+TFTP; refused",
+			      other->subject ? other->subject : "?", role_str(other->role));
+		goto out;
+	}
+	if (!r) {
+		rc = fail_unknown_signer(s, f, "a TFTP or CCM+TFTP record of the held CTL or ITL; refused");
+		goto out;
+	}
+	rc = verify_with_record(s, f, r, "TFTP record");
+	if (rc != CTL_OK)
+		goto out;
+	set_str(s->signer, sizeof(s->signer), r->subject);
+	if (requested_name && (!f->hdr.file_name || strcmp(f->hdr.file_name, requested_name) != 0)) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "the signed header names '%.120s' but '%.120s' was requested (a file for another device?); refused",
+			      f->hdr.file_name ? f->hdr.file_name : "", requested_name);
+		goto out;
+	}
+	check_future(s, f);
+	set_str(s->note, sizeof(s->note), from_itl ? "signed by a TFTP record of the held ITL"
+						   : "signed by a TFTP record of the held CTL");
+	if (f->kind == CTL_KIND_ENC_SGN) {
+		rc = decrypt_with(s, f, device_key, out, out_len);
+	} else {
+		ctl_body(f, &body, &blen);
+		rc = copy_out(s, body, blen, out, out_len);
+	}
+out:
+	ctl_file_free(f);
+	return rc;
+}
+
+int ctlv_decrypt_file(ctlv_store *s, const uint8_t *data, size_t len, const char *signer_cert,
+		      const char *device_key, uint8_t **out, size_t *out_len)
+{
+	struct ctl_file *f = NULL;
+	int rc;
+
+	reset_last(s);
+	*out = NULL;
+	*out_len = 0;
+	rc = ctl_parse(data, len, &f, &s->err);
+	if (rc != CTL_OK)
+		return rc;
+	s->kind = f->kind;
+	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
+	if (f->kind != CTL_KIND_ENC_SGN) {
+		rc = ctl_fail(&s->err, CTL_E_MALFORMED, "this is a %s, not an encrypted file (.enc.sgn)", ctl_kind_name(f->kind));
+		goto out;
+	}
+	if (signer_cert) {
+		X509 *x = ctl_cert_load(signer_cert, &s->err);
+
+		if (!x) {
+			rc = s->err.code ? s->err.code : CTL_E_IO;
+			goto out;
+		}
+		rc = ctl_verify_cert(f, x, &s->err);
+		X509_free(x);
+		if (rc != CTL_OK) {
+			ctl_fail_prefix(&s->err, "not decrypted: signature does not verify with %s", signer_cert);
+			goto out;
+		}
+		set_str(s->note, sizeof(s->note), "signature verified with the given certificate");
+	} else {
+		set_str(s->note, sizeof(s->note), "signature NOT verified (no signer certificate given)");
+		warn(s, "the signature was not verified (give --cert SIGNER-CERT to verify it first)");
+	}
+	rc = decrypt_with(s, f, device_key, out, out_len);
+out:
+	ctl_file_free(f);
+	return rc;
+}
+
+int ctlv_has_ctl(const ctlv_store *s) { return s->st.ctl.file != NULL; }
+
+int ctlv_check_peer(ctlv_store *s, const uint8_t *der, size_t len, unsigned flags)
+{
+	const struct ctl_file *ctl = s->st.ctl.file;
+	const struct ctl_record *hit = NULL, *other = NULL;
+	X509 *x;
+	int rc = CTL_OK;
+
+	reset_last(s);
+	if (!ctl)
+		return ctl_fail(&s->err, CTL_E_POLICY, "no CTL is held: a secure client must not connect; install the cluster's CTL first");
+	for (size_t i = 0; i < ctl->nrecords && !hit; i++) {
+		const struct ctl_record *r = &ctl->records[i];
+
+		if (r->cert.len != len || !len || memcmp(r->cert.data, der, len) != 0)
+			continue;
+		if (role_ccm(r->role))
+			hit = r;
+		else if (!other)
+			other = r;
+	}
+	x = ctl_cert_from_der(der, len, NULL);
+	if (x) {
+		char *name = ctl_name_string(X509_get_subject_name(x));
+
+		set_str(s->signer, sizeof(s->signer), name);
+		free(name);
+	}
+	if (!hit) {
+		char hex[65] = "?";
+
+		store_sha256_hex(der, len, hex);
+		if (other)
+			rc = ctl_fail(&s->err, CTL_E_POLICY, "server certificate '%.200s' is listed in the CTL as %s, not CCM or CCM+TFTP; not trusted",
+				      s->signer, role_str(other->role));
+		else
+			rc = ctl_fail(&s->err, CTL_E_SIGNER, "server certificate '%.200s' (SHA-256 %s) is not in the held CTL; not trusted",
+				      s->signer[0] ? s->signer : "(unparsable)", hex);
+		goto out;
+	}
+	if (!x) {
+		rc = ctl_fail(&s->err, CTL_E_MALFORMED, "the listed server certificate cannot be parsed");
+		goto out;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+		const char *why = X509_cmp_current_time(X509_get0_notAfter(x)) < 0 ? "has expired" : "is not yet valid";
+
+		if (!(flags & CTLV_ALLOW_EXPIRED)) {
+			rc = ctl_fail(&s->err, CTL_E_POLICY, "server certificate '%.200s' is listed in the CTL but %s; refused (ask the cluster admin to renew it and update the CTL)",
+				      s->signer, why);
+			goto out;
+		}
+		warn(s, "server certificate %s (accepted because expired certificates are allowed)", why);
+	}
+	set_str(s->note, sizeof(s->note), hit->role == CTL_ROLE_CCM ? "matches a CCM record of the held CTL" : "matches a CCM+TFTP record of the held CTL");
+out:
+	X509_free(x);
+	return rc;
+}
+
+/* --- what is held --- */
+
+static const struct store_held *held_of(const ctlv_store *s, int kind)
+{
+	if (kind == CTLV_KIND_CTL)
+		return &s->st.ctl;
+	if (kind == CTLV_KIND_ITL)
+		return &s->st.itl;
+	return NULL;
+}
+
+int ctlv_held(const ctlv_store *s, int kind)
+{
+	const struct store_held *h = held_of(s, kind);
+
+	return h && h->file;
+}
+
+long long ctlv_held_installed(const ctlv_store *s, int kind)
+{
+	return ctlv_held(s, kind) ? held_of(s, kind)->installed : 0;
+}
+
+long long ctlv_held_timestamp(const ctlv_store *s, int kind)
+{
+	return ctlv_held(s, kind) ? (long long)held_of(s, kind)->file->hdr.timestamp : 0;
+}
+
+const char *ctlv_held_signer(const ctlv_store *s, int kind)
+{
+	return ctlv_held(s, kind) ? held_of(s, kind)->signer : "";
+}
+
+const char *ctlv_held_trust(const ctlv_store *s, int kind)
+{
+	return ctlv_held(s, kind) ? held_of(s, kind)->trust : "";
+}
+
+const char *ctlv_held_sha256(const ctlv_store *s, int kind)
+{
+	return ctlv_held(s, kind) ? held_of(s, kind)->sha256 : "";
+}
+
+size_t ctlv_held_records(const ctlv_store *s, int kind)
+{
+	return ctlv_held(s, kind) ? held_of(s, kind)->file->nrecords : 0;
+}
+
+const char *ctlv_held_record_role(const ctlv_store *s, int kind, size_t i)
+{
+	if (i >= ctlv_held_records(s, kind))
+		return NULL;
+	return role_str(held_of(s, kind)->file->records[i].role);
+}
+
+const char *ctlv_held_record_subject(const ctlv_store *s, int kind, size_t i)
+{
+	const char *subj;
+
+	if (i >= ctlv_held_records(s, kind))
+		return NULL;
+	subj = held_of(s, kind)->file->records[i].subject;
+	return subj ? subj : "";
+}

@@ -1,0 +1,97 @@
+/* cmd_config.c - ctlverify config: accept a signed (.sgn) or encrypted (.enc.sgn) file. */
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "tool.h"
+#include "verify.h"
+
+static const char usage[] =
+	"usage: ctlverify config --store DIR [--name REQUESTED] [--device-key KEY] [-o OUT]\n"
+	"                        [--json] FILE.sgn|FILE.enc.sgn\n"
+	"\n"
+	"Accepts a signed device file the way a phone does: the signer must be a TFTP or\n"
+	"CCM+TFTP record of the held CTL or ITL, and the file name in the signed header must be\n"
+	"the requested name (default: FILE's base name). An .enc.sgn is verified first, then\n"
+	"decrypted with the device's private key. The payload is written only when accepted.\n"
+	"\n"
+	"  --store DIR          the trust store (see 'ctlverify install')\n"
+	"  --name REQUESTED     the name the device asked for (e.g. SEP001122334455.cnf.xml.sgn)\n"
+	"  --device-key KEY     the device's RSA private key (PEM/DER), for .enc.sgn\n"
+	"  -o, --output OUT     write the accepted payload to OUT (atomically; '-' = stdout)\n"
+	"  --json               machine-readable decision\n";
+
+int cmd_config(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"name", required_argument, NULL, 'n'},
+		{"device-key", required_argument, NULL, 'k'},
+		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
+				.usage = usage};
+	const char *dir = NULL, *name = NULL, *key = NULL, *outpath = NULL;
+	bool json = false;
+	struct ctl_buf buf = {0};
+	struct ctl_err err = {0};
+	struct dev_out out;
+	ctlv_store *s = NULL;
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	char *copy = NULL;
+	int c, rc;
+
+	optind = 1;
+	while ((c = tool_getopt(&g)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'n': name = optarg; break;
+		case 'k': key = optarg; break;
+		case 'o': outpath = optarg; break;
+		case 'j': json = true; break;
+		default: return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown)
+		return CTL_OK;
+	if (optind != argc - 1)
+		return tool_fail(CTL_E_USAGE, "config: give exactly one FILE; see 'ctlverify config --help'");
+	if (json && outpath && !strcmp(outpath, "-"))
+		return tool_fail(CTL_E_USAGE, "config: --json and -o - both want stdout; pick one");
+	if (!name) {
+		copy = strdup(argv[optind]);
+		if (!copy)
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		name = basename(copy);
+	}
+	rc = dev_store_open(dir, &s);
+	if (rc != CTL_OK)
+		goto done;
+	dev_out_init(&out, json, false);
+	rc = dev_read(argv[optind], CTL_MAX_FILE_SIZE, &buf, &err);
+	if (rc != CTL_OK) {
+		dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
+	} else {
+		rc = ctlv_verify_file(s, buf.data, buf.len, name, key, &payload, &plen);
+		if (rc == CTLV_OK && outpath) {
+			rc = dev_write_output(outpath, payload, plen, &err);
+			if (rc != CTL_OK) {
+				dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
+				goto finish;
+			}
+		}
+		dev_decide(&out, s, argv[optind], rc);
+	}
+finish:
+	rc = dev_out_finish(&out);
+done:
+	ctlv_free(payload, plen);
+	ctl_buf_clear(&buf);
+	ctlv_store_free(s);
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* cmd_install.c - ctlverify install: put a CTL or ITL into the device's trust store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "tool.h"
+#include "verify.h"
+
+static const char usage[] =
+	"usage: ctlverify install --store DIR [--expect-sast FP]... [--json] FILE\n"
+	"\n"
+	"Installs a CTL (CTLFile.tlv) or ITL (ITLFile.tlv) into the trust store DIR the way a\n"
+	"phone does:\n"
+	"  - the first CTL is trusted on first use (a loud warning says so), or pinned: with\n"
+	"    --expect-sast its signer's certificate must have one of the given SHA-256 or SHA-1\n"
+	"    fingerprints (hex, colons allowed; repeat the option for several);\n"
+	"  - a later CTL only if signed by a SAST listed in the held CTL, and not older;\n"
+	"  - an ITL, when no CTL is held, on first sight (verified against its own signer\n"
+	"    record); otherwise its signer must be a TFTP or CCM+TFTP record of the held CTL.\n"
+	"A refused file leaves the store unchanged. Prints one decision line (or --json).\n"
+	"\n"
+	"  --store DIR          the trust store (the device's flash); created if missing\n"
+	"  --expect-sast FP     pin the first CTL's signer (SHA-256 or SHA-1 fingerprint)\n"
+	"  --json               machine-readable decision\n";
+
+int cmd_install(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"expect-sast", required_argument, NULL, 'e'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
+	const char *dir = NULL, *pins[16];
+	size_t npins = 0;
+	bool json = false;
+	struct ctl_buf buf = {0};
+	struct ctl_err err = {0};
+	struct dev_out out;
+	ctlv_store *s = NULL;
+	int c, rc;
+
+	optind = 1;
+	while ((c = tool_getopt(&g)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'e':
+			if (npins >= 16)
+				return tool_fail(CTL_E_USAGE, "install: at most 16 --expect-sast");
+			pins[npins++] = optarg;
+			break;
+		case 'j': json = true; break;
+		default: return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown)
+		return CTL_OK;
+	if (optind != argc - 1)
+		return tool_fail(CTL_E_USAGE, "install: give exactly one FILE; see 'ctlverify install --help'");
+	rc = dev_store_open(dir, &s);
+	if (rc != CTL_OK)
+		return rc;
+	for (size_t i = 0; i < npins; i++) {
+		rc = ctlv_expect_sast(s, pins[i]);
+		if (rc != CTLV_OK) {
+			tool_fail(rc, "install: %s", ctlv_last_error(s));
+			goto done;
+		}
+	}
+	dev_out_init(&out, json, false);
+	rc = dev_read(argv[optind], CTL_MAX_FILE_SIZE, &buf, &err);
+	if (rc != CTL_OK)
+		dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
+	else
+		dev_decide(&out, s, argv[optind], ctlv_install(s, buf.data, buf.len, 0));
+	rc = dev_out_finish(&out);
+done:
+	ctl_buf_clear(&buf);
+	ctlv_store_free(s);
+	return rc;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# run-case.sh CASE CTLVERIFY MKFIXTURE VECTORS WORKROOT
+#
+# Runs one device-side test case (tests/verify/cases/*.case): a short shell fragment using
+# the helpers below, against the real ctlverify, a real tftpd-hpa and a real openssl
+# s_server on 127.0.0.1. Every expect_* failure ends the case with exit 1.
+set -uo pipefail
+CASE=$1 CTLVERIFY=$2 MKFIXTURE=$3 V=$4 WORKROOT=$5
+NAME=$(basename "$CASE" .case)
+W=$WORKROOT/$NAME
+rm -rf "$W"
+mkdir -p "$W/tftp"
+chmod 755 "$W" "$W/tftp"
+STORE=$W/store
+TFTP=$W/tftp
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL [$NAME]: $*" >&2; echo "--- stdout:" >&2; cat "$W/out" >&2 2>/dev/null; echo "--- stderr:" >&2; cat "$W/err" >&2 2>/dev/null; exit 1; }
+
+# fx ARGS: build a fixture (mkfixture); a failure here is a broken test.
+fx() { "$MKFIXTURE" "$@" || fail "mkfixture $*"; }
+# cv ARGS: run ctlverify; stdout -> $W/out, stderr -> $W/err, exit code -> $RC.
+cv() {
+  echo "+ ctlverify $*" >&2
+  "$CTLVERIFY" "$@" >"$W/out" 2>"$W/err"
+  RC=$?
+  cat "$W/out"; cat "$W/err" >&2
+  return 0
+}
+expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
+expect_out() { grep -Eq -- "$1" "$W/out" || fail "stdout lacks /$1/"; }
+expect_no_out() { ! grep -Eq -- "$1" "$W/out" || fail "stdout has /$1/"; }
+expect_err() { grep -Eq -- "$1" "$W/err" || fail "stderr lacks /$1/"; }
+expect_json() { # python expression over `d` (the parsed stdout) that must be true
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$W/out" \
+    || fail "JSON check failed: $1"
+}
+expect_file_eq() { cmp -s "$1" "$2" || fail "$1 differs from $2"; }
+expect_no_file() { [ ! -e "$1" ] || fail "$1 exists"; }
+
+# store_snapshot / expect_store_unchanged: the store's files byte for byte.
+store_sum() { (cd "$STORE" 2>/dev/null && for f in $(ls -A | grep -v '^lock$' | sort); do sha256sum "$f"; done); }
+store_snapshot() { store_sum >"$W/store.snap"; }
+expect_store_unchanged() { store_sum | cmp -s - "$W/store.snap" || fail "store changed"; }
+
+free_port() { # $1: udp|tcp
+  python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+EOF
+}
+
+# tftpd_start: a real tftpd-hpa serving $TFTP on a free high port; sets SERVER.
+tftpd_start() {
+  local port pid i
+  chmod -R a+rX "$TFTP"
+  for i in 1 2 3 4 5; do
+    port=$(free_port udp)
+    /usr/sbin/in.tftpd --foreground --listen --address "127.0.0.1:$port" --secure "$TFTP" \
+      2>>"$W/tftpd.log" &
+    pid=$!
+    sleep 0.3
+    if kill -0 "$pid" 2>/dev/null; then
+      PIDS+=("$pid"); SERVER=127.0.0.1:$port; TFTPD_PID=$pid; return 0
+    fi
+  done
+  fail "in.tftpd did not start: $(cat "$W/tftpd.log")"
+}
+tftpd_stop() { kill "$TFTPD_PID" 2>/dev/null; wait "$TFTPD_PID" 2>/dev/null; }
+
+# pki: a test CA and server certificates made with openssl in $W/pki:
+#   ca.crt/key; listed.crt/key (CA-signed, valid); unlisted.crt/key (CA-signed, valid);
+#   expired.crt/key (self-signed, validity in the past); client.crt/key (an LSC).
+pki() {
+  local P=$W/pki
+  mkdir -p "$P"
+  (cd "$P" &&
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 \
+      -subj "/O=Test/CN=Test CA" 2>/dev/null &&
+    for n in listed unlisted client; do
+      openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/O=Test/CN=$n.example.com" 2>/dev/null &&
+      openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $n.crt -days 30 2>/dev/null || return 1
+    done &&
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out expired.key 2>/dev/null
+  ) || fail "openssl could not make the test PKI"
+  # openssl 3.0 cannot back-date a certificate: the fixture helper does.
+  fx expired "$P/expired.key" "$P/expired.der" expired.example.com
+  openssl x509 -inform DER -in "$P/expired.der" -out "$P/expired.crt" || fail "expired.crt"
+  PKI=$P
+}
+
+# tls_server CERT KEY: openssl s_server on a free port; sets TLS_SERVER.
+tls_server() {
+  local port pid i
+  for i in 1 2 3 4 5; do
+    port=$(free_port tcp)
+    openssl s_server -accept "127.0.0.1:$port" -cert "$1" -key "$2" -quiet -naccept 10 \
+      </dev/null >>"$W/s_server.log" 2>&1 &
+    pid=$!
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      sleep 0.2
+      kill -0 "$pid" 2>/dev/null || break
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        PIDS+=("$pid"); TLS_SERVER=127.0.0.1:$port; return 0
+      fi
+    done
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  done
+  fail "openssl s_server did not start: $(cat "$W/s_server.log")"
+}
+
+# Shorthands for common fixtures from the vector keys.
+MAC=001122334455
+CFG=SEP$MAC.cnf.xml
+ctl_by() { # ctl_by SIGNER OUT [TIME] [records...]: CTL signed by sast1/sast2/... vector key
+  local who=$1 out=$2 t=${3:-+0}; shift 3 2>/dev/null || shift $#
+  local recs=("$@")
+  [ ${#recs[@]} -gt 0 ] || recs=("sast:$V/sast1.crt" "sast:$V/sast2.crt" "ccm+tftp:$V/ccm.crt" "capf:$V/capf.crt" "tftp:$V/tftp2.crt")
+  fx tlv -K ctl -k "$V/$who.key" -c "$V/$who.crt" -o "$out" -t "$t" "${recs[@]}"
+}
+sgn_by() { # sgn_by SIGNER OUT NAME [INPUT]
+  fx sgn -k "$V/$1.key" -c "$V/$1.crt" -o "$2" -n "$3" "${4:-$V/$CFG}"
+}
+
+cd "$W" || exit 1
+# shellcheck disable=SC1090
+. "$CASE"
+echo "ok [$NAME]"
