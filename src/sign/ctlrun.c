@@ -93,6 +93,9 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	}
 	rc = publish_all(o->dirs, o->ndirs, CTLRUN_FILE_NAME, out.data, out.len, res);
 	for (size_t i = 0; i < o->ndirs; i++) {
+		if (res[i].leftovers)
+			fprintf(o->out, "removed    %zu temporary file%s left in %s by an interrupted run\n",
+				res[i].leftovers, res[i].leftovers == 1 ? "" : "s", res[i].dir);
 		if (res[i].rc == CTL_OK) {
 			nok++;
 			fprintf(o->out, "published  %s/%s%s\n", res[i].dir, CTLRUN_FILE_NAME,

@@ -1,6 +1,7 @@
 /* publish.c - see publish.h */
 #include "publish.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -115,6 +116,36 @@ void publish_unlock(struct publish_lock *l)
 	free(l);
 }
 
+/* ctl_write_atomic writes NAME.tmp.XXXXXX next to NAME and renames it; a run killed in
+ * between leaves it behind. Under the lock no other run is writing, so any such file is
+ * a leftover: removed. Returns how many. */
+static size_t remove_leftovers(const char *dir, const char *name)
+{
+	char pfx[2][300];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	snprintf(pfx[0], sizeof(pfx[0]), "%s.tmp.", name);
+	snprintf(pfx[1], sizeof(pfx[1]), "%s.bak.tmp.", name);
+	while ((e = readdir(d))) {
+		for (int i = 0; i < 2; i++) {
+			size_t pl = strlen(pfx[i]);
+			struct stat st;
+
+			if (strncmp(e->d_name, pfx[i], pl) || strlen(e->d_name) != pl + 6)
+				continue;
+			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+				n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 static int publish_one(const char *dir, const char *name, const uint8_t *data, size_t len,
 		       bool kill_hook, struct publish_result *r)
 {
@@ -134,6 +165,7 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 			      errno == ENOENT ? " (it does not exist)" : "");
 		goto out;
 	}
+	r->leftovers = remove_leftovers(dir, name);
 	bn = strlen(path) + 5;
 	if (!(bak = malloc(bn))) {
 		rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");

@@ -29,10 +29,12 @@ struct publish_result {
 	const char *dir;
 	int rc;              /* CTL_OK or the failure */
 	bool had_old;        /* a previous file was there (and is now NAME.bak) */
+	size_t leftovers;    /* temporary files of an interrupted run, removed */
 	char msg[512];
 };
 
-/* Writes data as DIR/name in every directory. res has ndirs entries. Returns CTL_OK when
+/* Writes data as DIR/name in every directory (first removing temporary files that an
+ * interrupted run left there: call with the lock held). res has ndirs entries. Returns CTL_OK when
  * all succeeded, CTL_E_PARTIAL when some did, else the first failure's code. */
 int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t *data,
 		size_t len, struct publish_result *res);

@@ -212,8 +212,12 @@ CTLSIGN_TEST_KILL=before-publish "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}"
 cmp -s "$T1/CTLFile.tlv" "$W/snap.tlv" || bad "CTL changed by a killed run"
 "$CTLVERIFY" check "$T1/CTLFile.tlv" >/dev/null || bad "CTL unloadable after a killed run"
 [ -e "$T1/.ctlsign.lock" ] || bad "expected the killed run's lock file"
+# what a kill inside ctl_write_atomic (between its write and its rename) leaves behind:
+head -c 100 "$T1/CTLFile.tlv" > "$T1/CTLFile.tlv.tmp.Xy12Zq"
+"$CTLVERIFY" check "$T1/CTLFile.tlv" >/dev/null || bad "CTL unloadable next to a leftover temp"
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A
 err_has "took over a stale lock"
+out_has "removed    1 temporary file left in $T1 by an interrupted run"
 interop "$T1/CTLFile.tlv" "$W/hsm/A.pem"
 clean_dirs
 

@@ -192,6 +192,25 @@ static void publish_two_dirs(void **state)
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
 	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 2);
+
+	/* Temp files a killed run left inside ctl_write_atomic are cleaned up; others stay. */
+	{
+		const char *names[] = {"CTLFile.tlv.tmp.Ab12Cd", "CTLFile.tlv.bak.tmp.zzzzzz",
+				       "CTLFile.tlv.tmp.toolongname", "other.tmp.Ab12Cd"};
+		for (int i = 0; i < 4; i++) {
+			FILE *fp;
+			snprintf(path, sizeof(path), "%s/%s", f->d1, names[i]);
+			assert_non_null(fp = fopen(path, "w"));
+			fclose(fp);
+		}
+		assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+				 CTL_OK);
+		assert_int_equal(count_other(f->d1), 2);
+		snprintf(path, sizeof(path), "%s/%s", f->d1, names[2]);
+		assert_int_equal(unlink(path), 0);
+		snprintf(path, sizeof(path), "%s/%s", f->d1, names[3]);
+		assert_int_equal(unlink(path), 0);
+	}
 	ctl_buf_clear(&a);
 	ctl_buf_clear(&b);
 }
