@@ -28,6 +28,7 @@ struct token_info {
 	unsigned long flags;           /* CK_TOKEN_INFO flags (CKF_USER_PIN_*, ...) */
 	X509 *cert;                    /* the first certificate on the token (owned), or NULL */
 	char cert_sha1[41];            /* its SHA-1 fingerprint, hex, or "" */
+	unsigned long min_pin_len, max_pin_len; /* the token's ulMinPinLen / ulMaxPinLen */
 };
 void token_info_clear(struct token_info *ti);
 
@@ -74,5 +75,82 @@ int token_wait_one(struct token_module *m, int timeout_ms, struct token_info *ou
 		   struct ctl_err *err);
 int token_wait_removed(struct token_module *m, const struct token_info *ti, int timeout_ms,
 		       struct ctl_err *err);
+
+/* The CK_TOKEN_INFO flags callers look at (same values as PKCS#11's CKF_*), so that
+ * callers need no PKCS#11 header. */
+#define TOKEN_F_INITIALIZED 0x00000400UL    /* CKF_TOKEN_INITIALIZED */
+#define TOKEN_F_PIN_COUNT_LOW 0x00010000UL  /* CKF_USER_PIN_COUNT_LOW */
+#define TOKEN_F_PIN_FINAL_TRY 0x00020000UL  /* CKF_USER_PIN_FINAL_TRY */
+#define TOKEN_F_PIN_LOCKED 0x00040000UL     /* CKF_USER_PIN_LOCKED */
+#define TOKEN_F_PIN_TO_BE_CHANGED 0x00080000UL /* CKF_USER_PIN_TO_BE_CHANGED */
+
+/* ---- additions (issue 3): the pieces the ctlsign token commands use ---- */
+
+/* The token's own rule on retry flags before a login: CKF_USER_PIN_LOCKED ->
+ * CTL_E_TOKEN (the security officer must unblock it); CKF_USER_PIN_FINAL_TRY without
+ * final_try -> CTL_E_POLICY (rerun with --final-try). */
+int token_check_retry_flags(const struct token_info *ti, bool final_try, struct ctl_err *err);
+/* "initialised, to-be-changed, count-low, final-try, locked" as applicable, or "none". */
+void token_flags_text(unsigned long flags, char *buf, size_t len);
+
+/* PIN sources: "env:VAR", "file:PATH", "fd:N"; with uri_style (an RFC 7512
+ * pin-source) also a plain path and "file:///path". */
+enum token_pin_kind { TOKEN_PIN_ENV = 1, TOKEN_PIN_FILE, TOKEN_PIN_FD };
+struct token_pin_source {
+	int kind;              /* enum token_pin_kind */
+	const char *value;     /* points into the spec: variable name or path */
+	int fd;
+};
+int token_pin_source_parse(const char *spec, bool uri_style, struct token_pin_source *out,
+			   struct ctl_err *err);
+/* Reads a PIN from spec (NULL: no-echo prompt on the terminal with `prompt`). The
+ * first line, without its line end. Free with token_pin_free (wipes). */
+int token_pin_read(const char *spec, bool uri_style, const char *prompt, char **pin,
+		   struct ctl_err *err);
+void token_pin_free(char *pin);
+
+/* The new-PIN policy: differs from the current PIN and from the factory default,
+ * at least max(min_len, token min) and at most the token max (0: no limit) long.
+ * CTL_E_POLICY saying which rule failed. */
+int token_pin_policy(const char *cur, const char *new_pin, const char *factory_pin,
+		     size_t min_len, unsigned long tok_min, unsigned long tok_max,
+		     struct ctl_err *err);
+
+/* What `ctlsign token list` shows for one key/certificate pair. */
+struct token_object {
+	char *label;
+	char *id_hex;
+	bool has_private, has_public;
+	const char *key_type;   /* "RSA", "EC", "?" */
+	int key_bits;
+	X509 *cert;             /* owned, or NULL */
+};
+/* Objects on the token of ti. login_opts non-NULL: log in first (retry flags checked,
+ * default-password rule NOT applied) so that private objects show. */
+int token_list_objects(struct token_module *m, const struct token_info *ti,
+		       const struct token_opts *login_opts, struct token_object **out, size_t *n,
+		       struct ctl_err *err);
+void token_objects_free(struct token_object *v, size_t n);
+
+/* Changes the user PIN (C_SetPIN). new_pin_src NULL: prompt twice. min_len 0: default. */
+int token_passwd(struct token_module *m, const struct token_opts *o, const char *new_pin_src,
+		 size_t min_len, struct ctl_err *err);
+
+/* Labs/CI: RSA key pair generated on the token, self-signed certificate stored next to
+ * it with the same CKA_ID and label. The default-password rule does not apply. */
+struct token_provision_opts {
+	unsigned bits;          /* 1024..4096, 0: 2048 */
+	const char *subject;    /* "CN=SAST-1,O=Example Corp,OU=Voice" (certificate order) */
+	unsigned years;         /* 0: 10 */
+	const char *label;      /* NULL: the URI's object=, else "sast" */
+	bool force;             /* replace objects with that label */
+};
+int token_provision(struct token_module *m, const struct token_opts *o,
+		    const struct token_provision_opts *p, X509 **cert_out, struct ctl_err *err);
+
+/* Token selection by URI (o->uri, NULL: the only initialised token): the slot's info.
+ * No token / several: CTL_E_TOKEN listing what is present. */
+int token_select(struct token_module *m, const char *uri, struct token_info *out,
+		 struct ctl_err *err);
 
 #endif

@@ -1,6 +1,8 @@
 /* audit.c - see audit.h */
 #include "audit.h"
 
+#include "bytes.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -67,19 +69,18 @@ static int add_signer(struct json_object *o, X509 *cert)
 	return 1;
 }
 
-int audit_append(const char *path, const struct audit_rec *r, struct ctl_err *err)
+/* Builds one record as a JSON line (with '\n') appended to out. */
+static int audit_line(const struct audit_rec *r, struct cbb *out)
 {
 	struct json_object *o = json_object_new_object();
-	char when[32], *line = NULL;
+	char when[32];
 	const char *s;
 	time_t now = time(NULL);
 	struct tm tm;
-	size_t len;
-	ssize_t w;
-	int fd = -1, rc = CTL_E_INTERNAL;
+	int ok = 0;
 
 	if (!o || !gmtime_r(&now, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		goto nomem;
+		goto out;
 	add_str(o, "time", when);
 	add_str(o, "operation", r->operation);
 	add_str(o, "output", r->output);
@@ -89,27 +90,52 @@ int audit_append(const char *path, const struct audit_rec *r, struct ctl_err *er
 		char *h;
 
 		if (!EVP_Digest(r->data, r->len, md, &mdlen, EVP_sha256(), NULL))
-			goto nomem;
+			goto out;
 		if (!(h = hex(md, mdlen)))
-			goto nomem;
+			goto out;
 		add_str(o, "output_sha256", h);
 		free(h);
 	}
 	add_str(o, "token_label", r->token_label);
 	add_str(o, "token_serial", r->token_serial);
 	if (r->signer_cert && !add_signer(o, r->signer_cert))
-		goto nomem;
+		goto out;
 	add_str(o, "result", r->result ? r->result : "ok");
 	add_str(o, "detail", r->detail);
 
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s)
+		goto out;
+	ok = cbb_add_bytes(out, s, strlen(s)) && cbb_add_u8(out, '\n');
+out:
+	json_object_put(o);
+	return ok;
+}
+
+int audit_append(const char *path, const struct audit_rec *r, struct ctl_err *err)
+{
+	return audit_append_batch(path, r, 1, err);
+}
+
+int audit_append_batch(const char *path, const struct audit_rec *recs, size_t n,
+		       struct ctl_err *err)
+{
+	struct cbb b;
+	uint8_t *line = NULL;
+	size_t len = 0;
+	ssize_t w;
+	int fd = -1, rc = CTL_E_INTERNAL;
+
+	cbb_init(&b);
+	for (size_t i = 0; i < n; i++)
+		if (!audit_line(&recs[i], &b))
+			goto nomem;
+	if (!cbb_finish(&b, &line, &len))
 		goto nomem;
-	len = strlen(s);
-	if (!(line = malloc(len + 2)))
-		goto nomem;
-	memcpy(line, s, len);
-	line[len++] = '\n';
+	if (!n) {
+		rc = CTL_OK;
+		goto out;
+	}
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
@@ -117,7 +143,7 @@ int audit_append(const char *path, const struct audit_rec *r, struct ctl_err *er
 			      path, strerror(errno), AUDIT_ENV);
 		goto out;
 	}
-	/* One write: O_APPEND makes each line land whole at the end. */
+	/* One write: O_APPEND makes the lines land whole at the end. */
 	w = write(fd, line, len);
 	if (w < 0 || (size_t)w != len || fsync(fd) != 0) {
 		rc = ctl_fail(err, CTL_E_IO, "cannot append to audit log %s: %s", path,
@@ -127,11 +153,11 @@ int audit_append(const char *path, const struct audit_rec *r, struct ctl_err *er
 	rc = CTL_OK;
 	goto out;
 nomem:
+	cbb_cleanup(&b);
 	rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory writing the audit record");
 out:
 	if (fd >= 0 && close(fd) != 0 && rc == CTL_OK)
 		rc = ctl_fail(err, CTL_E_IO, "cannot close audit log %s: %s", path, strerror(errno));
 	free(line);
-	json_object_put(o);
 	return rc;
 }

@@ -34,5 +34,8 @@ const char *audit_path(const char *explicit_path);
 /* Appends one line with O_APPEND in a single write, then fsyncs. The time is now (UTC,
  * RFC 3339). */
 int audit_append(const char *path, const struct audit_rec *r, struct ctl_err *err);
+/* n records in one write and one fsync (bulk signing). */
+int audit_append_batch(const char *path, const struct audit_rec *recs, size_t n,
+		       struct ctl_err *err);
 
 #endif

@@ -3,6 +3,9 @@
 #include "sign.h"
 
 static const struct tool_cmd commands[] = {
+	{"token", cmd_token, "tokens: list, passwd, provision, sign, wait"},
+	{"sign", cmd_sign, "sign TFTP files (.sgn), one by one or a whole directory"},
+	{"encrypt", cmd_encrypt, "encrypt device configs to a phone (.enc.sgn + minimal .sgn)"},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,956 @@
+/* bulk.c - see bulk.h */
+#define _GNU_SOURCE /* syncfs */
+#include "bulk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <openssl/crypto.h>
+
+const char *const bulk_default_includes[] = {
+	"*.cnf.xml",                 /* SEP<MAC>.cnf.xml, XMLDefault.cnf.xml, ATA/BAT... */
+	"RingList*.xml",
+	"DistinctiveRingList*.xml",
+	"*dictionary*.xml",          /* locale: *-dictionary.xml, *-kate.xml dictionaries */
+	"*-tones.xml", "g3-tones.xml", /* network locale tones */
+	"*dialplan*.xml",            /* SIP dial plans (*-dialplan.xml) */
+	NULL,
+};
+
+const char *const bulk_builtin_excludes[] = {
+	"*.sgn", "*.tlv", ".*", NULL,
+};
+
+/* Inputs larger than this cannot become a .sgn the parser accepts. */
+#define BULK_MAX_INPUT (CTL_MAX_FILE_SIZE - 65536u)
+#define COMMIT_BATCH 128
+#define COMMIT_WAIT_MS 250
+
+static bool match_any(const char *const *pats, const char *name)
+{
+	for (; pats && *pats; pats++)
+		if (fnmatch(*pats, name, 0) == 0)
+			return true;
+	return false;
+}
+
+bool bulk_name_eligible(const struct bulk_patterns *p, const char *name)
+{
+	if (!name[0] || match_any(bulk_builtin_excludes, name))
+		return false;
+	if (p && match_any(p->exclude, name))
+		return false;
+	return match_any(p && p->include ? p->include : bulk_default_includes, name);
+}
+
+char *bulk_display_name(const char *name)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t n = strlen(name), j = 0;
+	char *s = malloc(n * 4 + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			s[j++] = (char)c;
+		} else {
+			s[j++] = '\\';
+			s[j++] = 'x';
+			s[j++] = hx[c >> 4];
+			s[j++] = hx[c & 15];
+		}
+	}
+	s[j] = 0;
+	return s;
+}
+
+static void strip_zeros(const uint8_t **p, size_t *n)
+{
+	while (*n > 1 && (*p)[0] == 0) {
+		(*p)++;
+		(*n)--;
+	}
+}
+
+bool bulk_sgn_current(const uint8_t *content, size_t len, const uint8_t *sgn, size_t sgn_len,
+		      const char *file_name, int hash_alg, X509 *signer_cert)
+{
+	struct ctl_file *f = NULL;
+	struct ctl_err err;
+	const uint8_t *body, *a, *b;
+	size_t body_len, alen, blen;
+	const ASN1_INTEGER *sn;
+	char *issuer = NULL;
+	bool ok = false;
+
+	if (sgn_len <= len || ctl_parse(sgn, sgn_len, &f, &err) != CTL_OK)
+		goto out;
+	if (f->kind != CTL_KIND_SGN || f->hdr.hash_alg != hash_alg || !f->hdr.file_name ||
+	    strcmp(f->hdr.file_name, file_name) != 0)
+		goto out;
+	ctl_body(f, &body, &body_len);
+	if (body_len != len || (len && memcmp(body, content, len) != 0))
+		goto out;
+	issuer = ctl_name_string(X509_get_issuer_name(signer_cert));
+	if (!issuer || !f->hdr.issuer_name || strcmp(issuer, f->hdr.issuer_name) != 0)
+		goto out;
+	sn = X509_get0_serialNumber(signer_cert);
+	a = ASN1_STRING_get0_data(sn);
+	alen = (size_t)ASN1_STRING_length(sn);
+	b = f->hdr.signer_serial.data;
+	blen = f->hdr.signer_serial.len;
+	if (!a || !b || !alen || !blen)
+		goto out;
+	strip_zeros(&a, &alen);
+	strip_zeros(&b, &blen);
+	ok = alen == blen && memcmp(a, b, alen) == 0;
+out:
+	free(issuer);
+	ctl_file_free(f);
+	return ok;
+}
+
+/* ---- the pipeline ---- */
+
+struct item {
+	struct item *next;
+	int in_dfd, out_dfd;
+	bool owns_in_dfd;          /* file mode: a directory per item */
+	char *name, *out_name;     /* raw base names */
+	char *disp_in, *disp_out;  /* printable paths */
+	bool always_sign;
+	struct ctl_buf out;        /* the signed file */
+	char tmp_name[64];
+	bool have_tmp;
+};
+
+struct queue {
+	struct item *head, *tail;
+	size_t n, cap;
+	bool closed;
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty, not_full;
+};
+
+struct run {
+	const struct bulk_opts *o;
+	struct bulk_stats *st;
+	int hash_alg;
+	pthread_mutex_t mu;        /* stats, failures, stderr */
+	struct queue work, commit;
+	atomic_bool stop;
+	atomic_uint_fast64_t tmp_seq;
+	unsigned workers_left;     /* under mu */
+	atomic_bool finished;
+	bool bar_drawn;            /* under mu */
+	unsigned long total;       /* progress: names expected (0 = unknown) */
+};
+
+static void item_free(struct item *it)
+{
+	if (!it)
+		return;
+	if (it->owns_in_dfd && it->in_dfd >= 0)
+		close(it->in_dfd);
+	free(it->name);
+	free(it->out_name);
+	free(it->disp_in);
+	free(it->disp_out);
+	ctl_buf_clear(&it->out);
+	free(it);
+}
+
+static void q_init(struct queue *q, size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->cap = cap;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->not_empty, NULL);
+	pthread_cond_init(&q->not_full, NULL);
+}
+
+static void q_destroy(struct queue *q)
+{
+	struct item *it, *next;
+
+	for (it = q->head; it; it = next) {
+		next = it->next;
+		item_free(it);
+	}
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->not_empty);
+	pthread_cond_destroy(&q->not_full);
+}
+
+static void q_push(struct queue *q, struct item *it)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n >= q->cap)
+		pthread_cond_wait(&q->not_full, &q->mu);
+	it->next = NULL;
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->n++;
+	pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void q_close(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->closed = true;
+	pthread_cond_broadcast(&q->not_empty);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Pops an item; NULL when the queue is closed and empty, or (deadline non-NULL) when the
+ * deadline passed with nothing to pop. */
+static struct item *q_pop(struct queue *q, const struct timespec *deadline)
+{
+	struct item *it = NULL;
+
+	pthread_mutex_lock(&q->mu);
+	while (!q->head && !q->closed) {
+		if (!deadline)
+			pthread_cond_wait(&q->not_empty, &q->mu);
+		else if (pthread_cond_timedwait(&q->not_empty, &q->mu, deadline) == ETIMEDOUT)
+			break;
+	}
+	if (q->head) {
+		it = q->head;
+		q->head = it->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->n--;
+		pthread_cond_signal(&q->not_full);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return it;
+}
+
+static bool q_done(struct queue *q)
+{
+	bool done;
+
+	pthread_mutex_lock(&q->mu);
+	done = q->closed && !q->head;
+	pthread_mutex_unlock(&q->mu);
+	return done;
+}
+
+static void clear_bar_locked(struct run *r)
+{
+	if (r->bar_drawn) {
+		fputs("\r\033[K", stderr);
+		r->bar_drawn = false;
+	}
+}
+
+enum outcome { OUT_SIGNED, OUT_UNCHANGED, OUT_FAILED, OUT_SKIPPED, OUT_NOT_DONE };
+
+static void account(struct run *r, struct item *it, enum outcome oc, const char *msg)
+{
+	struct bulk_stats *st = r->st;
+
+	pthread_mutex_lock(&r->mu);
+	switch (oc) {
+	case OUT_SIGNED: st->signed_files++; break;
+	case OUT_UNCHANGED: st->unchanged++; break;
+	case OUT_NOT_DONE: st->not_done++; break;
+	case OUT_SKIPPED:
+		st->skipped++;
+		if (!r->o->quiet) {
+			clear_bar_locked(r);
+			fprintf(stderr, "ctlsign: note: skipping %s: %s\n", it->disp_in, msg);
+		}
+		break;
+	case OUT_FAILED:
+		st->failed++;
+		if (!r->o->quiet) {
+			clear_bar_locked(r);
+			fprintf(stderr, "ctlsign: %s: %s\n", it->disp_in, msg);
+		}
+		if (json_object_array_length(st->failures) < r->o->max_failures_listed) {
+			struct json_object *f = json_object_new_object();
+			if (f) {
+				json_object_object_add(f, "file", json_object_new_string(it->disp_in));
+				json_object_object_add(f, "error", json_object_new_string(msg));
+				json_object_array_add(st->failures, f);
+			}
+		} else {
+			st->failures_truncated = true;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Reads a regular file opened by fd, at most max bytes. */
+static int read_fd(int fd, size_t max, struct ctl_buf *out, const char **why)
+{
+	struct stat sb;
+	uint8_t *p;
+	size_t got = 0;
+
+	if (fstat(fd, &sb) != 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*why = "not a regular file";
+		return 1;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		*why = "file too large to sign (limit 16 MiB)";
+		return -1;
+	}
+	p = malloc((size_t)sb.st_size + 1);
+	if (!p) {
+		*why = "out of memory";
+		return -1;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*why = strerror(errno);
+			free(p);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	out->data = p;
+	out->len = got;
+	return 0;
+}
+
+static bool existing_current(struct run *r, struct item *it, const struct ctl_buf *content)
+{
+	struct ctl_buf sgn = {NULL, 0};
+	const char *why;
+	bool cur = false;
+	int fd;
+
+	fd = openat(it->out_dfd, it->out_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (read_fd(fd, CTL_MAX_FILE_SIZE, &sgn, &why) == 0)
+		cur = bulk_sgn_current(content->data, content->len, sgn.data, sgn.len, it->out_name,
+				       r->hash_alg, r->o->signer->cert);
+	close(fd);
+	free(sgn.data);
+	return cur;
+}
+
+static void stop_run(struct run *r, const struct ctl_err *e)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!r->st->stopped) {
+		r->st->stopped = true;
+		r->st->stop = *e;
+	}
+	pthread_mutex_unlock(&r->mu);
+	atomic_store(&r->stop, true);
+}
+
+/* Returns true when the item goes on to the committer. */
+static bool process(struct run *r, struct item *it)
+{
+	struct ctl_buf content = {NULL, 0};
+	struct ctl_build_opts bo;
+	struct ctl_err e;
+	const char *why = NULL;
+	int fd, rc;
+
+	fd = openat(it->in_dfd, it->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ELOOP) {
+			account(r, it, OUT_SKIPPED, "symbolic link, not followed");
+		} else {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+			account(r, it, OUT_FAILED, msg);
+		}
+		return false;
+	}
+	rc = read_fd(fd, BULK_MAX_INPUT, &content, &why);
+	close(fd);
+	if (rc != 0) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "cannot read: %s", why);
+		account(r, it, rc > 0 ? OUT_SKIPPED : OUT_FAILED, rc > 0 ? why : msg);
+		return false;
+	}
+	if (!it->always_sign && !r->o->all && existing_current(r, it, &content)) {
+		free(content.data);
+		account(r, it, OUT_UNCHANGED, NULL);
+		return false;
+	}
+	if (atomic_load(&r->stop)) {
+		free(content.data);
+		account(r, it, OUT_NOT_DONE, NULL);
+		return false;
+	}
+	memset(&bo, 0, sizeof(bo));
+	bo.hash_alg = r->hash_alg;
+	bo.timestamp = r->o->timestamp;
+	bo.file_name = it->out_name;
+	bo.signer_version_minor = -1;
+	memset(&e, 0, sizeof(e));
+	rc = ctl_build_sgn(content.data, content.len, r->o->signer, &bo, &it->out, &e);
+	free(content.data);
+	if (rc == CTL_E_TOKEN) {
+		/* The token is gone or broken: nothing more can be signed. */
+		stop_run(r, &e);
+		account(r, it, OUT_NOT_DONE, NULL);
+		return false;
+	}
+	if (rc != CTL_OK) {
+		account(r, it, OUT_FAILED, e.msg[0] ? e.msg : ctl_status_name(rc));
+		return false;
+	}
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct run *r = arg;
+	struct item *it;
+
+	while ((it = q_pop(&r->work, NULL))) {
+		if (atomic_load(&r->stop)) {
+			account(r, it, OUT_NOT_DONE, NULL);
+			item_free(it);
+		} else if (process(r, it)) {
+			q_push(&r->commit, it);
+		} else {
+			item_free(it);
+		}
+	}
+	pthread_mutex_lock(&r->mu);
+	if (--r->workers_left == 0)
+		q_close(&r->commit);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes the item's output to a temp file in its output directory (not yet durable). */
+static bool write_tmp(struct run *r, struct item *it)
+{
+	char msg[300];
+	int fd;
+
+	snprintf(it->tmp_name, sizeof(it->tmp_name), ".ctlsign-%ld-%llu.tmp", (long)getpid(),
+		 (unsigned long long)atomic_fetch_add(&r->tmp_seq, 1));
+	fd = openat(it->out_dfd, it->tmp_name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "cannot write %s: %s", it->disp_out, strerror(errno));
+		account(r, it, OUT_FAILED, msg);
+		return false;
+	}
+	if (write_all(fd, it->out.data, it->out.len) != 0 || close(fd) != 0) {
+		snprintf(msg, sizeof(msg), "cannot write %s: %s", it->disp_out, strerror(errno));
+		unlinkat(it->out_dfd, it->tmp_name, 0);
+		account(r, it, OUT_FAILED, msg);
+		return false;
+	}
+	it->have_tmp = true;
+	return true;
+}
+
+/* Makes a batch durable: sync the temp files' file systems, rename each into place,
+ * fsync the directories; then audit and account. Same guarantees as ctl_write_atomic,
+ * with one sync per batch instead of per file. */
+static void commit_batch(struct run *r, struct item **b, size_t n)
+{
+	int dfds[COMMIT_BATCH];
+	size_t nd = 0, nok = 0;
+	struct bulk_done done[COMMIT_BATCH];
+	char msg[COMMIT_BATCH][300];
+	bool ok[COMMIT_BATCH];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < nd && dfds[j] != b[i]->out_dfd; j++)
+			;
+		if (j == nd)
+			dfds[nd++] = b[i]->out_dfd;
+	}
+	for (size_t j = 0; j < nd; j++) {
+		if (syncfs(dfds[j]) != 0) {
+			int saved = errno;
+			for (size_t i = 0; i < n; i++)
+				if (b[i]->out_dfd == dfds[j] && b[i]->have_tmp) {
+					unlinkat(b[i]->out_dfd, b[i]->tmp_name, 0);
+					b[i]->have_tmp = false;
+					snprintf(msg[i], sizeof(msg[i]), "cannot sync %s: %s",
+						 b[i]->disp_out, strerror(saved));
+					account(r, b[i], OUT_FAILED, msg[i]);
+				}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = false;
+		if (!b[i]->have_tmp)
+			continue;
+		if (renameat(b[i]->out_dfd, b[i]->tmp_name, b[i]->out_dfd, b[i]->out_name) != 0) {
+			snprintf(msg[i], sizeof(msg[i]), "cannot write %s: %s", b[i]->disp_out,
+				 strerror(errno));
+			unlinkat(b[i]->out_dfd, b[i]->tmp_name, 0);
+			account(r, b[i], OUT_FAILED, msg[i]);
+		} else {
+			ok[i] = true;
+		}
+		b[i]->have_tmp = false;
+	}
+	for (size_t j = 0; j < nd; j++)
+		(void)fsync(dfds[j]); /* best effort: the data is in place either way */
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len, "ok"};
+	}
+	if (nok && r->o->audit)
+		r->o->audit(r->o->audit_ctx, done, nok);
+	for (size_t i = 0; i < n; i++) {
+		if (ok[i])
+			account(r, b[i], OUT_SIGNED, NULL);
+		item_free(b[i]);
+	}
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *committer_main(void *arg)
+{
+	struct run *r = arg;
+	struct item *batch[COMMIT_BATCH];
+	struct timespec deadline;
+	size_t n = 0;
+
+	for (;;) {
+		struct item *it = q_pop(&r->commit, n ? &deadline : NULL);
+		if (!it) {
+			if (n) {
+				commit_batch(r, batch, n);
+				n = 0;
+			}
+			if (q_done(&r->commit))
+				break;
+			continue;
+		}
+		if (!write_tmp(r, it)) {
+			item_free(it);
+			continue;
+		}
+		if (n == 0)
+			deadline_in(&deadline, COMMIT_WAIT_MS);
+		batch[n++] = it;
+		if (n == COMMIT_BATCH) {
+			commit_batch(r, batch, n);
+			n = 0;
+		}
+	}
+	atomic_store(&r->finished, true);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void draw_bar(struct run *r, bool final)
+{
+	const struct bulk_stats *st = r->st;
+	unsigned long done;
+	char bar[31];
+	int fill;
+
+	pthread_mutex_lock(&r->mu);
+	done = st->signed_files + st->unchanged + st->failed + st->skipped + st->not_done;
+	fill = r->total ? (int)(30.0 * (double)done / (double)r->total) : 0;
+	if (fill > 30)
+		fill = 30;
+	for (int i = 0; i < 30; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[30] = 0;
+	fprintf(stderr, "\r\033[Ksigning [%s] %lu/%lu  signed %lu  unchanged %lu  failed %lu", bar,
+		done, r->total, st->signed_files, st->unchanged, st->failed);
+	r->bar_drawn = true;
+	if (final) {
+		fputc('\n', stderr);
+		r->bar_drawn = false;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+typedef struct item *(*next_fn)(void *ctx, struct run *r);
+
+static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_fn next,
+			void *ctx, unsigned long total, struct ctl_err *err)
+{
+	struct run r;
+	struct bulk_opts oc = *o;
+	pthread_t *tids = NULL, ctid;
+	unsigned started = 0;
+	bool committer = false;
+	double last = 0;
+	struct item *it;
+	int rc = CTL_OK;
+
+	if (!oc.max_failures_listed)
+		oc.max_failures_listed = 100;
+	if (!oc.jobs)
+		oc.jobs = 1;
+	memset(&r, 0, sizeof(r));
+	r.o = &oc;
+	r.st = st;
+	r.hash_alg = oc.hash_alg ? oc.hash_alg : CTL_HASH_SHA512;
+	r.total = total;
+	pthread_mutex_init(&r.mu, NULL);
+	q_init(&r.work, 4 * (size_t)oc.jobs);
+	q_init(&r.commit, COMMIT_BATCH);
+	atomic_init(&r.stop, false);
+	atomic_init(&r.finished, false);
+	atomic_init(&r.tmp_seq, 0);
+	if (!st->failures && !(st->failures = json_object_new_array())) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (!(tids = calloc(oc.jobs, sizeof(*tids)))) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	r.workers_left = oc.jobs;
+	if (pthread_create(&ctid, NULL, committer_main, &r) != 0) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot start a thread: %s", strerror(errno));
+		goto out;
+	}
+	committer = true;
+	for (; started < oc.jobs; started++)
+		if (pthread_create(&tids[started], NULL, worker_main, &r) != 0)
+			break;
+	if (!started) {
+		pthread_mutex_lock(&r.mu);
+		r.workers_left = 0;
+		pthread_mutex_unlock(&r.mu);
+		q_close(&r.commit);
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot start a thread");
+		goto out;
+	}
+	if (started < oc.jobs) {
+		pthread_mutex_lock(&r.mu);
+		r.workers_left -= oc.jobs - started;
+		pthread_mutex_unlock(&r.mu);
+	}
+
+	while (!atomic_load(&r.stop) && (it = next(ctx, &r))) {
+		pthread_mutex_lock(&r.mu);
+		st->considered++;
+		pthread_mutex_unlock(&r.mu);
+		q_push(&r.work, it);
+		if (oc.progress && now_s() - last > 0.1) {
+			last = now_s();
+			draw_bar(&r, false);
+		}
+	}
+	q_close(&r.work);
+	while (oc.progress && !atomic_load(&r.finished)) {
+		struct timespec ts = {0, 100000000L};
+		nanosleep(&ts, NULL);
+		draw_bar(&r, false);
+	}
+out:
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (committer)
+		pthread_join(ctid, NULL);
+	if (oc.progress && rc == CTL_OK)
+		draw_bar(&r, true);
+	free(tids);
+	q_destroy(&r.work);
+	q_destroy(&r.commit);
+	pthread_mutex_destroy(&r.mu);
+	if (rc != CTL_OK)
+		return rc;
+	if (st->stopped)
+		return st->stop.code ? st->stop.code : CTL_E_TOKEN;
+	return st->failed ? CTL_E_PARTIAL : CTL_OK;
+}
+
+static struct item *item_new(int in_dfd, bool owns, int out_dfd, const char *name,
+			     const char *in_dir, const char *out_dir)
+{
+	struct item *it = calloc(1, sizeof(*it));
+	char *dn = NULL, *dd = NULL, *dod = NULL, *don = NULL;
+	size_t nl = strlen(name);
+
+	if (!it)
+		return NULL;
+	it->in_dfd = in_dfd;
+	it->owns_in_dfd = owns;
+	it->out_dfd = out_dfd;
+	it->name = strdup(name);
+	it->out_name = malloc(nl + 5);
+	if (it->out_name) {
+		memcpy(it->out_name, name, nl);
+		memcpy(it->out_name + nl, ".sgn", 5);
+	}
+	dn = bulk_display_name(name);
+	dd = bulk_display_name(in_dir);
+	dod = bulk_display_name(out_dir);
+	if (it->out_name)
+		don = bulk_display_name(it->out_name);
+	if (dn && dd && dod && don) {
+		size_t a = strlen(dd) + strlen(dn) + 2, b = strlen(dod) + strlen(don) + 2;
+		it->disp_in = malloc(a);
+		it->disp_out = malloc(b);
+		if (it->disp_in)
+			snprintf(it->disp_in, a, "%s/%s", dd, dn);
+		if (it->disp_out)
+			snprintf(it->disp_out, b, "%s/%s", dod, don);
+	}
+	free(dn);
+	free(dd);
+	free(dod);
+	free(don);
+	if (!it->name || !it->out_name || !it->disp_in || !it->disp_out) {
+		it->owns_in_dfd = false;
+		item_free(it);
+		return NULL;
+	}
+	return it;
+}
+
+/* --- directory mode --- */
+
+struct dir_src {
+	DIR *d;
+	int dfd, out_dfd;
+	const char *dir, *outdir;
+	const struct bulk_patterns *pat;
+	bool oom;
+};
+
+static struct item *dir_next(void *ctx, struct run *r)
+{
+	struct dir_src *s = ctx;
+	struct dirent *de;
+
+	(void)r;
+	while ((de = readdir(s->d))) {
+		struct item *it;
+		if (!bulk_name_eligible(s->pat, de->d_name))
+			continue;
+		it = item_new(s->dfd, false, s->out_dfd, de->d_name, s->dir, s->outdir);
+		if (!it) {
+			s->oom = true;
+			return NULL;
+		}
+		return it;
+	}
+	return NULL;
+}
+
+static unsigned long count_eligible(int dfd, const struct bulk_patterns *pat)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned long n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		if (bulk_name_eligible(pat, de->d_name))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int open_dir(const char *path, int *out, struct ctl_err *err)
+{
+	*out = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*out < 0)
+		return ctl_fail(err, CTL_E_IO, "cannot open directory %s: %s", path, strerror(errno));
+	return CTL_OK;
+}
+
+int bulk_sign_dir(const char *dir, const struct bulk_opts *o, struct bulk_stats *st,
+		  struct ctl_err *err)
+{
+	struct dir_src s;
+	int rc, rfd;
+	unsigned long total = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.dfd = s.out_dfd = -1;
+	s.dir = dir;
+	s.outdir = o->outdir ? o->outdir : dir;
+	s.pat = &o->patterns;
+	if ((rc = open_dir(dir, &s.dfd, err)) != CTL_OK)
+		return rc;
+	if (o->outdir && (rc = open_dir(o->outdir, &s.out_dfd, err)) != CTL_OK)
+		goto out;
+	if (!o->outdir)
+		s.out_dfd = s.dfd;
+	if ((rfd = openat(s.dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    !(s.d = fdopendir(rfd))) {
+		if (rfd >= 0)
+			close(rfd);
+		rc = ctl_fail(err, CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (o->progress)
+		total = count_eligible(s.dfd, s.pat);
+	rc = run_pipeline(o, st, dir_next, &s, total, err);
+	if (s.oom && rc != CTL_E_INTERNAL)
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory while reading %s", dir);
+out:
+	if (s.d)
+		closedir(s.d);
+	if (s.out_dfd >= 0 && s.out_dfd != s.dfd)
+		close(s.out_dfd);
+	if (s.dfd >= 0)
+		close(s.dfd);
+	return rc;
+}
+
+/* --- explicit files --- */
+
+struct files_src {
+	char *const *files;
+	size_t n, i;
+	int out_dfd;
+	const char *outdir;
+	bool always;
+};
+
+static struct item *files_next(void *ctx, struct run *r)
+{
+	struct files_src *s = ctx;
+
+	while (s->i < s->n) {
+		const char *path = s->files[s->i++];
+		const char *slash = strrchr(path, '/');
+		const char *base = slash ? slash + 1 : path;
+		char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+		struct item *it;
+		int dfd = -1;
+
+		if (!dir)
+			return NULL;
+		it = item_new(-1, false, -1, base, dir, s->outdir ? s->outdir : dir);
+		if (!it) {
+			free(dir);
+			return NULL;
+		}
+		it->always_sign = s->always;
+		if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+			account(r, it, OUT_FAILED, "not a file name");
+		} else if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "cannot open its directory: %s", strerror(errno));
+			account(r, it, OUT_FAILED, msg);
+		} else {
+			it->in_dfd = dfd;
+			it->owns_in_dfd = true;
+			it->out_dfd = s->outdir ? s->out_dfd : dfd;
+			free(dir);
+			return it;
+		}
+		free(dir);
+		item_free(it);
+	}
+	return NULL;
+}
+
+int bulk_sign_files(char *const *files, size_t n, bool always_sign, const struct bulk_opts *o,
+		    struct bulk_stats *st, struct ctl_err *err)
+{
+	struct files_src s = {files, n, 0, -1, o->outdir, always_sign};
+	int rc;
+
+	if (o->outdir && (rc = open_dir(o->outdir, &s.out_dfd, err)) != CTL_OK)
+		return rc;
+	rc = run_pipeline(o, st, files_next, &s, o->progress ? n : 0, err);
+	if (s.out_dfd >= 0)
+		close(s.out_dfd);
+	return rc;
+}
+
+void bulk_stats_clear(struct bulk_stats *st)
+{
+	if (st->failures)
+		json_object_put(st->failures);
+	memset(st, 0, sizeof(*st));
+}
+
+struct json_object *bulk_stats_json(const struct bulk_stats *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "signed", json_object_new_int64((int64_t)st->signed_files));
+	json_object_object_add(o, "unchanged", json_object_new_int64((int64_t)st->unchanged));
+	json_object_object_add(o, "failed", json_object_new_int64((int64_t)st->failed));
+	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)st->skipped));
+	json_object_object_add(o, "not_done", json_object_new_int64((int64_t)st->not_done));
+	json_object_object_add(o, "stopped", json_object_new_boolean(st->stopped));
+	if (st->stopped)
+		json_object_object_add(o, "stop_reason", json_object_new_string(st->stop.msg));
+	json_object_object_add(o, "failures",
+			       st->failures ? json_object_get(st->failures) : json_object_new_array());
+	json_object_object_add(o, "failures_truncated", json_object_new_boolean(st->failures_truncated));
+	return o;
+}

@@ -1,0 +1,420 @@
+/* cmd_encrypt.c - `ctlsign encrypt`: SEP<MAC>.cnf.xml -> SEP<MAC>.cnf.xml.enc.sgn plus the
+ * minimal signed SEP<MAC>.cnf.xml.sgn, then the clear file goes (SPEC §3.4, §4.4). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bulk.h"
+#include "devcfg.h"
+#include "session.h"
+#include "sign.h"
+#include "tool.h"
+
+static const char usage[] =
+	"usage: ctlsign encrypt [options] --device-cert CERT SEP<MAC>.cnf.xml\n"
+	"       ctlsign encrypt [options] --device-certs CERTDIR SEP<MAC>.cnf.xml...\n"
+	"       ctlsign encrypt [options] --device-certs CERTDIR --dir TFTPDIR\n"
+	"\n"
+	"Encrypts device configurations to the phone's certificate (LSC or MIC, RSA only):\n"
+	"writes SEP<MAC>.cnf.xml.enc.sgn (fresh AES-128 key and IV per file, SPEC 3.4) and the\n"
+	"minimal signed SEP<MAC>.cnf.xml.sgn (fullConfig false, encrConfig true, certHash, and\n"
+	"ipAddressMode, loadInformation, capfAuthMode, capfList copied from the full config),\n"
+	"then deletes the clear SEP<MAC>.cnf.xml once both are safely written. The file must\n"
+	"have a <device> root element.\n"
+	"\n"
+	"  --device-cert CERT   the phone's certificate (PEM or DER), for one file\n"
+	"  --device-certs DIR   phones' certificates named by MAC: SEP<MAC>.pem, .crt or .der\n"
+	"                       (or <MAC>.pem/.crt/.der), MAC as in the file name\n"
+	"  --dir TFTPDIR        encrypt every SEP<MAC>.cnf.xml in TFTPDIR (needs --device-certs)\n"
+	"  --keep-clear         do not delete the clear configuration\n"
+	"  --key URI            PKCS#11 URI of the token/key (default: the only token)\n"
+	"  --module PATH        PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit)\n"
+	"  --pin SOURCE         env:VAR, file:PATH or fd:N (default: URI pin-source, else prompt)\n"
+	"  --final-try          allow the login when the token is at its final PIN try\n"
+	"  --digest ALG         sha512 (default), sha256 or sha1\n"
+	"  -o, --out DIR        write the outputs into DIR\n"
+	"  --ctl FILE           the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the\n"
+	"                       first file's directory): the signer must have a TFTP role in it\n"
+	"  --audit-log PATH     audit log (default: $CTLSIGN_AUDIT_LOG, else ./ctlsign-audit.log)\n"
+	"  -q, --quiet          no per-file messages\n"
+	"  --json               summary as JSON on stdout\n"
+	"\n"
+	"Exit: 0 all done, 13 some files failed, 11 token failure (stops the run), 7 EC device\n"
+	"certificate, 4 not a <device> configuration.\n";
+
+enum {
+	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_CERT, O_CERTS,
+	O_KEEP, O_AUDIT, O_JSON,
+};
+
+static const struct option longopts[] = {
+	{"key", required_argument, NULL, O_KEY},
+	{"module", required_argument, NULL, O_MODULE},
+	{"pin", required_argument, NULL, O_PIN},
+	{"final-try", no_argument, NULL, O_FINAL},
+	{"digest", required_argument, NULL, O_DIGEST},
+	{"out", required_argument, NULL, 'o'},
+	{"ctl", required_argument, NULL, O_CTL},
+	{"dir", required_argument, NULL, O_DIR},
+	{"device-cert", required_argument, NULL, O_CERT},
+	{"device-certs", required_argument, NULL, O_CERTS},
+	{"keep-clear", no_argument, NULL, O_KEEP},
+	{"audit-log", required_argument, NULL, O_AUDIT},
+	{"quiet", no_argument, NULL, 'q'},
+	{"json", no_argument, NULL, O_JSON},
+	{NULL, 0, NULL, 0},
+};
+
+struct enc {
+	struct session s;
+	int hash;
+	const char *outdir, *cert_path, *certs_dir;
+	bool keep, quiet;
+	unsigned long encrypted, failed, not_done;
+	int last_code;
+	struct json_object *failures;
+	bool stopped;
+	struct ctl_err stop;
+};
+
+static int read_at(int dfd, const char *name, struct ctl_buf *out, struct ctl_err *err)
+{
+	struct stat sb;
+	uint8_t *p;
+	size_t got = 0;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return ctl_fail(err, CTL_E_IO, "cannot open: %s",
+				errno == ELOOP ? "symbolic link, not followed" : strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > 4 * 1024 * 1024) {
+		close(fd);
+		return ctl_fail(err, CTL_E_IO, "not a regular file of at most 4 MiB");
+	}
+	if (!(p = malloc((size_t)sb.st_size + 1))) {
+		close(fd);
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(p);
+			close(fd);
+			return ctl_fail(err, CTL_E_IO, "cannot read: %s", strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	out->data = p;
+	out->len = got;
+	return CTL_OK;
+}
+
+static char *join(const char *dir, const char *name, const char *suffix)
+{
+	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s%s", dir, name, suffix);
+	return p;
+}
+
+static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name,
+		       struct ctl_err *err)
+{
+	struct ctl_buf plain = {NULL, 0}, encd = {NULL, 0}, mini = {NULL, 0}, minisgn = {NULL, 0};
+	struct ctl_build_opts bo;
+	const char *odir = e->outdir ? e->outdir : dir;
+	char *enc_path = NULL, *sgn_path = NULL, *enc_name = NULL, *sgn_name = NULL, *disp = NULL;
+	char mac[13];
+	X509 *cert = NULL;
+	int rc;
+
+	if ((rc = read_at(dfd, name, &plain, err)) != CTL_OK)
+		goto out;
+	if ((rc = devcfg_check_device(plain.data, plain.len, err)) != CTL_OK)
+		goto out;
+	if (e->cert_path) {
+		cert = ctl_cert_load(e->cert_path, err);
+	} else if (!devcfg_mac_from_name(name, mac)) {
+		rc = ctl_fail(err, CTL_E_USAGE,
+			      "the file name is not SEP<MAC>.cnf.xml, so its certificate cannot be found by MAC (use --device-cert)");
+		goto out;
+	} else {
+		cert = devcfg_find_cert(e->certs_dir, mac, err);
+	}
+	if (!cert) {
+		rc = err->code ? err->code : CTL_E_IO;
+		goto out;
+	}
+	if ((rc = devcfg_check_cert(cert, "the device certificate", err)) != CTL_OK)
+		goto out;
+	enc_name = join("", name, ".enc.sgn");
+	sgn_name = join("", name, ".sgn");
+	enc_path = join(odir, name, ".enc.sgn");
+	sgn_path = join(odir, name, ".sgn");
+	if (!enc_name || !sgn_name || !enc_path || !sgn_path) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	memset(&bo, 0, sizeof(bo));
+	bo.hash_alg = e->hash;
+	bo.signer_version_minor = -1;
+	bo.file_name = enc_name + 1; /* join("") puts a '/' first */
+	if ((rc = ctl_build_enc_sgn(plain.data, plain.len, cert, e->s.signer, &bo, &encd, err)) != CTL_OK)
+		goto out;
+	if ((rc = devcfg_minimal(plain.data, plain.len, cert, &mini, err)) != CTL_OK)
+		goto out;
+	bo.file_name = sgn_name + 1;
+	if ((rc = ctl_build_sgn(mini.data, mini.len, e->s.signer, &bo, &minisgn, err)) != CTL_OK)
+		goto out;
+	if ((rc = ctl_write_atomic(enc_path, encd.data, encd.len, 0644, err)) != CTL_OK)
+		goto out;
+	if ((rc = ctl_write_atomic(sgn_path, minisgn.data, minisgn.len, 0644, err)) != CTL_OK)
+		goto out;
+	if ((rc = session_audit(&e->s, "encrypt", enc_path, encd.data, encd.len, "ok", NULL, err)) != CTL_OK ||
+	    (rc = session_audit(&e->s, "sign", sgn_path, minisgn.data, minisgn.len, "ok",
+				"minimal config for an encrypted device", err)) != CTL_OK)
+		goto out;
+	/* Both outputs are durable: only now does the clear configuration go. */
+	if (!e->keep) {
+		if (unlinkat(dfd, name, 0) != 0 || fsync(dfd) != 0) {
+			rc = ctl_fail(err, CTL_E_IO,
+				      "encrypted, but cannot delete the clear configuration: %s; delete it by hand",
+				      strerror(errno));
+			goto out;
+		}
+	}
+	if (!e->quiet && (disp = bulk_display_name(enc_path)))
+		fprintf(stderr, "ctlsign: wrote %s\n", disp);
+	rc = CTL_OK;
+out:
+	free(disp);
+	X509_free(cert);
+	ctl_buf_clear(&plain);
+	ctl_buf_clear(&encd);
+	ctl_buf_clear(&mini);
+	ctl_buf_clear(&minisgn);
+	free(enc_path);
+	free(sgn_path);
+	free(enc_name);
+	free(sgn_name);
+	return rc;
+}
+
+/* Runs one file and accounts for it; false when the run must stop (token fault). */
+static bool do_file(struct enc *e, int dfd, const char *dir, const char *name)
+{
+	struct ctl_err err;
+	char *dn = bulk_display_name(name);
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = encrypt_one(e, dfd, dir, name, &err);
+	if (rc == CTL_OK) {
+		e->encrypted++;
+	} else if (rc == CTL_E_TOKEN) {
+		e->stopped = true;
+		e->stop = err;
+		e->not_done++;
+	} else {
+		e->failed++;
+		e->last_code = rc;
+		if (!e->quiet)
+			fprintf(stderr, "ctlsign: %s: %s\n", dn ? dn : "?", err.msg);
+		if (json_object_array_length(e->failures) < 100) {
+			struct json_object *f = json_object_new_object();
+			if (f) {
+				json_object_object_add(f, "file", json_object_new_string(dn ? dn : "?"));
+				json_object_object_add(f, "error", json_object_new_string(err.msg));
+				json_object_array_add(e->failures, f);
+			}
+		}
+	}
+	free(dn);
+	return rc != CTL_E_TOKEN;
+}
+
+static int run_files(struct enc *e, char **files, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *slash = strrchr(files[i], '/');
+		const char *base = slash ? slash + 1 : files[i];
+		char *dir = slash ? strndup(files[i], slash == files[i] ? 1 : (size_t)(slash - files[i]))
+				  : strdup(".");
+		int dfd;
+
+		if (!dir)
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			char *dn = bulk_display_name(files[i]);
+			fprintf(stderr, "ctlsign: %s: cannot open its directory: %s\n", dn ? dn : "?",
+				strerror(errno));
+			free(dn);
+			e->failed++;
+			e->last_code = CTL_E_IO;
+		} else {
+			bool go = do_file(e, dfd, dir, base);
+			close(dfd);
+			if (!go) {
+				e->not_done += (unsigned long)(n - i - 1);
+				free(dir);
+				break;
+			}
+		}
+		free(dir);
+	}
+	return CTL_OK;
+}
+
+static int run_dir(struct enc *e, const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rfd;
+	struct dirent *de;
+	DIR *d;
+
+	if (dfd < 0)
+		return tool_fail(CTL_E_IO, "cannot open directory %s: %s", dir, strerror(errno));
+	if ((rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || !(d = fdopendir(rfd))) {
+		if (rfd >= 0)
+			close(rfd);
+		close(dfd);
+		return tool_fail(CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
+	}
+	while ((de = readdir(d)))
+		if (fnmatch("SEP*.cnf.xml", de->d_name, 0) == 0 && !do_file(e, dfd, dir, de->d_name))
+			break;
+	closedir(d);
+	close(dfd);
+	return CTL_OK;
+}
+
+int cmd_encrypt(int argc, char **argv)
+{
+	struct tool_getopt g = {argc, argv, longopts, "o:q", usage, false};
+	const char *key = NULL, *module = NULL, *pin = NULL, *ctl = NULL, *dir = NULL;
+	const char *audit = NULL;
+	bool final_try = false, json = false;
+	struct ctl_err err;
+	struct enc e;
+	char *ctl_path = NULL, *first_dir = NULL;
+	int c, rc;
+
+	memset(&e, 0, sizeof(e));
+	memset(&err, 0, sizeof(err));
+	e.hash = CTL_HASH_SHA512;
+	optind = 1;
+	while ((c = tool_getopt(&g)) != -1) {
+		switch (c) {
+		case O_KEY: key = optarg; break;
+		case O_MODULE: module = optarg; break;
+		case O_PIN: pin = optarg; break;
+		case O_FINAL: final_try = true; break;
+		case O_DIGEST:
+			if (!(e.hash = ctl_hash_from_name(optarg)))
+				return tool_fail(CTL_E_USAGE, "encrypt: --digest must be sha512, sha256 or sha1 (got '%s')", optarg);
+			break;
+		case 'o': e.outdir = optarg; break;
+		case O_CTL: ctl = optarg; break;
+		case O_DIR: dir = optarg; break;
+		case O_CERT: e.cert_path = optarg; break;
+		case O_CERTS: e.certs_dir = optarg; break;
+		case O_KEEP: e.keep = true; break;
+		case O_AUDIT: audit = optarg; break;
+		case 'q': e.quiet = true; break;
+		case O_JSON: json = true; break;
+		default: return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown)
+		return CTL_OK;
+	if ((dir && optind < argc) || (!dir && optind >= argc))
+		return tool_fail(CTL_E_USAGE, "encrypt: give either FILE... or --dir TFTPDIR; see 'ctlsign encrypt --help'");
+	if (!e.cert_path == !e.certs_dir)
+		return tool_fail(CTL_E_USAGE, "encrypt: give exactly one of --device-cert CERT or --device-certs DIR");
+	if (e.cert_path && (dir || argc - optind != 1))
+		return tool_fail(CTL_E_USAGE, "encrypt: --device-cert is one phone's certificate: give exactly one FILE (use --device-certs DIR for many)");
+	if (e.cert_path) { /* refuse an unusable certificate before asking for a PIN */
+		X509 *cert = ctl_cert_load(e.cert_path, &err);
+		if (!cert)
+			return tool_report(&err);
+		rc = devcfg_check_cert(cert, e.cert_path, &err);
+		X509_free(cert);
+		if (rc != CTL_OK)
+			return tool_report(&err);
+	}
+	if (!dir) {
+		const char *slash = strrchr(argv[optind], '/');
+		first_dir = slash ? strndup(argv[optind], slash == argv[optind] ? 1 : (size_t)(slash - argv[optind]))
+				  : strdup(".");
+	}
+	{
+		const char *dirs[] = {dir, e.outdir, first_dir};
+		ctl_path = session_find_ctl(ctl, dirs, 3);
+	}
+	if (!(e.failures = json_object_new_array())) {
+		rc = tool_fail(CTL_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	if ((rc = session_open(&e.s, module, key, pin, final_try, audit, &err)) != CTL_OK) {
+		tool_report(&err);
+		goto done;
+	}
+	if (ctl_path) {
+		if ((rc = session_check_ctl(ctl_path, e.s.cert, &err)) != CTL_OK) {
+			tool_report(&err);
+			session_close(&e.s);
+			goto done;
+		}
+	} else if (!e.quiet) {
+		fprintf(stderr, "ctlsign: note: no CTL found (give --ctl): not checking that phones trust this signer\n");
+	}
+	rc = dir ? run_dir(&e, dir) : run_files(&e, argv + optind, argc - optind);
+	session_close(&e.s);
+	if (rc == CTL_OK) {
+		if (json) {
+			struct json_object *o = json_object_new_object();
+			if (o) {
+				json_object_object_add(o, "encrypted", json_object_new_int64((int64_t)e.encrypted));
+				json_object_object_add(o, "failed", json_object_new_int64((int64_t)e.failed));
+				json_object_object_add(o, "not_done", json_object_new_int64((int64_t)e.not_done));
+				json_object_object_add(o, "stopped", json_object_new_boolean(e.stopped));
+				if (e.stopped)
+					json_object_object_add(o, "stop_reason", json_object_new_string(e.stop.msg));
+				json_object_object_add(o, "failures", json_object_get(e.failures));
+				tool_json_print(o);
+			}
+		} else {
+			printf("encrypted %lu, failed %lu", e.encrypted, e.failed);
+			if (e.not_done)
+				printf(", not done %lu", e.not_done);
+			putchar('\n');
+		}
+		if (e.stopped) {
+			fprintf(stderr, "ctlsign: stopped: %s; %lu files were encrypted before that\n",
+				e.stop.msg, e.encrypted);
+			rc = e.stop.code ? e.stop.code : CTL_E_TOKEN;
+		} else if (e.failed) {
+			/* one file alone keeps its own reason as the exit code */
+			rc = e.encrypted || e.failed > 1 ? CTL_E_PARTIAL : e.last_code;
+		}
+	}
+done:
+	json_object_put(e.failures);
+	free(ctl_path);
+	free(first_dir);
+	return rc;
+}

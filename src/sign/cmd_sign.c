@@ -1,0 +1,242 @@
+/* cmd_sign.c - `ctlsign sign`: .sgn files for TFTP, one by one or a whole directory
+ * (SPEC §3.3, §4.4). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bulk.h"
+#include "session.h"
+#include "sign.h"
+#include "tool.h"
+
+static const char usage[] =
+	"usage: ctlsign sign [options] FILE...\n"
+	"       ctlsign sign [options] --dir TFTPDIR\n"
+	"\n"
+	"Signs TFTP files: writes FILE.sgn (SPEC 3.3) next to each input, or into -o DIR.\n"
+	"The header file name is the output's base name. Explicit FILEs are always signed.\n"
+	"With --dir, every eligible file in TFTPDIR is signed in one token session, skipping\n"
+	"files whose .sgn already holds the same content, signer and digest (unless --all).\n"
+	"\n"
+	"  --key URI          PKCS#11 URI of the token/key (default: the only token)\n"
+	"  --module PATH      PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit)\n"
+	"  --pin SOURCE       env:VAR, file:PATH or fd:N (default: URI pin-source, else prompt)\n"
+	"  --final-try        allow the login when the token is at its final PIN try\n"
+	"  --digest ALG       sha512 (default), sha256 or sha1\n"
+	"  -o, --out DIR      write the .sgn files into DIR\n"
+	"  --ctl FILE         the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the\n"
+	"                     first file's directory); the signer must be in it with a TFTP or\n"
+	"                     CCM+TFTP role, and nothing is signed if the CTL is non-secure\n"
+	"  --dir TFTPDIR      sign the eligible files of a TFTP directory (not recursive;\n"
+	"                     symbolic links are never followed)\n"
+	"  --include PAT      fnmatch pattern of eligible names; repeatable; replaces the\n"
+	"                     default set: *.cnf.xml RingList*.xml DistinctiveRingList*.xml\n"
+	"                     *dictionary*.xml *-tones.xml g3-tones.xml *dialplan*.xml\n"
+	"  --exclude PAT      names never signed; repeatable (always excluded: *.sgn *.tlv .*)\n"
+	"  --all              re-sign unchanged files too\n"
+	"  -j, --jobs N       signing threads (default: number of cores; 1 for tokens that\n"
+	"                     serialise anyway)\n"
+	"  --audit-log PATH   audit log (default: $CTLSIGN_AUDIT_LOG, else ./ctlsign-audit.log)\n"
+	"  -q, --quiet        no progress bar, no per-file messages (errors still set the exit code)\n"
+	"  --json             summary as JSON on stdout\n"
+	"\n"
+	"Exit: 0 all done, 13 some files failed (the others are signed), 11 the token failed\n"
+	"or was removed (what was signed before stays; run again to finish), 9 refused by the\n"
+	"CTL check or a token rule.\n";
+
+enum {
+	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_INCLUDE, O_EXCLUDE,
+	O_ALL, O_AUDIT, O_JSON,
+};
+
+static const struct option longopts[] = {
+	{"key", required_argument, NULL, O_KEY},
+	{"module", required_argument, NULL, O_MODULE},
+	{"pin", required_argument, NULL, O_PIN},
+	{"final-try", no_argument, NULL, O_FINAL},
+	{"digest", required_argument, NULL, O_DIGEST},
+	{"out", required_argument, NULL, 'o'},
+	{"ctl", required_argument, NULL, O_CTL},
+	{"dir", required_argument, NULL, O_DIR},
+	{"include", required_argument, NULL, O_INCLUDE},
+	{"exclude", required_argument, NULL, O_EXCLUDE},
+	{"all", no_argument, NULL, O_ALL},
+	{"jobs", required_argument, NULL, 'j'},
+	{"audit-log", required_argument, NULL, O_AUDIT},
+	{"quiet", no_argument, NULL, 'q'},
+	{"json", no_argument, NULL, O_JSON},
+	{NULL, 0, NULL, 0},
+};
+
+static int add_pat(const char ***v, size_t *n, const char *p)
+{
+	const char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+
+	if (!nv)
+		return 0;
+	nv[(*n)++] = p;
+	nv[*n] = NULL;
+	*v = nv;
+	return 1;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	struct tool_getopt g = {argc, argv, longopts, "o:j:q", usage, false};
+	const char *key = NULL, *module = NULL, *pin = NULL, *outdir = NULL, *ctl = NULL;
+	const char *dir = NULL, *audit = NULL, **inc = NULL, **exc = NULL;
+	size_t ninc = 0, nexc = 0;
+	bool final_try = false, all = false, quiet = false, json = false;
+	int hash = CTL_HASH_SHA512, c, rc;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long jobs = ncpu > 0 ? (unsigned long)ncpu : 1;
+	struct ctl_err err;
+	struct session s;
+	struct bulk_opts bo;
+	struct bulk_stats st;
+	char *ctl_path = NULL, *first_dir = NULL;
+	char detail[256];
+
+	memset(&err, 0, sizeof(err));
+	memset(&st, 0, sizeof(st));
+	optind = 1;
+	while ((c = tool_getopt(&g)) != -1) {
+		switch (c) {
+		case O_KEY: key = optarg; break;
+		case O_MODULE: module = optarg; break;
+		case O_PIN: pin = optarg; break;
+		case O_FINAL: final_try = true; break;
+		case O_DIGEST:
+			if (!(hash = ctl_hash_from_name(optarg)))
+				return tool_fail(CTL_E_USAGE, "sign: --digest must be sha512, sha256 or sha1 (got '%s')", optarg);
+			break;
+		case 'o': outdir = optarg; break;
+		case O_CTL: ctl = optarg; break;
+		case O_DIR: dir = optarg; break;
+		case O_INCLUDE:
+			if (!add_pat(&inc, &ninc, optarg))
+				return tool_fail(CTL_E_INTERNAL, "out of memory");
+			break;
+		case O_EXCLUDE:
+			if (!add_pat(&exc, &nexc, optarg))
+				return tool_fail(CTL_E_INTERNAL, "out of memory");
+			break;
+		case O_ALL: all = true; break;
+		case 'j':
+			if (!tool_parse_uint(optarg, 1, 256, &jobs, "--jobs", &err))
+				return tool_report(&err);
+			break;
+		case O_AUDIT: audit = optarg; break;
+		case 'q': quiet = true; break;
+		case O_JSON: json = true; break;
+		default:
+			free(inc);
+			free(exc);
+			return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown) {
+		free(inc);
+		free(exc);
+		return CTL_OK;
+	}
+	if ((dir && optind < argc) || (!dir && optind >= argc)) {
+		free(inc);
+		free(exc);
+		return tool_fail(CTL_E_USAGE, "sign: give either FILE... or --dir TFTPDIR; see 'ctlsign sign --help'");
+	}
+	if (!dir)
+		first_dir = dir_of(argv[optind]);
+	{
+		const char *dirs[] = {dir, outdir, first_dir};
+		ctl_path = session_find_ctl(ctl, dirs, 3);
+	}
+
+	if ((rc = session_open(&s, module, key, pin, final_try, audit, &err)) != CTL_OK)
+		goto fail;
+	if (ctl_path) {
+		if ((rc = session_check_ctl(ctl_path, s.cert, &err)) != CTL_OK) {
+			session_close(&s);
+			goto fail;
+		}
+	} else if (!quiet) {
+		fprintf(stderr, "ctlsign: note: no CTL found (give --ctl): not checking that phones trust this signer\n");
+	}
+
+	memset(&bo, 0, sizeof(bo));
+	bo.signer = s.signer;
+	bo.hash_alg = hash;
+	bo.all = all;
+	bo.jobs = (unsigned)jobs;
+	bo.progress = !quiet && isatty(STDERR_FILENO);
+	bo.quiet = quiet;
+	bo.patterns.include = inc;
+	bo.patterns.exclude = exc;
+	bo.outdir = outdir;
+	bo.audit = session_audit_batch;
+	bo.audit_ctx = &s;
+	if (dir)
+		rc = bulk_sign_dir(dir, &bo, &st, &err);
+	else
+		rc = bulk_sign_files(argv + optind, (size_t)(argc - optind), true, &bo, &st, &err);
+
+	if (st.failures) { /* the run happened (fully or partly) */
+		struct ctl_err ae;
+		snprintf(detail, sizeof(detail),
+			 "signed=%lu unchanged=%lu failed=%lu skipped=%lu not_done=%lu",
+			 st.signed_files, st.unchanged, st.failed, st.skipped, st.not_done);
+		if (dir && session_audit(&s, "bulk-summary", dir, NULL, 0,
+					 rc == CTL_OK ? "ok" : (st.stopped ? st.stop.msg : "partial"),
+					 detail, &ae) != CTL_OK && !s.audit_failed) {
+			s.audit_failed = true;
+			s.audit_err = ae;
+		}
+		if (json) {
+			struct json_object *o = bulk_stats_json(&st);
+			if (o && dir)
+				json_object_object_add(o, "dir", json_object_new_string(dir));
+			if (o)
+				tool_json_print(o);
+		} else {
+			printf("signed %lu, unchanged %lu, failed %lu, skipped %lu", st.signed_files,
+			       st.unchanged, st.failed, st.skipped);
+			if (st.not_done)
+				printf(", not done %lu", st.not_done);
+			putchar('\n');
+		}
+		if (st.stopped)
+			fprintf(stderr, "ctlsign: stopped: %s; %lu files were signed before that; run the same command again to finish (unchanged files are skipped)\n",
+				st.stop.msg, st.signed_files);
+	}
+	session_close(&s);
+	if (rc != CTL_OK && rc != CTL_E_PARTIAL && !st.stopped && err.msg[0])
+		tool_report(&err);
+	if (s.audit_failed) {
+		tool_report(&s.audit_err);
+		if (rc == CTL_OK)
+			rc = CTL_E_IO;
+	}
+	bulk_stats_clear(&st);
+	free(ctl_path);
+	free(first_dir);
+	free(inc);
+	free(exc);
+	return rc;
+fail:
+	tool_report(&err);
+	free(ctl_path);
+	free(first_dir);
+	free(inc);
+	free(exc);
+	return rc;
+}

@@ -1,0 +1,300 @@
+/* devcfg.c - see devcfg.h */
+#include "devcfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "bytes.h"
+
+bool devcfg_mac_from_name(const char *name, char mac[13])
+{
+	if (strncmp(name, "SEP", 3) != 0 || strlen(name) != 3 + 12 + 8 ||
+	    strcmp(name + 15, ".cnf.xml") != 0)
+		return false;
+	for (int i = 0; i < 12; i++) {
+		unsigned char c = (unsigned char)name[3 + i];
+		if (!isxdigit(c))
+			return false;
+		mac[i] = (char)toupper(c);
+	}
+	mac[12] = 0;
+	return true;
+}
+
+/* ---- a small XML scanner: enough to find the root and its direct children ---- */
+
+static bool starts_with(const struct cbs *s, const char *pat)
+{
+	struct cbs t = *s, p;
+	size_t n = strlen(pat);
+
+	return cbs_get_bytes(&t, &p, n) && cbs_mem_equal(&p, (const uint8_t *)pat, n);
+}
+
+/* Moves s just past the next occurrence of pat; 0 if there is none. */
+static int skip_past(struct cbs *s, const char *pat)
+{
+	while (cbs_len(s)) {
+		if (starts_with(s, pat))
+			return cbs_skip(s, strlen(pat));
+		cbs_skip(s, 1);
+	}
+	return 0;
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Reads an element name into name (truncated to size-1; too long names never match). */
+static void get_name(struct cbs *s, char *name, size_t size)
+{
+	size_t n = 0;
+	uint8_t c;
+
+	while (cbs_peek_u8(s, &c) && !is_space(c) && c != '/' && c != '>') {
+		if (n + 1 < size)
+			name[n++] = (char)c;
+		cbs_skip(s, 1);
+	}
+	name[n] = 0;
+}
+
+/* Skips the rest of a start tag (attributes, quoted values) through '>'. Sets *empty for
+ * "/>". 0 if the tag does not end. */
+static int end_of_tag(struct cbs *s, bool *empty)
+{
+	uint8_t c, q = 0, prev = 0;
+
+	while (cbs_get_u8(s, &c)) {
+		if (q) {
+			if (c == q)
+				q = 0;
+		} else if (c == '"' || c == '\'') {
+			q = c;
+		} else if (c == '>') {
+			*empty = prev == '/';
+			return 1;
+		}
+		prev = c;
+	}
+	return 0;
+}
+
+struct xml_child {
+	const char *name;
+	size_t start, end; /* offsets of "<name" .. after the end tag; end == 0: not found */
+};
+
+/* Scans xml: the root element name into root (empty if none) and the first direct child
+ * of the root for each wanted name. 0 on a structural problem. */
+static int xml_scan(const uint8_t *xml, size_t len, char *root, size_t root_size,
+		    struct xml_child *want, size_t nwant)
+{
+	struct cbs s;
+	int depth = 0;
+	struct xml_child *open = NULL;
+	bool closed = false;
+	uint8_t c;
+
+	cbs_init(&s, xml, len);
+	root[0] = 0;
+	if (starts_with(&s, "\xEF\xBB\xBF"))
+		cbs_skip(&s, 3);
+	while (cbs_len(&s)) {
+		size_t at = cbs_offset(&s);
+		char name[64];
+		bool empty = false;
+
+		if (!cbs_peek_u8(&s, &c))
+			return 0;
+		if (c != '<') {
+			if (depth == 0 && !is_space(c))
+				return 0; /* text outside the root: not XML */
+			cbs_skip(&s, 1);
+			continue;
+		}
+		if (starts_with(&s, "<?")) {
+			if (!skip_past(&s, "?>"))
+				return 0;
+		} else if (starts_with(&s, "<!--")) {
+			if (!skip_past(&s, "-->"))
+				return 0;
+		} else if (starts_with(&s, "<![CDATA[")) {
+			if (depth == 0 || !skip_past(&s, "]]>"))
+				return 0;
+		} else if (starts_with(&s, "<!")) {
+			if (!skip_past(&s, ">"))
+				return 0;
+		} else if (starts_with(&s, "</")) {
+			cbs_skip(&s, 2);
+			get_name(&s, name, sizeof(name));
+			if (!skip_past(&s, ">") || depth == 0)
+				return 0;
+			depth--;
+			if (depth == 1 && open) {
+				open->end = cbs_offset(&s);
+				open = NULL;
+			}
+			if (depth == 0)
+				closed = true;
+		} else {
+			cbs_skip(&s, 1);
+			get_name(&s, name, sizeof(name));
+			if (!name[0] || !end_of_tag(&s, &empty))
+				return 0;
+			if (depth == 0) {
+				if (root[0])
+					return 0; /* a second root */
+				snprintf(root, root_size, "%s", name);
+			} else if (depth == 1) {
+				for (size_t i = 0; i < nwant; i++) {
+					if (want[i].end || strcmp(want[i].name, name) != 0)
+						continue;
+					want[i].start = at;
+					if (empty)
+						want[i].end = cbs_offset(&s);
+					else
+						open = &want[i];
+					break;
+				}
+			}
+			if (!empty)
+				depth++;
+			else if (depth == 0)
+				closed = true;
+		}
+	}
+	return closed; /* else the root never closed */
+}
+
+int devcfg_check_device(const uint8_t *xml, size_t len, struct ctl_err *err)
+{
+	char root[64];
+
+	if (!xml_scan(xml, len, root, sizeof(root), NULL, 0))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"not a well-formed XML device configuration; encryption needs a <device> configuration");
+	if (strcmp(root, "device") != 0)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"the root element is <%.40s>, not <device>: only device configurations can be encrypted",
+				root);
+	return CTL_OK;
+}
+
+static void add_cstr(struct cbb *b, const char *s)
+{
+	cbb_add_bytes(b, s, strlen(s));
+}
+
+static const char *const boot_elements[] = {
+	"ipAddressMode", "loadInformation", "capfAuthMode", "capfList",
+};
+#define NBOOT (sizeof(boot_elements) / sizeof(boot_elements[0]))
+
+int devcfg_minimal(const uint8_t *xml, size_t len, X509 *device_cert, struct ctl_buf *out,
+		   struct ctl_err *err)
+{
+	struct xml_child want[NBOOT];
+	char root[64], hex[33];
+	uint8_t md[EVP_MAX_MD_SIZE], *der = NULL, *p;
+	unsigned mdlen = 0;
+	int derlen, rc;
+	struct cbb b;
+	size_t olen;
+
+	if ((rc = devcfg_check_device(xml, len, err)) != CTL_OK)
+		return rc;
+	memset(want, 0, sizeof(want));
+	for (size_t i = 0; i < NBOOT; i++)
+		want[i].name = boot_elements[i];
+	if (!xml_scan(xml, len, root, sizeof(root), want, NBOOT))
+		return ctl_fail(err, CTL_E_MALFORMED, "not a well-formed XML device configuration");
+
+	derlen = i2d_X509(device_cert, &der);
+	if (derlen <= 0 || !EVP_Digest(der, (size_t)derlen, md, &mdlen, EVP_md5(), NULL) ||
+	    mdlen != 16) {
+		OPENSSL_free(der);
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot hash the device certificate (MD5)");
+	}
+	OPENSSL_free(der);
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+
+	cbb_init(&b);
+	add_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<device>\n");
+	add_cstr(&b, "  <fullConfig>false</fullConfig>\n");
+	for (size_t i = 0; i < NBOOT; i++) {
+		struct cbs s, el;
+		if (!want[i].end)
+			continue;
+		cbs_init(&s, xml, len);
+		if (!cbs_skip(&s, want[i].start) ||
+		    !cbs_get_bytes(&s, &el, want[i].end - want[i].start)) {
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_INTERNAL, "device configuration scan out of range");
+		}
+		add_cstr(&b, "  ");
+		cbb_add_bytes(&b, cbs_data(&el), cbs_len(&el));
+		cbb_add_u8(&b, '\n');
+	}
+	add_cstr(&b, "  <certHash>");
+	add_cstr(&b, hex);
+	add_cstr(&b, "</certHash>\n  <encrConfig>true</encrConfig>\n</device>\n");
+	if (!cbb_finish(&b, &p, &olen))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	ctl_buf_clear(out);
+	out->data = p;
+	out->len = olen;
+	return CTL_OK;
+}
+
+int devcfg_check_cert(X509 *cert, const char *what, struct ctl_err *err)
+{
+	EVP_PKEY *k = X509_get0_pubkey(cert);
+
+	if (!k)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s: cannot read the public key", what);
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC)
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"%s has an EC key: encrypted configs need the phone's RSA certificate (the AES key is wrapped with RSA PKCS#1 v1.5)",
+				what);
+	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA)
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"%s does not have an RSA key: encrypted configs need the phone's RSA certificate",
+				what);
+	return CTL_OK;
+}
+
+X509 *devcfg_find_cert(const char *dir, const char *mac, struct ctl_err *err)
+{
+	static const char *const pre[] = {"SEP", ""};
+	static const char *const ext[] = {".pem", ".crt", ".der"};
+	char lower[13];
+	const char *macs[2] = {mac, lower};
+	char path[4096];
+	struct stat sb;
+
+	for (int i = 0; i < 12 && mac[i]; i++)
+		lower[i] = (char)tolower((unsigned char)mac[i]);
+	lower[12] = 0;
+	for (int m = 0; m < 2; m++)
+		for (int p = 0; p < 2; p++)
+			for (int e = 0; e < 3; e++) {
+				int n = snprintf(path, sizeof(path), "%s/%s%s%s", dir, pre[p], macs[m], ext[e]);
+				if (n < 0 || (size_t)n >= sizeof(path))
+					return ctl_fail(err, CTL_E_USAGE, "device certificate directory path too long"), NULL;
+				if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+					return ctl_cert_load(path, err);
+			}
+	ctl_fail(err, CTL_E_IO,
+		 "no certificate for phone %s in %s (expected SEP%s.pem, .crt or .der)", mac, dir, mac);
+	return NULL;
+}

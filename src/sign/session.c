@@ -1,0 +1,234 @@
+/* session.c - see session.h */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "token.h"
+
+static int gone_sign(void *ctx, int hash_alg, const uint8_t *digest, size_t digest_len,
+		     struct cbb *sig, struct ctl_err *err)
+{
+	struct session *s = ctx;
+
+	if (atomic_fetch_add(&s->nsigned, 1) >= s->gone_after)
+		return ctl_fail(err, CTL_E_TOKEN,
+				"the token was removed (test hook %s); insert it and run again",
+				SESSION_TEST_GONE_ENV);
+	return s->inner->sign(s->inner->ctx, hash_alg, digest, digest_len, sig, err);
+}
+
+static int check_audit_writable(const char *path, struct ctl_err *err)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+
+	if (fd < 0)
+		return ctl_fail(err, CTL_E_IO,
+				"cannot open audit log %s: %s (set --audit-log or %s); nothing signed",
+				path, strerror(errno), AUDIT_ENV);
+	close(fd);
+	return CTL_OK;
+}
+
+int session_open(struct session *s, const char *module, const char *uri, const char *pin,
+		 bool final_try, const char *audit_log, struct ctl_err *err)
+{
+	struct token_opts to;
+	const struct token_info *ti;
+	const char *hook;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->audit_log = audit_path(audit_log);
+	if ((rc = check_audit_writable(s->audit_log, err)) != CTL_OK)
+		return rc;
+	if ((rc = token_module_open(module, &s->mod, err)) != CTL_OK)
+		return rc;
+	memset(&to, 0, sizeof(to));
+	to.uri = uri;
+	to.pin = pin;
+	to.final_try = final_try;
+	if ((rc = token_open(s->mod, &to, &s->tok, err)) != CTL_OK) {
+		session_close(s);
+		return rc;
+	}
+	s->signer = token_signer(s->tok);
+	s->cert = token_cert(s->tok);
+	ti = token_get_info(s->tok);
+	s->label = ti ? ti->label : NULL;
+	s->serial = ti ? ti->serial : NULL;
+	if (!s->signer || !s->cert) {
+		session_close(s);
+		return ctl_fail(err, CTL_E_TOKEN, "the token has no certificate for its signing key");
+	}
+	if (X509_get0_pubkey(s->cert) == NULL ||
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(s->cert)) != EVP_PKEY_RSA) {
+		session_close(s);
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"the token's signing key is not RSA: phones only accept RSA PKCS#1 v1.5 signatures on TFTP files");
+	}
+	if ((hook = getenv(SESSION_TEST_GONE_ENV)) && *hook) {
+		s->gone_after = strtoul(hook, NULL, 10);
+		s->inner = s->signer;
+		s->hook = *s->signer;
+		s->hook.sign = gone_sign;
+		s->hook.ctx = s;
+		s->signer = &s->hook;
+	}
+	return CTL_OK;
+}
+
+void session_close(struct session *s)
+{
+	if (s->tok)
+		token_close(s->tok);
+	if (s->mod)
+		token_module_close(s->mod);
+	s->tok = NULL;
+	s->mod = NULL;
+}
+
+static void strip_zeros(const uint8_t **p, size_t *n)
+{
+	while (*n > 1 && (*p)[0] == 0) {
+		(*p)++;
+		(*n)--;
+	}
+}
+
+static bool same_serial(const ASN1_INTEGER *sn, const struct ctl_buf *b)
+{
+	const uint8_t *a = ASN1_STRING_get0_data(sn), *c = b->data;
+	size_t alen = (size_t)ASN1_STRING_length(sn), clen = b->len;
+
+	if (!a || !c || !alen || !clen)
+		return false;
+	strip_zeros(&a, &alen);
+	strip_zeros(&c, &clen);
+	return alen == clen && memcmp(a, c, alen) == 0;
+}
+
+int session_check_ctl(const char *ctl_path, X509 *cert, struct ctl_err *err)
+{
+	struct ctl_file *f = NULL;
+	uint8_t *der = NULL;
+	char *issuer = NULL;
+	bool servers = false, server_certs = false, found = false;
+	int derlen, rc;
+
+	if ((rc = ctl_parse_file(ctl_path, &f, err)) != CTL_OK)
+		return ctl_fail_prefix(err, "CTL %s", ctl_path), rc;
+	if (f->kind != CTL_KIND_CTL) {
+		rc = ctl_fail(err, CTL_E_MALFORMED, "%s is not a CTL (it is a %s file)", ctl_path,
+			      ctl_kind_name(f->kind));
+		goto out;
+	}
+	if ((rc = ctl_verify_self(f, err)) != CTL_OK) {
+		ctl_fail_prefix(err, "CTL %s does not verify", ctl_path);
+		goto out;
+	}
+	for (size_t i = 0; i < f->nrecords; i++) {
+		if (f->records[i].role == CTL_ROLE_SAST)
+			continue;
+		servers = true;
+		if (f->records[i].cert.len)
+			server_certs = true;
+	}
+	if (servers && !server_certs) {
+		rc = ctl_fail(err, CTL_E_POLICY,
+			      "the cluster is non-secure (CTL %s lists its servers without certificates): phones take unsigned configs, so nothing is signed",
+			      ctl_path);
+		goto out;
+	}
+	derlen = i2d_X509(cert, &der);
+	issuer = ctl_name_string(X509_get_issuer_name(cert));
+	if (derlen <= 0 || !issuer) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot encode the signing certificate");
+		goto out;
+	}
+	for (size_t i = 0; i < f->nrecords && !found; i++) {
+		const struct ctl_record *r = &f->records[i];
+		if (!ctl_role_is_tftp(r->role))
+			continue;
+		if (r->cert.len)
+			found = r->cert.len == (size_t)derlen && memcmp(r->cert.data, der, r->cert.len) == 0;
+		else
+			found = r->issuer && strcmp(r->issuer, issuer) == 0 &&
+				same_serial(X509_get0_serialNumber(cert), &r->serial);
+	}
+	if (!found)
+		rc = ctl_fail(err, CTL_E_POLICY,
+			      "phones would reject these files: the signing certificate is not in the CTL with a TFTP role (%s); sign with the TFTP key or update the CTL",
+			      ctl_path);
+	else
+		rc = CTL_OK;
+out:
+	OPENSSL_free(der);
+	free(issuer);
+	ctl_file_free(f);
+	return rc;
+}
+
+char *session_find_ctl(const char *explicit_path, const char *const *dirs, size_t ndirs)
+{
+	struct stat sb;
+
+	if (explicit_path)
+		return strdup(explicit_path);
+	for (size_t i = 0; i < ndirs; i++) {
+		size_t n;
+		char *p;
+		if (!dirs[i])
+			continue;
+		n = strlen(dirs[i]) + sizeof("/CTLFile.tlv");
+		if (!(p = malloc(n)))
+			return NULL;
+		snprintf(p, n, "%s/CTLFile.tlv", dirs[i]);
+		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+void session_audit_batch(void *ctx, const struct bulk_done *d, size_t n)
+{
+	struct session *s = ctx;
+	struct audit_rec *recs = calloc(n, sizeof(*recs));
+	struct ctl_err e;
+
+	memset(&e, 0, sizeof(e));
+	if (!recs) {
+		ctl_fail(&e, CTL_E_INTERNAL, "out of memory writing the audit log");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			recs[i] = (struct audit_rec){"sign", d[i].path, d[i].data, d[i].len, s->label,
+						     s->serial, s->cert, d[i].result, NULL};
+		if (audit_append_batch(s->audit_log, recs, n, &e) == CTL_OK) {
+			free(recs);
+			return;
+		}
+	}
+	free(recs);
+	/* Called from the committer thread only: no lock needed for these fields. */
+	if (!s->audit_failed) {
+		s->audit_failed = true;
+		s->audit_err = e;
+	}
+}
+
+int session_audit(struct session *s, const char *operation, const char *output,
+		  const uint8_t *data, size_t len, const char *result, const char *detail,
+		  struct ctl_err *err)
+{
+	struct audit_rec r = {operation, output, data, len, s->label, s->serial, s->cert,
+			      result, detail};
+
+	return audit_append(s->audit_log, &r, err);
+}

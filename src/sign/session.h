@@ -1,0 +1,59 @@
+/*
+ * session.h - what `sign` and `encrypt` share: one token session (one login) giving a
+ * signer, the check that phones trust that signer (its certificate is in the CTL with a
+ * TFTP role), and the audit of what was signed.
+ */
+#ifndef CTL_SESSION_H
+#define CTL_SESSION_H
+
+#include <stdbool.h>
+
+#include "audit.h"
+#include "bulk.h"
+#include "ctl.h"
+
+/* Test hook: with this variable set to N, every signature after the first N fails as if
+ * the token had been pulled out (CTL_E_TOKEN). */
+#define SESSION_TEST_GONE_ENV "CTLSIGN_TEST_TOKEN_GONE_AFTER"
+
+struct token_module;
+struct token;
+
+struct session {
+	struct token_module *mod;
+	struct token *tok;
+	const struct ctl_signer *signer; /* the token's, or the test hook's wrapper */
+	X509 *cert;                      /* the signer's certificate (not owned) */
+	const char *label, *serial;      /* token label and serial (not owned) */
+	const char *audit_log;           /* resolved path */
+	bool audit_failed;               /* a batch could not be logged */
+	struct ctl_err audit_err;
+	/* the test hook */
+	struct ctl_signer hook;
+	const struct ctl_signer *inner;
+	unsigned long gone_after;
+	_Atomic unsigned long nsigned;
+};
+
+/* Opens the module (NULL: environment / p11-kit default) and the token (uri, pin as in
+ * token_opts), and checks the audit log can be appended to. */
+int session_open(struct session *s, const char *module, const char *uri, const char *pin,
+		 bool final_try, const char *audit_log, struct ctl_err *err);
+void session_close(struct session *s);
+
+/* The signer's certificate must be in the CTL with a TFTP or CCM+TFTP role (same DER, or
+ * same issuer and serial), and the CTL must be mixed mode: CTL_E_POLICY otherwise. */
+int session_check_ctl(const char *ctl_path, X509 *cert, struct ctl_err *err);
+
+/* Which CTL to check: explicit, else CTLFile.tlv in the first candidate directory that
+ * has one. Returns NULL if none. Caller frees. */
+char *session_find_ctl(const char *explicit_path, const char *const *dirs, size_t ndirs);
+
+/* A bulk_audit_fn (ctx = struct session *). */
+void session_audit_batch(void *ctx, const struct bulk_done *d, size_t n);
+/* One audit line. */
+int session_audit(struct session *s, const char *operation, const char *output,
+		  const uint8_t *data, size_t len, const char *result, const char *detail,
+		  struct ctl_err *err);
+
+#endif

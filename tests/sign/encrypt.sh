@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# ctlsign encrypt: .enc.sgn + minimal .sgn, clear file removed after, decryption with the
+# device key, <device> required, EC device certificate refused, bulk by MAC.
+. "$(dirname "$0")/lib.sh" "$@"
+T=$WORK/tftp; mkdir "$T" "$WORK/certs"; cd "$WORK"
+cp "$V/CTLFile.tlv" "$T/"
+cp "$V/SEP001122334455.cnf.xml" "$T/"
+cp "$V/SEP001122334455.cnf.xml" orig.xml
+
+encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" -q "$T/SEP001122334455.cnf.xml" >out.txt
+grep -q "encrypted 1, failed 0" out.txt || fail "summary: $(cat out.txt)"
+[ ! -e "$T/SEP001122334455.cnf.xml" ] || fail "the clear config is still there"
+sgntool decrypt "$T/SEP001122334455.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
+cmp plain orig.xml || fail "decrypted text differs"
+# the minimal config equals the independent implementation's
+sgntool verify "$T/SEP001122334455.cnf.xml.sgn" "$V/ccm.crt" SEP001122334455.cnf.xml.sgn mini
+sgntool verify "$V/enc/SEP001122334455.cnf.xml.sgn" "$V/ccm.crt" SEP001122334455.cnf.xml.sgn refmini
+cmp mini refmini || fail "minimal config differs from the vector's"
+[ "$(grep -c '"operation":"encrypt"' audit.log)" -eq 1 ] || fail "audit"
+# a fresh key and IV per file: encrypting the same text twice differs
+cp orig.xml "$T/SEP001122334455.cnf.xml"; cp "$T/SEP001122334455.cnf.xml.enc.sgn" first.enc
+encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" -q "$T/SEP001122334455.cnf.xml" >/dev/null
+! cmp -s first.enc "$T/SEP001122334455.cnf.xml.enc.sgn" || fail "same ciphertext twice"
+
+# Not a <device> config: refused, clear file kept.
+printf '<config><a/></config>\n' > "$T/SEP00000000000A.cnf.xml"
+expect 4 encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" "$T/SEP00000000000A.cnf.xml" 2>err.txt
+grep -q "<device>" err.txt || fail "message: $(cat err.txt)"
+[ -e "$T/SEP00000000000A.cnf.xml" ] && [ ! -e "$T/SEP00000000000A.cnf.xml.enc.sgn" ] || fail "outputs"
+printf 'plain text\n' > "$T/SEP00000000000B.cnf.xml"
+expect 4 encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" "$T/SEP00000000000B.cnf.xml" 2>/dev/null
+
+# EC device certificate: refused with the reason, before anything is done.
+cp orig.xml "$T/SEP00AABBCCDDEE.cnf.xml"
+expect 7 encrypt --key "pkcs11:token=tftp" --device-cert "$DATA/sign/SEP00AABBCCDDEE-ec.crt" \
+  "$T/SEP00AABBCCDDEE.cnf.xml" 2>err.txt
+grep -q "EC key" err.txt || fail "message: $(cat err.txt)"
+[ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "clear file removed"
+
+# Bulk: certificates by MAC; the EC phone and the non-device configs fail, others done.
+rm -f "$T"/SEP00000000000B.cnf.xml
+cp "$V/phone.crt" certs/SEP001122334455.pem
+openssl x509 -in "$V/phone.crt" -outform DER -out certs/SEP0011223344AA.der
+cp "$DATA/sign/SEP00AABBCCDDEE-ec.crt" certs/SEP00AABBCCDDEE.crt
+cp orig.xml "$T/SEP001122334455.cnf.xml"; cp orig.xml "$T/SEP0011223344AA.cnf.xml"
+cp orig.xml "$T/SEP0011223344BB.cnf.xml"   # no certificate for this one
+expect 13 encrypt --key "pkcs11:token=tftp" --device-certs certs --dir "$T" --json >sum.json 2>err.txt
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["encrypted"]==2 and s["failed"]==3, s' sum.json
+sgntool decrypt "$T/SEP0011223344AA.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
+cmp plain orig.xml
+sgntool verify "$T/SEP0011223344AA.cnf.xml.sgn" "$V/ccm.crt" SEP0011223344AA.cnf.xml.sgn
+[ -e "$T/SEP0011223344BB.cnf.xml" ] && [ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "failed files removed"
+grep -q "SEP0011223344BB.pem" err.txt || fail "missing-cert message: $(cat err.txt)"
+echo PASS

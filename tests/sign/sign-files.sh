@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# ctlsign sign FILE...: outputs, header names, digests, -o, the CTL check, non-RSA key.
+. "$(dirname "$0")/lib.sh" "$@"
+cd "$WORK"
+cp "$V/SEP001122334455.cnf.xml" cfg.cnf.xml
+printf 'not xml \x01\x02' > blob.bin
+
+# One file, defaults: FILE.sgn next to it, SHA-512, named after the output, body unchanged.
+sign --key "pkcs11:token=tftp" --ctl "$V/CTLFile.tlv" -q cfg.cnf.xml blob.bin >out.txt
+grep -q "signed 2, unchanged 0, failed 0" out.txt || fail "summary: $(cat out.txt)"
+sgntool verify cfg.cnf.xml.sgn "$V/ccm.crt" cfg.cnf.xml.sgn body
+cmp body cfg.cnf.xml || fail "body differs"
+[ "$(sgntool hash cfg.cnf.xml.sgn)" = "SGN sha512" ] || fail "default digest is not sha512"
+sgntool verify blob.bin.sgn "$V/ccm.crt" blob.bin.sgn body && cmp body blob.bin
+
+# --digest sha1, -o DIR; the CTL in DIR is found on its own.
+mkdir tftp; cp "$V/CTLFile.tlv" tftp/
+sign --key "pkcs11:token=tftp" --digest sha1 -o tftp -q cfg.cnf.xml >/dev/null
+[ "$(sgntool hash tftp/cfg.cnf.xml.sgn)" = "SGN sha1" ] || fail "--digest sha1 not honoured"
+sgntool verify tftp/cfg.cnf.xml.sgn "$V/ccm.crt" cfg.cnf.xml.sgn
+
+# Audit: one line per signed file, with the token and the output's hash.
+[ "$(grep -c '"operation":"sign"' audit.log)" -eq 3 ] || fail "audit lines: $(cat audit.log)"
+grep -q "\"output_sha256\":\"$(sha256sum tftp/cfg.cnf.xml.sgn | cut -d' ' -f1)\"" audit.log \
+  || fail "audit hash"
+grep -q '"token_label":"tftp"' audit.log || fail "audit token label"
+
+# A SAST key is not a TFTP signer in the CTL: refused, nothing written.
+rm -f cfg.cnf.xml.sgn
+expect 9 sign --key "pkcs11:token=sast" --ctl "$V/CTLFile.tlv" cfg.cnf.xml 2>err.txt
+grep -q "phones would reject these files: the signing certificate is not in the CTL with a TFTP role" err.txt \
+  || fail "message: $(cat err.txt)"
+[ ! -e cfg.cnf.xml.sgn ] || fail "signed despite the CTL check"
+
+# A non-secure CTL: nothing is signed.
+sgntool nonsecure-ctl ns.tlv "$V/sast1.crt" "$V/ccm.crt" "$V/sast1.key"
+expect 9 sign --key "pkcs11:token=tftp" --ctl ns.tlv cfg.cnf.xml 2>err.txt
+grep -q "non-secure" err.txt || fail "message: $(cat err.txt)"
+[ ! -e cfg.cnf.xml.sgn ] || fail "signed with a non-secure CTL"
+
+# A token whose key is not RSA: refused.
+softhsm2-util --init-token --free --label ec --so-pin so-pin-97531 --pin "$CTL_TEST_PIN" >/dev/null
+softhsm2-util --import "$DATA/sign/SEP00AABBCCDDEE-ec.key" --token ec --label ec --id 01 --pin "$CTL_TEST_PIN" >/dev/null
+openssl x509 -in "$DATA/sign/SEP00AABBCCDDEE-ec.crt" -outform DER -out ec.der
+pkcs11-tool --module "$MODULE" --token-label ec --login --pin "$CTL_TEST_PIN" \
+  --write-object ec.der --type cert --id 01 --label ec >/dev/null 2>&1
+expect 7 sign --key "pkcs11:token=ec" cfg.cnf.xml 2>err.txt
+grep -qi "not RSA" err.txt || fail "message: $(cat err.txt)"
+[ ! -e cfg.cnf.xml.sgn ] || fail "signed with an EC key"
+
+# A file that is missing: exit 13 (partial), the others still signed.
+expect 13 sign --key "pkcs11:token=tftp" -q cfg.cnf.xml nosuchfile >/dev/null 2>&1
+[ -e cfg.cnf.xml.sgn ] || fail "the good file was not signed"
+# Usage errors.
+expect 2 sign --key "pkcs11:token=tftp" 2>/dev/null
+expect 2 sign --digest md5 cfg.cnf.xml 2>/dev/null
+"$CTLSIGN" sign --help | grep -q -- "--include" || fail "--help"
+echo PASS

@@ -1,0 +1,58 @@
+# token list: text and JSON, without and with login.
+. "$(dirname "$0")/lib.sh"
+
+run 0 "$CTLSIGN" token list
+out_has "token 'SAST1'"
+out_has "token 'SAST2'"
+out_has "manufacturer SoftHSM project"
+out_has "PIN flags: initialised"
+
+provision SAST1
+run 0 "$CTLSIGN" token list --json
+python3 - "$WORK/out" <<'PY'
+import json, sys
+toks = json.load(open(sys.argv[1]))
+init = [t for t in toks if t["pin_flags"]["initialised"]]
+assert sorted(t["label"] for t in init) == ["SAST1", "SAST2"], init
+t1 = [t for t in init if t["label"] == "SAST1"][0]
+assert t1["manufacturer"] == "SoftHSM project" and t1["serial"], t1
+assert t1["pin_flags"]["locked"] is False and t1["pin_flags"]["final_try"] is False
+objs = t1["objects"]
+assert len(objs) == 1, objs
+o = objs[0]
+assert o["label"] == "sast" and o["key_type"] == "RSA" and o["key_bits"] == 2048, o
+assert o["private_key"] is False, "private key visible without login"
+assert o["cert"]["subject"] == "CN=SAST-ADN0001,O=Example Corp,OU=Voice", o
+assert len(o["cert"]["sha1"]) == 40 and o["cert"]["expired"] is False, o
+assert o["warnings"] == [], o
+PY
+
+# Without --pin the prompt needs a terminal: none here, so a clear usage error.
+run 2 "$CTLSIGN" token list --login --token pkcs11:token=SAST1 </dev/null
+err_has "no terminal"
+
+run 0 "$CTLSIGN" token list --json --login --pin env:FACTORY --token pkcs11:token=SAST1
+python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert len(t) == 1 and t[0]["label"] == "SAST1"
+assert t[0]["objects"][0]["private_key"] is True, t' "$WORK/out"
+
+# A key without a certificate is flagged.
+pkcs11-tool --module "$MOD" --token-label SAST2 --login --pin "$FACTORY" --keypairgen \
+	--key-type rsa:1024 --label lonely --id 0badcafe >/dev/null 2>&1
+run 0 "$CTLSIGN" token list --token pkcs11:token=SAST2
+out_has "object 'lonely' id 0badcafe"
+out_has "no certificate for this key"
+run 0 "$CTLSIGN" token list --json
+python3 -c '
+import json, sys
+t = [x for x in json.load(open(sys.argv[1])) if x["label"] == "SAST2"][0]
+assert t["objects"][0]["warnings"] == ["no certificate"], t' "$WORK/out"
+
+# Explicit --module beats the environment; a bad module says what to do.
+run 0 env -u CTLSIGN_PKCS11_MODULE "$CTLSIGN" token list --module "$MOD"
+out_has "token 'SAST1'"
+run 11 "$CTLSIGN" token list --module "$WORK/no-such-module.so"
+err_has "cannot load PKCS#11 module"
+echo ok

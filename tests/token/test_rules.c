@@ -1,0 +1,207 @@
+/* test_rules.c - PIN sources, PIN policy, retry flags and the default-password rule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "token.h"
+
+static const char *workdir;
+
+/* spec, uri_style, expected kind (0 = error), expected value or fd */
+static const struct {
+	const char *spec;
+	bool uri;
+	int kind;
+	const char *value;
+	int fd;
+} sources[] = {
+	{"env:PIN", false, TOKEN_PIN_ENV, "PIN", 0},
+	{"env:MY_PIN_2", false, TOKEN_PIN_ENV, "MY_PIN_2", 0},
+	{"env:", false, 0, NULL, 0},
+	{"env:A-B", false, 0, NULL, 0},
+	{"file:/run/pin", false, TOKEN_PIN_FILE, "/run/pin", 0},
+	{"file:rel/pin", false, TOKEN_PIN_FILE, "rel/pin", 0},
+	{"file:", false, 0, NULL, 0},
+	{"file:///run/pin", true, TOKEN_PIN_FILE, "/run/pin", 0},
+	{"file://host/pin", true, 0, NULL, 0},
+	{"/run/pin", true, TOKEN_PIN_FILE, "/run/pin", 0},
+	{"/run/pin", false, 0, NULL, 0},
+	{"fd:0", false, TOKEN_PIN_FD, NULL, 0},
+	{"fd:7", false, TOKEN_PIN_FD, NULL, 7},
+	{"fd:", false, 0, NULL, 0},
+	{"fd:-1", false, 0, NULL, 0},
+	{"fd:3x", false, 0, NULL, 0},
+	{"fd:99999", false, 0, NULL, 0},
+	{"Cisco123", false, 0, NULL, 0},
+	{"pin:Cisco123", false, 0, NULL, 0},
+};
+
+static void test_pin_sources(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		struct token_pin_source s;
+		struct ctl_err err = {0};
+		int rc = token_pin_source_parse(sources[i].spec, sources[i].uri, &s, &err);
+		if (!sources[i].kind) {
+			if (rc != CTL_E_USAGE)
+				fail_msg("'%s' should be refused", sources[i].spec);
+			continue;
+		}
+		if (rc != CTL_OK)
+			fail_msg("'%s': %s", sources[i].spec, err.msg);
+		assert_int_equal(s.kind, sources[i].kind);
+		if (sources[i].value)
+			assert_string_equal(s.value, sources[i].value);
+		if (s.kind == TOKEN_PIN_FD)
+			assert_int_equal(s.fd, sources[i].fd);
+	}
+}
+
+static void test_pin_read(void **state)
+{
+	char path[512], *pin = NULL;
+	struct ctl_err err = {0};
+	int fd, p[2];
+
+	(void)state;
+	setenv("CTL_TEST_PIN", "s3cret-PIN\n", 1);
+	assert_int_equal(token_pin_read("env:CTL_TEST_PIN", false, NULL, &pin, &err), CTL_OK);
+	assert_string_equal(pin, "s3cret-PIN");
+	token_pin_free(pin);
+	unsetenv("CTL_TEST_PIN");
+	assert_int_equal(token_pin_read("env:CTL_TEST_PIN", false, NULL, &pin, &err), CTL_E_USAGE);
+
+	snprintf(path, sizeof(path), "%s/pinfile", workdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "12345678\r\nsecond line\n", 22), 22);
+	close(fd);
+	char spec[600];
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_OK);
+	assert_string_equal(pin, "12345678");
+	token_pin_free(pin);
+	assert_int_equal(token_pin_read(path, true, NULL, &pin, &err), CTL_OK); /* URI plain path */
+	assert_string_equal(pin, "12345678");
+	token_pin_free(pin);
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "from-fd", 7), 7);
+	close(p[1]);
+	snprintf(spec, sizeof(spec), "fd:%d", p[0]);
+	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_OK);
+	assert_string_equal(pin, "from-fd");
+	token_pin_free(pin);
+	close(p[0]);
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(token_pin_read(spec + 0, false, NULL, &pin, &err), CTL_E_IO); /* closed fd */
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_E_USAGE); /* empty */
+	assert_non_null(strstr(err.msg, "empty"));
+}
+
+/* cur, new, factory, min_len, tok_min, tok_max, ok, message part */
+static const struct {
+	const char *cur, *new_pin, *factory;
+	size_t min;
+	unsigned long tmin, tmax;
+	bool ok;
+	const char *msg;
+} policy[] = {
+	{"Cisco123", "Str0ngPass", NULL, 0, 4, 255, true, NULL},
+	{"Cisco123", "Cisco123", NULL, 0, 4, 255, false, "differ from the current"},
+	{"Other999", "Cisco123", NULL, 0, 4, 255, false, "factory default"},
+	{"Other999", "Cisco123", "Vendor99", 0, 4, 255, true, NULL},
+	{"Other999", "Vendor99", "Vendor99", 0, 4, 255, false, "factory default"},
+	{"Cisco123", "short", NULL, 0, 4, 255, false, "at least 8"},
+	{"Cisco123", "1234567", NULL, 0, 4, 255, false, "at least 8"},
+	{"Cisco123", "12345678", NULL, 0, 4, 255, true, NULL},
+	{"Cisco123", "12345678", NULL, 10, 4, 255, false, "at least 10"},
+	{"Cisco123", "12345678", NULL, 6, 9, 255, false, "at least 9"},
+	{"Cisco123", "123456789012", NULL, 0, 4, 10, false, "at most 10"},
+	{"Cisco123", "1234567890", NULL, 0, 4, 10, true, NULL},
+	{"Cisco123", "tab\there12", NULL, 0, 4, 0, false, "control characters"},
+};
+
+static void test_pin_policy(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(policy) / sizeof(policy[0]); i++) {
+		struct ctl_err err = {0};
+		int rc = token_pin_policy(policy[i].cur, policy[i].new_pin, policy[i].factory,
+					  policy[i].min, policy[i].tmin, policy[i].tmax, &err);
+		if (policy[i].ok && rc != CTL_OK)
+			fail_msg("case %zu: refused: %s", i, err.msg);
+		if (!policy[i].ok && (rc != CTL_E_POLICY || !strstr(err.msg, policy[i].msg)))
+			fail_msg("case %zu: want '%s', got %d '%s'", i, policy[i].msg, rc, err.msg);
+	}
+}
+
+static void test_retry_flags(void **state)
+{
+	struct token_info ti = {.label = "SAST1", .serial = "42"};
+	struct ctl_err err = {0};
+	char buf[128];
+
+	(void)state;
+	ti.flags = TOKEN_F_INITIALIZED;
+	assert_int_equal(token_check_retry_flags(&ti, false, &err), CTL_OK);
+	ti.flags |= TOKEN_F_PIN_COUNT_LOW;
+	assert_int_equal(token_check_retry_flags(&ti, false, &err), CTL_OK);
+	ti.flags |= TOKEN_F_PIN_FINAL_TRY;
+	assert_int_equal(token_check_retry_flags(&ti, false, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "--final-try"));
+	assert_int_equal(token_check_retry_flags(&ti, true, &err), CTL_OK);
+	ti.flags |= TOKEN_F_PIN_LOCKED;
+	assert_int_equal(token_check_retry_flags(&ti, true, &err), CTL_E_TOKEN);
+	assert_non_null(strstr(err.msg, "security officer"));
+	token_flags_text(ti.flags, buf, sizeof(buf));
+	assert_string_equal(buf, "initialised, count-low, final-try, locked");
+	token_flags_text(0, buf, sizeof(buf));
+	assert_string_equal(buf, "none");
+	token_flags_text(TOKEN_F_INITIALIZED | TOKEN_F_PIN_TO_BE_CHANGED, buf, sizeof(buf));
+	assert_string_equal(buf, "initialised, to-be-changed");
+}
+
+static void test_default_rule(void **state)
+{
+	struct token_info ti = {.label = "SAST1", .serial = "42", .flags = TOKEN_F_INITIALIZED};
+	struct ctl_err err = {0};
+
+	(void)state;
+	assert_int_equal(token_check_not_default(&ti, "Str0ngPass", NULL, &err), CTL_OK);
+	assert_int_equal(token_check_not_default(&ti, NULL, NULL, &err), CTL_OK);
+	assert_int_equal(token_check_not_default(&ti, "Cisco123", NULL, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "ctlsign token passwd"));
+	assert_int_equal(token_check_not_default(&ti, "Cisco123", "Other123", &err), CTL_OK);
+	assert_int_equal(token_check_not_default(&ti, "Other123", "Other123", &err), CTL_E_POLICY);
+	ti.flags |= TOKEN_F_PIN_TO_BE_CHANGED;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(token_check_not_default(&ti, "Str0ngPass", NULL, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "ctlsign token passwd"));
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pin_sources), cmocka_unit_test(test_pin_read),
+		cmocka_unit_test(test_pin_policy), cmocka_unit_test(test_retry_flags),
+		cmocka_unit_test(test_default_rule),
+	};
+	if (argc < 2)
+		return 2;
+	workdir = argv[1];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,44 @@
+/* token_internal.h - what the tokens/ files share; not for callers. */
+#ifndef CTL_TOKEN_INTERNAL_H
+#define CTL_TOKEN_INTERNAL_H
+
+#include "p11.h"
+#include "p11_uri.h"
+#include "token.h"
+
+struct token_module {
+	struct p11_module *p;
+	int pcsc;                 /* -1 unknown, 0 poll, 1 pcsc-lite events */
+};
+
+struct token {
+	struct token_module *m;
+	struct token_info info;
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE login;  /* kept open: holds the login state for all sessions */
+	CK_OBJECT_HANDLE key;
+	struct p11_pool *pool;
+	int key_bits;
+	struct ctl_signer signer;
+};
+
+/* Fills ti from the slot (fresh C_GetTokenInfo, first certificate). */
+int token_read_info(struct token_module *m, CK_SLOT_ID slot, struct token_info *ti,
+		    struct ctl_err *err);
+/* Selects by parsed URI (NULL: the only initialised token). */
+int token_select_uri(struct token_module *m, const struct p11_uri *u, struct token_info *out,
+		     struct ctl_err *err);
+/* The login part of token_open: retry flags, PIN, C_Login on a session kept in *login.
+ * pin_out (optional) receives the PIN (caller frees with token_pin_free). */
+int token_login(struct token_module *m, const struct token_info *ti, const struct token_opts *o,
+		const struct p11_uri *u, bool rw, CK_SESSION_HANDLE *login, char **pin_out,
+		struct ctl_err *err);
+/* The PIN from o->pin, else the URI's pin-source, else a prompt "WHAT for token ...". */
+int token_read_pin(const struct token_info *ti, const struct token_opts *o,
+		   const struct p11_uri *u, const char *what, char **pin, struct ctl_err *err);
+/* C_Login on a new session with this PIN; wrong PIN reported with the flags now. */
+int token_login_pin(struct token_module *m, const struct token_info *ti, const char *pin,
+		    bool rw, CK_SESSION_HANDLE *login, struct ctl_err *err);
+void token_logout(struct token_module *m, CK_SESSION_HANDLE login);
+
+#endif

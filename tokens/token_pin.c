@@ -1,0 +1,219 @@
+/* token_pin.c - where PINs come from: env:VAR, file:PATH, fd:N, an RFC 7512 pin-source,
+ * or a no-echo prompt on the terminal. Never a plain argument; wiped after use. */
+#include "token_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define PIN_MAX 256
+
+int token_pin_source_parse(const char *spec, bool uri_style, struct token_pin_source *out,
+			   struct ctl_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(spec, "env:", 4)) {
+		out->kind = TOKEN_PIN_ENV;
+		out->value = spec + 4;
+		if (!*out->value)
+			goto bad;
+		for (const char *c = out->value; *c; c++)
+			if (!(*c == '_' || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+			      (*c >= '0' && *c <= '9')))
+				goto bad;
+		return CTL_OK;
+	}
+	if (!strncmp(spec, "fd:", 3)) {
+		char *end;
+		long v;
+		errno = 0;
+		v = strtol(spec + 3, &end, 10);
+		if (!spec[3] || *end || errno || v < 0 || v > 65535 || spec[3] == '-' || spec[3] == '+')
+			goto bad;
+		out->kind = TOKEN_PIN_FD;
+		out->fd = (int)v;
+		return CTL_OK;
+	}
+	if (!strncmp(spec, "file:", 5)) {
+		out->kind = TOKEN_PIN_FILE;
+		out->value = spec + 5;
+		/* file:///abs/path (URI form) -> /abs/path */
+		if (uri_style && !strncmp(out->value, "//", 2)) {
+			if (out->value[2] != '/')
+				goto bad; /* file://host/... */
+			out->value += 2;
+		}
+		if (!*out->value)
+			goto bad;
+		return CTL_OK;
+	}
+	if (uri_style && *spec && !strchr(spec, ':')) {
+		out->kind = TOKEN_PIN_FILE;
+		out->value = spec;
+		return CTL_OK;
+	}
+bad:
+	return ctl_fail(err, CTL_E_USAGE,
+			"bad PIN source '%s': use env:VARIABLE, file:PATH or fd:N%s", spec,
+			uri_style ? " (or a plain path in a URI pin-source)" : "");
+}
+
+/* Keeps the first line of buf[0..len) (without \n or \r\n) as a fresh string. */
+static int first_line(char *buf, size_t len, char **pin, const char *what, struct ctl_err *err)
+{
+	size_t n = 0;
+
+	while (n < len && buf[n] != '\n' && buf[n] != '\0')
+		n++;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 0)
+		return ctl_fail(err, CTL_E_USAGE, "%s gives an empty PIN", what);
+	*pin = OPENSSL_malloc(n + 1);
+	if (!*pin)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	memcpy(*pin, buf, n);
+	(*pin)[n] = 0;
+	return CTL_OK;
+}
+
+static int read_fd(int fd, char **pin, const char *what, struct ctl_err *err)
+{
+	char buf[PIN_MAX + 2];
+	size_t len = 0;
+	int rc;
+
+	while (len < sizeof(buf)) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			OPENSSL_cleanse(buf, sizeof(buf));
+			return ctl_fail(err, CTL_E_IO, "cannot read the PIN from %s: %s", what,
+					strerror(errno));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	if (len == sizeof(buf) && !memchr(buf, '\n', len)) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return ctl_fail(err, CTL_E_USAGE, "the PIN from %s is longer than %d characters", what,
+				PIN_MAX);
+	}
+	rc = first_line(buf, len, pin, what, err);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
+{
+	struct termios old, noecho;
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char buf[PIN_MAX + 2];
+	size_t len = 0;
+	int rc;
+	sigset_t block, saved;
+
+	if (fd < 0)
+		return ctl_fail(err, CTL_E_USAGE,
+				"no terminal to ask for the PIN: give it with --pin env:VAR, "
+				"file:PATH or fd:N");
+	if (tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return ctl_fail(err, CTL_E_USAGE,
+				"cannot switch off echo on the terminal; give the PIN with --pin "
+				"env:VAR, file:PATH or fd:N");
+	}
+	noecho = old;
+	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	noecho.c_lflag |= ICANON;
+	/* No Ctrl-C/Ctrl-Z between switching echo off and back on. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTSTP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &saved);
+	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &noecho) != 0) {
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+		close(fd);
+		return ctl_fail(err, CTL_E_IO, "cannot prompt for the PIN on the terminal");
+	}
+	while (len < sizeof(buf)) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* nothing to do: only cosmetics */
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	close(fd);
+	if (len == 0)
+		rc = ctl_fail(err, CTL_E_CANCELLED, "no PIN entered");
+	else if (len == sizeof(buf) && !memchr(buf, '\n', len))
+		rc = ctl_fail(err, CTL_E_USAGE, "the PIN is longer than %d characters", PIN_MAX);
+	else
+		rc = first_line(buf, len, pin, "the terminal", err);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+int token_pin_read(const char *spec, bool uri_style, const char *prompt, char **pin,
+		   struct ctl_err *err)
+{
+	struct token_pin_source src;
+	char what[300];
+	int rc, fd;
+
+	*pin = NULL;
+	if (!spec)
+		return prompt_tty(prompt, pin, err);
+	if ((rc = token_pin_source_parse(spec, uri_style, &src, err)) != CTL_OK)
+		return rc;
+	switch (src.kind) {
+	case TOKEN_PIN_ENV: {
+		const char *v = getenv(src.value);
+		if (!v)
+			return ctl_fail(err, CTL_E_USAGE, "PIN variable $%s is not set", src.value);
+		snprintf(what, sizeof(what), "$%s", src.value);
+		if (strcspn(v, "\n") > PIN_MAX)
+			return ctl_fail(err, CTL_E_USAGE, "the PIN from %s is longer than %d characters",
+					what, PIN_MAX);
+		return first_line((char *)v, strlen(v), pin, what, err);
+	}
+	case TOKEN_PIN_FD:
+		snprintf(what, sizeof(what), "file descriptor %d", src.fd);
+		return read_fd(src.fd, pin, what, err);
+	default:
+		snprintf(what, sizeof(what), "%s", src.value);
+		fd = open(src.value, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return ctl_fail(err, CTL_E_IO, "cannot open PIN file %s: %s", src.value,
+					strerror(errno));
+		rc = read_fd(fd, pin, what, err);
+		close(fd);
+		return rc;
+	}
+}
+
+void token_pin_free(char *pin)
+{
+	if (pin)
+		OPENSSL_clear_free(pin, strlen(pin));
+}
