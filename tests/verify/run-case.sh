@@ -5,7 +5,9 @@
 # the helpers below, against the real ctlverify, a real tftpd-hpa and a real openssl
 # s_server on 127.0.0.1. Every expect_* failure ends the case with exit 1.
 set -uo pipefail
-CASE=$1 CTLVERIFY=$2 MKFIXTURE=$3 V=$4 WORKROOT=$5
+CASE=$(realpath "$1") CTLVERIFY=$(realpath "$2") MKFIXTURE=$(realpath "$3") V=$(realpath "$4")
+WORKROOT=$(realpath -m "$5")
+[ -f "$CASE" ] && [ -x "$CTLVERIFY" ] && [ -x "$MKFIXTURE" ] || { echo "FAIL: usage: run-case.sh CASE CTLVERIFY MKFIXTURE VECTORS WORKROOT" >&2; exit 1; }
 NAME=$(basename "$CASE" .case)
 W=$WORKROOT/$NAME
 rm -rf "$W"
@@ -130,5 +132,5 @@ sgn_by() { # sgn_by SIGNER OUT NAME [INPUT]
 
 cd "$W" || exit 1
 # shellcheck disable=SC1090
-. "$CASE"
+. "$CASE" || fail "case ended with status $?"
 echo "ok [$NAME]"
