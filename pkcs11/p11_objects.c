@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
 
 static bool same_obj(const struct p11_pair *p, const char *label, const unsigned char *id,
@@ -44,18 +46,48 @@ static struct p11_pair *pair_for(struct p11_pair **v, size_t *n, size_t *cap, co
 	return p;
 }
 
-static void key_size(PKCS11_KEY *k, struct p11_pair *p)
+/* Key type and size read from the key object itself (PKCS11_get_public_key of libp11
+ * 0.4.12 leaks, and a key may have no certificate to read them from). */
+static void key_size(struct p11_module *m, CK_SLOT_ID slot, struct p11_pair *p)
 {
-	EVP_PKEY *pk;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE h = 0;
+	CK_KEY_TYPE kt = 0;
+	unsigned char buf[1024];
+	CK_ATTRIBUTE a[2] = {{CKA_KEY_TYPE, &kt, sizeof(kt)}, {CKA_MODULUS, buf, sizeof(buf)}};
+	struct ctl_err e;
 
-	if (p->key_bits)
+	if (m->fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
 		return;
-	pk = PKCS11_get_public_key(k);
-	if (!pk)
-		return;
-	p->key_type = EVP_PKEY_get_base_id(pk);
-	p->key_bits = EVP_PKEY_get_bits(pk);
-	EVP_PKEY_free(pk);
+	for (int i = 0; i < 2 && !h; i++)
+		if (p11_find_object(m, s, i ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY, p->id, p->id_len,
+				    p->id_len ? NULL : p->label, &h, &e) != CTL_OK)
+			h = 0;
+	if (h && m->fl->C_GetAttributeValue(s, h, a, 1) == CKR_OK) {
+		if (kt == CKK_RSA) {
+			p->key_type = EVP_PKEY_RSA;
+			if (m->fl->C_GetAttributeValue(s, h, &a[1], 1) == CKR_OK &&
+			    a[1].ulValueLen <= sizeof(buf)) {
+				size_t n = a[1].ulValueLen, z = 0;
+				while (z < n && buf[z] == 0)
+					z++;
+				p->key_bits = z < n ? (int)((n - z) * 8) - __builtin_clz(buf[z]) + 24 : 0;
+			}
+		} else if (kt == CKK_EC) {
+			CK_ATTRIBUTE ep = {CKA_EC_PARAMS, buf, sizeof(buf)};
+			p->key_type = EVP_PKEY_EC;
+			if (m->fl->C_GetAttributeValue(s, h, &ep, 1) == CKR_OK) {
+				const unsigned char *q = buf;
+				ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &q, (long)ep.ulValueLen);
+				EC_GROUP *g = oid ? EC_GROUP_new_by_curve_name(OBJ_obj2nid(oid)) : NULL;
+				if (g)
+					p->key_bits = EC_GROUP_get_degree(g);
+				EC_GROUP_free(g);
+				ASN1_OBJECT_free(oid);
+			}
+		}
+	}
+	m->fl->C_CloseSession(s);
 }
 
 int p11_list_pairs(struct p11_module *m, PKCS11_SLOT *slot, struct p11_pair **out, size_t *n,
@@ -67,7 +99,6 @@ int p11_list_pairs(struct p11_module *m, PKCS11_SLOT *slot, struct p11_pair **ou
 	struct p11_pair *v = NULL, *p;
 	size_t cnt = 0, cap = 0;
 
-	(void)m;
 	*out = NULL;
 	*n = 0;
 	if (!slot->token)
@@ -85,7 +116,6 @@ int p11_list_pairs(struct p11_module *m, PKCS11_SLOT *slot, struct p11_pair **ou
 				p->has_private = true;
 			else
 				p->has_public = true;
-			key_size(&keys[i], p);
 		}
 	}
 	if (PKCS11_enumerate_certs(slot->token, &certs, &nc) < 0)
@@ -107,6 +137,9 @@ int p11_list_pairs(struct p11_module *m, PKCS11_SLOT *slot, struct p11_pair **ou
 			}
 		}
 	}
+	for (size_t i = 0; i < cnt; i++)
+		if (!v[i].key_bits && (v[i].has_private || v[i].has_public))
+			key_size(m, PKCS11_get_slotid_from_slot(slot), &v[i]);
 	*out = v;
 	*n = cnt;
 	return CTL_OK;

@@ -158,8 +158,8 @@ static int get_attr(struct cbs *s, struct p11_uri *u, const struct attr *table, 
 	char name[40];
 	size_t n = 0;
 	uint8_t c;
-	unsigned char *v;
-	size_t vlen;
+	unsigned char *v = NULL;
+	size_t vlen = 0;
 	int rc;
 
 	while (cbs_peek_u8(s, &c) && c != '=' && !strchr(stops, c)) {
