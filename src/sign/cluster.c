@@ -1,0 +1,443 @@
+/* cluster.c - see cluster.h */
+#include "cluster.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#define CLUSTER_MAX_SERVERS 256
+#define CLUSTER_MAX_OUTPUTS 32
+
+/* Where each key of a server section was given (0 = not given). */
+struct key_lines {
+	int role, host, ip, cert;
+};
+
+struct parse_state {
+	const char *file;          /* as given, for messages */
+	FILE *fp;
+	char *dir;                 /* the file's directory */
+	int line;
+	struct cluster *c;
+	struct ctl_err *err;
+	bool failed;
+	int section;               /* -2 none yet, -1 [cluster], >= 0 server index */
+	int cluster_line;
+	int mode_line, digest_line;
+	struct key_lines *keys;    /* per server */
+};
+
+static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (st->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	st->failed = true;
+	if (line > 0)
+		ctl_fail(st->err, CTL_E_USAGE, "%s:%d: %s", st->file, line, msg);
+	else
+		ctl_fail(st->err, CTL_E_USAGE, "%s: %s", st->file, msg);
+	return 0;
+}
+
+const char *cluster_mode_name(int mode)
+{
+	return mode == CLUSTER_MIXED ? "mixed" : "non-secure";
+}
+
+const char *cluster_kind_name(int kind)
+{
+	switch (kind) {
+	case CLUSTER_SERVER: return "server";
+	case CLUSTER_ALT_TFTP: return "tftp";
+	case CLUSTER_FIREWALL: return "firewall";
+	}
+	return "?";
+}
+
+static char *resolve(const struct parse_state *st, const char *value)
+{
+	size_t n;
+	char *p;
+
+	if (value[0] == '/' || !strcmp(st->dir, ".")) {
+		p = strdup(value);
+	} else {
+		n = strlen(st->dir) + strlen(value) + 2;
+		if (!(p = malloc(n)))
+			return NULL;
+		snprintf(p, n, "%s/%s", st->dir, value);
+	}
+	/* "tftp/" -> "tftp", so that "DIR/CTLFile.tlv" reads well */
+	for (n = p ? strlen(p) : 0; n > 1 && p[n - 1] == '/'; n--)
+		p[n - 1] = 0;
+	return p;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = 0;
+	return s;
+}
+
+/* A "[type name]" line: opens a section. */
+static void open_section(struct parse_state *st, char *text)
+{
+	char *close = strchr(text, ']'), *type, *name;
+	struct cluster *c = st->c;
+	struct cluster_server *s;
+	int kind;
+
+	if (!close) {
+		fail_at(st, st->line, "section header without ']'");
+		return;
+	}
+	*close = 0;
+	type = trim(text + 1);
+	name = type + strcspn(type, " \t");
+	if (*name)
+		*name++ = 0;
+	name = trim(name);
+	if (!strcmp(type, "cluster") && !*name) {
+		if (st->cluster_line) {
+			fail_at(st, st->line, "second [cluster] section (first on line %d)",
+				st->cluster_line);
+			return;
+		}
+		st->cluster_line = st->line;
+		st->section = -1;
+		return;
+	}
+	if (!strcmp(type, "server"))
+		kind = CLUSTER_SERVER;
+	else if (!strcmp(type, "tftp"))
+		kind = CLUSTER_ALT_TFTP;
+	else if (!strcmp(type, "firewall"))
+		kind = CLUSTER_FIREWALL;
+	else {
+		fail_at(st, st->line,
+			"unknown section [%s%s%s]; expected [cluster], [server NAME], [tftp NAME] or [firewall NAME]",
+			type, *name ? " " : "", name);
+		return;
+	}
+	if (!*name) {
+		fail_at(st, st->line, "[%s] needs a name, e.g. [%s cucm1]", type, type);
+		return;
+	}
+	for (size_t i = 0; i < c->nservers; i++)
+		if (!strcmp(c->servers[i].name, name)) {
+			fail_at(st, st->line, "duplicate server name '%s' (first on line %d)", name,
+				c->servers[i].line);
+			return;
+		}
+	if (c->nservers >= CLUSTER_MAX_SERVERS) {
+		fail_at(st, st->line, "more than %d servers", CLUSTER_MAX_SERVERS);
+		return;
+	}
+	s = realloc(c->servers, (c->nservers + 1) * sizeof(*s));
+	if (!s) {
+		fail_at(st, st->line, "out of memory");
+		return;
+	}
+	c->servers = s;
+	struct key_lines *k = realloc(st->keys, (c->nservers + 1) * sizeof(*k));
+	if (!k) {
+		fail_at(st, st->line, "out of memory");
+		return;
+	}
+	st->keys = k;
+	memset(&k[c->nservers], 0, sizeof(*k));
+	s = &c->servers[c->nservers];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->line = st->line;
+	s->role = kind == CLUSTER_ALT_TFTP ? CTL_ROLE_TFTP :
+		  kind == CLUSTER_FIREWALL ? CTL_ROLE_CCM : -1;
+	if (!(s->name = strdup(name))) {
+		fail_at(st, st->line, "out of memory");
+		return;
+	}
+	st->section = (int)c->nservers++;
+}
+
+/* fgets-style reader that counts lines and sees section headers. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	char *p;
+	size_t n;
+
+	if (!fgets(str, num, st->fp))
+		return NULL;
+	st->line++;
+	n = strlen(str);
+	if (n > 0 && str[n - 1] != '\n' && !feof(st->fp)) {
+		fail_at(st, st->line, "line longer than %d characters", num - 3);
+		return NULL;
+	}
+	p = str + strspn(str, " \t");
+	if (*p == '[' && !st->failed) {
+		char copy[512];
+
+		snprintf(copy, sizeof(copy), "%s", p);
+		open_section(st, copy);
+	}
+	return str;
+}
+
+static int set_once(struct parse_state *st, int *seen, const char *key)
+{
+	if (*seen)
+		return fail_at(st, st->line, "'%s' given twice (first on line %d)", key, *seen);
+	*seen = st->line;
+	return 1;
+}
+
+static int cluster_key(struct parse_state *st, const char *name, const char *value)
+{
+	struct cluster *c = st->c;
+
+	if (!strcmp(name, "mode")) {
+		if (!set_once(st, &st->mode_line, name))
+			return 0;
+		if (!strcasecmp(value, "mixed"))
+			c->mode = CLUSTER_MIXED;
+		else if (!strcasecmp(value, "non-secure") || !strcasecmp(value, "nonsecure"))
+			c->mode = CLUSTER_NONSECURE;
+		else
+			return fail_at(st, st->line, "mode must be 'mixed' or 'non-secure' (got '%s')",
+				       value);
+		return 1;
+	}
+	if (!strcmp(name, "digest")) {
+		if (!set_once(st, &st->digest_line, name))
+			return 0;
+		c->hash_alg = ctl_hash_from_name(value);
+		if (!c->hash_alg)
+			return fail_at(st, st->line,
+				       "digest must be sha512, sha256 or sha1 (got '%s')", value);
+		return 1;
+	}
+	if (!strcmp(name, "output")) {
+		char **o;
+
+		if (!*value)
+			return fail_at(st, st->line, "output needs a directory");
+		if (c->noutputs >= CLUSTER_MAX_OUTPUTS)
+			return fail_at(st, st->line, "more than %d outputs", CLUSTER_MAX_OUTPUTS);
+		if (!(o = realloc(c->outputs, (c->noutputs + 1) * sizeof(*o))))
+			return fail_at(st, st->line, "out of memory");
+		c->outputs = o;
+		if (!(o[c->noutputs] = resolve(st, value)))
+			return fail_at(st, st->line, "out of memory");
+		for (size_t i = 0; i < c->noutputs; i++)
+			if (!strcmp(o[i], o[c->noutputs])) {
+				free(o[c->noutputs]);
+				return fail_at(st, st->line, "output '%s' listed twice", value);
+			}
+		c->noutputs++;
+		return 1;
+	}
+	return fail_at(st, st->line, "unknown key '%s' in [cluster]; expected mode, digest, output",
+		       name);
+}
+
+static int server_key(struct parse_state *st, const char *name, const char *value)
+{
+	struct cluster_server *s = &st->c->servers[st->section];
+	struct key_lines *k = &st->keys[st->section];
+
+	if (!strcmp(name, "role")) {
+		if (s->kind != CLUSTER_SERVER)
+			return fail_at(st, st->line, "[%s %s] has a fixed role; remove 'role'",
+				       cluster_kind_name(s->kind), s->name);
+		if (!set_once(st, &k->role, name))
+			return 0;
+		s->role = ctl_role_from_name(value);
+		if (s->role != CTL_ROLE_CCM && s->role != CTL_ROLE_CCM_TFTP &&
+		    s->role != CTL_ROLE_TFTP && s->role != CTL_ROLE_CAPF)
+			return fail_at(st, st->line,
+				       "role must be ccm, ccm+tftp, tftp or capf (got '%s')", value);
+		return 1;
+	}
+	if (!strcmp(name, "host")) {
+		if (!set_once(st, &k->host, name))
+			return 0;
+		if (!*value || strlen(value) > 253 || strspn(value,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(value))
+			return fail_at(st, st->line, "host '%s' is not a valid host name", value);
+		if (!(s->host = strdup(value)))
+			return fail_at(st, st->line, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "ip")) {
+		struct in_addr a;
+
+		if (!set_once(st, &k->ip, name))
+			return 0;
+		if (inet_pton(AF_INET, value, &a) != 1)
+			return fail_at(st, st->line, "ip '%s' is not an IPv4 address (a.b.c.d)", value);
+		memcpy(s->ip, &a.s_addr, 4); /* network order = big-endian bytes */
+		s->has_ip = true;
+		return 1;
+	}
+	if (!strcmp(name, "cert")) {
+		if (!set_once(st, &k->cert, name))
+			return 0;
+		if (!*value)
+			return fail_at(st, st->line, "cert needs a file name");
+		if (!(s->cert_path = resolve(st, value)))
+			return fail_at(st, st->line, "out of memory");
+		return 1;
+	}
+	return fail_at(st, st->line, "unknown key '%s' in [%s %s]; expected %shost, ip, cert", name,
+		       cluster_kind_name(s->kind), s->name,
+		       s->kind == CLUSTER_SERVER ? "role, " : "");
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+
+	(void)section;
+	if (st->failed)
+		return 0;
+	if (st->section == -2)
+		return fail_at(st, st->line, "'%s' outside any section; start with [cluster]", name);
+	if (st->section == -1)
+		return cluster_key(st, name, value);
+	return server_key(st, name, value);
+}
+
+static int validate(struct parse_state *st)
+{
+	struct cluster *c = st->c;
+
+	if (!st->cluster_line)
+		return fail_at(st, 0, "no [cluster] section (mode, digest, output)");
+	if (!st->mode_line)
+		return fail_at(st, st->cluster_line, "[cluster] needs mode = mixed or non-secure");
+	if (!c->noutputs)
+		return fail_at(st, st->cluster_line,
+			       "[cluster] needs at least one output = TFTP directory");
+	if (!c->hash_alg)
+		c->hash_alg = CTL_HASH_SHA512;
+	for (size_t i = 0; i < c->nservers; i++) {
+		struct cluster_server *s = &c->servers[i];
+		struct key_lines *k = &st->keys[i];
+		struct ctl_err cerr = {0};
+
+		if (s->role < 0)
+			return fail_at(st, s->line, "[server %s] needs role", s->name);
+		if (!s->host)
+			return fail_at(st, s->line, "[%s %s] needs host", cluster_kind_name(s->kind),
+				       s->name);
+		if (!s->cert_path)
+			return fail_at(st, s->line, "[%s %s] needs cert", cluster_kind_name(s->kind),
+				       s->name);
+		if (!(s->cert = ctl_cert_load(s->cert_path, &cerr)))
+			return fail_at(st, k->cert, "[%s %s] cert: %s", cluster_kind_name(s->kind),
+				       s->name, cerr.msg);
+		for (size_t j = 0; j < i; j++) {
+			struct cluster_server *o = &c->servers[j];
+
+			if (!strcasecmp(o->host, s->host))
+				return fail_at(st, k->host, "duplicate server: host %s is also [%s %s] (line %d)",
+					       s->host, cluster_kind_name(o->kind), o->name, o->line);
+			if (s->has_ip && o->has_ip && !memcmp(s->ip, o->ip, 4))
+				return fail_at(st, k->ip, "duplicate server: ip %u.%u.%u.%u is also [%s %s] (line %d)",
+					       s->ip[0], s->ip[1], s->ip[2], s->ip[3],
+					       cluster_kind_name(o->kind), o->name, o->line);
+			if (!X509_cmp(o->cert, s->cert))
+				return fail_at(st, k->cert, "duplicate server: same certificate as [%s %s] (line %d)",
+					       cluster_kind_name(o->kind), o->name, o->line);
+		}
+	}
+	return 1;
+}
+
+int cluster_load(const char *path, struct cluster **out, struct ctl_err *err)
+{
+	struct parse_state st = {0};
+	struct cluster *c = calloc(1, sizeof(*c));
+	char *pathcopy = strdup(path);
+	int rc;
+
+	*out = NULL;
+	if (!c || !pathcopy || !(c->path = strdup(path)) || !(st.dir = strdup(dirname(pathcopy)))) {
+		free(pathcopy);
+		cluster_free(c);
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
+	free(pathcopy);
+	st.file = path;
+	st.c = c;
+	st.err = err;
+	st.section = -2;
+	c->mode = -1;
+	if (!(st.fp = fopen(path, "r"))) {
+		rc = ctl_fail(err, CTL_E_IO, "cannot read cluster file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = ini_parse_stream(reader, &st, handler, &st);
+	if (!st.failed && ferror(st.fp))
+		fail_at(&st, 0, "read error");
+	if (!st.failed && rc > 0)
+		fail_at(&st, rc, "syntax error: expected 'key = value' or '[section]'");
+	if (!st.failed && rc < 0)
+		fail_at(&st, 0, "cannot parse (out of memory)");
+	if (!st.failed)
+		validate(&st);
+	rc = st.failed ? err->code : CTL_OK;
+	fclose(st.fp);
+out:
+	free(st.dir);
+	free(st.keys);
+	if (rc != CTL_OK) {
+		cluster_free(c);
+		return rc;
+	}
+	*out = c;
+	return CTL_OK;
+}
+
+void cluster_free(struct cluster *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->noutputs; i++)
+		free(c->outputs[i]);
+	free(c->outputs);
+	for (size_t i = 0; i < c->nservers; i++) {
+		struct cluster_server *s = &c->servers[i];
+
+		free(s->name);
+		free(s->host);
+		free(s->cert_path);
+		X509_free(s->cert);
+	}
+	free(c->servers);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,851 @@
+/* cmd_ctl.c - `ctlsign ctl create|update|delete-token|show`: the CTL ceremony (SPEC §4.2, §4.3). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "ceremony.h"
+#include "cluster.h"
+#include "ctldiff.h"
+#include "ctlmake.h"
+#include "ctlrun.h"
+#include "publish.h"
+#include "sign.h"
+#include "token.h"
+#include "tool.h"
+
+#define MAX_URIS 16
+
+static const char usage_ctl[] =
+	"usage: ctlsign ctl <create|update|delete-token|show> [options]\n"
+	"\n"
+	"  create        make the first CTL of a cluster from two or more security tokens\n"
+	"  update        re-read the cluster file, add tokens, switch mode; re-sign\n"
+	"  delete-token  remove a token's SAST record (at least two always remain)\n"
+	"  show          print a CTL (--json for machines)\n"
+	"\n"
+	"Run 'ctlsign ctl <command> --help' for each command's options.\n";
+
+static const char usage_create[] =
+	"usage: ctlsign ctl create --cluster FILE [--token URI [--pin SRC]]... [options]\n"
+	"\n"
+	"Makes the cluster's first CTL and publishes it to every output directory.\n"
+	"Without --token: the ceremony on this terminal (insert one token at a time; at least\n"
+	"two; the token inserted when you finish signs). With --token (CI): each URI names a\n"
+	"token, at least two different ones; the LAST one signs and is logged in to (its PIN\n"
+	"from the URI's pin-source or the --pin given in the same position).\n"
+	"\n"
+	"  --cluster FILE     the cluster description (INI)\n"
+	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
+	"  --pin SRC          env:VAR, file:PATH or fd:N, for the --token in the same position\n"
+	"                     (without --token: the PIN of the token that signs)\n"
+	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
+	"  --yes              do not ask for confirmation (needed without a terminal)\n"
+	"  --force            replace an existing CTL (phones holding it will refuse the new one\n"
+	"                     until they are reset to factory settings)\n"
+	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else ./" AUDIT_DEFAULT_PATH ")\n"
+	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
+	"  --final-try        allow a login on the token's last PIN try\n";
+
+static const char usage_update[] =
+	"usage: ctlsign ctl update --cluster FILE [--token URI [--pin SRC]] [--add-token URI]... [options]\n"
+	"\n"
+	"Changes the current CTL (the first output directory's CTLFile.tlv, or --current):\n"
+	"first a token whose SAST record is in it must be presented and the current CTL must\n"
+	"verify; then the servers follow the cluster file, new tokens may be added, the mode may\n"
+	"change. The new CTL is signed by a token of the current CTL (phones accept nothing\n"
+	"else). Shows what changes and asks before signing.\n"
+	"\n"
+	"  --cluster FILE     the cluster description (INI)\n"
+	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
+	"  --pin SRC          its PIN: env:VAR, file:PATH or fd:N\n"
+	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
+	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
+	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
+	"  --module PATH      PKCS#11 module\n"
+	"  --yes              do not ask for confirmation\n"
+	"  --force            sign even when nothing changed\n"
+	"  --audit-log FILE   audit log\n"
+	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
+	"  --final-try        allow a login on the token's last PIN try\n";
+
+static const char usage_delete[] =
+	"usage: ctlsign ctl delete-token --cluster FILE [--token URI [--pin SRC]] [options] SELECTOR\n"
+	"\n"
+	"Removes the SAST record SELECTOR names (certificate serial, SHA-1 or SHA-256\n"
+	"fingerprint, subject or its CN) from the current CTL, after the same checks as\n"
+	"'update'. At least two SAST records always remain. Server records cannot be deleted\n"
+	"this way: they follow the cluster file.\n"
+	"\n"
+	"  --cluster FILE     the cluster description (INI)\n"
+	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
+	"  --pin SRC          its PIN\n"
+	"  --current FILE     the current CTL\n"
+	"  --module PATH      PKCS#11 module\n"
+	"  --yes              do not ask for confirmation\n"
+	"  --audit-log FILE   audit log\n"
+	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
+	"  --final-try        allow a login on the token's last PIN try\n";
+
+static const char usage_show[] =
+	"usage: ctlsign ctl show [--json] [--cluster FILE] [FILE]\n"
+	"\n"
+	"Prints a CTL: header, signer, every record, the security mode, and whether it verifies\n"
+	"against its own SAST record. FILE defaults to the cluster's first output directory's\n"
+	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
+
+enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE };
+
+struct ctl_opts {
+	int op;
+	const char *cluster, *module, *current, *audit_log, *selector;
+	const char *tokens[MAX_URIS], *pins[MAX_URIS], *adds[MAX_URIS];
+	size_t ntokens, npins, nadds;
+	int mode;            /* -1: the cluster file's */
+	bool yes, force, final_try;
+	int timeout_ms;
+};
+
+/* Everything a run holds, freed in one place. */
+struct ctl_state {
+	struct cluster *c;
+	struct publish_lock *lock;
+	struct ctl_file *cur;         /* current CTL (update, delete) */
+	struct token_module *m;
+	struct token *tok;
+	struct ceremony cer;
+	struct token_info signer_info;
+	bool have_signer_info;
+	struct ctlmake_list recs;
+	struct ctldiff diff;
+};
+
+/* --- the officer's terminal --- */
+
+struct tty_ctx {
+	struct token_module *m;
+	int timeout_ms;
+	const struct ctl_file *cur;
+};
+
+/* While a token is being pulled out or pushed in, reading the slots can fail once
+ * (seen with SoftHSM when a token directory moves): such a token error is retried a few
+ * times before it ends the ceremony. */
+#define TTY_WAIT_RETRIES 3
+
+static int tty_wait_one(void *ctx, struct token_info *out, struct ctl_err *err)
+{
+	struct tty_ctx *t = ctx;
+	int rc = CTL_E_TOKEN;
+
+	for (int i = 0; i <= TTY_WAIT_RETRIES && rc == CTL_E_TOKEN; i++) {
+		if (i)
+			usleep(200 * 1000);
+		rc = token_wait_one(t->m, t->timeout_ms, out, err);
+	}
+	return rc;
+}
+
+static int tty_wait_removed(void *ctx, const struct token_info *ti, struct ctl_err *err)
+{
+	struct tty_ctx *t = ctx;
+	int rc = CTL_E_TOKEN;
+
+	for (int i = 0; i <= TTY_WAIT_RETRIES && rc == CTL_E_TOKEN; i++) {
+		if (i)
+			usleep(200 * 1000);
+		rc = token_wait_removed(t->m, ti, t->timeout_ms, err);
+	}
+	return rc;
+}
+
+static int ask_yes_no(const char *q)
+{
+	char line[64];
+
+	fprintf(stderr, "%s [y/N] ", q);
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return -1;
+	for (char *p = line; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	line[strcspn(line, "\r\n")] = 0;
+	return !strcmp(line, "y") || !strcmp(line, "yes");
+}
+
+static int tty_ask(void *ctx, const char *q)
+{
+	(void)ctx;
+	return ask_yes_no(q);
+}
+
+static void tty_say(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", line);
+}
+
+static int tty_is_known(void *ctx, const struct token_info *ti)
+{
+	struct tty_ctx *t = ctx;
+	return t->cur && ti->cert &&
+	       ctlmake_find_sast(t->cur->records, t->cur->nrecords, ti->cert) >= 0;
+}
+
+/* --- helpers --- */
+
+/* The URI without its query (which may name a PIN file): safe to print. */
+static void uri_for_print(const char *uri, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.*s", (int)strcspn(uri, "?"), uri);
+}
+
+static int info_for_uri(struct token_module *m, const char *uri, struct token_info *out,
+			struct ctl_err *err)
+{
+	struct token_info *v = NULL;
+	size_t n = 0, hits = 0, at = 0;
+	char shown[256];
+	int rc;
+
+	uri_for_print(uri, shown, sizeof(shown));
+	if (strncmp(uri, "pkcs11:", 7))
+		return ctl_fail(err, CTL_E_USAGE, "'%s' is not a PKCS#11 URI (pkcs11:token=...)", shown);
+	if ((rc = token_module_list(m, &v, &n, err)) != CTL_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (ceremony_uri_matches(uri, &v[i])) {
+			hits++;
+			at = i;
+		}
+	if (hits == 1)
+		ceremony_info_copy(out, &v[at]);
+	token_infos_free(v, n);
+	if (!hits)
+		return ctl_fail(err, CTL_E_TOKEN,
+				"no token matches %s; is it inserted? ('ctlsign token list' shows what is present)",
+				shown);
+	if (hits > 1)
+		return ctl_fail(err, CTL_E_USAGE, "%s matches %zu tokens; add serial=... to the URI",
+				shown, hits);
+	return CTL_OK;
+}
+
+static void serial_uri(const struct token_info *ti, char *buf, size_t n)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t k = (size_t)snprintf(buf, n, "pkcs11:serial=");
+
+	for (const char *p = ti->serial; *p && k + 4 < n; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_') {
+			buf[k++] = (char)ch;
+		} else {
+			buf[k++] = '%';
+			buf[k++] = hx[ch >> 4];
+			buf[k++] = hx[ch & 15];
+		}
+	}
+	buf[k] = 0;
+}
+
+static void state_free(struct ctl_state *s)
+{
+	ctldiff_free(&s->diff);
+	ctlmake_list_free(&s->recs);
+	if (s->have_signer_info)
+		ceremony_info_clear(&s->signer_info);
+	ceremony_free(&s->cer);
+	token_close(s->tok);
+	token_module_close(s->m);
+	ctl_file_free(s->cur);
+	publish_unlock(s->lock);
+	cluster_free(s->c);
+}
+
+static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usage, bool *help)
+{
+	static const struct option opts[] = {
+		{"cluster", required_argument, NULL, 'c'},
+		{"token", required_argument, NULL, 't'},
+		{"pin", required_argument, NULL, 'p'},
+		{"add-token", required_argument, NULL, 'a'},
+		{"module", required_argument, NULL, 'M'},
+		{"current", required_argument, NULL, 'C'},
+		{"mode", required_argument, NULL, 'm'},
+		{"audit-log", required_argument, NULL, 'L'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"yes", no_argument, NULL, 'y'},
+		{"force", no_argument, NULL, 'f'},
+		{"final-try", no_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
+	struct ctl_err err = {0};
+	unsigned long secs;
+	int ch;
+
+	o->mode = -1;
+	o->timeout_ms = -1;
+	optind = 1;
+	while ((ch = tool_getopt(&g)) != -1) {
+		switch (ch) {
+		case 'c': o->cluster = optarg; break;
+		case 'M': o->module = optarg; break;
+		case 'C': o->current = optarg; break;
+		case 'L': o->audit_log = optarg; break;
+		case 'y': o->yes = true; break;
+		case 'f': o->force = true; break;
+		case 'F': o->final_try = true; break;
+		case 't':
+		case 'p':
+		case 'a': {
+			const char **v = ch == 't' ? o->tokens : ch == 'p' ? o->pins : o->adds;
+			size_t *n = ch == 't' ? &o->ntokens : ch == 'p' ? &o->npins : &o->nadds;
+
+			if (*n >= MAX_URIS)
+				return tool_fail(CTL_E_USAGE, "ctl: at most %d of each of --token, --pin, --add-token",
+						 MAX_URIS);
+			v[(*n)++] = optarg;
+			break;
+		}
+		case 'm':
+			if (!strcasecmp(optarg, "mixed"))
+				o->mode = CLUSTER_MIXED;
+			else if (!strcasecmp(optarg, "non-secure") || !strcasecmp(optarg, "nonsecure"))
+				o->mode = CLUSTER_NONSECURE;
+			else
+				return tool_fail(CTL_E_USAGE, "--mode must be mixed or non-secure (got '%s')",
+						 optarg);
+			break;
+		case 'T':
+			if (!tool_parse_uint(optarg, 1, 86400, &secs, "--timeout", &err))
+				return tool_report(&err);
+			o->timeout_ms = (int)secs * 1000;
+			break;
+		default:
+			return CTL_E_USAGE;
+		}
+	}
+	*help = g.help_shown;
+	if (*help)
+		return CTL_OK;
+	if (o->op == OP_DELETE) {
+		if (argc - optind != 1)
+			return tool_fail(CTL_E_USAGE, "ctl delete-token needs one SELECTOR (serial, fingerprint or subject); see --help");
+		o->selector = argv[optind];
+	} else if (optind != argc) {
+		return tool_fail(CTL_E_USAGE, "ctl: unexpected argument '%s'; see --help", argv[optind]);
+	}
+	if (!o->cluster)
+		return tool_fail(CTL_E_USAGE, "ctl: --cluster FILE is required; see --help");
+	if (o->op == OP_CREATE && (o->nadds || o->current || o->mode >= 0))
+		return tool_fail(CTL_E_USAGE, "ctl create: --add-token, --current and --mode are for 'ctl update'");
+	if (o->op == OP_DELETE && o->nadds)
+		return tool_fail(CTL_E_USAGE, "ctl delete-token: --add-token is for 'ctl update'");
+	if (o->op != OP_CREATE && o->ntokens > 1)
+		return tool_fail(CTL_E_USAGE, "ctl: give one --token (the one that signs); add tokens with --add-token");
+	/* Without --token (the ceremony) one --pin may be given: the signing token's. */
+	if (o->npins > o->ntokens && !(o->ntokens == 0 && o->npins == 1))
+		return tool_fail(CTL_E_USAGE, "ctl: more --pin than --token");
+	return CTL_OK;
+}
+
+/* Reads and checks the current CTL: it must parse and verify against its own SAST. */
+static int load_current(const char *path, struct ctl_file **out, struct ctl_err *err)
+{
+	int rc = ctl_parse_file(path, out, err);
+
+	if (rc != CTL_OK) {
+		if (access(path, F_OK) != 0)
+			return ctl_fail(err, CTL_E_IO,
+					"there is no current CTL at %s; make the first one with 'ctlsign ctl create'",
+					path);
+		return ctl_fail_prefix(err, "current CTL %s is unusable; nothing was written", path);
+	}
+	if ((*out)->kind != CTL_KIND_CTL)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s is a %s, not a CTL; nothing was written", path,
+				ctl_kind_name((*out)->kind));
+	rc = ctl_verify_self(*out, err);
+	if (rc != CTL_OK)
+		return ctl_fail_prefix(err,
+				       "current CTL %s does not verify, so it cannot authorize an update; nothing was written",
+				       path);
+	return CTL_OK;
+}
+
+/* Non-interactive: which tokens take part (and the signer). */
+static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
+{
+	int rc;
+
+	if (o->op == OP_CREATE) {
+		for (size_t i = 0; i < o->ntokens; i++) {
+			struct token_info ti = {0};
+			bool dup;
+
+			if ((rc = info_for_uri(s->m, o->tokens[i], &ti, err)) != CTL_OK)
+				return rc;
+			rc = ceremony_add(&s->cer, &ti, &dup, err);
+			if (rc == CTL_OK && dup)
+				fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
+					ti.label, ti.serial);
+			if (i + 1 == o->ntokens && rc == CTL_OK) {
+				ceremony_info_copy(&s->signer_info, &ti);
+				s->have_signer_info = true;
+			}
+			ceremony_info_clear(&ti);
+			if (rc != CTL_OK)
+				return rc;
+		}
+		return ceremony_check_count(&s->cer, err);
+	}
+	/* update / delete-token: the one --token authorizes and signs. */
+	if ((rc = info_for_uri(s->m, o->tokens[0], &s->signer_info, err)) != CTL_OK)
+		return rc;
+	s->have_signer_info = true;
+	for (size_t i = 0; i < o->nadds; i++) {
+		struct token_info ti = {0};
+		bool dup;
+
+		if ((rc = info_for_uri(s->m, o->adds[i], &ti, err)) != CTL_OK)
+			return rc;
+		if (ti.cert && ctlmake_find_sast(s->cur->records, s->cur->nrecords, ti.cert) >= 0) {
+			fprintf(stderr, "ctlsign: note: token '%s' (serial %s) is already in the current CTL\n",
+				ti.label, ti.serial);
+			ceremony_info_clear(&ti);
+			continue;
+		}
+		rc = ceremony_add(&s->cer, &ti, &dup, err);
+		if (rc == CTL_OK && dup)
+			fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
+				ti.label, ti.serial);
+		ceremony_info_clear(&ti);
+		if (rc != CTL_OK)
+			return rc;
+	}
+	return CTL_OK;
+}
+
+static int tokens_from_ceremony(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
+{
+	struct tty_ctx t = {s->m, o->timeout_ms, s->cur};
+	struct ceremony_ops ops = {
+		.ctx = &t,
+		.wait_one = tty_wait_one,
+		.wait_removed = tty_wait_removed,
+		.ask = tty_ask,
+		.say = tty_say,
+		.is_known = tty_is_known,
+	};
+	int rc;
+
+	if (!isatty(STDIN_FILENO))
+		return ctl_fail(err, CTL_E_USAGE,
+				"no --token given and no terminal for the token ceremony; pass --token URI for each token");
+	s->cer.ops = &ops;
+	rc = ceremony_run(&s->cer, err);
+	s->cer.ops = NULL;
+	if (rc != CTL_OK)
+		return rc;
+	ceremony_info_copy(&s->signer_info, &s->cer.signer);
+	s->have_signer_info = true;
+	return CTL_OK;
+}
+
+static int build_records(struct ctl_state *s, const struct ctl_opts *o, int mode,
+			 long deleted, struct ctl_err *err)
+{
+	int rc;
+
+	if (o->op != OP_CREATE)
+		for (size_t i = 0; i < s->cur->nrecords; i++) {
+			const struct ctl_record *r = &s->cur->records[i];
+
+			if (r->role != CTL_ROLE_SAST || (long)i == deleted)
+				continue;
+			if ((rc = ctlmake_append_copy(&s->recs, r, err)) != CTL_OK)
+				return rc;
+		}
+	for (size_t i = 0; i < s->cer.nadded; i++)
+		if ((rc = ctlmake_append_sast(&s->recs, s->cer.added[i].cert, err)) != CTL_OK)
+			return rc;
+	if ((rc = ctlmake_append_servers(&s->recs, s->c, mode, err)) != CTL_OK)
+		return rc;
+	if (ctlmake_count_role(s->recs.recs, s->recs.n, CTL_ROLE_SAST) < 2)
+		return ctl_fail(err, CTL_E_POLICY,
+				"the CTL must keep at least two SAST (token) records; add a token first");
+	return CTL_OK;
+}
+
+static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
+{
+	char q[128];
+	int ans;
+
+	if (o->yes)
+		return CTL_OK;
+	if (!isatty(STDIN_FILENO))
+		return ctl_fail(err, CTL_E_USAGE,
+				"no terminal to confirm on; check the changes above and pass --yes");
+	snprintf(q, sizeof(q), "Sign this CTL and publish it to %zu director%s?", ndirs,
+		 ndirs == 1 ? "y" : "ies");
+	ans = ask_yes_no(q);
+	if (ans != 1)
+		return ctl_fail(err, CTL_E_CANCELLED, "not confirmed; nothing was signed or written");
+	return CTL_OK;
+}
+
+static int run(const struct ctl_opts *o)
+{
+	static const char *opnames[] = {"", "ctl-create", "ctl-update", "ctl-delete-token"};
+	struct ctl_state s;
+	struct ctl_err err = {0};
+	char curpath[4096];
+	long stale = 0, deleted = -1;
+	int rc, mode;
+	const struct ctl_signer *signer;
+	struct ctlrun_opts ro;
+
+	memset(&s, 0, sizeof(s));
+	ceremony_init(&s.cer, o->op == OP_CREATE ? CEREMONY_CREATE : CEREMONY_UPDATE, NULL);
+	s.cer.authorize_only = o->op == OP_DELETE;
+
+	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
+		goto fail;
+	mode = o->mode >= 0 ? o->mode : s.c->mode;
+	if (s.c->hash_alg == CTL_HASH_SHA1)
+		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
+
+	/* One run at a time: the lock lives in the first output directory. */
+	if ((rc = publish_lock(s.c->outputs[0], &s.lock, &stale, &err)) != CTL_OK)
+		goto fail;
+	if (stale)
+		fprintf(stderr, "ctlsign: note: took over a stale lock left by pid %ld (no longer running)\n",
+			stale);
+
+	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
+	if (o->current)
+		snprintf(curpath, sizeof(curpath), "%s", o->current);
+	if (o->op == OP_CREATE) {
+		if (!o->force && access(curpath, F_OK) == 0) {
+			rc = ctl_fail(&err, CTL_E_POLICY,
+				      "a CTL already exists at %s; change it with 'ctlsign ctl update' (or --force: phones holding it will refuse the new one)",
+				      curpath);
+			goto fail;
+		}
+	} else {
+		if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK)
+			goto fail;
+	}
+	if (o->op == OP_DELETE) {
+		size_t idx[4], k = ctlmake_select(s.cur->records, s.cur->nrecords, o->selector, idx, 4);
+
+		if (!k) {
+			rc = ctl_fail(&err, CTL_E_USAGE, "no record of %s matches '%s' (give a serial, fingerprint or subject; 'ctlsign ctl show' lists them)",
+				      curpath, o->selector);
+			goto fail;
+		}
+		if (k > 1) {
+			rc = ctl_fail(&err, CTL_E_USAGE, "'%s' matches %zu records; give the certificate serial or fingerprint",
+				      o->selector, k);
+			goto fail;
+		}
+		if (s.cur->records[idx[0]].role != CTL_ROLE_SAST) {
+			rc = ctl_fail(&err, CTL_E_POLICY, "'%s' is a %s record: server records follow the cluster file; edit it and run 'ctlsign ctl update'",
+				      o->selector, ctl_role_name(s.cur->records[idx[0]].role));
+			goto fail;
+		}
+		if (ctlmake_count_role(s.cur->records, s.cur->nrecords, CTL_ROLE_SAST) < 3) {
+			rc = ctl_fail(&err, CTL_E_POLICY, "deleting it would leave fewer than two SAST records; add another token first (ctlsign ctl update --add-token)");
+			goto fail;
+		}
+		deleted = (long)idx[0];
+	}
+
+	if ((rc = token_module_open(o->module, &s.m, &err)) != CTL_OK)
+		goto fail;
+	rc = o->ntokens ? tokens_from_uris(&s, o, &err) : tokens_from_ceremony(&s, o, &err);
+	if (rc != CTL_OK)
+		goto fail;
+	if (o->op != OP_CREATE) {
+		char shown[256];
+
+		uri_for_print(o->ntokens ? o->tokens[0] : "", shown, sizeof(shown));
+		if (!s.signer_info.cert ||
+		    ctlmake_find_sast(s.cur->records, s.cur->nrecords, s.signer_info.cert) < 0) {
+			rc = ctl_fail(&err, CTL_E_SIGNER,
+				      "token '%s' (serial %s) is not a SAST of the current CTL %s, so it cannot authorize a change; present one that is (nothing was written)",
+				      s.signer_info.label, s.signer_info.serial, curpath);
+			goto fail;
+		}
+		if (deleted >= 0 && ctlmake_record_is_cert(&s.cur->records[deleted], s.signer_info.cert)) {
+			rc = ctl_fail(&err, CTL_E_POLICY,
+				      "'%s' is the token signing this change; sign with another token of the CTL",
+				      o->selector);
+			goto fail;
+		}
+	}
+	if ((rc = build_records(&s, o, mode, deleted, &err)) != CTL_OK)
+		goto fail;
+
+	/* What changes, before anything is signed. */
+	if ((rc = ctldiff_compute(s.cur ? s.cur->records : NULL, s.cur ? s.cur->nrecords : 0,
+				  s.cur ? ctlmake_mode_of(s.cur->records, s.cur->nrecords) : -1,
+				  s.recs.recs, s.recs.n, mode, &s.diff, &err)) != CTL_OK)
+		goto fail;
+	printf("%s CTL for %s (%s, %s):\n", o->op == OP_CREATE ? "New" : "Changes to the",
+	       o->cluster, cluster_mode_name(mode), ctl_hash_name(s.c->hash_alg));
+	ctldiff_print(stdout, &s.diff);
+	fflush(stdout);
+	if (o->op != OP_CREATE && !s.diff.n && s.diff.old_mode == mode && !o->force) {
+		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
+		rc = CTL_OK;
+		goto out;
+	}
+	if ((rc = confirm(o, s.c->noutputs, &err)) != CTL_OK)
+		goto fail;
+
+	/* Log in to the signer only now. */
+	{
+		char uri[128];
+		struct token_opts to = {
+			.uri = o->ntokens ? o->tokens[o->ntokens - 1] : uri,
+			/* --pin i goes with --token i */
+			.pin = o->ntokens && o->ntokens <= o->npins ? o->pins[o->ntokens - 1] :
+			       !o->ntokens && o->npins ? o->pins[0] : NULL,
+			.final_try = o->final_try,
+		};
+		serial_uri(&s.signer_info, uri, sizeof(uri));
+		if ((rc = token_open(s.m, &to, &s.tok, &err)) != CTL_OK)
+			goto fail;
+		if (!token_cert(s.tok) || X509_cmp(token_cert(s.tok), s.signer_info.cert)) {
+			rc = ctl_fail(&err, CTL_E_TOKEN,
+				      "the token logged in to is not the one presented (certificate differs); nothing was written");
+			goto fail;
+		}
+	}
+	signer = token_signer(s.tok);
+	memset(&ro, 0, sizeof(ro));
+	ro.dirs = s.c->outputs;
+	ro.ndirs = s.c->noutputs;
+	ro.hash_alg = s.c->hash_alg;
+	ro.audit_log = audit_path(o->audit_log);
+	ro.operation = opnames[o->op];
+	ro.token_label = token_get_info(s.tok)->label;
+	ro.token_serial = token_get_info(s.tok)->serial;
+	ro.out = stdout;
+	rc = ctlrun_finish(s.recs.recs, s.recs.n, signer, &ro, &err);
+	if (rc == CTL_OK || rc == CTL_E_PARTIAL)
+		ctlrun_print_restart(stdout, s.c);
+	if (rc != CTL_OK)
+		goto fail;
+	goto out;
+fail:
+	tool_report(&err);
+	if (!rc)
+		rc = CTL_E_INTERNAL;
+out:
+	fflush(stdout);
+	state_free(&s);
+	return rc;
+}
+
+/* --- show --- */
+
+static struct json_object *record_json(const struct ctl_record *r)
+{
+	struct json_object *o = json_object_new_object();
+	const char *role = ctl_role_name(r->role);
+
+	json_object_object_add(o, "role", json_object_new_string(role ? role : "unknown"));
+	json_object_object_add(o, "role_code", json_object_new_int(r->role));
+	if (r->subject)
+		json_object_object_add(o, "subject", json_object_new_string(r->subject));
+	if (r->issuer)
+		json_object_object_add(o, "issuer", json_object_new_string(r->issuer));
+	json_object_object_add(o, "serial", tool_json_hex(r->serial.data, r->serial.len));
+	if (r->dns_name)
+		json_object_object_add(o, "host", json_object_new_string(r->dns_name));
+	if (r->has_ip) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2], r->ip[3]);
+		json_object_object_add(o, "ip", json_object_new_string(ip));
+	}
+	json_object_object_add(o, "has_certificate", json_object_new_boolean(r->cert.len > 0));
+	if (r->cert.len) {
+		uint8_t md[EVP_MAX_MD_SIZE];
+		unsigned ml = 0;
+
+		if (EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha1(), NULL))
+			json_object_object_add(o, "sha1", tool_json_hex(md, ml));
+		if (EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha256(), NULL))
+			json_object_object_add(o, "sha256", tool_json_hex(md, ml));
+	}
+	return o;
+}
+
+static int cmd_ctl_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"cluster", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tool_getopt g = {argc, argv, opts, NULL, usage_show, false};
+	const char *cluster_path = NULL;
+	char path[4096] = CTLRUN_FILE_NAME;
+	struct ctl_file *f = NULL;
+	struct ctl_err err = {0}, verr = {0};
+	const struct ctl_record *signer;
+	bool json = false;
+	int ch, rc, vrc, mode;
+
+	optind = 1;
+	while ((ch = tool_getopt(&g)) != -1) {
+		switch (ch) {
+		case 'j': json = true; break;
+		case 'c': cluster_path = optarg; break;
+		default: return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown)
+		return CTL_OK;
+	if (argc - optind > 1)
+		return tool_fail(CTL_E_USAGE, "ctl show: one file at most; see --help");
+	if (argc - optind == 1) {
+		snprintf(path, sizeof(path), "%s", argv[optind]);
+	} else if (cluster_path) {
+		struct cluster *c = NULL;
+
+		if ((rc = cluster_load(cluster_path, &c, &err)) != CTL_OK)
+			return tool_report(&err);
+		snprintf(path, sizeof(path), "%s/%s", c->outputs[0], CTLRUN_FILE_NAME);
+		cluster_free(c);
+	}
+	if ((rc = ctl_parse_file(path, &f, &err)) != CTL_OK)
+		return tool_report(&err);
+	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
+		ctl_file_free(f);
+		return tool_fail(CTL_E_MALFORMED, "%s is not a CTL or ITL", path);
+	}
+	vrc = ctl_verify_self(f, &verr);
+	signer = ctl_find_signer(f, -1);
+	mode = ctlmake_mode_of(f->records, f->nrecords);
+	if (json) {
+		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+		struct json_object *sig = json_object_new_object();
+		char ver[16];
+
+		json_object_object_add(o, "file", json_object_new_string(path));
+		json_object_object_add(o, "kind", json_object_new_string(ctl_kind_name(f->kind)));
+		snprintf(ver, sizeof(ver), "%u.%u", f->hdr.version_major, f->hdr.version_minor);
+		json_object_object_add(o, "version", json_object_new_string(ver));
+		if (f->hdr.has_signer_version) {
+			snprintf(ver, sizeof(ver), "%u.%u", f->hdr.signer_version_major,
+				 f->hdr.signer_version_minor);
+			json_object_object_add(o, "signer_version", json_object_new_string(ver));
+		}
+		if (f->hdr.file_name)
+			json_object_object_add(o, "file_name", json_object_new_string(f->hdr.file_name));
+		json_object_object_add(o, "timestamp", json_object_new_int64(f->hdr.timestamp));
+		json_object_object_add(o, "hash", json_object_new_string(ctl_hash_name(f->hdr.hash_alg)));
+		json_object_object_add(o, "mode", json_object_new_string(cluster_mode_name(mode)));
+		if (f->hdr.signer_name)
+			json_object_object_add(sig, "name", json_object_new_string(f->hdr.signer_name));
+		if (f->hdr.issuer_name)
+			json_object_object_add(sig, "issuer", json_object_new_string(f->hdr.issuer_name));
+		json_object_object_add(sig, "serial", tool_json_hex(f->hdr.signer_serial.data,
+								   f->hdr.signer_serial.len));
+		json_object_object_add(sig, "verified", json_object_new_boolean(vrc == CTL_OK));
+		if (vrc != CTL_OK)
+			json_object_object_add(sig, "error", json_object_new_string(verr.msg));
+		json_object_object_add(o, "signer", sig);
+		for (size_t i = 0; i < f->nrecords; i++)
+			json_object_array_add(a, record_json(&f->records[i]));
+		json_object_object_add(o, "records", a);
+		tool_json_print(o);
+	} else {
+		char when[64] = "?";
+		time_t t = (time_t)f->hdr.timestamp;
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%s %s  version %u.%u", ctl_kind_name(f->kind), path, f->hdr.version_major,
+		       f->hdr.version_minor);
+		if (f->hdr.has_signer_version)
+			printf(", signer version %u.%u", f->hdr.signer_version_major,
+			       f->hdr.signer_version_minor);
+		printf("\n  file name  %s\n  signed     %s with %s\n  mode       %s\n",
+		       f->hdr.file_name ? f->hdr.file_name : "?", when, ctl_hash_name(f->hdr.hash_alg),
+		       cluster_mode_name(mode));
+		printf("  signer     %s (issuer %s)%s%s\n", f->hdr.signer_name ? f->hdr.signer_name : "?",
+		       f->hdr.issuer_name ? f->hdr.issuer_name : "?",
+		       signer ? "" : " - NOT among the records", "");
+		printf("  signature  %s%s\n", vrc == CTL_OK ? "verifies" : "DOES NOT VERIFY: ",
+		       vrc == CTL_OK ? "" : verr.msg);
+		printf("  records    %zu\n", f->nrecords);
+		for (size_t i = 0; i < f->nrecords; i++) {
+			const struct ctl_record *r = &f->records[i];
+			char desc[700];
+
+			ctldiff_describe(r, desc, sizeof(desc));
+			printf("  %2zu  %s\n", i + 1, desc);
+			if (r->cert.len) {
+				uint8_t md[EVP_MAX_MD_SIZE];
+				unsigned ml = 0;
+				char *h = NULL;
+
+				if (EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha1(), NULL))
+					h = ctlmake_hex(md, ml);
+				printf("      SHA-1 %s%s\n", h ? h : "?",
+				       r == signer ? "  (signer)" : "");
+				free(h);
+			}
+		}
+	}
+	ctl_file_free(f);
+	if (vrc != CTL_OK && !json)
+		fprintf(stderr, "%s: %s\n", tool_prog, verr.msg);
+	return vrc;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	struct ctl_opts o;
+	const char *usage;
+	bool help = false;
+	int rc;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_ctl, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CTL_E_USAGE : CTL_OK;
+	}
+	memset(&o, 0, sizeof(o));
+	if (!strcmp(argv[1], "show"))
+		return cmd_ctl_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "create")) {
+		o.op = OP_CREATE;
+		usage = usage_create;
+	} else if (!strcmp(argv[1], "update")) {
+		o.op = OP_UPDATE;
+		usage = usage_update;
+	} else if (!strcmp(argv[1], "delete-token")) {
+		o.op = OP_DELETE;
+		usage = usage_delete;
+	} else {
+		return tool_fail(CTL_E_USAGE, "ctl: unknown command '%s'; see 'ctlsign ctl --help'",
+				 argv[1]);
+	}
+	if ((rc = parse_opts(argc - 1, argv + 1, &o, usage, &help)) != CTL_OK || help)
+		return rc;
+	return run(&o);
+}

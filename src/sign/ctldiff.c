@@ -1,0 +1,274 @@
+/* ctldiff.c - see ctldiff.h */
+#include "ctldiff.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cluster.h"
+#include "ctlmake.h"
+
+static bool buf_eq(const struct ctl_buf *a, const struct ctl_buf *b)
+{
+	return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !strcmp(a, b);
+}
+
+static bool same_identity(const struct ctl_record *a, const struct ctl_record *b)
+{
+	return a->issuer && b->issuer && !strcmp(a->issuer, b->issuer) &&
+	       buf_eq(&a->serial, &b->serial);
+}
+
+static bool same_class(const struct ctl_record *a, const struct ctl_record *b)
+{
+	return (a->role == CTL_ROLE_SAST) == (b->role == CTL_ROLE_SAST);
+}
+
+static void ip_str(const struct ctl_record *r, char *buf, size_t n)
+{
+	if (r->has_ip)
+		snprintf(buf, n, "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2], r->ip[3]);
+	else
+		snprintf(buf, n, "none");
+}
+
+static void add_what(char *what, size_t n, const char *text)
+{
+	size_t used = strlen(what);
+
+	if (used && used + 2 < n) {
+		strcat(what, "; ");
+		used += 2;
+	}
+	if (used < n)
+		snprintf(what + used, n - used, "%s", text);
+}
+
+/* Fills e->what; returns false when nothing changed. */
+static bool describe_change(const struct ctl_record *o, const struct ctl_record *nw, char *what,
+			    size_t n)
+{
+	char a[32], b[32], t[600];
+
+	what[0] = 0;
+	if (!same_identity(o, nw))
+		add_what(what, n, "certificate replaced (re-certified)");
+	else if (o->cert.len && nw->cert.len && !buf_eq(&o->cert, &nw->cert))
+		add_what(what, n, "certificate changed");
+	if (!str_eq(o->dns_name, nw->dns_name))
+{
+		snprintf(t, sizeof(t), "host %s -> %s", o->dns_name ? o->dns_name : "none",
+			 nw->dns_name ? nw->dns_name : "none");
+		add_what(what, n, t);
+	}
+	if (o->has_ip != nw->has_ip || (o->has_ip && memcmp(o->ip, nw->ip, 4))) {
+		ip_str(o, a, sizeof(a));
+		ip_str(nw, b, sizeof(b));
+		snprintf(t, sizeof(t), "ip %s -> %s", a, b);
+		add_what(what, n, t);
+	}
+	if (o->role != nw->role) {
+		const char *ra = ctl_role_name(o->role), *rb = ctl_role_name(nw->role);
+		snprintf(t, sizeof(t), "role %s -> %s", ra ? ra : "?", rb ? rb : "?");
+		add_what(what, n, t);
+	}
+	if (o->cert.len && !nw->cert.len)
+		add_what(what, n, "certificate dropped (non-secure)");
+	else if (!o->cert.len && nw->cert.len)
+		add_what(what, n, "certificate listed (mixed)");
+	if (!what[0] && (!str_eq(o->subject, nw->subject) || !buf_eq(&o->pubkey, &nw->pubkey) ||
+			 !buf_eq(&o->cert_sig, &nw->cert_sig)))
+		add_what(what, n, "record content changed");
+	return what[0] != 0;
+}
+
+static int push(struct ctldiff *d, int kind, const struct ctl_record *o,
+		const struct ctl_record *nw, struct ctl_err *err)
+{
+	struct ctldiff_entry *e = realloc(d->e, (d->n + 1) * sizeof(*e));
+
+	if (!e)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	d->e = e;
+	e = &d->e[d->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->old_rec = o;
+	e->new_rec = nw;
+	return CTL_OK;
+}
+
+int ctldiff_compute(const struct ctl_record *old_recs, size_t nold, int old_mode,
+		    const struct ctl_record *new_recs, size_t nnew, int new_mode,
+		    struct ctldiff *out, struct ctl_err *err)
+{
+	long *pair_of_new = NULL;  /* index of the old record paired with new i, or -1 */
+	bool *old_used = NULL;
+	int rc = CTL_OK;
+
+	memset(out, 0, sizeof(*out));
+	out->old_mode = old_mode;
+	out->new_mode = new_mode;
+	pair_of_new = calloc(nnew + 1, sizeof(*pair_of_new));
+	old_used = calloc(nold + 1, sizeof(*old_used));
+	if (!pair_of_new || !old_used) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	/* 1: the same certificate (issuer + serial) in the same class (SAST / server). */
+	for (size_t i = 0; i < nnew; i++) {
+		pair_of_new[i] = -1;
+		for (size_t j = 0; j < nold; j++)
+			if (!old_used[j] && same_class(&new_recs[i], &old_recs[j]) &&
+			    same_identity(&new_recs[i], &old_recs[j])) {
+				pair_of_new[i] = (long)j;
+				old_used[j] = true;
+				break;
+			}
+	}
+	/* 2: a server with the same host name: re-certified. */
+	for (size_t i = 0; i < nnew; i++) {
+		if (pair_of_new[i] >= 0 || new_recs[i].role == CTL_ROLE_SAST || !new_recs[i].dns_name)
+			continue;
+		for (size_t j = 0; j < nold; j++)
+			if (!old_used[j] && old_recs[j].role != CTL_ROLE_SAST && old_recs[j].dns_name &&
+			    !strcasecmp(old_recs[j].dns_name, new_recs[i].dns_name)) {
+				pair_of_new[i] = (long)j;
+				old_used[j] = true;
+				break;
+			}
+	}
+	for (size_t j = 0; j < nold && rc == CTL_OK; j++)
+		if (!old_used[j])
+			rc = push(out, CTLDIFF_REMOVED, &old_recs[j], NULL, err);
+	for (size_t i = 0; i < nnew && rc == CTL_OK; i++) {
+		char what[256];
+
+		if (pair_of_new[i] < 0) {
+			rc = push(out, CTLDIFF_ADDED, NULL, &new_recs[i], err);
+		} else if (describe_change(&old_recs[pair_of_new[i]], &new_recs[i], what,
+					   sizeof(what))) {
+			rc = push(out, CTLDIFF_CHANGED, &old_recs[pair_of_new[i]], &new_recs[i], err);
+			if (rc == CTL_OK)
+				snprintf(out->e[out->n - 1].what, sizeof(out->e[0].what), "%s", what);
+		} else {
+			out->unchanged++;
+		}
+	}
+out:
+	free(pair_of_new);
+	free(old_used);
+	if (rc != CTL_OK)
+		ctldiff_free(out);
+	return rc;
+}
+
+void ctldiff_free(struct ctldiff *d)
+{
+	free(d->e);
+	d->e = NULL;
+	d->n = 0;
+}
+
+size_t ctldiff_count(const struct ctldiff *d, int kind)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		k += d->e[i].kind == kind;
+	return k;
+}
+
+void ctldiff_describe(const struct ctl_record *r, char *buf, size_t n)
+{
+	const char *role = ctl_role_name(r->role);
+	char *sn = ctlmake_hex(r->serial.data, r->serial.len);
+	char ip[32] = "";
+	int k;
+
+	if (r->has_ip)
+		snprintf(ip, sizeof(ip), " ip %u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2], r->ip[3]);
+	k = snprintf(buf, n, "%-8s %s serial %s%s%s%s", role ? role : "?",
+		     r->subject ? r->subject : "?", sn ? sn : "?", r->dns_name ? " host " : "",
+		     r->dns_name ? r->dns_name : "", ip);
+	if (k > 0 && (size_t)k < n && r->role != CTL_ROLE_SAST && !r->cert.len)
+		snprintf(buf + k, n - (size_t)k, " (no certificate)");
+	free(sn);
+}
+
+void ctldiff_print(FILE *fp, const struct ctldiff *d)
+{
+	char desc[700];
+
+	if (d->old_mode >= 0 && d->old_mode != d->new_mode)
+		fprintf(fp, "  mode:    %s -> %s\n", cluster_mode_name(d->old_mode),
+			cluster_mode_name(d->new_mode));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ctldiff_entry *e = &d->e[i];
+
+		switch (e->kind) {
+		case CTLDIFF_ADDED:
+			ctldiff_describe(e->new_rec, desc, sizeof(desc));
+			fprintf(fp, "  + add     %s\n", desc);
+			break;
+		case CTLDIFF_REMOVED:
+			ctldiff_describe(e->old_rec, desc, sizeof(desc));
+			fprintf(fp, "  - remove  %s\n", desc);
+			break;
+		default:
+			ctldiff_describe(e->new_rec, desc, sizeof(desc));
+			fprintf(fp, "  ~ change  %s: %s\n", desc, e->what);
+		}
+	}
+	fprintf(fp, "  %zu added, %zu removed, %zu changed, %zu unchanged\n",
+		ctldiff_count(d, CTLDIFF_ADDED), ctldiff_count(d, CTLDIFF_REMOVED),
+		ctldiff_count(d, CTLDIFF_CHANGED), d->unchanged);
+}
+
+static struct json_object *rec_json(const struct ctl_record *r)
+{
+	struct json_object *o = json_object_new_object();
+	const char *role = ctl_role_name(r->role);
+	char *sn = ctlmake_hex(r->serial.data, r->serial.len);
+
+	json_object_object_add(o, "role", json_object_new_string(role ? role : "?"));
+	if (r->subject)
+		json_object_object_add(o, "subject", json_object_new_string(r->subject));
+	if (sn)
+		json_object_object_add(o, "serial", json_object_new_string(sn));
+	if (r->dns_name)
+		json_object_object_add(o, "host", json_object_new_string(r->dns_name));
+	free(sn);
+	return o;
+}
+
+struct json_object *ctldiff_json(const struct ctldiff *d)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	static const char *names[] = {"", "added", "removed", "changed"};
+
+	if (d->old_mode >= 0)
+		json_object_object_add(o, "old_mode",
+				       json_object_new_string(cluster_mode_name(d->old_mode)));
+	json_object_object_add(o, "new_mode", json_object_new_string(cluster_mode_name(d->new_mode)));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ctldiff_entry *e = &d->e[i];
+		struct json_object *x = rec_json(e->new_rec ? e->new_rec : e->old_rec);
+
+		json_object_object_add(x, "change", json_object_new_string(names[e->kind]));
+		if (e->kind == CTLDIFF_CHANGED)
+			json_object_object_add(x, "what", json_object_new_string(e->what));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "changes", a);
+	json_object_object_add(o, "unchanged", json_object_new_int64((int64_t)d->unchanged));
+	return o;
+}

@@ -1,0 +1,143 @@
+/* ctlrun.c - see ctlrun.h */
+#include "ctlrun.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "publish.h"
+
+static void audit_failure(const struct ctlrun_opts *o, const struct ctl_signer *signer,
+			  const char *msg)
+{
+	struct audit_rec a = {
+		.operation = o->operation,
+		.token_label = o->token_label,
+		.token_serial = o->token_serial,
+		.signer_cert = signer->cert,
+		.result = msg,
+	};
+	struct ctl_err aerr = {0};
+
+	if (audit_append(o->audit_log, &a, &aerr) != CTL_OK)
+		fprintf(stderr, "ctlsign: also: %s\n", aerr.msg);
+}
+
+int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_signer *signer,
+		  const struct ctlrun_opts *o, struct ctl_err *err)
+{
+	struct ctl_build_opts bo = {
+		.hash_alg = o->hash_alg,
+		.file_name = CTLRUN_FILE_NAME,
+		.signer_version_minor = -1,
+	};
+	struct ctl_buf out = {0};
+	struct ctl_file *check = NULL;
+	struct publish_result *res = NULL;
+	char detail[1024];
+	size_t used = 0, nok = 0;
+	int rc;
+
+	rc = ctl_build_tlv(CTL_KIND_CTL, recs, n, signer, &bo, &out, err);
+	if (rc != CTL_OK) {
+		ctl_fail_prefix(err, "signing the CTL failed; nothing was written");
+		audit_failure(o, signer, err->msg);
+		return rc;
+	}
+	/* What we publish must be what phones will accept: parse it back and verify it
+	 * against its own SAST record. */
+	rc = ctl_parse(out.data, out.len, &check, err);
+	if (rc == CTL_OK)
+		rc = ctl_verify_self(check, err);
+	ctl_file_free(check);
+	if (rc != CTL_OK) {
+		ctl_fail_prefix(err, "the signed CTL does not verify; nothing was written");
+		audit_failure(o, signer, err->msg);
+		goto out;
+	}
+
+	detail[0] = 0;
+	for (size_t i = 0; i < o->ndirs && used + 2 < sizeof(detail); i++) {
+		int k = snprintf(detail + used, sizeof(detail) - used, "%s%s", i ? " " : "publish to: ",
+				 o->dirs[i]);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	{
+		char outpath[4096];
+		struct audit_rec a = {
+			.operation = o->operation,
+			.output = outpath,
+			.data = out.data,
+			.len = out.len,
+			.token_label = o->token_label,
+			.token_serial = o->token_serial,
+			.signer_cert = signer->cert,
+			.result = "ok",
+			.detail = detail,
+		};
+
+		snprintf(outpath, sizeof(outpath), "%s/%s", o->ndirs ? o->dirs[0] : ".",
+			 CTLRUN_FILE_NAME);
+		rc = audit_append(o->audit_log, &a, err);
+		if (rc != CTL_OK) {
+			ctl_fail_prefix(err, "the CTL was signed but not published (no audit record)");
+			goto out;
+		}
+	}
+
+	if (!(res = calloc(o->ndirs ? o->ndirs : 1, sizeof(*res)))) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = publish_all(o->dirs, o->ndirs, CTLRUN_FILE_NAME, out.data, out.len, res);
+	for (size_t i = 0; i < o->ndirs; i++) {
+		if (res[i].leftovers)
+			fprintf(o->out, "removed    %zu temporary file%s left in %s by an interrupted run\n",
+				res[i].leftovers, res[i].leftovers == 1 ? "" : "s", res[i].dir);
+		if (res[i].rc == CTL_OK) {
+			nok++;
+			fprintf(o->out, "published  %s/%s%s\n", res[i].dir, CTLRUN_FILE_NAME,
+				res[i].had_old ? " (previous kept as " CTLRUN_FILE_NAME ".bak)" : "");
+		} else {
+			fprintf(o->out, "FAILED     %s: %s (the previous CTL there is unchanged)\n",
+				res[i].dir, res[i].msg);
+		}
+	}
+	if (rc != CTL_OK)
+		ctl_fail(err, rc, "published to %zu of %zu directories; fix the failed ones and run 'ctlsign ctl update' again",
+			 nok, o->ndirs);
+out:
+	free(res);
+	ctl_buf_clear(&out);
+	return rc;
+}
+
+void ctlrun_print_restart(FILE *fp, const struct cluster *c)
+{
+	bool any = false;
+
+	fprintf(fp, "\nNext steps (the new CTL takes effect only after these):\n");
+	for (size_t i = 0; i < c->nservers; i++) {
+		const struct cluster_server *s = &c->servers[i];
+		const char *what = NULL;
+
+		if (s->kind == CLUSTER_FIREWALL)
+			continue;
+		switch (s->role) {
+		case CTL_ROLE_CCM: what = "Cisco CallManager"; break;
+		case CTL_ROLE_CCM_TFTP: what = "Cisco CallManager and Cisco TFTP"; break;
+		case CTL_ROLE_TFTP: what = "Cisco TFTP"; break;
+		default: break;
+		}
+		if (!what)
+			continue;
+		fprintf(fp, "  - restart the %s service%s on %s (%s)\n", what,
+			s->role == CTL_ROLE_CCM_TFTP ? "s" : "", s->name, s->host);
+		any = true;
+	}
+	if (!any)
+		fprintf(fp, "  - restart the Cisco CallManager and Cisco TFTP services on every node\n");
+	fprintf(fp, "  - then reset all devices (phones) so that they download the new CTL\n");
+}

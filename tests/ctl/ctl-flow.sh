@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# ctl-flow.sh CTLSIGN CTLVERIFY SRCDIR WORKDIR - `ctlsign ctl` against real SoftHSM tokens:
+# create (two-token rule), update (authorization, add token, re-certified server), mode
+# switch, delete-token, show/--json, audit, interop with OpenSSL, and the faults: wrong
+# PIN, default PIN, token not in the CTL, corrupt / foreign current CTL, bad cluster file,
+# no confirmation, lock held, "disk full", killed between backup and publish.
+# Every fault must: fail with a clear one-line error and its exit code, leave the old
+# CTL intact and loadable, leave no temp files.
+set -euo pipefail
+CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
+rm -rf "$W"
+mkdir -p "$W"
+. "$SRC/tests/ctl/softhsm-lib.sh"
+softhsm_init "$W/hsm"
+softhsm_token A 'pin-A-1234'
+softhsm_token B 'pin-B-1234'
+softhsm_token C 'pin-C-1234'
+softhsm_token E 'pin-E-1234'
+softhsm_token D 'Cisco123'          # still the factory default password
+export PIN_A='pin-A-1234' PIN_B='pin-B-1234' PIN_C='pin-C-1234' PIN_E='pin-E-1234' PIN_D='Cisco123'
+export CTLSIGN_AUDIT_LOG="$W/audit.log"
+cp -r "$SRC/examples/demo-cluster" "$W/cluster"
+CL="$W/cluster/cluster.ini"
+T1="$W/cluster/tftp" T2="$W/cluster/tftp-backup"
+mkdir -p "$T1" "$T2"
+
+fails=0
+step() { echo "--- $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# expect CODE CMD...: runs CMD with stdin from /dev/null, checks the exit code, keeps stderr
+expect() {
+  local want=$1; shift
+  local rc=0
+  "$@" </dev/null >"$W/out" 2>"$W/err" || rc=$?
+  if [ "$rc" != "$want" ]; then
+    bad "expected exit $want, got $rc: $*"; sed 's/^/  | /' "$W/err" "$W/out" | head -20
+  fi
+}
+err_has() { grep -q -- "$1" "$W/err" || { bad "stderr lacks '$1'"; sed 's/^/  | /' "$W/err"; }; }
+out_has() { grep -q -- "$1" "$W/out" || { bad "stdout lacks '$1'"; sed 's/^/  | /' "$W/out" | head -30; }; }
+# no temp files or locks left: only CTLFile.tlv and CTLFile.tlv.bak
+clean_dirs() {
+  local d extra
+  for d in "$T1" "$T2"; do
+    extra=$(ls -A "$d" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak || true)
+    [ -z "$extra" ] || bad "left behind in $d: $extra"
+  done
+}
+snap() { cp "$T1/CTLFile.tlv" "$W/snap.tlv"; }
+unchanged() {
+  cmp -s "$T1/CTLFile.tlv" "$W/snap.tlv" || bad "current CTL changed after a failure"
+  "$CTLVERIFY" check "$T1/CTLFile.tlv" >/dev/null || bad "current CTL no longer loads"
+  clean_dirs
+}
+n_sast() { "$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | python3 -c \
+  'import json,sys; print(sum(r["role"]=="SAST" for r in json.load(sys.stdin)["records"]))'; }
+interop() { # file signer-cert-pem
+  local alg
+  alg=$(python3 "$SRC/tests/ctl/tlv-split.py" "$1" "$W/signed.bin" "$W/sig.bin")
+  openssl x509 -in "$2" -pubkey -noout > "$W/pub.pem"
+  openssl dgst "-$alg" -verify "$W/pub.pem" -signature "$W/sig.bin" "$W/signed.bin" >/dev/null \
+    || bad "OpenSSL does not verify $1 with $2"
+  "$CTLVERIFY" check "$1" >/dev/null || bad "ctlverify check $1"
+}
+M=(--module "$SOFTHSM_MODULE")
+
+step "create: refused with one token, with the same token twice, without --yes"
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A
+err_has "at least 2 different security tokens"
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --token "pkcs11:token=A?pin-source=env:PIN_A"
+err_has "counts once"
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --token pkcs11:token=A --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+err_has "pass --yes"
+[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although refused"
+
+step "create: signer with the factory default PIN, wrong PIN"
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=D \
+  --pin env:PIN_A --pin env:PIN_D
+err_has "token passwd"
+export WRONG='not-the-pin'
+expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
+  --pin env:PIN_A --pin env:WRONG
+[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although login failed"
+clean_dirs
+
+step "create: bad cluster files"
+for case in missing-cert not-a-cert dup-server bad-ip; do
+  cp "$CL" "$W/cluster/$case.ini"
+done
+sed -i 's#certs/tftp1.pem#certs/nope.pem#' "$W/cluster/missing-cert.ini"
+sed -i 's#certs/tftp1.pem#README.md#' "$W/cluster/not-a-cert.ini"
+sed -i 's#^\[server cucm2\]#[server cucm1]#' "$W/cluster/dup-server.ini"
+sed -i 's#10.0.0.11#10.0.0.311#' "$W/cluster/bad-ip.ini"
+expect 2 "$CTLSIGN" ctl create --cluster "$W/cluster/missing-cert.ini" --yes --token pkcs11:token=A --token pkcs11:token=B
+err_has "missing-cert.ini:.*cert:"
+expect 2 "$CTLSIGN" ctl create --cluster "$W/cluster/not-a-cert.ini" --yes --token pkcs11:token=A --token pkcs11:token=B
+err_has "not-a-cert.ini:.*cert:"
+expect 2 "$CTLSIGN" ctl create --cluster "$W/cluster/dup-server.ini" --yes --token pkcs11:token=A --token pkcs11:token=B
+err_has "dup-server.ini:.*duplicate server name 'cucm1'"
+expect 2 "$CTLSIGN" ctl create --cluster "$W/cluster/bad-ip.ini" --yes --token pkcs11:token=A --token pkcs11:token=B
+err_has "bad-ip.ini:.*10.0.0.311"
+
+step "create: two tokens, signed by the last (B)"
+expect 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --token "pkcs11:token=B?pin-source=env:PIN_B" --audit-log "$W/audit.log"
+out_has "published  $T1/CTLFile.tlv"
+out_has "published  $T2/CTLFile.tlv"
+out_has "restart the Cisco CallManager and Cisco TFTP services on cucm1"
+out_has "reset all devices"
+cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" || bad "the two TFTP directories differ"
+interop "$T1/CTLFile.tlv" "$W/hsm/B.pem"
+[ "$(n_sast)" = 2 ] || bad "expected 2 SAST records"
+"$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" > "$W/show.json"
+python3 - "$W/show.json" <<'PY' || bad "show --json content"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] == "1.2" and d["signer_version"] == "1.0", d
+assert d["hash"] == "sha512" and d["mode"] == "mixed", d
+assert d["signer"]["verified"] and d["signer"]["name"].startswith("CN=SAST-B"), d["signer"]
+roles = [r["role"] for r in d["records"]]
+assert roles == ["SAST", "SAST", "CCM+TFTP", "CCM", "TFTP", "CAPF", "TFTP", "CCM"], roles
+assert d["records"][2]["host"] == "cucm1.demo.example" and d["records"][2]["ip"] == "10.0.0.10"
+assert all(r["has_certificate"] for r in d["records"])
+PY
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B
+err_has "already exists"
+clean_dirs
+
+step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
+snap
+expect 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C
+err_has "not a SAST of the current CTL"
+unchanged
+python3 - "$T1/CTLFile.tlv" "$W/corrupt.tlv" "$W/tampered.tlv" "$W/foreign.tlv" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+open(sys.argv[2], "wb").write(d[: len(d) // 2])         # truncated
+t = bytearray(d); t[-100] ^= 1                          # a byte of a certificate changed
+open(sys.argv[3], "wb").write(t)
+f = bytearray(d); i = f.index(b"CN=SAST-B", f.index(b"CN=SAST-B") + 1)  # header issuer name
+f[i + 8] = ord("X")                                    # signer (issuer+serial) now unknown
+open(sys.argv[4], "wb").write(f)
+PY
+for c in corrupt:4 tampered:5 foreign:6; do
+  name=${c%%:*} code=${c##*:}
+  expect "$code" "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --current "$W/$name.tlv" \
+    --token pkcs11:token=A --pin env:PIN_A
+  err_has "nothing was written"
+done
+unchanged
+
+step "update: add token C, re-certified cucm2 (DER), signed by A"
+sed -i 's#certs/cucm2.pem#certs/cucm2-renewed.der#' "$CL"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --add-token pkcs11:token=C
+out_has "+ add     SAST"
+out_has "~ change  CCM .*re-certified"
+out_has "1 added, 0 removed, 1 changed"
+[ "$(n_sast)" = 3 ] || bad "expected 3 SAST records"
+interop "$T1/CTLFile.tlv" "$W/hsm/A.pem"
+cmp -s "$T1/CTLFile.tlv.bak" "$W/snap.tlv" || bad "previous CTL not kept as .bak"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A
+out_has "up to date"
+clean_dirs
+
+step "mode: non-secure keeps SAST certificates, drops server ones; and back"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C --mode non-secure
+out_has "mode:    mixed -> non-secure"
+"$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | python3 -c '
+import json,sys; d=json.load(sys.stdin); assert d["mode"]=="non-secure"
+assert all(r["has_certificate"]==(r["role"]=="SAST") for r in d["records"]), d' || bad "non-secure records"
+interop "$T1/CTLFile.tlv" "$W/hsm/C.pem"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B
+out_has "mode:    non-secure -> mixed"
+interop "$T1/CTLFile.tlv" "$W/hsm/B.pem"
+
+step "delete-token: server record refused, the signer refused, C deleted, then 2 remain"
+snap
+expect 9 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A cucm1.demo.example
+err_has "server records follow the cluster file"
+expect 9 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A SAST-A
+err_has "signing this change"
+unchanged
+fpC=$(openssl x509 -in "$W/hsm/C.pem" -noout -fingerprint -sha1 | cut -d= -f2)
+expect 0 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A "$fpC"
+out_has "- remove  SAST"
+[ "$(n_sast)" = 2 ] || bad "expected 2 SAST records after delete"
+snap
+expect 9 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A SAST-B
+err_has "fewer than two SAST"
+unchanged
+
+step "publishing faults: lock held, disk full, killed before publish"
+flock "$T1/.ctlsign.lock" sleep 3 &
+sleep 0.5
+expect 3 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A
+err_has "another ctlsign run"
+wait
+rm -f "$T1/.ctlsign.lock"
+unchanged
+# "full": a file size limit (bash ulimit -f, 1 KiB blocks) below the CTL's size
+( trap '' XFSZ; ulimit -f 3; exec "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
+    --token pkcs11:token=A --pin env:PIN_A --audit-log "$W/audit-full.log" ) </dev/null >"$W/out" 2>"$W/err" && bad "update succeeded on a full disk" || true
+err_has "published to 0 of 2"
+grep -q "FAILED" "$W/out" || bad "per-directory failure not reported"
+unchanged
+rc=0
+CTLSIGN_TEST_KILL=before-publish "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
+  --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" || rc=$?
+[ "$rc" = 137 ] || bad "kill hook: expected 137, got $rc"
+cmp -s "$T1/CTLFile.tlv" "$W/snap.tlv" || bad "CTL changed by a killed run"
+"$CTLVERIFY" check "$T1/CTLFile.tlv" >/dev/null || bad "CTL unloadable after a killed run"
+[ -e "$T1/.ctlsign.lock" ] || bad "expected the killed run's lock file"
+# what a kill inside ctl_write_atomic (between its write and its rename) leaves behind:
+head -c 100 "$T1/CTLFile.tlv" > "$T1/CTLFile.tlv.tmp.Xy12Zq"
+"$CTLVERIFY" check "$T1/CTLFile.tlv" >/dev/null || bad "CTL unloadable next to a leftover temp"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A
+err_has "took over a stale lock"
+out_has "removed    1 temporary file left in $T1 by an interrupted run"
+interop "$T1/CTLFile.tlv" "$W/hsm/A.pem"
+clean_dirs
+
+step "audit log: one line per signature, corrupt line reported with its number"
+expect 0 "$CTLSIGN" audit "$W/audit.log"
+out_has "ctl-create"
+out_has "ctl-update"
+out_has "ctl-delete-token"
+grep -c '"result":"ok"' "$W/audit.log" > "$W/nok"
+[ "$(cat "$W/nok")" = 7 ] || bad "expected 7 ok audit lines, got $(cat "$W/nok")"
+echo '{"time": "broken' >> "$W/audit.log"
+echo '{"time":"2026-01-01T00:00:00Z","operation":"ctl-update","result":"ok"}' >> "$W/audit.log"
+expect 4 "$CTLSIGN" audit "$W/audit.log"
+err_has "audit.log:$(($(wc -l < "$W/audit.log") - 1)): corrupt audit record"
+out_has "2026-01-01T00:00:00Z"
+"$CTLSIGN" audit --json "$W/audit.log" > "$W/audit.json" || true
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["errors"])==1 and len(d["records"])>=8' \
+  "$W/audit.json" || bad "audit --json"
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "all ctl flow checks passed"

@@ -1,0 +1,37 @@
+# softhsm-lib.sh - sourced by the ctl integration tests and scripts/demo-ctl: SoftHSM2
+# tokens in a private directory, each with an RSA-2048 key and a self-signed SAST
+# certificate (key made by openssl and imported: test-only tokens).
+#   softhsm_init DIR          SOFTHSM2_CONF and the token directory under DIR
+#   softhsm_token LABEL PIN   a token with key+cert; its cert is left in DIR/LABEL.pem
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+
+softhsm_init() {
+  SOFTHSM_DIR=$1
+  mkdir -p "$SOFTHSM_DIR/tokens"
+  printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = true\n' \
+    "$SOFTHSM_DIR" > "$SOFTHSM_DIR/softhsm2.conf"
+  export SOFTHSM2_CONF="$SOFTHSM_DIR/softhsm2.conf"
+  export CTLSIGN_PKCS11_MODULE="$SOFTHSM_MODULE"
+}
+
+# softhsm_token_dir LABEL: the token's directory (moved out and back in = removed/inserted)
+softhsm_token_dir() {
+  local d
+  for d in "$SOFTHSM_DIR"/tokens/*/; do
+    if grep -qa -- "$1" "$d/token.object" 2>/dev/null; then echo "${d%/}"; return 0; fi
+  done
+  return 1
+}
+
+softhsm_token() { # label pin
+  local label=$1 pin=$2 d=$SOFTHSM_DIR
+  softhsm2-util --init-token --free --label "$label" --so-pin 87654321 --pin "$pin" >/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/$label.key" -out "$d/$label.pem" \
+    -days 3650 -sha256 -subj "/CN=SAST-$label/O=Demo Corp/OU=Voice" 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$d/$label.key" -out "$d/$label.p8"
+  softhsm2-util --import "$d/$label.p8" --token "$label" --label sast --id 01 --pin "$pin" >/dev/null
+  openssl x509 -in "$d/$label.pem" -outform DER -out "$d/$label.der"
+  pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$label" --login --pin "$pin" \
+    --write-object "$d/$label.der" --type cert --id 01 --label sast >/dev/null 2>&1
+  rm -f "$d/$label.key" "$d/$label.p8"
+}

@@ -1,0 +1,381 @@
+/* test_ctlrun.c - sign, check, audit and publish a CTL with a software signer (the
+ * vectors' sast1 key), and the faults: a signer that fails as a pulled token does, a
+ * directory that cannot be written, a file system that is "full" (RLIMIT_FSIZE). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+#include "ctlmake.h"
+#include "ctlrun.h"
+#include "publish.h"
+
+#define VEC CTL_TEST_DATA "/vectors/"
+
+struct fx {
+	char root[256], d1[300], d2[300], log[300];
+	char *dirs[2];
+	struct cluster *c;
+	struct ctlmake_list recs;
+	EVP_PKEY *key;
+	X509 *cert;
+	struct ctl_signer signer;
+	struct ctlrun_opts o;
+	FILE *out;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ctl_err err = {0};
+	X509 *s2;
+
+	snprintf(f->root, sizeof(f->root), "%s/ctlrun.XXXXXX", TEST_TMP);
+	mkdir(TEST_TMP, 0700);
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->d1, sizeof(f->d1), "%s/tftp1", f->root);
+	snprintf(f->d2, sizeof(f->d2), "%s/tftp2", f->root);
+	snprintf(f->log, sizeof(f->log), "%s/audit.log", f->root);
+	assert_int_equal(mkdir(f->d1, 0755), 0);
+	assert_int_equal(mkdir(f->d2, 0755), 0);
+	f->dirs[0] = f->d1;
+	f->dirs[1] = f->d2;
+	assert_int_equal(cluster_load(CLUSTERS_DIR "/ok-full.ini", &f->c, &err), CTL_OK);
+	assert_non_null(f->key = ctl_pkey_load(VEC "sast1.key", &err));
+	assert_non_null(f->cert = ctl_cert_load(VEC "sast1.crt", &err));
+	assert_non_null(s2 = ctl_cert_load(VEC "sast2.crt", &err));
+	assert_int_equal(ctlmake_append_sast(&f->recs, f->cert, &err), CTL_OK);
+	assert_int_equal(ctlmake_append_sast(&f->recs, s2, &err), CTL_OK);
+	X509_free(s2);
+	assert_int_equal(ctlmake_append_servers(&f->recs, f->c, CLUSTER_MIXED, &err), CTL_OK);
+	ctl_signer_from_pkey(&f->signer, f->key, f->cert);
+	f->out = fopen("/dev/null", "w");
+	f->o = (struct ctlrun_opts){
+		.dirs = f->dirs, .ndirs = 2, .hash_alg = CTL_HASH_SHA512, .audit_log = f->log,
+		.operation = "ctl-create", .token_label = "SAST-1", .token_serial = "1111",
+		.out = f->out,
+	};
+	*state = f;
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (d) {
+		while ((e = readdir(d))) {
+			char p[1024];
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+			rm_rf(p);
+		}
+		closedir(d);
+		chmod(path, 0700);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rm_rf(f->root);
+	ctlmake_list_free(&f->recs);
+	cluster_free(f->c);
+	EVP_PKEY_free(f->key);
+	X509_free(f->cert);
+	fclose(f->out);
+	free(f);
+	return 0;
+}
+
+/* Names in dir other than the expected ones: temp files left behind, etc. */
+static size_t count_other(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, "CTLFile.tlv") && strcmp(e->d_name, "CTLFile.tlv.bak"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void read_all(const char *path, struct ctl_buf *b)
+{
+	struct ctl_err err = {0};
+	assert_int_equal(ctl_read_file(path, CTL_MAX_FILE_SIZE, b, &err), CTL_OK);
+}
+
+static size_t lines_with(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	size_t n = 0;
+
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		n += strstr(line, needle) != NULL;
+	fclose(fp);
+	return n;
+}
+
+static void publish_two_dirs(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctl_file *p = NULL;
+	struct ctl_buf a = {0}, b = {0};
+	char path[400];
+
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_OK);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	read_all(path, &a);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d2);
+	read_all(path, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	assert_int_equal(ctl_parse(a.data, a.len, &p, &err), CTL_OK);
+	assert_int_equal(p->kind, CTL_KIND_CTL);
+	assert_int_equal(p->hdr.version_major, 1);
+	assert_int_equal(p->hdr.version_minor, 2);
+	assert_true(p->hdr.has_signer_version);
+	assert_int_equal(p->hdr.signer_version_major, 1);
+	assert_int_equal(p->hdr.signer_version_minor, 0);
+	assert_int_equal(p->hdr.hash_alg, CTL_HASH_SHA512);
+	assert_int_equal(p->hdr.header_len % 4, 0);
+	assert_string_equal(p->hdr.file_name, "CTLFile.tlv");
+	assert_int_equal(p->nrecords, 6);
+	assert_int_equal(p->records[0].role, CTL_ROLE_SAST);
+	assert_int_equal(p->records[2].role, CTL_ROLE_CCM_TFTP);
+	assert_string_equal(p->records[2].dns_name, "cucm1.example.com");
+	assert_true(p->records[2].has_ip);
+	assert_true(p->records[2].cert.len > 0);
+	assert_int_equal(ctl_verify_self(p, &err), CTL_OK);
+	assert_int_equal(ctl_verify_cert(p, f->cert, &err), CTL_OK);
+	ctl_file_free(p);
+	assert_int_equal(count_other(f->d1), 0);
+	assert_int_equal(count_other(f->d2), 0);
+	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 1);
+	assert_int_equal(lines_with(f->log, "\"operation\":\"ctl-create\""), 1);
+	assert_int_equal(lines_with(f->log, "\"token_serial\":\"1111\""), 1);
+
+	/* Again: the first file becomes the .bak. */
+	f->o.operation = "ctl-update";
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_OK);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d1);
+	read_all(path, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 2);
+
+	/* Temp files a killed run left inside ctl_write_atomic are cleaned up; others stay. */
+	{
+		const char *names[] = {"CTLFile.tlv.tmp.Ab12Cd", "CTLFile.tlv.bak.tmp.zzzzzz",
+				       "CTLFile.tlv.tmp.toolongname", "other.tmp.Ab12Cd"};
+		for (int i = 0; i < 4; i++) {
+			FILE *fp;
+			snprintf(path, sizeof(path), "%s/%s", f->d1, names[i]);
+			assert_non_null(fp = fopen(path, "w"));
+			fclose(fp);
+		}
+		assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+				 CTL_OK);
+		assert_int_equal(count_other(f->d1), 2);
+		snprintf(path, sizeof(path), "%s/%s", f->d1, names[2]);
+		assert_int_equal(unlink(path), 0);
+		snprintf(path, sizeof(path), "%s/%s", f->d1, names[3]);
+		assert_int_equal(unlink(path), 0);
+	}
+	ctl_buf_clear(&a);
+	ctl_buf_clear(&b);
+}
+
+/* A signer that fails as a token pulled out during signing does (token.h contract). */
+static int pulled_token(void *ctx, int hash_alg, const uint8_t *digest, size_t digest_len,
+			struct cbb *sig, struct ctl_err *err)
+{
+	(void)ctx; (void)hash_alg; (void)digest; (void)digest_len; (void)sig;
+	return ctl_fail(err, CTL_E_TOKEN, "the token was removed during signing");
+}
+
+static void token_removed_during_signing(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctl_signer bad = {f->cert, pulled_token, NULL};
+	struct ctl_buf a = {0}, b = {0};
+	char path[400];
+
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_OK);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	read_all(path, &a);
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &bad, &f->o, &err), CTL_E_TOKEN);
+	assert_non_null(strstr(err.msg, "removed"));
+	assert_non_null(strstr(err.msg, "nothing was written"));
+	read_all(path, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	assert_int_equal(count_other(f->d1), 0);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d1);
+	assert_int_equal(access(path, F_OK), -1); /* nothing was published the second time */
+	assert_int_equal(lines_with(f->log, "removed during signing"), 1);
+	ctl_buf_clear(&a);
+	ctl_buf_clear(&b);
+}
+
+/* A signature by another key than the certificate's: the self-check refuses it. */
+static void wrong_key_never_published(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctl_signer bad;
+	EVP_PKEY *other = ctl_pkey_load(VEC "sast2.key", &err);
+	char path[400];
+
+	assert_non_null(other);
+	ctl_signer_from_pkey(&bad, other, f->cert);
+	assert_int_not_equal(ctlrun_finish(f->recs.recs, f->recs.n, &bad, &f->o, &err), CTL_OK);
+	assert_non_null(strstr(err.msg, "nothing was written"));
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(count_other(f->d1), 0);
+	EVP_PKEY_free(other);
+}
+
+/* The second directory cannot take the file: reported, the first one done, the old
+ * file left in place in the second. As root permissions do not stop writes, the
+ * "unwritable" directory is also simulated by a regular file where the directory
+ * should be, and by a directory where CTLFile.tlv.bak should be. */
+static void one_directory_fails(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctl_buf a = {0}, b = {0};
+	char path[400], bak[420];
+
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_OK);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d2);
+	read_all(path, &a);
+	snprintf(bak, sizeof(bak), "%s/CTLFile.tlv.bak", f->d2);
+	assert_int_equal(mkdir(bak, 0755), 0);      /* the backup cannot be written */
+	if (geteuid() != 0)
+		assert_int_equal(chmod(f->d2, 0555), 0); /* and, when not root, read-only */
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+			 CTL_E_PARTIAL);
+	assert_non_null(strstr(err.msg, "published to 1 of 2 directories"));
+	read_all(path, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	chmod(f->d2, 0755);
+	rmdir(bak);
+	assert_int_equal(count_other(f->d2), 0);
+	assert_int_equal(count_other(f->d1), 0);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d1);
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* Both fail: a file where the directories should be. */
+	f->o.ndirs = 1;
+	f->dirs[0] = path; /* a regular file */
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "published to 0 of 1"));
+	ctl_buf_clear(&a);
+	ctl_buf_clear(&b);
+}
+
+/* "Disk full": a file size limit smaller than a CTL (the write fails with EFBIG). */
+static void disk_full(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctl_buf a = {0}, b = {0};
+	struct rlimit old, lim;
+	char path[400];
+	int rc;
+
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_OK);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	read_all(path, &a);
+	assert_true(a.len > 2048);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 2048;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, CTL_E_IO);
+	read_all(path, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	assert_int_equal(count_other(f->d1), 0);
+	assert_int_equal(count_other(f->d2), 0);
+	ctl_buf_clear(&a);
+	ctl_buf_clear(&b);
+}
+
+static void lock_busy_and_stale(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct publish_lock *l1 = NULL, *l2 = NULL;
+	char path[400];
+	long stale = -1;
+	FILE *fp;
+
+	assert_int_equal(publish_lock(f->d1, &l1, &stale, &err), CTL_OK);
+	assert_int_equal(stale, 0);
+	/* a second holder (another open file description) is refused */
+	assert_int_equal(publish_lock(f->d1, &l2, &stale, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "another ctlsign run"));
+	assert_null(l2);
+	publish_unlock(l1);
+	snprintf(path, sizeof(path), "%s/%s", f->d1, PUBLISH_LOCK_NAME);
+	assert_int_equal(access(path, F_OK), -1);
+	/* a lock file left by a run that died: taken over */
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "999999\n");
+	fclose(fp);
+	assert_int_equal(publish_lock(f->d1, &l1, &stale, &err), CTL_OK);
+	assert_int_equal(stale, 999999);
+	publish_unlock(l1);
+	assert_int_equal(count_other(f->d1), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(publish_two_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(token_removed_during_signing, setup, teardown),
+		cmocka_unit_test_setup_teardown(wrong_key_never_published, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_directory_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(lock_busy_and_stale, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,201 @@
+/* test_diff.c - what an update changes: records added, removed, changed, and the mode. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+#include "ctldiff.h"
+#include "ctlmake.h"
+
+#define VEC CTL_TEST_DATA "/vectors/"
+
+struct fx {
+	struct cluster *c;
+	X509 *s1, *s2, *ccm, *tftp2;
+	struct ctlmake_list a, b;
+	struct ctldiff d;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ctl_err err = {0};
+
+	assert_int_equal(cluster_load(CLUSTERS_DIR "/ok-full.ini", &f->c, &err), CTL_OK);
+	assert_non_null(f->s1 = ctl_cert_load(VEC "sast1.crt", &err));
+	assert_non_null(f->s2 = ctl_cert_load(VEC "sast2.crt", &err));
+	assert_non_null(f->ccm = ctl_cert_load(VEC "ccm.crt", &err));
+	assert_non_null(f->tftp2 = ctl_cert_load(VEC "tftp2.crt", &err));
+	assert_int_equal(ctlmake_append_sast(&f->a, f->s1, &err), CTL_OK);
+	assert_int_equal(ctlmake_append_sast(&f->a, f->s2, &err), CTL_OK);
+	assert_int_equal(ctlmake_append_servers(&f->a, f->c, CLUSTER_MIXED, &err), CTL_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ctldiff_free(&f->d);
+	ctlmake_list_free(&f->a);
+	ctlmake_list_free(&f->b);
+	cluster_free(f->c);
+	X509_free(f->s1);
+	X509_free(f->s2);
+	X509_free(f->ccm);
+	X509_free(f->tftp2);
+	free(f);
+	return 0;
+}
+
+static void copy_all(struct ctlmake_list *dst, const struct ctlmake_list *src)
+{
+	struct ctl_err err = {0};
+	for (size_t i = 0; i < src->n; i++)
+		assert_int_equal(ctlmake_append_copy(dst, &src->recs[i], &err), CTL_OK);
+}
+
+static void create_is_all_added(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+
+	assert_int_equal(ctldiff_compute(NULL, 0, -1, f->a.recs, f->a.n, CLUSTER_MIXED, &f->d, &err),
+			 CTL_OK);
+	assert_int_equal(ctldiff_count(&f->d, CTLDIFF_ADDED), 6);
+	assert_int_equal(f->d.n, 6);
+	assert_int_equal(f->d.unchanged, 0);
+}
+
+static void identical_is_unchanged(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+
+	copy_all(&f->b, &f->a);
+	assert_int_equal(ctldiff_compute(f->a.recs, f->a.n, CLUSTER_MIXED, f->b.recs, f->b.n,
+					 CLUSTER_MIXED, &f->d, &err), CTL_OK);
+	assert_int_equal(f->d.n, 0);
+	assert_int_equal(f->d.unchanged, 6);
+	assert_int_equal(ctlmake_mode_of(f->b.recs, f->b.n), CLUSTER_MIXED);
+}
+
+static void nonsecure_drops_certificates(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+
+	assert_int_equal(ctlmake_append_sast(&f->b, f->s1, &err), CTL_OK);
+	assert_int_equal(ctlmake_append_sast(&f->b, f->s2, &err), CTL_OK);
+	assert_int_equal(ctlmake_append_servers(&f->b, f->c, CLUSTER_NONSECURE, &err), CTL_OK);
+	for (size_t i = 0; i < f->b.n; i++) {
+		const struct ctl_record *r = &f->b.recs[i];
+		if (r->role == CTL_ROLE_SAST) {
+			assert_true(r->cert.len > 0);
+		} else {
+			assert_int_equal(r->cert.len, 0);
+			assert_int_equal(r->pubkey.len, 0);
+			assert_int_equal(r->cert_sig.len, 0);
+			assert_non_null(r->subject);
+			assert_true(r->serial.len > 0);
+		}
+	}
+	assert_int_equal(ctlmake_mode_of(f->b.recs, f->b.n), CLUSTER_NONSECURE);
+	assert_int_equal(ctldiff_compute(f->a.recs, f->a.n, CLUSTER_MIXED, f->b.recs, f->b.n,
+					 CLUSTER_NONSECURE, &f->d, &err), CTL_OK);
+	assert_int_equal(ctldiff_count(&f->d, CTLDIFF_CHANGED), 4);
+	assert_int_equal(f->d.unchanged, 2);
+	assert_non_null(strstr(f->d.e[0].what, "certificate dropped"));
+	{
+		char buf[4096];
+		FILE *fp = fmemopen(buf, sizeof(buf), "w");
+		ctldiff_print(fp, &f->d);
+		fclose(fp);
+		assert_non_null(strstr(buf, "mode:    mixed -> non-secure"));
+	}
+}
+
+static void renamed_recertified_removed_added(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+
+	copy_all(&f->b, &f->a);
+	/* record 2 (cucm1): renamed and re-addressed */
+	free(f->b.recs[2].dns_name);
+	f->b.recs[2].dns_name = strdup("cucm1-new.example.com");
+	f->b.recs[2].ip[3] = 99;
+	/* record 3 (capf): re-certified: same host, another certificate */
+	ctl_record_clear(&f->b.recs[3]);
+	assert_int_equal(ctl_record_from_cert(f->s1, CTL_ROLE_CAPF, "capf.example.com", NULL,
+					      true, &f->b.recs[3], &err), CTL_OK);
+	/* record 5 (firewall) removed, a SAST removed (index 1) */
+	ctl_record_clear(&f->b.recs[5]);
+	f->b.n = 5;
+	ctl_record_clear(&f->b.recs[1]);
+	memmove(&f->b.recs[1], &f->b.recs[2], 3 * sizeof(f->b.recs[0]));
+	f->b.n = 4;
+	/* and a new one */
+	assert_int_equal(ctlmake_append_sast(&f->b, f->ccm, &err), CTL_OK);
+	assert_int_equal(ctldiff_compute(f->a.recs, f->a.n, CLUSTER_MIXED, f->b.recs, f->b.n,
+					 CLUSTER_MIXED, &f->d, &err), CTL_OK);
+	assert_int_equal(ctldiff_count(&f->d, CTLDIFF_REMOVED), 2);
+	assert_int_equal(ctldiff_count(&f->d, CTLDIFF_ADDED), 1);
+	assert_int_equal(ctldiff_count(&f->d, CTLDIFF_CHANGED), 2);
+	assert_int_equal(f->d.unchanged, 2);
+	for (size_t i = 0; i < f->d.n; i++) {
+		const struct ctldiff_entry *e = &f->d.e[i];
+		if (e->kind != CTLDIFF_CHANGED)
+			continue;
+		if (e->new_rec->role == CTL_ROLE_CAPF) {
+			assert_non_null(strstr(e->what, "re-certified"));
+		} else {
+			assert_non_null(strstr(e->what, "host cucm1.example.com -> cucm1-new.example.com"));
+			assert_non_null(strstr(e->what, "ip 10.0.0.10 -> 10.0.0.99"));
+		}
+	}
+	{
+		struct json_object *j = ctldiff_json(&f->d);
+		assert_non_null(strstr(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), "\"change\":\"removed\""));
+		json_object_put(j);
+	}
+}
+
+static void select_records(void **state)
+{
+	struct fx *f = *state;
+	size_t idx[4];
+	char *fp = ctl_cert_fingerprint(f->s2, CTL_HASH_SHA1);
+	char *sn = ctlmake_hex(f->a.recs[1].serial.data, f->a.recs[1].serial.len);
+
+	assert_int_equal(ctlmake_select(f->a.recs, f->a.n, fp, idx, 4), 1);
+	assert_int_equal(idx[0], 1);
+	assert_int_equal(ctlmake_select(f->a.recs, f->a.n, sn, idx, 4), 1);
+	assert_int_equal(idx[0], 1);
+	assert_int_equal(ctlmake_select(f->a.recs, f->a.n, f->a.recs[0].subject, idx, 4), 1);
+	assert_int_equal(idx[0], 0);
+	assert_int_equal(ctlmake_select(f->a.recs, f->a.n, "no-such-thing", idx, 4), 0);
+	assert_true(ctlmake_find_sast(f->a.recs, f->a.n, f->s2) == 1);
+	assert_true(ctlmake_find_sast(f->a.recs, f->a.n, f->ccm) == -1); /* CCM record, not SAST */
+	free(fp);
+	free(sn);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(create_is_all_added, setup, teardown),
+		cmocka_unit_test_setup_teardown(identical_is_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(nonsecure_drops_certificates, setup, teardown),
+		cmocka_unit_test_setup_teardown(renamed_recertified_removed_added, setup, teardown),
+		cmocka_unit_test_setup_teardown(select_records, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
