@@ -29,7 +29,8 @@ struct p11_module {
 	int open_tokens;        /* tokens holding sessions: no reload while > 0 */
 };
 
-/* Loads and initialises the module, enumerates slots. */
+/* Loads and initialises the module. libp11's slot list (slots/nslots) stays empty until
+ * p11_module_refresh(m, false, ...). */
 int p11_module_load(const char *path, struct p11_module **out, struct ctl_err *err);
 void p11_module_free(struct p11_module *m);
 /* Re-reads the slot list. reload: also finalise and re-initialise the module (needed

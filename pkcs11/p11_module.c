@@ -21,12 +21,8 @@ static int ctx_load(struct p11_module *m, struct ctl_err *err)
 				"C_Initialize failed); pick one with --module or $CTLSIGN_PKCS11_MODULE",
 				m->path);
 	}
-	if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
-		m->slots = NULL;
-		m->nslots = 0;
-		return ctl_fail(err, CTL_E_TOKEN, "PKCS#11 module %s: cannot list its slots",
-				m->path);
-	}
+	/* libp11's slot list is read on demand (p11_module_refresh without reload): the
+	 * polling path (reload, C_GetSlotList) then never goes through libp11's slot code. */
 	return CTL_OK;
 }
 

@@ -31,18 +31,27 @@ static char *list_readers(SCARDCONTEXT ctx)
 int p11_pcsc_usable(struct p11_module *m)
 {
 	SCARDCONTEXT ctx;
+	CK_SLOT_ID ids[32];
+	CK_ULONG nids = 32;
 	char *readers;
 	int usable = 0;
 
+	if (m->fl->C_GetSlotList(CK_FALSE, ids, &nids) != CKR_OK)
+		return 0;
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
 		return 0;
 	readers = list_readers(ctx);
 	/* A smart-card module names its slots after the PC/SC readers. */
-	for (char *r = readers; r && *r && !usable; r += strlen(r) + 1)
-		for (unsigned i = 0; i < m->nslots && !usable; i++)
-			if (m->slots[i].description &&
-			    !strncmp(m->slots[i].description, r, strlen(m->slots[i].description)))
+	for (CK_ULONG i = 0; i < nids && !usable; i++) {
+		CK_SLOT_INFO si;
+		char desc[65];
+		if (m->fl->C_GetSlotInfo(ids[i], &si) != CKR_OK)
+			continue;
+		p11_trim(desc, si.slotDescription, sizeof(si.slotDescription));
+		for (char *r = readers; r && *r && !usable; r += strlen(r) + 1)
+			if (desc[0] && !strncmp(r, desc, strlen(desc)))
 				usable = 1;
+	}
 	free(readers);
 	SCardReleaseContext(ctx);
 	return usable;
