@@ -1,6 +1,7 @@
 /* cmd_ctl.c - `ctlsign ctl create|update|delete-token|show`: the CTL ceremony (SPEC §4.2, §4.3). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,21 @@ static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
 	return CTL_OK;
 }
 
+/* Test hook: with $CTLSIGN_TEST_PAUSE_BEFORE_SIGN naming a FIFO, wait for one byte on
+ * it after the login and before signing (lets a test pull the token out right then). */
+static void test_pause_before_sign(void)
+{
+	const char *fifo = getenv("CTLSIGN_TEST_PAUSE_BEFORE_SIGN");
+	char c;
+	int fd;
+
+	if (!fifo || !*fifo || (fd = open(fifo, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (read(fd, &c, 1) < 0)
+		c = 0;
+	close(fd);
+}
+
 static int run(const struct ctl_opts *o)
 {
 	static const char *opnames[] = {"", "ctl-create", "ctl-update", "ctl-delete-token"};
@@ -632,6 +648,7 @@ static int run(const struct ctl_opts *o)
 			goto fail;
 		}
 	}
+	test_pause_before_sign();
 	signer = token_signer(s.tok);
 	memset(&ro, 0, sizeof(ro));
 	ro.dirs = s.c->outputs;

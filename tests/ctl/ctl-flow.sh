@@ -191,6 +191,25 @@ expect 9 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkc
 err_has "fewer than two SAST"
 unchanged
 
+step "token pulled out after the login, before the signature"
+snap
+mkfifo "$W/pause"
+dirA=$(softhsm_token_dir A)
+rc=0
+CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
+  --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" &
+pid=$!
+sleep 2
+mv "$dirA" "$W/hsm/parked-A"
+echo go > "$W/pause"
+wait $pid || rc=$?
+[ "$rc" = 11 ] || { bad "token pulled: expected exit 11, got $rc"; cat "$W/err"; }
+err_has "nothing was written"
+grep -q '"result":"signing the CTL failed' "$W/audit.log" || bad "failed signature not audited"
+mv "$W/hsm/parked-A" "$dirA"
+rm -f "$W/pause"
+unchanged
+
 step "publishing faults: lock held, disk full, killed before publish"
 flock "$T1/.ctlsign.lock" sleep 3 &
 sleep 0.5
