@@ -152,6 +152,14 @@ unchanged
 
 step "update: add token C, re-certified cucm2 (DER), signed by A"
 sed -i 's#certs/cucm2.pem#certs/cucm2-renewed.der#' "$CL"
+expect 0 "$CTLSIGN" ctl diff --cluster "$CL"
+out_has "~ change  CCM .*re-certified"
+out_has "0 added, 0 removed, 1 changed, 7 unchanged"
+"$CTLSIGN" ctl diff --cluster "$CL" --mode non-secure --json | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["old_mode"]=="mixed" and d["new_mode"]=="non-secure", d
+assert sum(c["change"]=="changed" for c in d["changes"])==6, d' || bad "ctl diff --json"
+expect 2 "$CTLSIGN" ctl diff --cluster "$CL" --token pkcs11:token=A
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
   --add-token pkcs11:token=C
 out_has "+ add     SAST"
