@@ -127,6 +127,17 @@ expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:to
 err_has "already exists"
 clean_dirs
 
+step "create: digest sha1 (allowed, with a warning) in another cluster copy"
+cp -r "$W/cluster" "$W/sha1"
+rm -rf "$W/sha1/tftp" "$W/sha1/tftp-backup"; mkdir -p "$W/sha1/tftp" "$W/sha1/tftp-backup"
+sed -i 's#^digest = sha512#digest = sha1#' "$W/sha1/cluster.ini"
+expect 0 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --token pkcs11:token=B \
+  --token pkcs11:token=A --pin env:PIN_B --pin env:PIN_A --audit-log "$W/audit-sha1.log"
+err_has "warning: digest sha1"
+[ "$(python3 "$SRC/tests/ctl/tlv-split.py" "$W/sha1/tftp/CTLFile.tlv" /dev/null /dev/null)" = sha1 ] \
+  || bad "sha1 CTL has another hash algorithm"
+interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/A.pem"
+
 step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
 snap
 expect 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C
