@@ -123,7 +123,7 @@ void dev_decide(struct dev_out *o, ctlv_store *s, const char *file, int code)
 			add_str(d, "error", ctlv_last_error(s));
 	} else if (code) {
 		printf("%s: REJECTED (%s)%s%s\n", file, ctl_status_name(code),
-		       signer[0] ? " signer " : "", signer);
+		       signer[0] ? ", signer " : "", signer);
 	} else {
 		printf("%s: %s%s%s (%s)%s%s\n", file, decision, kind ? " " : "",
 		       kind ? ctl_kind_name(kind) : "", note, signer[0] ? ", signer " : "", signer);

@@ -111,7 +111,7 @@ int tftp_get(const char *server, const char *name, size_t max, long timeout_s,
 		*not_found = true;
 		rc = ctl_fail(err, CTL_E_NETWORK, "TFTP server %s has no file %s", server, name);
 	} else
-		rc = ctl_fail(err, CTL_E_NETWORK, "TFTP download of %s from %s failed: %s (is the server up and serving that directory?)",
+		rc = ctl_fail(err, CTL_E_NETWORK, "TFTP download of %s from %s failed (%s); is the server up and serving that directory?",
 			      name, server, cerr[0] ? cerr : curl_easy_strerror(res));
 	return rc;
 }

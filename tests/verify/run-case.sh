@@ -5,7 +5,9 @@
 # the helpers below, against the real ctlverify, a real tftpd-hpa and a real openssl
 # s_server on 127.0.0.1. Every expect_* failure ends the case with exit 1.
 set -uo pipefail
-CASE=$1 CTLVERIFY=$2 MKFIXTURE=$3 V=$4 WORKROOT=$5
+CASE=$(realpath "$1") CTLVERIFY=$(realpath "$2") MKFIXTURE=$(realpath "$3") V=$(realpath "$4")
+WORKROOT=$(realpath -m "$5")
+[ -f "$CASE" ] && [ -x "$CTLVERIFY" ] && [ -x "$MKFIXTURE" ] || { echo "FAIL: usage: run-case.sh CASE CTLVERIFY MKFIXTURE VECTORS WORKROOT" >&2; exit 1; }
 NAME=$(basename "$CASE" .case)
 W=$WORKROOT/$NAME
 rm -rf "$W"
@@ -72,6 +74,16 @@ tftpd_start() {
   done
   fail "in.tftpd did not start: $(cat "$W/tftpd.log")"
 }
+# hostile_tftpd MODE FILE: tests/verify/hostile-tftpd.py (endless|stall); sets SERVER.
+hostile_tftpd() {
+  local pf=$W/hostile.port i
+  rm -f "$pf"
+  python3 "$(dirname "$CASE")/../hostile-tftpd.py" "$pf" "$1" "$2" 2>>"$W/hostile.log" &
+  PIDS+=($!)
+  for i in $(seq 50); do [ -s "$pf" ] && break; sleep 0.1; done
+  [ -s "$pf" ] || fail "hostile-tftpd.py did not start: $(cat "$W/hostile.log")"
+  SERVER=127.0.0.1:$(cat "$pf")
+}
 tftpd_stop() { kill "$TFTPD_PID" 2>/dev/null; wait "$TFTPD_PID" 2>/dev/null; }
 
 # pki: a test CA and server certificates made with openssl in $W/pki:
@@ -130,5 +142,5 @@ sgn_by() { # sgn_by SIGNER OUT NAME [INPUT]
 
 cd "$W" || exit 1
 # shellcheck disable=SC1090
-. "$CASE"
+. "$CASE" || fail "case ended with status $?"
 echo "ok [$NAME]"
