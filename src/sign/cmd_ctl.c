@@ -1,6 +1,7 @@
 /* cmd_ctl.c - `ctlsign ctl create|update|delete-token|show`: the CTL ceremony (SPEC §4.2, §4.3). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,12 @@
 #define MAX_URIS 16
 
 static const char usage_ctl[] =
-	"usage: ctlsign ctl <create|update|delete-token|show> [options]\n"
+	"usage: ctlsign ctl <create|update|delete-token|diff|show> [options]\n"
 	"\n"
 	"  create        make the first CTL of a cluster from two or more security tokens\n"
 	"  update        re-read the cluster file, add tokens, switch mode; re-sign\n"
 	"  delete-token  remove a token's SAST record (at least two always remain)\n"
+	"  diff          what an update would change (no token needed)\n"
 	"  show          print a CTL (--json for machines)\n"
 	"\n"
 	"Run 'ctlsign ctl <command> --help' for each command's options.\n";
@@ -100,7 +102,18 @@ static const char usage_show[] =
 	"against its own SAST record. FILE defaults to the cluster's first output directory's\n"
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
 
-enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE };
+static const char usage_diff[] =
+	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--json]\n"
+	"\n"
+	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
+	"file was edited (servers added, removed, renamed, re-certified; the mode), without\n"
+	"any token: nothing is signed or written. The current CTL must verify.\n"
+	"  --cluster FILE     the cluster description (INI)\n"
+	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
+	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
+	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\"}\n";
+
+enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 
 struct ctl_opts {
 	int op;
@@ -108,7 +121,7 @@ struct ctl_opts {
 	const char *tokens[MAX_URIS], *pins[MAX_URIS], *adds[MAX_URIS];
 	size_t ntokens, npins, nadds;
 	int mode;            /* -1: the cluster file's */
-	bool yes, force, final_try;
+	bool yes, force, final_try, json;
 	int timeout_ms;
 };
 
@@ -285,6 +298,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"yes", no_argument, NULL, 'y'},
 		{"force", no_argument, NULL, 'f'},
 		{"final-try", no_argument, NULL, 'F'},
+		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
@@ -304,6 +318,11 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		case 'y': o->yes = true; break;
 		case 'f': o->force = true; break;
 		case 'F': o->final_try = true; break;
+		case 'j':
+			if (o->op != OP_DIFF)
+				return tool_fail(CTL_E_USAGE, "ctl: --json is for 'ctl diff' and 'ctl show'");
+			o->json = true;
+			break;
 		case 't':
 		case 'p':
 		case 'a': {
@@ -348,6 +367,8 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		return tool_fail(CTL_E_USAGE, "ctl: --cluster FILE is required; see --help");
 	if (o->op == OP_CREATE && (o->nadds || o->current || o->mode >= 0))
 		return tool_fail(CTL_E_USAGE, "ctl create: --add-token, --current and --mode are for 'ctl update'");
+	if (o->op == OP_DIFF && (o->ntokens || o->npins || o->nadds || o->yes))
+		return tool_fail(CTL_E_USAGE, "ctl diff uses no token; see --help");
 	if (o->op == OP_DELETE && o->nadds)
 		return tool_fail(CTL_E_USAGE, "ctl delete-token: --add-token is for 'ctl update'");
 	if (o->op != OP_CREATE && o->ntokens > 1)
@@ -503,6 +524,21 @@ static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
 	return CTL_OK;
 }
 
+/* Test hook: with $CTLSIGN_TEST_PAUSE_BEFORE_SIGN naming a FIFO, wait for one byte on
+ * it after the login and before signing (lets a test pull the token out right then). */
+static void test_pause_before_sign(void)
+{
+	const char *fifo = getenv("CTLSIGN_TEST_PAUSE_BEFORE_SIGN");
+	char c;
+	int fd;
+
+	if (!fifo || !*fifo || (fd = open(fifo, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (read(fd, &c, 1) < 0)
+		c = 0;
+	close(fd);
+}
+
 static int run(const struct ctl_opts *o)
 {
 	static const char *opnames[] = {"", "ctl-create", "ctl-update", "ctl-delete-token"};
@@ -632,6 +668,7 @@ static int run(const struct ctl_opts *o)
 			goto fail;
 		}
 	}
+	test_pause_before_sign();
 	signer = token_signer(s.tok);
 	memset(&ro, 0, sizeof(ro));
 	ro.dirs = s.c->outputs;
@@ -654,6 +691,45 @@ fail:
 		rc = CTL_E_INTERNAL;
 out:
 	fflush(stdout);
+	state_free(&s);
+	return rc;
+}
+
+/* ctl diff: the update's plan from the cluster file alone. */
+static int run_diff(const struct ctl_opts *o)
+{
+	struct ctl_state s;
+	struct ctl_err err = {0};
+	char curpath[4096];
+	int rc, mode;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
+		goto fail;
+	mode = o->mode >= 0 ? o->mode : s.c->mode;
+	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
+	if (o->current)
+		snprintf(curpath, sizeof(curpath), "%s", o->current);
+	if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
+	    (rc = build_records(&s, o, mode, -1, &err)) != CTL_OK ||
+	    (rc = ctldiff_compute(s.cur->records, s.cur->nrecords,
+				  ctlmake_mode_of(s.cur->records, s.cur->nrecords), s.recs.recs,
+				  s.recs.n, mode, &s.diff, &err)) != CTL_OK)
+		goto fail;
+	if (o->json) {
+		struct json_object *j = ctldiff_json(&s.diff);
+
+		json_object_object_add(j, "current", json_object_new_string(curpath));
+		tool_json_print(j);
+	} else {
+		printf("Changes 'ctlsign ctl update' would make to %s (%s, %s):\n", curpath,
+		       cluster_mode_name(mode), ctl_hash_name(s.c->hash_alg));
+		ctldiff_print(stdout, &s.diff);
+	}
+	goto out;
+fail:
+	tool_report(&err);
+out:
 	state_free(&s);
 	return rc;
 }
@@ -841,11 +917,14 @@ int cmd_ctl(int argc, char **argv)
 	} else if (!strcmp(argv[1], "delete-token")) {
 		o.op = OP_DELETE;
 		usage = usage_delete;
+	} else if (!strcmp(argv[1], "diff")) {
+		o.op = OP_DIFF;
+		usage = usage_diff;
 	} else {
 		return tool_fail(CTL_E_USAGE, "ctl: unknown command '%s'; see 'ctlsign ctl --help'",
 				 argv[1]);
 	}
 	if ((rc = parse_opts(argc - 1, argv + 1, &o, usage, &help)) != CTL_OK || help)
 		return rc;
-	return run(&o);
+	return o.op == OP_DIFF ? run_diff(&o) : run(&o);
 }

@@ -9,9 +9,8 @@ rm -rf "$W"; mkdir -p "$W/park"
 . "$SRC/tests/ctl/softhsm-lib.sh"
 softhsm_init "$W/hsm"
 for t in A B C; do
-  before=$(ls "$W/hsm/tokens")
   softhsm_token "$t" "pin-$t-1234"
-  export "TOKEN_$t=$(comm -13 <(echo "$before") <(ls "$W/hsm/tokens"))"
+  export "TOKEN_$t=$(basename "$(softhsm_token_dir "$t")")"
 done
 export PIN_A=pin-A-1234 PIN_B=pin-B-1234 PIN_C=pin-C-1234
 export TOKENDIR=$W/hsm/tokens PARK=$W/park CTLSIGN_AUDIT_LOG=$W/audit.log

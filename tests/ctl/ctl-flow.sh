@@ -127,6 +127,17 @@ expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:to
 err_has "already exists"
 clean_dirs
 
+step "create: digest sha1 (allowed, with a warning) in another cluster copy"
+cp -r "$W/cluster" "$W/sha1"
+rm -rf "$W/sha1/tftp" "$W/sha1/tftp-backup"; mkdir -p "$W/sha1/tftp" "$W/sha1/tftp-backup"
+sed -i 's#^digest = sha512#digest = sha1#' "$W/sha1/cluster.ini"
+expect 0 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --token pkcs11:token=B \
+  --token pkcs11:token=A --pin env:PIN_B --pin env:PIN_A --audit-log "$W/audit-sha1.log"
+err_has "warning: digest sha1"
+[ "$(python3 "$SRC/tests/ctl/tlv-split.py" "$W/sha1/tftp/CTLFile.tlv" /dev/null /dev/null)" = sha1 ] \
+  || bad "sha1 CTL has another hash algorithm"
+interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/A.pem"
+
 step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
 snap
 expect 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C
@@ -152,6 +163,14 @@ unchanged
 
 step "update: add token C, re-certified cucm2 (DER), signed by A"
 sed -i 's#certs/cucm2.pem#certs/cucm2-renewed.der#' "$CL"
+expect 0 "$CTLSIGN" ctl diff --cluster "$CL"
+out_has "~ change  CCM .*re-certified"
+out_has "0 added, 0 removed, 1 changed, 7 unchanged"
+"$CTLSIGN" ctl diff --cluster "$CL" --mode non-secure --json | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["old_mode"]=="mixed" and d["new_mode"]=="non-secure", d
+assert sum(c["change"]=="changed" for c in d["changes"])==6, d' || bad "ctl diff --json"
+expect 2 "$CTLSIGN" ctl diff --cluster "$CL" --token pkcs11:token=A
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
   --add-token pkcs11:token=C
 out_has "+ add     SAST"
@@ -189,6 +208,25 @@ out_has "- remove  SAST"
 snap
 expect 9 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A SAST-B
 err_has "fewer than two SAST"
+unchanged
+
+step "token pulled out after the login, before the signature"
+snap
+mkfifo "$W/pause"
+dirA=$(softhsm_token_dir A)
+rc=0
+CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
+  --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" &
+pid=$!
+sleep 2
+mv "$dirA" "$W/hsm/parked-A"
+echo go > "$W/pause"
+wait $pid || rc=$?
+[ "$rc" = 11 ] || { bad "token pulled: expected exit 11, got $rc"; cat "$W/err"; }
+err_has "nothing was written"
+grep -q '"result":"signing the CTL failed' "$W/audit.log" || bad "failed signature not audited"
+mv "$W/hsm/parked-A" "$dirA"
+rm -f "$W/pause"
 unchanged
 
 step "publishing faults: lock held, disk full, killed before publish"

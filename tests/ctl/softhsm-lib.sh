@@ -16,16 +16,14 @@ softhsm_init() {
 
 # softhsm_token_dir LABEL: the token's directory (moved out and back in = removed/inserted)
 softhsm_token_dir() {
-  local d
-  for d in "$SOFTHSM_DIR"/tokens/*/; do
-    if grep -qa -- "$1" "$d/token.object" 2>/dev/null; then echo "${d%/}"; return 0; fi
-  done
-  return 1
+  echo "$SOFTHSM_DIR/tokens/$(cat "$SOFTHSM_DIR/$1.dir")"
 }
 
 softhsm_token() { # label pin
-  local label=$1 pin=$2 d=$SOFTHSM_DIR
+  local label=$1 pin=$2 d=$SOFTHSM_DIR before
+  before=$(ls "$d/tokens")
   softhsm2-util --init-token --free --label "$label" --so-pin 87654321 --pin "$pin" >/dev/null
+  comm -13 <(echo "$before") <(ls "$d/tokens") > "$d/$label.dir"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/$label.key" -out "$d/$label.pem" \
     -days 3650 -sha256 -subj "/CN=SAST-$label/O=Demo Corp/OU=Voice" 2>/dev/null
   openssl pkcs8 -topk8 -nocrypt -in "$d/$label.key" -out "$d/$label.p8"
