@@ -190,6 +190,11 @@ static const struct ctl_record *find_signer_in(const struct ctl_file *list,
 	return NULL;
 }
 
+static const char *article(int kind)
+{
+	return kind == CTL_KIND_CTL ? "a" : "an"; /* a CTL, an ITL, an SGN, an ENC-SGN */
+}
+
 static const char *role_str(int role)
 {
 	const char *n = ctl_role_name(role);
@@ -417,12 +422,13 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	s->kind = f->kind;
 	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
 	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is a %s file, not a CTL or ITL", ctl_kind_name(f->kind));
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s file, not a CTL or ITL", article(f->kind), ctl_kind_name(f->kind));
 		goto out;
 	}
 	if (expect_kind && f->kind != expect_kind) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "expected a %s but this is a %s (header file name '%.100s')",
-			      ctl_kind_name(expect_kind), ctl_kind_name(f->kind),
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "expected %s %s but this is %s %s (header file name '%.100s')",
+			      article(expect_kind), ctl_kind_name(expect_kind), article(f->kind),
+			      ctl_kind_name(f->kind),
 			      f->hdr.file_name ? f->hdr.file_name : "");
 		goto out;
 	}
@@ -505,7 +511,7 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 	s->kind = f->kind;
 	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
 	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_ENC_SGN) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is a %s, not a signed file (.sgn or .enc.sgn)", ctl_kind_name(f->kind));
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s, not a signed file (.sgn or .enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
 		goto out;
 	}
 	if (!ctl && !itl) {
@@ -564,7 +570,7 @@ int ctlv_decrypt_file(ctlv_store *s, const uint8_t *data, size_t len, const char
 	s->kind = f->kind;
 	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
 	if (f->kind != CTL_KIND_ENC_SGN) {
-		rc = ctl_fail(&s->err, CTL_E_MALFORMED, "this is a %s, not an encrypted file (.enc.sgn)", ctl_kind_name(f->kind));
+		rc = ctl_fail(&s->err, CTL_E_MALFORMED, "this is %s %s, not an encrypted file (.enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
 		goto out;
 	}
 	if (signer_cert) {

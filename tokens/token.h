@@ -36,7 +36,10 @@ void token_info_clear(struct token_info *ti);
 int token_module_open(const char *path, struct token_module **out, struct ctl_err *err);
 void token_module_close(struct token_module *m);
 
-/* Lists the slots that hold a token (fresh read each call). Free with token_infos_free. */
+/* Lists the slots that hold a token (fresh C_GetSlotList/C_GetTokenInfo each call;
+ * uninitialised tokens are listed too, flags without TOKEN_F_INITIALIZED). SoftHSM reads
+ * its token store only when loaded: token_wait_* reload the module when polling. Free
+ * with token_infos_free. */
 int token_module_list(struct token_module *m, struct token_info **out, size_t *n,
 		      struct ctl_err *err);
 void token_infos_free(struct token_info *v, size_t n);
@@ -70,7 +73,10 @@ int token_check_not_default(const struct token_info *ti, const char *pin,
 /* Insert/remove events: pcsc-lite for smart-card modules with readers, slot polling
  * otherwise. token_wait_one waits until exactly one token is present (two or more:
  * CTL_E_POLICY "remove one"), token_wait_removed until the given token is gone.
- * timeout_ms < 0 waits forever; expiry is CTL_E_CANCELLED. */
+ * timeout_ms < 0 waits forever; expiry is CTL_E_CANCELLED. Several slots of one
+ * physical token (same serial, e.g. OpenSC's two slots of an OpenPGP card) count once.
+ * Polling reloads the module between polls, which is skipped while a struct token of
+ * this module is open: close tokens before waiting. */
 int token_wait_one(struct token_module *m, int timeout_ms, struct token_info *out,
 		   struct ctl_err *err);
 int token_wait_removed(struct token_module *m, const struct token_info *ti, int timeout_ms,

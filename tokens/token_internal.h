@@ -25,6 +25,9 @@ struct token {
 /* Fills ti from the slot (fresh C_GetTokenInfo, first certificate). */
 int token_read_info(struct token_module *m, CK_SLOT_ID slot, struct token_info *ti,
 		    struct ctl_err *err);
+bool token_same_physical(const struct token_info *a, const struct token_info *b);
+/* Distinct physical tokens among v[idx[0..nidx)]. */
+size_t token_count_physical(const struct token_info *v, size_t n, const size_t *idx, size_t nidx);
 /* Selects by parsed URI (NULL: the only initialised token). */
 int token_select_uri(struct token_module *m, const struct p11_uri *u, struct token_info *out,
 		     struct ctl_err *err);

@@ -139,22 +139,62 @@ static void describe(const struct token_info *v, size_t n, char *buf, size_t len
 		snprintf(buf, len, "none");
 }
 
+/* The same physical token may show as several slots (OpenSC: one per PIN of an
+ * OpenPGP card); they share manufacturer, model and serial. */
+bool token_same_physical(const struct token_info *a, const struct token_info *b)
+{
+	return a->serial[0] && !strcmp(a->serial, b->serial) &&
+	       !strcmp(a->manufacturer, b->manufacturer) && !strcmp(a->model, b->model);
+}
+
+size_t token_count_physical(const struct token_info *v, size_t n, const size_t *idx, size_t nidx)
+{
+	size_t cnt = 0;
+
+	for (size_t i = 0; i < nidx; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = token_same_physical(&v[idx[i]], &v[idx[j]]);
+		cnt += !seen;
+	}
+	(void)n;
+	return cnt;
+}
+
 int token_select_uri(struct token_module *m, const struct p11_uri *u, struct token_info *out,
 		     struct ctl_err *err)
 {
 	struct token_info *v;
-	size_t n, hits = 0, hit = 0;
+	size_t n, hits = 0, hit = 0, *idx = NULL;
 	char present[300];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = token_module_list(m, &v, &n, err)) != CTL_OK)
 		return rc;
+	idx = calloc(n ? n : 1, sizeof(*idx));
+	if (!idx) {
+		token_infos_free(v, n);
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
 	for (size_t i = 0; i < n; i++)
-		if ((v[i].flags & CKF_TOKEN_INITIALIZED) && uri_matches(u, &v[i])) {
-			hits++;
-			hit = i;
+		if ((v[i].flags & CKF_TOKEN_INITIALIZED) && uri_matches(u, &v[i]))
+			idx[hits++] = i;
+	if (hits > 1 && token_count_physical(v, n, idx, hits) == 1) {
+		/* One token with several slots: the slot with a certificate, if only one has. */
+		size_t with_cert = 0;
+		for (size_t i = 0; i < hits; i++)
+			if (v[idx[i]].cert) {
+				with_cert++;
+				hit = idx[i];
+			}
+		if (with_cert == 1) {
+			idx[0] = hit;
+			hits = 1;
 		}
+	}
+	if (hits == 1)
+		hit = idx[0];
 	describe(v, n, present, sizeof(present));
 	if (hits == 1) {
 		*out = v[hit];
@@ -176,6 +216,7 @@ int token_select_uri(struct token_module *m, const struct p11_uri *u, struct tok
 			      "(pkcs11:token=LABEL or pkcs11:serial=SERIAL)",
 			      hits, present);
 	}
+	free(idx);
 	token_infos_free(v, n);
 	return rc;
 }

@@ -143,7 +143,7 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 	sigaddset(&block, SIGTSTP);
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &saved);
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &noecho) != 0) {
+	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSANOW, &noecho) != 0) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		close(fd);
 		return ctl_fail(err, CTL_E_IO, "cannot prompt for the PIN on the terminal");
@@ -158,7 +158,7 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 		if (memchr(buf, '\n', len))
 			break;
 	}
-	tcsetattr(fd, TCSAFLUSH, &old);
+	tcsetattr(fd, TCSANOW, &old);
 	if (write(fd, "\n", 1) < 0) {
 		/* nothing to do: only cosmetics */
 	}

@@ -65,12 +65,18 @@ int token_wait_one(struct token_module *m, int timeout_ms, struct token_info *ou
 	for (;;) {
 		if ((rc = present(m, &v, &n, err)) != CTL_OK)
 			return rc;
-		cnt = 0;
-		hit = 0;
-		for (size_t i = 0; i < n; i++)
-			if (v[i].flags & CKF_TOKEN_INITIALIZED) {
-				cnt++;
-				hit = i;
+		size_t idx[64], ni = 0;
+		for (size_t i = 0; i < n && ni < 64; i++)
+			if (v[i].flags & CKF_TOKEN_INITIALIZED)
+				idx[ni++] = i;
+		/* Several slots of one physical token count once (OpenSC shows an OpenPGP
+		 * card as two); report the slot holding a certificate, else the first. */
+		cnt = token_count_physical(v, n, idx, ni);
+		hit = ni ? idx[0] : 0;
+		for (size_t i = 0; i < ni; i++)
+			if (v[idx[i]].cert) {
+				hit = idx[i];
+				break;
 			}
 		if (cnt == 1) {
 			*out = v[hit];
@@ -82,11 +88,15 @@ int token_wait_one(struct token_module *m, int timeout_ms, struct token_info *ou
 			char names[256];
 			size_t off = 0;
 			names[0] = 0;
-			for (size_t i = 0; i < n; i++) {
-				if (!(v[i].flags & CKF_TOKEN_INITIALIZED))
+			for (size_t i = 0; i < ni; i++) {
+				bool seen = false;
+				for (size_t j = 0; j < i && !seen; j++)
+					seen = token_same_physical(&v[idx[i]], &v[idx[j]]);
+				if (seen)
 					continue;
-				int w = snprintf(names + off, sizeof(names) - off, "%s'%s'",
-						 off ? ", " : "", v[i].label);
+				int w = snprintf(names + off, sizeof(names) - off,
+						 "%s'%s' (serial %s)", off ? ", " : "",
+						 v[idx[i]].label, v[idx[i]].serial);
 				if (w > 0 && (size_t)w < sizeof(names) - off)
 					off += (size_t)w;
 			}

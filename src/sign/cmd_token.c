@@ -1,6 +1,7 @@
 /* cmd_token.c - `ctlsign token list|passwd|provision|sign|wait` (SPEC §4.1). */
 #include "sign.h"
 #include "tool.h"
+#include "p11_uri.h"
 #include "token.h"
 
 #include <stdio.h>
@@ -18,7 +19,7 @@
 /* Options every token subcommand takes. */
 enum { O_MODULE = 0x100, O_TOKEN, O_PIN, O_FINAL_TRY, O_JSON, O_LOGIN, O_NEW_PIN, O_FACTORY,
        O_MINLEN, O_SUBJECT, O_BITS, O_YEARS, O_LABEL, O_FORCE, O_IN, O_OUT, O_HASH, O_REMOVED,
-       O_TIMEOUT };
+       O_TIMEOUT, O_CERT_OUT };
 
 #define COMMON_HELP                                                                         \
 	"  --module PATH    PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit's\n"   \
@@ -49,13 +50,26 @@ static bool common_opt(int c, struct common *co)
 	}
 }
 
+/* --module, else the URI's module-path, else $CTLSIGN_PKCS11_MODULE / p11-kit proxy. */
 static int open_module(const struct common *co, struct token_module **m)
 {
 	struct ctl_err err = {0};
+	char *uri_module = NULL;
+	int rc;
 
-	if (token_module_open(co->module, m, &err) != CTL_OK)
-		return tool_report(&err);
-	return CTL_OK;
+	if (!co->module && co->o.uri) {
+		struct p11_uri u;
+		if (p11_uri_parse(co->o.uri, &u, &err) != CTL_OK)
+			return tool_report(&err);
+		if (u.module_path && !(uri_module = strdup(u.module_path))) {
+			p11_uri_clear(&u);
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		}
+		p11_uri_clear(&u);
+	}
+	rc = token_module_open(co->module ? co->module : uri_module, m, &err);
+	free(uri_module);
+	return rc == CTL_OK ? CTL_OK : tool_report(&err);
 }
 
 static void time_text(const ASN1_TIME *t, char *buf, size_t len)
@@ -341,7 +355,26 @@ static const char provision_usage[] =
 	"  --bits N         RSA key size 1024..4096 (default 2048)\n"
 	"  --years N        validity in years (default 10)\n"
 	"  --label L        object label (default: the URI's object=, else 'sast')\n"
-	"  --force          replace existing objects with that label\n";
+	"  --force          replace existing objects with that label\n"
+	"  --cert-out FILE  also write the new certificate there (PEM), e.g. for the cluster\n"
+	"                   description of a lab TFTP server whose key lives on this token\n";
+
+/* Writes cert as PEM to path, atomically. */
+static int write_cert_pem(X509 *cert, const char *path, struct ctl_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long len;
+	int rc;
+
+	if (!bio || !PEM_write_bio_X509(bio, cert) || (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		BIO_free(bio);
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot encode the certificate as PEM");
+	}
+	rc = ctl_write_atomic(path, (const uint8_t *)pem, (size_t)len, 0644, err);
+	BIO_free(bio);
+	return rc;
+}
 
 static int cmd_provision(int argc, char **argv)
 {
@@ -351,8 +384,10 @@ static int cmd_provision(int argc, char **argv)
 					     {"years", required_argument, NULL, O_YEARS},
 					     {"label", required_argument, NULL, O_LABEL},
 					     {"force", no_argument, NULL, O_FORCE},
+					     {"cert-out", required_argument, NULL, O_CERT_OUT},
 					     {0, 0, 0, 0}};
 	struct tool_getopt g = {argc, argv, opts, NULL, provision_usage, false};
+	const char *cert_out = NULL;
 	struct common co = {0};
 	struct token_provision_opts p = {0};
 	struct token_module *m;
@@ -368,6 +403,7 @@ static int cmd_provision(int argc, char **argv)
 		case O_SUBJECT: p.subject = optarg; break;
 		case O_LABEL: p.label = optarg; break;
 		case O_FORCE: p.force = true; break;
+		case O_CERT_OUT: cert_out = optarg; break;
 		case O_BITS:
 			if (!tool_parse_uint(optarg, 1024, 4096, &v, "--bits", &err))
 				return tool_report(&err);
@@ -400,6 +436,10 @@ static int cmd_provision(int argc, char **argv)
 			tool_prog, p.bits ? p.bits : 2048, subj ? subj : "?", sha1 ? sha1 : "?");
 		free(sha1);
 		free(subj);
+	}
+	if (cert_out && (rc = write_cert_pem(cert, cert_out, &err)) != CTL_OK) {
+		X509_free(cert);
+		return tool_report(&err);
 	}
 	X509_free(cert);
 	return CTL_OK;

@@ -1,6 +1,7 @@
 /* cmd_status.c - ctlverify status: what the trust store holds. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "device.h"
@@ -94,9 +95,17 @@ int cmd_status(int argc, char **argv)
 		return CTL_OK;
 	if (optind != argc)
 		return tool_fail(CTL_E_USAGE, "status: no arguments expected; see 'ctlverify status --help'");
-	rc = dev_store_open(dir, &s);
-	if (rc != CTL_OK)
-		return rc;
+	if (dir) {
+		struct stat sb;
+
+		if (stat(dir, &sb) != 0) /* nothing installed yet; do not create it here */
+			s = ctlv_store_new();
+	}
+	if (!s) {
+		rc = dev_store_open(dir, &s);
+		if (rc != CTL_OK)
+			return rc;
+	}
 	if (json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *none;

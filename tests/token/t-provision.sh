@@ -44,6 +44,13 @@ sha_after=$(openssl x509 -inform DER -in "$WORK/cert2.der" -noout -fingerprint -
 n=$(pkcs11-tool --module "$MOD" --token-label SAST1 --login --pin "$FACTORY" --list-objects 2>/dev/null | grep -c '^Private Key Object')
 [ "$n" = 1 ] || fail "expected one private key after --force, got $n"
 
+# --cert-out writes the certificate that is on the token (PEM), e.g. for a cluster file.
+run 0 "$CTLSIGN" token provision --token pkcs11:token=SAST1 --pin env:FACTORY --subject "$SUBJECT" --force --cert-out "$WORK/out.pem"
+pkcs11-tool --module "$MOD" --token-label SAST1 --read-object --type cert --label sast -o "$WORK/cert3.der" >/dev/null 2>&1
+[ "$(openssl x509 -inform DER -in "$WORK/cert3.der" -noout -fingerprint -sha256)" = \
+  "$(openssl x509 -in "$WORK/out.pem" -noout -fingerprint -sha256)" ] || fail "--cert-out differs from the token's certificate"
+run 3 "$CTLSIGN" token provision --token pkcs11:token=SAST1 --pin env:FACTORY --subject "$SUBJECT" --force --cert-out "$WORK/no-such-dir/c.pem"
+
 # Key size and label options; bad values are usage errors.
 run 0 "$CTLSIGN" token provision --token "pkcs11:token=SAST2;object=sast2" --pin env:FACTORY --subject "CN=SAST-2" --bits 1024
 run 0 "$CTLSIGN" token list --json --token pkcs11:token=SAST2

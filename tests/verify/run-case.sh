@@ -74,6 +74,16 @@ tftpd_start() {
   done
   fail "in.tftpd did not start: $(cat "$W/tftpd.log")"
 }
+# hostile_tftpd MODE FILE: tests/verify/hostile-tftpd.py (endless|stall); sets SERVER.
+hostile_tftpd() {
+  local pf=$W/hostile.port i
+  rm -f "$pf"
+  python3 "$(dirname "$CASE")/../hostile-tftpd.py" "$pf" "$1" "$2" 2>>"$W/hostile.log" &
+  PIDS+=($!)
+  for i in $(seq 50); do [ -s "$pf" ] && break; sleep 0.1; done
+  [ -s "$pf" ] || fail "hostile-tftpd.py did not start: $(cat "$W/hostile.log")"
+  SERVER=127.0.0.1:$(cat "$pf")
+}
 tftpd_stop() { kill "$TFTPD_PID" 2>/dev/null; wait "$TFTPD_PID" 2>/dev/null; }
 
 # pki: a test CA and server certificates made with openssl in $W/pki:
