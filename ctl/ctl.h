@@ -56,6 +56,10 @@ struct ctl_buf {
 };
 void ctl_buf_clear(struct ctl_buf *b);  /* wipes and frees; leaves {NULL,0} */
 int ctl_buf_set(struct ctl_buf *b, const void *data, size_t len); /* copy; 0 on ENOMEM */
+/* Lowercase hex of n bytes: into out (2n+1 chars, NUL-terminated), or a malloc'd string
+ * (caller frees; NULL on ENOMEM). */
+void ctl_hex_to(const uint8_t *p, size_t n, char *out);
+char *ctl_hex(const uint8_t *p, size_t n);
 
 /* --- algorithms and roles --- */
 

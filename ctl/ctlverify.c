@@ -204,18 +204,7 @@ static const char *role_str(int role)
 
 static char *serial_hex(const struct ctl_buf *b)
 {
-	static const char hx[] = "0123456789abcdef";
-	size_t n = b->len > 32 ? 32 : b->len;
-	char *s = malloc(n * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = hx[b->data[i] >> 4];
-		s[2 * i + 1] = hx[b->data[i] & 15];
-	}
-	s[n * 2] = 0;
-	return s;
+	return ctl_hex(b->data, b->len > 32 ? 32 : b->len);
 }
 
 /* "unknown signer" error naming the header's signer. */

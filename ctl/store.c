@@ -30,17 +30,12 @@ const char *store_file_name(int kind)
 
 int store_sha256_hex(const uint8_t *data, size_t len, char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
 	uint8_t md[32];
 	unsigned mdlen = 0;
 
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return 0;
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
-	}
-	out[64] = 0;
+	ctl_hex_to(md, 32, out);
 	return 1;
 }
 
