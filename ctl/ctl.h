@@ -257,6 +257,8 @@ int ctl_modulus_code(int bits);
 
 /* --- files --- */
 
+/* "DIR/NAMESUFFIX", malloc'd (caller frees); NULL on ENOMEM. */
+char *ctl_path_join(const char *dir, const char *name, const char *suffix);
 /* Reads a whole regular file, refusing more than max bytes. */
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir.

@@ -45,16 +45,6 @@ static void held_clear(struct store_held *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static char *path_join(const char *dir, const char *name, const char *suffix)
-{
-	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s%s", dir, name, suffix);
-	return p;
-}
-
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -196,7 +186,7 @@ static int state_write(const struct store *st, const struct store_held *ctl,
 	state_add_held(&b, "itl", itl);
 	if (!cbb_finish(&b, &data, &len))
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	path = path_join(st->dir, "state", "");
+	path = ctl_path_join(st->dir, "state", "");
 	if (!path) {
 		free(data);
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
@@ -230,8 +220,8 @@ static int load_held(struct store *st, int kind, struct ctl_err *err)
 {
 	struct store_held *h = store_held(st, kind);
 	const char *name = store_file_name(kind);
-	char *main_path = path_join(st->dir, name, "");
-	char *next_path = path_join(st->dir, name, ".next");
+	char *main_path = ctl_path_join(st->dir, name, "");
+	char *next_path = ctl_path_join(st->dir, name, ".next");
 	struct ctl_buf buf = {0};
 	char hex[65];
 	int rc = CTL_OK;
@@ -299,8 +289,8 @@ int store_open(struct store *st, const char *dir, struct ctl_err *err)
 	if (!*dir)
 		return ctl_fail(err, CTL_E_USAGE, "store directory name is empty");
 	st->dir = strdup(dir);
-	state_path = path_join(dir, "state", "");
-	lock_path = path_join(dir, "lock", "");
+	state_path = ctl_path_join(dir, "state", "");
+	lock_path = ctl_path_join(dir, "lock", "");
 	if (!st->dir || !state_path || !lock_path) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
@@ -372,8 +362,8 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 	if (st->dir) {
 		const char *name = store_file_name(kind);
 
-		main_path = path_join(st->dir, name, "");
-		next_path = path_join(st->dir, name, ".next");
+		main_path = ctl_path_join(st->dir, name, "");
+		next_path = ctl_path_join(st->dir, name, ".next");
 		if (!main_path || !next_path) {
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			goto out;
