@@ -48,8 +48,9 @@ static void add_what(char *what, size_t n, const char *text)
 		strcat(what, "; ");
 		used += 2;
 	}
-	if (used < n)
-		snprintf(what + used, n - used, "%s", text);
+	/* a long summary is cut; the return value is looked at so that gcc accepts that */
+	if (used < n && snprintf(what + used, n - used, "%s", text) < 0)
+		what[used] = 0;
 }
 
 /* Fills e->what; returns false when nothing changed. */
