@@ -8,17 +8,19 @@ Scenario lines (one step each, '#' comments):
   expect TEXT                   wait (30 s at most) until TEXT appears in the output
   send TEXT                     type TEXT and Enter
   exit CODE                     wait for CMD to end; its exit code must be CODE
-Environment: TOKENDIR (SoftHSM token directory), PARK (where removed tokens wait),
-TOKEN_<LABEL>=<directory name of that token>."""
+  run SHELL-COMMAND             run it (sh -c) and wait; it must exit 0 (e.g. the vcard
+                                tests insert and pull cards with scripts/vcard-stack)
+Environment (only for remove/insert): TOKENDIR (SoftHSM token directory), PARK (where
+removed tokens wait), TOKEN_<LABEL>=<directory name of that token>."""
 import os
 import pty
 import select
 import shutil
+import subprocess
 import sys
 import time
 
 scenario, cmd = sys.argv[1], sys.argv[3:]
-tokendir, park = os.environ["TOKENDIR"], os.environ["PARK"]
 pid = fd = None
 seen = b""      # all output so far
 pos = 0         # where the next expect starts looking
@@ -51,6 +53,7 @@ def pump(timeout):
 
 def move(label, inserting):
     name = os.environ["TOKEN_" + label]
+    tokendir, park = os.environ["TOKENDIR"], os.environ["PARK"]
     src, dst = (park, tokendir) if inserting else (tokendir, park)
     shutil.move(os.path.join(src, name), os.path.join(dst, name))
 
@@ -64,6 +67,9 @@ for lineno, line in enumerate(open(scenario), 1):
         move(arg, False)
     elif op == "insert":
         move(arg, True)
+    elif op == "run":
+        if subprocess.run(arg, shell=True).returncode != 0:
+            fail("%s:%d: %r failed" % (scenario, lineno, arg))
     elif op == "start":
         argv = cmd + arg.split()
         pid, fd = pty.fork()

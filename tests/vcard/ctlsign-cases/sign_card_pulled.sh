@@ -1,0 +1,40 @@
+# ctlsign ctl create --token URI1 --token URI2 (non-interactive) with two virtual
+# cards: the signing card (the last --token) is pulled at the test pause just before
+# the signature (CTLSIGN_TEST_PAUSE_BEFORE_SIGN, a FIFO): exit 11, a message that the
+# token was removed, and nothing written to the output directories (no temp files).
+[ -x "$CTLSIGN" ] || fail "ctlsign not built"
+export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
+"$stack" insert token2 1
+"$stack" provision token2 >/dev/null
+cp -r "$root/examples/demo-cluster" "$work/cluster"
+mkdir -p "$work/cluster/tftp" "$work/cluster/tftp-backup"
+uri1="$SIG_URI;serial=$(serial_of card)"
+uri2="$SIG_URI;serial=$(serial_of token2)"
+fifo=$work/pause
+mkfifo "$fifo"
+# Open read-write so that neither side blocks in open(); ctlsign then blocks in read().
+exec 3<>"$fifo"
+CTLSIGN_TEST_PAUSE_BEFORE_SIGN=$fifo "$CTLSIGN" ctl create --cluster "$work/cluster/cluster.ini" \
+  --module "$MODULE" --token "$uri1" --pin env:PIN --token "$uri2" --pin env:PIN --yes \
+  </dev/null >"$work/out" 2>"$work/err" 3>&- &
+pid=$!
+# At the pause: ctlsign holds the FIFO open (it logged in to card 2 just before; it
+# must not inherit our fd 3, or this would see the FIFO at once).
+paused=false
+for _ in $(seq 600); do
+  if ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$fifo"; then paused=true; break; fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+$paused || { exec 3>&-; wait "$pid" || true; cat "$work/out" "$work/err" >&2; fail "ctlsign never reached the pause"; }
+"$stack" remove token2
+echo go >&3
+exec 3>&-
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 11 ] || { cat "$work/out" "$work/err" >&2; fail "card pulled before signing: exit $rc, want 11"; }
+must_contain "$(cat "$work/err")" "removed" "message for the pulled card"
+for d in tftp tftp-backup; do
+  left=$(ls -A "$work/cluster/$d" | grep -vxF .ctlsign.lock || true)
+  [ -z "$left" ] || fail "$d holds files after the failed run: $left"
+done
