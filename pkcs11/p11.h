@@ -52,6 +52,9 @@ X509 *p11_first_cert(struct p11_module *m, CK_SLOT_ID slot);
 const char *p11_rv_name(CK_RV rv);
 /* The return codes that mean the token went away under us. */
 bool p11_rv_removed(CK_RV rv);
+/* After an error the module did not name as a removal (OpenSC reports a card pulled
+ * mid-signature as CKR_GENERAL_ERROR): asks the slot whether its token is still there. */
+bool p11_token_gone(struct p11_module *m, CK_SLOT_ID slot);
 
 /* C_GetTokenInfo, fresh from the module. */
 int p11_token_info(struct p11_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti, struct ctl_err *err);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -198,6 +199,34 @@ bool p11_rv_removed(CK_RV rv)
 	return rv == CKR_DEVICE_REMOVED || rv == CKR_SESSION_HANDLE_INVALID ||
 	       rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_CLOSED ||
 	       rv == CKR_SLOT_ID_INVALID || rv == CKR_TOKEN_NOT_RECOGNIZED;
+}
+
+static bool token_absent_now(struct p11_module *m, CK_SLOT_ID slot)
+{
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_RV rv = m->fl->C_GetSlotInfo(slot, &si);
+
+	if (rv != CKR_OK)
+		return p11_rv_removed(rv);
+	if (!(si.flags & CKF_TOKEN_PRESENT))
+		return true;
+	rv = m->fl->C_GetTokenInfo(slot, &ti);
+	return rv != CKR_OK && p11_rv_removed(rv);
+}
+
+bool p11_token_gone(struct p11_module *m, CK_SLOT_ID slot)
+{
+	/* pcscd notices a pulled card only at its next poll of the reader: on this error path
+	 * (and only here) give it up to 1.5 s before deciding the token is still there. */
+	const struct timespec tick = {0, 100 * 1000 * 1000};
+
+	for (int i = 0; i < 15; i++) {
+		if (token_absent_now(m, slot))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
 }
 
 const char *p11_rv_name(CK_RV rv)

@@ -161,7 +161,7 @@ static int sign_cb(void *ctx, int hash_alg, const uint8_t *digest, size_t digest
 		p11_pool_put(t->pool, s, rv == CKR_OK);
 	}
 	if (rv != CKR_OK) {
-		if (p11_rv_removed(rv))
+		if (p11_rv_removed(rv) || p11_token_gone(t->m->p, t->slot))
 			return ctl_fail(err, CTL_E_TOKEN,
 					"token '%s' (serial %s) was removed: put it back and start again",
 					t->info.label, t->info.serial);

@@ -35,8 +35,9 @@ rc=0
 wait "$pid" || rc=$?
 [ "$rc" -eq 11 ] || { cat "$work/out" "$work/err" >&2; fail "card pulled while signing: exit $rc, want 11"; }
 # OpenSC reports the card vanishing mid-signature through vpcd as CKR_GENERAL_ERROR (not
-# CKR_DEVICE_REMOVED), so the message names the failure, not the removal; it must say
-# that the run stopped, what was done, and to run again.
+# CKR_DEVICE_REMOVED); the token layer then asks the slot and must still say "removed",
+# what was done, and to run again.
+must_contain "$(cat "$work/err")" "was removed: put it back" "removal named for the pulled card"
 must_contain "$(cat "$work/err")" "stopped: .* [0-9]+ files? (was|were) signed before that; run the same command again" \
   "message for the pulled card"
 n=$(compgen -G "$T/*.sgn" | wc -l)
