@@ -66,6 +66,10 @@ int ceremony_add(struct ceremony *c, const struct token_info *ti, bool *dup, str
 		return ctl_fail(err, CTL_E_POLICY,
 				"token '%s' (serial %s) holds no certificate; provision it first (ctlsign token provision)",
 				ti->label, ti->serial);
+	/* The default-password rule as far as it can be seen without a login: a token that
+	 * says its PIN must be changed takes no part (the PIN itself is checked at login). */
+	if (token_check_not_default(ti, NULL, NULL, err) != CTL_OK)
+		return err->code;
 	if (ceremony_is_duplicate(c, ti)) {
 		*dup = true;
 		return CTL_OK;

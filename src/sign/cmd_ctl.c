@@ -18,6 +18,7 @@
 #include "ctlrun.h"
 #include "publish.h"
 #include "sign.h"
+#include "p11_uri.h"
 #include "token.h"
 #include "tool.h"
 
@@ -402,6 +403,39 @@ static int load_current(const char *path, struct ctl_file **out, struct ctl_err 
 	return CTL_OK;
 }
 
+/* The PIN source for --token i: --pin i, else the URI's own pin-source, else NULL. */
+static const char *pin_for(const struct ctl_opts *o, size_t i)
+{
+	return i < o->npins ? o->pins[i] : NULL;
+}
+
+/* A token that does not sign is still held to the default-password rule: when a PIN source
+ * is given for it, log in once (token_open applies the rule) and close again. Without one,
+ * only the token's flags were checked (ceremony_add). */
+static int check_member_pin(struct ctl_state *s, const struct ctl_opts *o, size_t i,
+			    struct ctl_err *err)
+{
+	struct token_opts to = {.uri = o->tokens[i], .pin = pin_for(o, i), .final_try = o->final_try};
+	struct p11_uri u;
+	struct token *t = NULL;
+	bool has_source;
+	int rc;
+
+	if (!to.pin) {
+		if ((rc = p11_uri_parse(o->tokens[i], &u, err)) != CTL_OK)
+			return rc;
+		has_source = u.pin_source != NULL;
+		p11_uri_clear(&u);
+		if (!has_source)
+			return CTL_OK;
+	}
+	if ((rc = token_open(s->m, &to, &t, err)) != CTL_OK)
+		return ctl_fail_prefix(err, "token %zu of the CTL (%s); nothing was written", i + 1,
+				       o->tokens[i]);
+	token_close(t);
+	return CTL_OK;
+}
+
 /* Non-interactive: which tokens take part (and the signer). */
 static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
 {
@@ -415,6 +449,8 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 			if ((rc = info_for_uri(s->m, o->tokens[i], &ti, err)) != CTL_OK)
 				return rc;
 			rc = ceremony_add(&s->cer, &ti, &dup, err);
+			if (rc == CTL_OK && !dup && i + 1 < o->ntokens)
+				rc = check_member_pin(s, o, i, err);
 			if (rc == CTL_OK && dup)
 				fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
 					ti.label, ti.serial);

@@ -48,8 +48,14 @@ static void add_what(char *what, size_t n, const char *text)
 		strcat(what, "; ");
 		used += 2;
 	}
-	if (used < n)
-		snprintf(what + used, n - used, "%s", text);
+	if (used + 1 < n) { /* deliberately truncated to the space left */
+		size_t len = strlen(text);
+
+		if (len > n - used - 1)
+			len = n - used - 1;
+		memcpy(what + used, text, len);
+		what[used + len] = 0;
+	}
 }
 
 /* Fills e->what; returns false when nothing changed. */

@@ -78,7 +78,17 @@ step "create: signer with the factory default PIN, wrong PIN"
 expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=D \
   --pin env:PIN_A --pin env:PIN_D
 err_has "token passwd"
+# A token that takes part but does not sign is held to the rule too when its PIN is given.
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=D --token pkcs11:token=A \
+  --pin env:PIN_D --pin env:PIN_A
+err_has "token 1 of the CTL"
+err_has "token passwd"
+[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although a member token has the default PIN"
 export WRONG='not-the-pin'
+# ...and a wrong PIN for it stops the run before anything is signed.
+expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
+  --pin env:WRONG --pin env:PIN_B
+[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although a member token's login failed"
 expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
   --pin env:PIN_A --pin env:WRONG
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although login failed"

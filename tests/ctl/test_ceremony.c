@@ -305,6 +305,22 @@ static void update_authorize_only(void **state)
 	ceremony_free(&c);
 }
 
+static void token_asking_for_pin_change_takes_no_part(void **state)
+{
+	struct fake *f = *state;
+	struct ceremony c;
+	struct ctl_err err = {0};
+	bool dup;
+
+	ceremony_init(&c, CEREMONY_CREATE, NULL);
+	f->tok[1].flags |= TOKEN_F_PIN_TO_BE_CHANGED;
+	assert_int_equal(ceremony_add(&c, &f->tok[0], &dup, &err), CTL_OK);
+	assert_int_equal(ceremony_add(&c, &f->tok[1], &dup, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "ctlsign token passwd"));
+	assert_int_equal(ceremony_check_count(&c, &err), CTL_E_POLICY); /* only one was added */
+	ceremony_free(&c);
+}
+
 static void uri_matching(void **state)
 {
 	struct fake *f = *state;
@@ -336,6 +352,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(update_needs_known_token_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(update_authorize_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(uri_matching, setup, teardown),
+		cmocka_unit_test_setup_teardown(token_asking_for_pin_change_takes_no_part, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,11 +10,11 @@ cp "$V/SEP001122334455.cnf.xml" orig.xml
 encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" -q "$T/SEP001122334455.cnf.xml" >out.txt
 grep -q "encrypted 1, failed 0" out.txt || fail "summary: $(cat out.txt)"
 [ ! -e "$T/SEP001122334455.cnf.xml" ] || fail "the clear config is still there"
-sgntool decrypt "$T/SEP001122334455.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
+vdecrypt "$T/SEP001122334455.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
 cmp plain orig.xml || fail "decrypted text differs"
 # the minimal config equals the independent implementation's
-sgntool verify "$T/SEP001122334455.cnf.xml.sgn" "$V/ccm.crt" SEP001122334455.cnf.xml.sgn mini
-sgntool verify "$V/enc/SEP001122334455.cnf.xml.sgn" "$V/ccm.crt" SEP001122334455.cnf.xml.sgn refmini
+vcheck "$T/SEP001122334455.cnf.xml.sgn" "$V/ccm.crt" SEP001122334455.cnf.xml.sgn mini
+vcheck "$V/enc/SEP001122334455.cnf.xml.sgn" "$V/ccm.crt" SEP001122334455.cnf.xml.sgn refmini
 cmp mini refmini || fail "minimal config differs from the vector's"
 [ "$(grep -c '"operation":"encrypt"' audit.log)" -eq 1 ] || fail "audit"
 # a fresh key and IV per file: encrypting the same text twice differs
@@ -46,9 +46,9 @@ cp orig.xml "$T/SEP001122334455.cnf.xml"; cp orig.xml "$T/SEP0011223344AA.cnf.xm
 cp orig.xml "$T/SEP0011223344BB.cnf.xml"   # no certificate for this one
 expect 13 encrypt --key "pkcs11:token=tftp" --device-certs certs --dir "$T" --json >sum.json 2>err.txt
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["encrypted"]==2 and s["failed"]==3, s' sum.json
-sgntool decrypt "$T/SEP0011223344AA.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
+vdecrypt "$T/SEP0011223344AA.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
 cmp plain orig.xml
-sgntool verify "$T/SEP0011223344AA.cnf.xml.sgn" "$V/ccm.crt" SEP0011223344AA.cnf.xml.sgn
+vcheck "$T/SEP0011223344AA.cnf.xml.sgn" "$V/ccm.crt" SEP0011223344AA.cnf.xml.sgn
 [ -e "$T/SEP0011223344BB.cnf.xml" ] && [ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "failed files removed"
 grep -q "SEP0011223344BB.pem" err.txt || fail "missing-cert message: $(cat err.txt)"
 echo PASS

@@ -1,10 +1,12 @@
 # tests/sign/lib.sh - sourced by the sign/encrypt integration tests.
-# Usage: . lib.sh CTLSIGN SGNTOOL DATA_DIR WORK_DIR
+# Usage: . lib.sh CTLSIGN SGNTOOL DATA_DIR WORK_DIR CTLVERIFY
+# Outputs are checked with the real verifier (ctlverify check / show / decrypt); sgntool
+# only builds what ctlverify cannot (a non-secure CTL).
 # Makes a private SoftHSM2 store under WORK_DIR with token "tftp" holding the vectors'
 # CCM+TFTP key pair (ccm.key/ccm.crt, in the vector CTL with role CCM+TFTP), token "sast"
 # holding sast1 (a SAST: not allowed to sign TFTP files) and token "ec" with an EC key.
 set -euo pipefail
-CTLSIGN=$1 SGNTOOL=$2 DATA=$3 WORK=$4
+CTLSIGN=$1 SGNTOOL=$2 DATA=$3 WORK=$4 CTLVERIFY=$5
 V=$DATA/vectors
 rm -rf "$WORK"; mkdir -p "$WORK/softhsm"
 export SOFTHSM2_CONF=$WORK/softhsm2.conf
@@ -31,6 +33,33 @@ encrypt() { "$CTLSIGN" encrypt --pin env:CTL_TEST_PIN "$@"; }
 # the test helper exits without freeing: leak checks are for the product
 sgntool() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$SGNTOOL" "$@"; }
 fail()    { echo "FAIL: $*" >&2; exit 1; }
+
+# hfield FILE KEY: a field of `ctlverify show --json` (KEY: kind, body_offset, or
+# header.NAME).
+hfield() {
+  "$CTLVERIFY" show --json "$1" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[k]
+print(v)' "$2"
+}
+# vcheck FILE CERT NAME [BODY_OUT]: ctlverify accepts FILE's signature with CERT, it is a
+# .sgn whose header names NAME; its body is written to BODY_OUT.
+vcheck() {
+  "$CTLVERIFY" check --cert "$2" "$1" >/dev/null || fail "ctlverify check rejects $1"
+  [ "$(hfield "$1" kind)" = SGN ] || fail "$1 is not a .sgn"
+  [ "$(hfield "$1" header.file_name)" = "$3" ] || fail "$1 header names $(hfield "$1" header.file_name), not $3"
+  if [ $# -ge 4 ]; then tail -c +$(( $(hfield "$1" body_offset) + 1 )) "$1" > "$4"; fi
+}
+# vhash FILE: "SGN sha512" (kind and header hash algorithm)
+vhash() { echo "$(hfield "$1" kind) $(hfield "$1" header.hash)"; }
+# vdecrypt FILE SIGNER_CERT DEVICE_KEY OUT: ctlverify checks the signature, then decrypts.
+vdecrypt() {
+  "$CTLVERIFY" decrypt --key "$3" --cert "$2" -o "$4" "$1" >/dev/null 2>&1 \
+    || fail "ctlverify decrypt fails on $1"
+  [ "$(hfield "$1" kind)" = ENC-SGN ] || fail "$1 is not an .enc.sgn ($(hfield "$1" kind))"
+}
 # expect CODE cmd...: runs cmd, fails the test unless it exits with CODE
 expect() {
   local want=$1; shift

@@ -25,9 +25,9 @@ PY
 [ ! -e "$T/firmware.loads.sgn" ] && [ ! -e "$T/link.cnf.xml.sgn" ] && [ ! -e "$T/CTLFile.tlv.sgn" ] \
   || fail "signed an ineligible file"
 [ "$(cat "$WORK/outside.cnf.xml")" = secret ] || fail "outside file touched"
-sgntool verify "$T/SEP000000000123.cnf.xml.sgn" "$V/ccm.crt" SEP000000000123.cnf.xml.sgn body
+vcheck "$T/SEP000000000123.cnf.xml.sgn" "$V/ccm.crt" SEP000000000123.cnf.xml.sgn body
 cmp body "$T/SEP000000000123.cnf.xml"
-sgntool verify "$T/XMLDefault.cnf.xml.sgn" "$V/ccm.crt" XMLDefault.cnf.xml.sgn
+vcheck "$T/XMLDefault.cnf.xml.sgn" "$V/ccm.crt" XMLDefault.cnf.xml.sgn
 [ "$(grep -c '"operation":"sign"' audit.log)" -eq 306 ] || fail "per-file audit lines"
 [ "$(grep -c '"operation":"bulk-summary"' audit.log)" -eq 1 ] || fail "bulk summary audit line"
 
@@ -37,7 +37,7 @@ python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["signed"]=
 printf '<device><fullConfig>true</fullConfig><n>999</n></device>\n' > "$T/SEP000000000200.cnf.xml"
 sign --key "pkcs11:token=tftp" --dir "$T" -q >out.txt
 grep -q "signed 1, unchanged 305, failed 0" out.txt || fail "incremental: $(cat out.txt)"
-sgntool verify "$T/SEP000000000200.cnf.xml.sgn" "$V/ccm.crt" SEP000000000200.cnf.xml.sgn body
+vcheck "$T/SEP000000000200.cnf.xml.sgn" "$V/ccm.crt" SEP000000000200.cnf.xml.sgn body
 cmp body "$T/SEP000000000200.cnf.xml"
 # --all, --include / --exclude
 sign --key "pkcs11:token=tftp" --dir "$T" -q --all --include 'SEP*' --exclude '*3??.cnf.xml' >out.txt
@@ -55,7 +55,7 @@ grep -q "removed" err.txt || fail "message: $(cat err.txt)"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["signed"]==20 and s["stopped"], s' sum.json
 [ "$(ls "$T" | grep -c '\.sgn$')" -eq 20 ] || fail "outputs after removal: $(ls "$T" | grep -c '\.sgn$')"
 [ -z "$(ls -A "$T" | grep '^\.ctlsign-' || true)" ] || fail "temp files left"
-for f in "$T"/*.sgn; do b=$(basename "$f"); sgntool verify "$f" "$V/ccm.crt" "$b"; done
+for f in "$T"/*.sgn; do b=$(basename "$f"); vcheck "$f" "$V/ccm.crt" "$b"; done
 sign --key "pkcs11:token=tftp" --dir "$T" -q >out.txt
 grep -q "signed 286, unchanged 20" out.txt || fail "resume: $(cat out.txt)"
 

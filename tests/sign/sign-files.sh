@@ -8,16 +8,20 @@ printf 'not xml \x01\x02' > blob.bin
 # One file, defaults: FILE.sgn next to it, SHA-512, named after the output, body unchanged.
 sign --key "pkcs11:token=tftp" --ctl "$V/CTLFile.tlv" -q cfg.cnf.xml blob.bin >out.txt
 grep -q "signed 2, unchanged 0, failed 0" out.txt || fail "summary: $(cat out.txt)"
-sgntool verify cfg.cnf.xml.sgn "$V/ccm.crt" cfg.cnf.xml.sgn body
+vcheck cfg.cnf.xml.sgn "$V/ccm.crt" cfg.cnf.xml.sgn body
 cmp body cfg.cnf.xml || fail "body differs"
-[ "$(sgntool hash cfg.cnf.xml.sgn)" = "SGN sha512" ] || fail "default digest is not sha512"
-sgntool verify blob.bin.sgn "$V/ccm.crt" blob.bin.sgn body && cmp body blob.bin
+[ "$(vhash cfg.cnf.xml.sgn)" = "SGN sha512" ] || fail "default digest is not sha512"
+vcheck blob.bin.sgn "$V/ccm.crt" blob.bin.sgn body && cmp body blob.bin
+# The round trip can fail: one body byte changed, or the wrong certificate, is rejected.
+cp cfg.cnf.xml.sgn bad.sgn; printf 'X' | dd of=bad.sgn bs=1 seek=$(( $(stat -c %s bad.sgn) - 3 )) conv=notrunc 2>/dev/null
+expect 5 "$CTLVERIFY" check --cert "$V/ccm.crt" bad.sgn >/dev/null
+expect 5 "$CTLVERIFY" check --cert "$V/tftp2.crt" cfg.cnf.xml.sgn >/dev/null
 
 # --digest sha1, -o DIR; the CTL in DIR is found on its own.
 mkdir tftp; cp "$V/CTLFile.tlv" tftp/
 sign --key "pkcs11:token=tftp" --digest sha1 -o tftp -q cfg.cnf.xml >/dev/null
-[ "$(sgntool hash tftp/cfg.cnf.xml.sgn)" = "SGN sha1" ] || fail "--digest sha1 not honoured"
-sgntool verify tftp/cfg.cnf.xml.sgn "$V/ccm.crt" cfg.cnf.xml.sgn
+[ "$(vhash tftp/cfg.cnf.xml.sgn)" = "SGN sha1" ] || fail "--digest sha1 not honoured"
+vcheck tftp/cfg.cnf.xml.sgn "$V/ccm.crt" cfg.cnf.xml.sgn
 
 # Audit: one line per signed file, with the token and the output's hash.
 [ "$(grep -c '"operation":"sign"' audit.log)" -eq 3 ] || fail "audit lines: $(cat audit.log)"
