@@ -37,21 +37,6 @@ char *ctl_name_string(const X509_NAME *name)
 	return s;
 }
 
-static char *hex_lower(const uint8_t *d, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	char *s = malloc(n * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = hx[d[i] >> 4];
-		s[2 * i + 1] = hx[d[i] & 15];
-	}
-	s[2 * n] = 0;
-	return s;
-}
-
 char *ctl_cert_fingerprint(X509 *cert, int hash_alg)
 {
 	const EVP_MD *md = ctl_hash_md(hash_alg);
@@ -60,7 +45,7 @@ char *ctl_cert_fingerprint(X509 *cert, int hash_alg)
 
 	if (!cert || !md || !X509_digest(cert, md, d, &n))
 		return NULL;
-	return hex_lower(d, n);
+	return ctl_hex(d, n);
 }
 
 static int no_passphrase(char *buf, int size, int rw, void *u)

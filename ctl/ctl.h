@@ -56,6 +56,10 @@ struct ctl_buf {
 };
 void ctl_buf_clear(struct ctl_buf *b);  /* wipes and frees; leaves {NULL,0} */
 int ctl_buf_set(struct ctl_buf *b, const void *data, size_t len); /* copy; 0 on ENOMEM */
+/* Lowercase hex of n bytes: into out (2n+1 chars, NUL-terminated), or a malloc'd string
+ * (caller frees; NULL on ENOMEM). */
+void ctl_hex_to(const uint8_t *p, size_t n, char *out);
+char *ctl_hex(const uint8_t *p, size_t n);
 
 /* --- algorithms and roles --- */
 
@@ -253,6 +257,8 @@ int ctl_modulus_code(int bits);
 
 /* --- files --- */
 
+/* "DIR/NAMESUFFIX", malloc'd (caller frees); NULL on ENOMEM. */
+char *ctl_path_join(const char *dir, const char *name, const char *suffix);
 /* Reads a whole regular file, refusing more than max bytes. */
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir.

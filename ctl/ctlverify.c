@@ -53,6 +53,21 @@ static void set_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* Starts a decision about a file: clears the last one, parses data into *f and records
+ * its kind and the header's signer name. */
+static int begin_file(ctlv_store *s, const uint8_t *data, size_t len, struct ctl_file **f)
+{
+	int rc;
+
+	reset_last(s);
+	rc = ctl_parse(data, len, f, &s->err);
+	if (rc != CTL_OK)
+		return rc;
+	s->kind = (*f)->kind;
+	set_str(s->signer, sizeof(s->signer), (*f)->hdr.signer_name);
+	return CTL_OK;
+}
+
 static void warn(ctlv_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(ctlv_store *s, const char *fmt, ...)
 {
@@ -204,18 +219,7 @@ static const char *role_str(int role)
 
 static char *serial_hex(const struct ctl_buf *b)
 {
-	static const char hx[] = "0123456789abcdef";
-	size_t n = b->len > 32 ? 32 : b->len;
-	char *s = malloc(n * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = hx[b->data[i] >> 4];
-		s[2 * i + 1] = hx[b->data[i] & 15];
-	}
-	s[n * 2] = 0;
-	return s;
+	return ctl_hex(b->data, b->len > 32 ? 32 : b->len);
 }
 
 /* "unknown signer" error naming the header's signer. */
@@ -415,12 +419,9 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	char hex[65];
 	int rc;
 
-	reset_last(s);
-	rc = ctl_parse(data, len, &f, &s->err);
+	rc = begin_file(s, data, len, &f);
 	if (rc != CTL_OK)
 		return rc;
-	s->kind = f->kind;
-	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
 	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s file, not a CTL or ITL", article(f->kind), ctl_kind_name(f->kind));
 		goto out;
@@ -502,14 +503,11 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 	int from_itl = 0;
 	int rc;
 
-	reset_last(s);
 	*out = NULL;
 	*out_len = 0;
-	rc = ctl_parse(data, len, &f, &s->err);
+	rc = begin_file(s, data, len, &f);
 	if (rc != CTL_OK)
 		return rc;
-	s->kind = f->kind;
-	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
 	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_ENC_SGN) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s, not a signed file (.sgn or .enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
 		goto out;
@@ -561,14 +559,11 @@ int ctlv_decrypt_file(ctlv_store *s, const uint8_t *data, size_t len, const char
 	struct ctl_file *f = NULL;
 	int rc;
 
-	reset_last(s);
 	*out = NULL;
 	*out_len = 0;
-	rc = ctl_parse(data, len, &f, &s->err);
+	rc = begin_file(s, data, len, &f);
 	if (rc != CTL_OK)
 		return rc;
-	s->kind = f->kind;
-	set_str(s->signer, sizeof(s->signer), f->hdr.signer_name);
 	if (f->kind != CTL_KIND_ENC_SGN) {
 		rc = ctl_fail(&s->err, CTL_E_MALFORMED, "this is %s %s, not an encrypted file (.enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
 		goto out;

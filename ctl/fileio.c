@@ -11,6 +11,16 @@
 
 #include "bytes.h"
 
+char *ctl_path_join(const char *dir, const char *name, const char *suffix)
+{
+	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s%s", dir, name, suffix);
+	return p;
+}
+
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err)
 {
 	struct cbb b;

@@ -122,10 +122,14 @@ static int missing(uint32_t seen, const uint8_t *tags, size_t n, const char *whe
 			return rc_;                                                         \
 	} while (0)
 
-static int parse_signer_info(struct cbs v, struct ctl_header *h, struct ctl_err *err)
+/* Handles one element of a container; tag is one of the container's tags, seen once. */
+typedef int (*elem_fn)(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err);
+
+/* Walks the elements of container v (named `where` in errors): every tag must be one of
+ * tags[], at most once, and all of them must be there. fn handles each element. */
+static int parse_container(struct cbs v, const char *where, const uint8_t *tags, size_t ntags,
+			   elem_fn fn, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t req[] = {4, 5, 6};
-	const char *where = "signer info (tag 3)";
 	size_t off = ELEM_OFF(&v);
 	uint32_t seen = 0;
 
@@ -133,174 +137,113 @@ static int parse_signer_info(struct cbs v, struct ctl_header *h, struct ctl_err 
 		struct cbs e;
 		uint8_t tag;
 		TRY(next_elem(&v, where, &tag, &e, err));
-		switch (tag) {
-		case 4:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(get_string(&e, "signer name", tag, &h->signer_name, err));
-			break;
-		case 5:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(get_bytes(&e, "signer serial", tag, true, &h->signer_serial, err));
-			break;
-		case 6:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(get_string(&e, "issuer name", tag, &h->issuer_name, err));
-			break;
-		default:
+		if (!memchr(tags, tag, ntags))
 			return unknown_tag(where, tag, &e, err);
-		}
+		TRY(seen_once(&seen, tag, where, &e, err));
+		TRY(fn(tag, &e, ctx, err));
 	}
-	return missing(seen, req, sizeof(req), where, off, err);
+	return missing(seen, tags, ntags, where, off, err);
 }
 
-static int parse_sig_alg(struct cbs v, struct ctl_header *h, struct ctl_err *err)
+static int signer_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t req[] = {10, 11};
-	const char *where = "signature algorithm (tag 9)";
-	size_t off = ELEM_OFF(&v);
-	uint32_t seen = 0;
+	struct ctl_header *h = ctx;
 
-	while (cbs_len(&v)) {
-		struct cbs e;
-		uint8_t tag;
-		TRY(next_elem(&v, where, &tag, &e, err));
-		switch (tag) {
-		case 10:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(want_len(&e, "signature algorithm", tag, 1, err));
-			h->sig_alg = u8_of(&e);
-			if (h->sig_alg != 0)
-				return ctl_fail(err, CTL_E_UNSUPPORTED,
-						"signature algorithm %d at offset %zu is not supported (only 0 = RSA)",
-						h->sig_alg, ELEM_OFF(&e));
-			break;
-		case 11:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(want_len(&e, "modulus code", tag, 1, err));
-			h->modulus_code = u8_of(&e);
-			if (h->modulus_code > 3)
-				return ctl_fail(err, CTL_E_UNSUPPORTED,
-						"modulus code %d at offset %zu is not supported (0..3 = 512..4096 bits)",
-						h->modulus_code, ELEM_OFF(&e));
-			break;
-		default:
-			return unknown_tag(where, tag, &e, err);
-		}
-	}
-	return missing(seen, req, sizeof(req), where, off, err);
+	if (tag == 4)
+		return get_string(e, "signer name", tag, &h->signer_name, err);
+	if (tag == 5)
+		return get_bytes(e, "signer serial", tag, true, &h->signer_serial, err);
+	return get_string(e, "issuer name", tag, &h->issuer_name, err);
 }
 
-static int parse_sig_info(struct cbs v, struct ctl_header *h, struct ctl_err *err)
+static int sig_alg_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t req[] = {8, 9};
-	const char *where = "signature info (tag 7)";
-	size_t off = ELEM_OFF(&v);
-	uint32_t seen = 0;
+	struct ctl_header *h = ctx;
 
-	while (cbs_len(&v)) {
-		struct cbs e;
-		uint8_t tag;
-		TRY(next_elem(&v, where, &tag, &e, err));
-		switch (tag) {
-		case 8:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(want_len(&e, "hash algorithm", tag, 1, err));
-			h->hash_alg = u8_of(&e);
-			if (!ctl_hash_md(h->hash_alg))
-				return ctl_fail(err, CTL_E_UNSUPPORTED,
-						"hash algorithm %d at offset %zu is not supported (1 = SHA-1, 2 = SHA-256, 3 = SHA-512)",
-						h->hash_alg, ELEM_OFF(&e));
-			break;
-		case 9:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(parse_sig_alg(e, h, err));
-			break;
-		default:
-			return unknown_tag(where, tag, &e, err);
-		}
+	if (tag == 10) {
+		TRY(want_len(e, "signature algorithm", tag, 1, err));
+		h->sig_alg = u8_of(e);
+		if (h->sig_alg != 0)
+			return ctl_fail(err, CTL_E_UNSUPPORTED,
+					"signature algorithm %d at offset %zu is not supported (only 0 = RSA)",
+					h->sig_alg, ELEM_OFF(e));
+		return CTL_OK;
 	}
-	return missing(seen, req, sizeof(req), where, off, err);
+	TRY(want_len(e, "modulus code", tag, 1, err));
+	h->modulus_code = u8_of(e);
+	if (h->modulus_code > 3)
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"modulus code %d at offset %zu is not supported (0..3 = 512..4096 bits)",
+				h->modulus_code, ELEM_OFF(e));
+	return CTL_OK;
 }
 
-static int parse_iv_info(struct cbs v, struct ctl_enc_info *x, struct ctl_err *err)
+static int sig_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t req[] = {18, 19, 20};
-	const char *where = "IV info (tag 17)";
-	size_t off = ELEM_OFF(&v);
-	uint32_t seen = 0;
+	static const uint8_t alg_tags[] = {10, 11};
+	struct ctl_header *h = ctx;
 
-	while (cbs_len(&v)) {
-		struct cbs e;
-		uint8_t tag;
-		TRY(next_elem(&v, where, &tag, &e, err));
-		TRY(tag >= 18 && tag <= 20 ? seen_once(&seen, tag, where, &e, err)
-					   : unknown_tag(where, tag, &e, err));
-		if (tag == 18) {
-			TRY(want_len(&e, "IV type", tag, 1, err));
-			x->iv_type = u8_of(&e);
-		} else if (tag == 19) {
-			TRY(want_len(&e, "IV", tag, 16, err));
-			TRY(get_bytes(&e, "IV", tag, true, &x->iv, err));
-		} else {
-			TRY(want_len(&e, "padding count", tag, 2, err));
-			x->pad_count = u16_of(&e);
-		}
-	}
-	return missing(seen, req, sizeof(req), where, off, err);
+	if (tag == 9)
+		return parse_container(*e, "signature algorithm (tag 9)", alg_tags,
+				       sizeof(alg_tags), sig_alg_elem, h, err);
+	TRY(want_len(e, "hash algorithm", tag, 1, err));
+	h->hash_alg = u8_of(e);
+	if (!ctl_hash_md(h->hash_alg))
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"hash algorithm %d at offset %zu is not supported (1 = SHA-1, 2 = SHA-256, 3 = SHA-512)",
+				h->hash_alg, ELEM_OFF(e));
+	return CTL_OK;
 }
 
-static int parse_key_info(struct cbs v, struct ctl_enc_info *x, struct ctl_err *err)
+static int iv_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t req[] = {22, 23, 24, 25};
-	const char *where = "key info (tag 21)";
-	size_t off = ELEM_OFF(&v);
-	uint32_t seen = 0;
+	struct ctl_enc_info *x = ctx;
 
-	while (cbs_len(&v)) {
-		struct cbs e;
-		uint8_t tag;
-		TRY(next_elem(&v, where, &tag, &e, err));
-		TRY(tag >= 22 && tag <= 25 ? seen_once(&seen, tag, where, &e, err)
-					   : unknown_tag(where, tag, &e, err));
-		if (tag == 22) {
-			TRY(want_len(&e, "key type", tag, 1, err));
-			x->key_type = u8_of(&e);
-		} else if (tag == 23) {
-			TRY(want_len(&e, "key size", tag, 2, err));
-			x->key_bits = u16_of(&e);
-		} else if (tag == 24) {
-			TRY(want_len(&e, "key algorithm", tag, 1, err));
-			x->key_alg = u8_of(&e);
-		} else {
-			TRY(get_bytes(&e, "wrapped key", tag, true, &x->wrapped_key, err));
-		}
+	if (tag == 18) {
+		TRY(want_len(e, "IV type", tag, 1, err));
+		x->iv_type = u8_of(e);
+	} else if (tag == 19) {
+		TRY(want_len(e, "IV", tag, 16, err));
+		TRY(get_bytes(e, "IV", tag, true, &x->iv, err));
+	} else {
+		TRY(want_len(e, "padding count", tag, 2, err));
+		x->pad_count = u16_of(e);
 	}
-	return missing(seen, req, sizeof(req), where, off, err);
+	return CTL_OK;
 }
 
-static int parse_enc_info(struct cbs v, struct ctl_enc_info *x, struct ctl_err *err)
+static int key_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t req[] = {17, 21};
-	const char *where = "encryption info (tag 16)";
-	size_t off = ELEM_OFF(&v);
-	uint32_t seen = 0;
+	struct ctl_enc_info *x = ctx;
 
-	while (cbs_len(&v)) {
-		struct cbs e;
-		uint8_t tag;
-		TRY(next_elem(&v, where, &tag, &e, err));
-		if (tag == 17) {
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(parse_iv_info(e, x, err));
-		} else if (tag == 21) {
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(parse_key_info(e, x, err));
-		} else {
-			return unknown_tag(where, tag, &e, err);
-		}
+	if (tag == 22) {
+		TRY(want_len(e, "key type", tag, 1, err));
+		x->key_type = u8_of(e);
+	} else if (tag == 23) {
+		TRY(want_len(e, "key size", tag, 2, err));
+		x->key_bits = u16_of(e);
+	} else if (tag == 24) {
+		TRY(want_len(e, "key algorithm", tag, 1, err));
+		x->key_alg = u8_of(e);
+	} else {
+		TRY(get_bytes(e, "wrapped key", tag, true, &x->wrapped_key, err));
 	}
-	return missing(seen, req, sizeof(req), where, off, err);
+	return CTL_OK;
 }
+
+static int enc_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
+{
+	static const uint8_t iv_tags[] = {18, 19, 20}, key_tags[] = {22, 23, 24, 25};
+
+	if (tag == 17)
+		return parse_container(*e, "IV info (tag 17)", iv_tags, sizeof(iv_tags),
+				       iv_info_elem, ctx, err);
+	return parse_container(*e, "key info (tag 21)", key_tags, sizeof(key_tags),
+			       key_info_elem, ctx, err);
+}
+
+static const uint8_t signer_info_tags[] = {4, 5, 6}, sig_info_tags[] = {8, 9},
+		     enc_info_tags[] = {17, 21};
 
 static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *err)
 {
@@ -389,13 +332,17 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 		}
 		if (tag > 28 || tag == 0)
 			return unknown_tag(where, tag, &e, err);
+		if (tag == 28 && !is_tlv)
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"header: signer version (tag 28) at offset %zu in a version %u.%u file",
+					ELEM_OFF(&e), h->version_major, h->version_minor);
+		if ((tag == 16 || tag == 26 || tag == 27) && !is_enc)
+			return ctl_fail(err, CTL_E_MALFORMED,
+					"header: encryption tag %u at offset %zu in a version %u.%u file",
+					tag, ELEM_OFF(&e), h->version_major, h->version_minor);
+		TRY(seen_once(&seen, tag, where, &e, err));
 		switch (tag) {
 		case 28:
-			if (!is_tlv)
-				return ctl_fail(err, CTL_E_MALFORMED,
-						"header: signer version (tag 28) at offset %zu in a version %u.%u file",
-						ELEM_OFF(&e), h->version_major, h->version_minor);
-			TRY(seen_once(&seen, tag, where, &e, err));
 			TRY(want_len(&e, "signer version", tag, 2, err));
 			h->has_signer_version = true;
 			h->signer_version_major = cbs_data(&e)[0];
@@ -403,53 +350,42 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 			break;
 		case 1:
 		case 2:
-			TRY(seen_once(&seen, tag, where, &e, err));
 			break;
 		case 3:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(parse_signer_info(e, h, err));
+			TRY(parse_container(e, "signer info (tag 3)", signer_info_tags,
+					    sizeof(signer_info_tags), signer_info_elem, h, err));
 			break;
 		case 7:
-			TRY(seen_once(&seen, tag, where, &e, err));
-			TRY(parse_sig_info(e, h, err));
+			TRY(parse_container(e, "signature info (tag 7)", sig_info_tags,
+					    sizeof(sig_info_tags), sig_info_elem, h, err));
 			break;
 		case 12:
-			TRY(seen_once(&seen, tag, where, &e, err));
 			TRY(get_bytes(&e, "signature", tag, true, &h->signature, err));
 			h->sig_offset = ELEM_OFF(&e);
 			h->sig_elem_len = 3 + cbs_len(&e);
 			break;
 		case 14:
-			TRY(seen_once(&seen, tag, where, &e, err));
 			TRY(get_string(&e, "file name", tag, &h->file_name, err));
 			break;
 		case 15:
-			TRY(seen_once(&seen, tag, where, &e, err));
 			TRY(want_len(&e, "timestamp", tag, 4, err));
 			h->timestamp = ((uint32_t)u16_of(&e) << 16) | (uint32_t)((cbs_data(&e)[2] << 8) | cbs_data(&e)[3]);
 			break;
 		case 16:
+			TRY(parse_container(e, "encryption info (tag 16)", enc_info_tags,
+					    sizeof(enc_info_tags), enc_info_elem, &h->enc, err));
+			h->has_enc = true;
+			break;
 		case 26:
+			TRY(want_len(&e, "content hash algorithm", tag, 1, err));
+			h->enc.content_hash_alg = u8_of(&e);
+			if (!ctl_hash_md(h->enc.content_hash_alg))
+				return ctl_fail(err, CTL_E_UNSUPPORTED,
+						"content hash algorithm %d at offset %zu is not supported",
+						h->enc.content_hash_alg, ELEM_OFF(&e));
+			break;
 		case 27:
-			if (!is_enc)
-				return ctl_fail(err, CTL_E_MALFORMED,
-						"header: encryption tag %u at offset %zu in a version %u.%u file",
-						tag, ELEM_OFF(&e), h->version_major, h->version_minor);
-			TRY(seen_once(&seen, tag, where, &e, err));
-			if (tag == 16) {
-				TRY(parse_enc_info(e, &h->enc, err));
-				h->has_enc = true;
-			} else if (tag == 26) {
-				TRY(want_len(&e, "content hash algorithm", tag, 1, err));
-				h->enc.content_hash_alg = u8_of(&e);
-				if (!ctl_hash_md(h->enc.content_hash_alg))
-					return ctl_fail(err, CTL_E_UNSUPPORTED,
-							"content hash algorithm %d at offset %zu is not supported",
-							h->enc.content_hash_alg, ELEM_OFF(&e));
-			} else {
-				TRY(get_bytes(&e, "content hash", tag, true, &h->enc.content_hash,
-					      err));
-			}
+			TRY(get_bytes(&e, "content hash", tag, true, &h->enc.content_hash, err));
 			break;
 		default:
 			return unknown_tag(where, tag, &e, err);

@@ -31,17 +31,12 @@ const char *store_file_name(int kind)
 
 int store_sha256_hex(const uint8_t *data, size_t len, char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
 	uint8_t md[32];
 	unsigned mdlen = 0;
 
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return 0;
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
-	}
-	out[64] = 0;
+	ctl_hex_to(md, 32, out);
 	return 1;
 }
 
@@ -49,16 +44,6 @@ static void held_clear(struct store_held *h)
 {
 	ctl_file_free(h->file);
 	memset(h, 0, sizeof(*h));
-}
-
-static char *path_join(const char *dir, const char *name, const char *suffix)
-{
-	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s%s", dir, name, suffix);
-	return p;
 }
 
 static int fsync_dir(const char *dir)
@@ -202,7 +187,7 @@ static int state_write(const struct store *st, const struct store_held *ctl,
 	state_add_held(&b, "itl", itl);
 	if (!cbb_finish(&b, &data, &len))
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	path = path_join(st->dir, "state", "");
+	path = ctl_path_join(st->dir, "state", "");
 	if (!path) {
 		free(data);
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
@@ -258,8 +243,8 @@ static int load_held(struct store *st, int kind, struct ctl_err *err)
 {
 	struct store_held *h = store_held(st, kind);
 	const char *name = store_file_name(kind);
-	char *main_path = path_join(st->dir, name, "");
-	char *next_path = path_join(st->dir, name, ".next");
+	char *main_path = ctl_path_join(st->dir, name, "");
+	char *next_path = ctl_path_join(st->dir, name, ".next");
 	struct ctl_buf buf = {0};
 	char hex[65];
 	int rc = CTL_OK;
@@ -327,8 +312,8 @@ int store_open(struct store *st, const char *dir, struct ctl_err *err)
 	if (!*dir)
 		return ctl_fail(err, CTL_E_USAGE, "store directory name is empty");
 	st->dir = strdup(dir);
-	state_path = path_join(dir, "state", "");
-	lock_path = path_join(dir, "lock", "");
+	state_path = ctl_path_join(dir, "state", "");
+	lock_path = ctl_path_join(dir, "lock", "");
 	if (!st->dir || !state_path || !lock_path) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
@@ -402,8 +387,8 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 	if (st->dir) {
 		const char *name = store_file_name(kind);
 
-		main_path = path_join(st->dir, name, "");
-		next_path = path_join(st->dir, name, ".next");
+		main_path = ctl_path_join(st->dir, name, "");
+		next_path = ctl_path_join(st->dir, name, ".next");
 		if (!main_path || !next_path) {
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			goto out;

@@ -87,11 +87,9 @@ const struct ctl_record *ctl_find_signer(const struct ctl_file *f, int role)
 /* Hex of the serial for messages (truncated to fit). */
 static void serial_hex(const struct ctl_buf *s, char *out, size_t n)
 {
-	size_t i;
+	size_t max = (n - 1) / 2;
 
-	out[0] = 0;
-	for (i = 0; i < s->len && 2 * i + 3 <= n; i++)
-		snprintf(out + 2 * i, n - 2 * i, "%02x", s->data[i]);
+	ctl_hex_to(s->data, s->len < max ? s->len : max, out);
 }
 
 int ctl_verify_self(const struct ctl_file *f, struct ctl_err *err)

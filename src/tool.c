@@ -109,17 +109,11 @@ void tool_json_print(struct json_object *obj)
 
 struct json_object *tool_json_hex(const uint8_t *data, size_t len)
 {
-	static const char hx[] = "0123456789abcdef";
-	char *s = malloc(len * 2 + 1);
+	char *s = ctl_hex(data, len);
 	struct json_object *o;
 
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		s[2 * i] = hx[data[i] >> 4];
-		s[2 * i + 1] = hx[data[i] & 15];
-	}
-	s[len * 2] = 0;
 	o = json_object_new_string(s);
 	free(s);
 	return o;

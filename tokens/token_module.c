@@ -73,8 +73,7 @@ int token_read_info(struct token_module *m, CK_SLOT_ID slot, struct token_info *
 		unsigned char md[20];
 		unsigned int mdlen = 0;
 		if (X509_digest(ti->cert, EVP_sha1(), md, &mdlen) == 1 && mdlen == 20)
-			for (unsigned i = 0; i < 20; i++)
-				snprintf(ti->cert_sha1 + 2 * i, 3, "%02x", md[i]);
+			ctl_hex_to(md, 20, ti->cert_sha1);
 	}
 	return CTL_OK;
 }

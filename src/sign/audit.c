@@ -31,21 +31,6 @@ static void add_str(struct json_object *o, const char *key, const char *val)
 		json_object_object_add(o, key, json_object_new_string(val));
 }
 
-static char *hex(const uint8_t *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	char *s = malloc(n * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = hx[p[i] >> 4];
-		s[2 * i + 1] = hx[p[i] & 15];
-	}
-	s[2 * n] = 0;
-	return s;
-}
-
 static int add_signer(struct json_object *o, X509 *cert)
 {
 	const ASN1_INTEGER *sn;
@@ -91,7 +76,7 @@ static int audit_line(const struct audit_rec *r, struct cbb *out)
 
 		if (!EVP_Digest(r->data, r->len, md, &mdlen, EVP_sha256(), NULL))
 			goto out;
-		if (!(h = hex(md, mdlen)))
+		if (!(h = ctl_hex(md, mdlen)))
 			goto out;
 		add_str(o, "output_sha256", h);
 		free(h);

@@ -35,6 +35,8 @@ const char *const bulk_builtin_excludes[] = {
 #define BULK_MAX_INPUT (CTL_MAX_FILE_SIZE - 65536u)
 #define COMMIT_BATCH 128
 #define COMMIT_WAIT_MS 250
+#define COMMIT_WAKE 32        /* items queued before the committer is woken */
+#define WORK_QUEUE_PER_JOB 16 /* names queued per signing thread */
 
 static bool match_any(const char *const *pats, const char *name)
 {
@@ -136,9 +138,13 @@ struct item {
 	bool have_tmp;
 };
 
+/* A bounded FIFO that wakes its threads in batches: a consumer is woken only when
+ * wake_at items are queued (or on close), a blocked producer only when the queue has
+ * drained to half its capacity, so a hand-off costs a futex call per batch, not per item. */
 struct queue {
 	struct item *head, *tail;
-	size_t n, cap;
+	size_t n, cap, wake_at;
+	unsigned empty_waiters, full_waiters;
 	bool closed;
 	pthread_mutex_t mu;
 	pthread_cond_t not_empty, not_full;
@@ -172,10 +178,11 @@ static void item_free(struct item *it)
 	free(it);
 }
 
-static void q_init(struct queue *q, size_t cap)
+static void q_init(struct queue *q, size_t cap, size_t wake_at)
 {
 	memset(q, 0, sizeof(*q));
 	q->cap = cap;
+	q->wake_at = wake_at;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->not_empty, NULL);
 	pthread_cond_init(&q->not_full, NULL);
@@ -197,8 +204,11 @@ static void q_destroy(struct queue *q)
 static void q_push(struct queue *q, struct item *it)
 {
 	pthread_mutex_lock(&q->mu);
-	while (q->n >= q->cap)
+	while (q->n >= q->cap) {
+		q->full_waiters++;
 		pthread_cond_wait(&q->not_full, &q->mu);
+		q->full_waiters--;
+	}
 	it->next = NULL;
 	if (q->tail)
 		q->tail->next = it;
@@ -206,7 +216,8 @@ static void q_push(struct queue *q, struct item *it)
 		q->head = it;
 	q->tail = it;
 	q->n++;
-	pthread_cond_signal(&q->not_empty);
+	if (q->empty_waiters && q->n >= q->wake_at)
+		pthread_cond_signal(&q->not_empty);
 	pthread_mutex_unlock(&q->mu);
 }
 
@@ -218,29 +229,44 @@ static void q_close(struct queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* Pops an item; NULL when the queue is closed and empty, or (deadline non-NULL) when the
- * deadline passed with nothing to pop. */
-static struct item *q_pop(struct queue *q, const struct timespec *deadline)
+/* Pops up to max items into out (in order) and returns how many. Without a deadline it
+ * waits for at least one; with one it waits until wake_at items are queued, the queue is
+ * closed or the deadline passed (then it takes what there is, possibly nothing). 0 with
+ * no deadline means closed and empty. */
+static size_t q_pop_n(struct queue *q, struct item **out, size_t max,
+		      const struct timespec *deadline)
 {
-	struct item *it = NULL;
+	size_t got = 0;
 
 	pthread_mutex_lock(&q->mu);
-	while (!q->head && !q->closed) {
-		if (!deadline)
-			pthread_cond_wait(&q->not_empty, &q->mu);
-		else if (pthread_cond_timedwait(&q->not_empty, &q->mu, deadline) == ETIMEDOUT)
+	while (!q->closed && (deadline ? q->n < q->wake_at : !q->head)) {
+		int rc;
+		q->empty_waiters++;
+		rc = deadline ? pthread_cond_timedwait(&q->not_empty, &q->mu, deadline)
+			      : pthread_cond_wait(&q->not_empty, &q->mu);
+		q->empty_waiters--;
+		if (rc == ETIMEDOUT)
 			break;
 	}
-	if (q->head) {
-		it = q->head;
+	while (q->head && got < max) {
+		struct item *it = q->head;
 		q->head = it->next;
 		if (!q->head)
 			q->tail = NULL;
 		q->n--;
-		pthread_cond_signal(&q->not_full);
+		out[got++] = it;
 	}
+	if (got && q->full_waiters && q->n <= q->cap / 2)
+		pthread_cond_broadcast(&q->not_full);
 	pthread_mutex_unlock(&q->mu);
-	return it;
+	return got;
+}
+
+static struct item *q_pop(struct queue *q)
+{
+	struct item *it;
+
+	return q_pop_n(q, &it, 1, NULL) ? it : NULL;
 }
 
 static bool q_done(struct queue *q)
@@ -430,28 +456,6 @@ static bool process(struct run *r, struct item *it)
 	return true;
 }
 
-static void *worker_main(void *arg)
-{
-	struct run *r = arg;
-	struct item *it;
-
-	while ((it = q_pop(&r->work, NULL))) {
-		if (atomic_load(&r->stop)) {
-			account(r, it, OUT_NOT_DONE, NULL);
-			item_free(it);
-		} else if (process(r, it)) {
-			q_push(&r->commit, it);
-		} else {
-			item_free(it);
-		}
-	}
-	pthread_mutex_lock(&r->mu);
-	if (--r->workers_left == 0)
-		q_close(&r->commit);
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
@@ -466,7 +470,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Writes the item's output to a temp file in its output directory (not yet durable). */
+/* Writes the item's output to a temp file in its output directory (not yet durable: the
+ * committer syncs, then renames). Done by the signing threads, in parallel. */
 static bool write_tmp(struct run *r, struct item *it)
 {
 	char msg[300];
@@ -489,6 +494,28 @@ static bool write_tmp(struct run *r, struct item *it)
 	}
 	it->have_tmp = true;
 	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct run *r = arg;
+	struct item *it;
+
+	while ((it = q_pop(&r->work))) {
+		if (atomic_load(&r->stop)) {
+			account(r, it, OUT_NOT_DONE, NULL);
+			item_free(it);
+		} else if (process(r, it) && write_tmp(r, it)) {
+			q_push(&r->commit, it);
+		} else {
+			item_free(it);
+		}
+	}
+	pthread_mutex_lock(&r->mu);
+	if (--r->workers_left == 0)
+		q_close(&r->commit);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
 }
 
 /* Makes a batch durable: sync the temp files' file systems, rename each into place,
@@ -563,35 +590,23 @@ static void deadline_in(struct timespec *ts, long ms)
 	}
 }
 
+/* Commits whatever has queued once COMMIT_WAKE items are waiting, the queue is closed,
+ * or COMMIT_WAIT_MS passed: outputs become durable within about that time. */
 static void *committer_main(void *arg)
 {
 	struct run *r = arg;
 	struct item *batch[COMMIT_BATCH];
 	struct timespec deadline;
-	size_t n = 0;
 
 	for (;;) {
-		struct item *it = q_pop(&r->commit, n ? &deadline : NULL);
-		if (!it) {
-			if (n) {
-				commit_batch(r, batch, n);
-				n = 0;
-			}
-			if (q_done(&r->commit))
-				break;
-			continue;
-		}
-		if (!write_tmp(r, it)) {
-			item_free(it);
-			continue;
-		}
-		if (n == 0)
-			deadline_in(&deadline, COMMIT_WAIT_MS);
-		batch[n++] = it;
-		if (n == COMMIT_BATCH) {
+		size_t n;
+
+		deadline_in(&deadline, COMMIT_WAIT_MS);
+		n = q_pop_n(&r->commit, batch, COMMIT_BATCH, &deadline);
+		if (n)
 			commit_batch(r, batch, n);
-			n = 0;
-		}
+		else if (q_done(&r->commit))
+			break;
 	}
 	atomic_store(&r->finished, true);
 	return NULL;
@@ -653,8 +668,8 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 	r.hash_alg = oc.hash_alg ? oc.hash_alg : CTL_HASH_SHA512;
 	r.total = total;
 	pthread_mutex_init(&r.mu, NULL);
-	q_init(&r.work, 4 * (size_t)oc.jobs);
-	q_init(&r.commit, COMMIT_BATCH);
+	q_init(&r.work, WORK_QUEUE_PER_JOB * (size_t)oc.jobs, 1);
+	q_init(&r.commit, COMMIT_BATCH, COMMIT_WAKE);
 	atomic_init(&r.stop, false);
 	atomic_init(&r.finished, false);
 	atomic_init(&r.tmp_seq, 0);

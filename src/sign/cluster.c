@@ -75,14 +75,8 @@ static char *resolve(const struct parse_state *st, const char *value)
 	size_t n;
 	char *p;
 
-	if (value[0] == '/' || !strcmp(st->dir, ".")) {
-		p = strdup(value);
-	} else {
-		n = strlen(st->dir) + strlen(value) + 2;
-		if (!(p = malloc(n)))
-			return NULL;
-		snprintf(p, n, "%s/%s", st->dir, value);
-	}
+	p = value[0] == '/' || !strcmp(st->dir, ".") ? strdup(value)
+						      : ctl_path_join(st->dir, value, "");
 	/* "tftp/" -> "tftp", so that "DIR/CTLFile.tlv" reads well */
 	for (n = p ? strlen(p) : 0; n > 1 && p[n - 1] == '/'; n--)
 		p[n - 1] = 0;

@@ -949,7 +949,7 @@ static int cmd_ctl_show(int argc, char **argv)
 				char *h = NULL;
 
 				if (EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha1(), NULL))
-					h = ctlmake_hex(md, ml);
+					h = ctl_hex(md, ml);
 				printf("      SHA-1 %s%s\n", h ? h : "?",
 				       r == signer ? "  (signer)" : "");
 				free(h);

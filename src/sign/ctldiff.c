@@ -196,7 +196,7 @@ size_t ctldiff_count(const struct ctldiff *d, int kind)
 void ctldiff_describe(const struct ctl_record *r, char *buf, size_t n)
 {
 	const char *role = ctl_role_name(r->role);
-	char *sn = ctlmake_hex(r->serial.data, r->serial.len);
+	char *sn = ctl_hex(r->serial.data, r->serial.len);
 	char ip[32] = "";
 	int k;
 
@@ -243,7 +243,7 @@ static struct json_object *rec_json(const struct ctl_record *r)
 {
 	struct json_object *o = json_object_new_object();
 	const char *role = ctl_role_name(r->role);
-	char *sn = ctlmake_hex(r->serial.data, r->serial.len);
+	char *sn = ctl_hex(r->serial.data, r->serial.len);
 
 	json_object_object_add(o, "role", json_object_new_string(role ? role : "?"));
 	if (r->subject)

@@ -161,21 +161,6 @@ int ctlmake_mode_of(const struct ctl_record *recs, size_t n)
 	return servers && !with_cert ? CLUSTER_NONSECURE : CLUSTER_MIXED;
 }
 
-char *ctlmake_hex(const uint8_t *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	char *s = malloc(n * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = hx[p[i] >> 4];
-		s[2 * i + 1] = hx[p[i] & 15];
-	}
-	s[2 * n] = 0;
-	return s;
-}
-
 /* Selector without ':' and lowercased, if it looks like hex; else NULL. */
 static char *hex_form(const char *sel)
 {
@@ -210,7 +195,7 @@ static bool hex_equal_digest(const char *hex, const struct ctl_buf *der, const E
 
 	if (!der->len || !EVP_Digest(der->data, der->len, d, &dl, md, NULL))
 		return false;
-	if (!(s = ctlmake_hex(d, dl)))
+	if (!(s = ctl_hex(d, dl)))
 		return false;
 	eq = !strcmp(s, hex);
 	free(s);
@@ -246,7 +231,7 @@ size_t ctlmake_select(const struct ctl_record *recs, size_t n, const char *selec
 		bool m = false;
 
 		if (hex) {
-			char *sn = ctlmake_hex(r->serial.data, r->serial.len);
+			char *sn = ctl_hex(r->serial.data, r->serial.len);
 			const char *a = sn, *b = hex;
 
 			/* leading zeros do not matter for a serial number */

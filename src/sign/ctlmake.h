@@ -46,7 +46,4 @@ int ctlmake_mode_of(const struct ctl_record *recs, size_t n);
 size_t ctlmake_select(const struct ctl_record *recs, size_t n, const char *selector,
 		      size_t *idx, size_t max);
 
-/* Lowercase hex of bytes (caller frees). */
-char *ctlmake_hex(const uint8_t *p, size_t n);
-
 #endif

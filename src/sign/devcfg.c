@@ -225,8 +225,7 @@ int devcfg_minimal(const uint8_t *xml, size_t len, X509 *device_cert, struct ctl
 		return ctl_fail(err, CTL_E_INTERNAL, "cannot hash the device certificate (MD5)");
 	}
 	OPENSSL_free(der);
-	for (unsigned i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	ctl_hex_to(md, 16, hex);
 
 	cbb_init(&b);
 	add_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<device>\n");

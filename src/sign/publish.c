@@ -16,16 +16,6 @@ struct publish_lock {
 	char *path;
 };
 
-static char *join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
-
 static long read_pid(int fd)
 {
 	char buf[32];
@@ -43,7 +33,7 @@ static long read_pid(int fd)
 int publish_lock(const char *dir, struct publish_lock **out, long *stale_pid,
 		 struct ctl_err *err)
 {
-	char *path = join(dir, PUBLISH_LOCK_NAME);
+	char *path = ctl_path_join(dir, PUBLISH_LOCK_NAME, "");
 	struct stat a, b;
 	char pidbuf[32];
 	int fd = -1, len;
@@ -150,7 +140,7 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 {
 	struct ctl_err err = {0};
 	struct ctl_buf old = {0};
-	char *path = join(dir, name), *bak = NULL;
+	char *path = ctl_path_join(dir, name, ""), *bak = NULL;
 	struct stat st;
 	size_t bn;
 	int rc;

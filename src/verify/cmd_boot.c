@@ -184,13 +184,9 @@ int cmd_boot(int argc, char **argv)
 	}
 	if (got == 1) {
 		rc = ctlv_verify_file(b.s, buf.data, buf.len, cfg, key, &payload, &plen);
-		if (rc == CTLV_OK && outpath) {
-			rc = dev_write_output(outpath, payload, plen, &err);
-			if (rc != CTL_OK) {
-				dev_decide_msg(&b.out, cfg, "rejected", rc, err.msg);
-				goto finish;
-			}
-		}
+		if (rc == CTLV_OK && outpath &&
+		    dev_write_output(&b.out, cfg, outpath, payload, plen) != CTL_OK)
+			goto finish;
 		dev_decide(&b.out, b.s, cfg, rc);
 	}
 finish:

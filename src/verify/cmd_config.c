@@ -37,7 +37,6 @@ int cmd_config(int argc, char **argv)
 	const char *dir = NULL, *name = NULL, *key = NULL, *outpath = NULL;
 	bool json = false;
 	struct ctl_buf buf = {0};
-	struct ctl_err err = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
 	uint8_t *payload = NULL;
@@ -72,20 +71,13 @@ int cmd_config(int argc, char **argv)
 	if (rc != CTL_OK)
 		goto done;
 	dev_out_init(&out, json, false);
-	rc = dev_read(argv[optind], CTL_MAX_FILE_SIZE, &buf, &err);
-	if (rc != CTL_OK) {
-		dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
-	} else {
-		rc = ctlv_verify_file(s, buf.data, buf.len, name, key, &payload, &plen);
-		if (rc == CTLV_OK && outpath) {
-			rc = dev_write_output(outpath, payload, plen, &err);
-			if (rc != CTL_OK) {
-				dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
-				goto finish;
-			}
-		}
-		dev_decide(&out, s, argv[optind], rc);
-	}
+	if (dev_read(&out, argv[optind], &buf) != CTL_OK)
+		goto finish;
+	rc = ctlv_verify_file(s, buf.data, buf.len, name, key, &payload, &plen);
+	if (rc == CTLV_OK && outpath &&
+	    dev_write_output(&out, argv[optind], outpath, payload, plen) != CTL_OK)
+		goto finish;
+	dev_decide(&out, s, argv[optind], rc);
 finish:
 	rc = dev_out_finish(&out);
 done:

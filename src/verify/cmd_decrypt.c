@@ -35,7 +35,6 @@ int cmd_decrypt(int argc, char **argv)
 	const char *key = NULL, *cert = NULL, *outpath = NULL;
 	bool json = false;
 	struct ctl_buf buf = {0};
-	struct ctl_err err = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
 	uint8_t *plain = NULL;
@@ -66,19 +65,11 @@ int cmd_decrypt(int argc, char **argv)
 	if (!s)
 		return tool_fail(CTL_E_INTERNAL, "out of memory");
 	dev_out_init(&out, json, false);
-	rc = dev_read(argv[optind], CTL_MAX_FILE_SIZE, &buf, &err);
-	if (rc != CTL_OK) {
-		dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
+	if (dev_read(&out, argv[optind], &buf) != CTL_OK)
 		goto finish;
-	}
 	rc = ctlv_decrypt_file(s, buf.data, buf.len, cert, key, &plain, &plen);
-	if (rc == CTLV_OK) {
-		rc = dev_write_output(outpath, plain, plen, &err);
-		if (rc != CTL_OK) {
-			dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
-			goto finish;
-		}
-	}
+	if (rc == CTLV_OK && dev_write_output(&out, argv[optind], outpath, plain, plen) != CTL_OK)
+		goto finish;
 	if (strcmp(outpath, "-") != 0 || rc != CTLV_OK)
 		dev_decide(&out, s, argv[optind], rc);
 	else if (ctlv_last_warning(s)[0])

@@ -36,7 +36,6 @@ int cmd_install(int argc, char **argv)
 	size_t npins = 0;
 	bool json = false;
 	struct ctl_buf buf = {0};
-	struct ctl_err err = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
 	int c, rc;
@@ -69,10 +68,7 @@ int cmd_install(int argc, char **argv)
 		}
 	}
 	dev_out_init(&out, json, false);
-	rc = dev_read(argv[optind], CTL_MAX_FILE_SIZE, &buf, &err);
-	if (rc != CTL_OK)
-		dev_decide_msg(&out, argv[optind], "rejected", rc, err.msg);
-	else
+	if (dev_read(&out, argv[optind], &buf) == CTL_OK)
 		dev_decide(&out, s, argv[optind], ctlv_install(s, buf.data, buf.len, 0));
 	rc = dev_out_finish(&out);
 done:

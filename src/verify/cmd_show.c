@@ -96,21 +96,6 @@ static void rec_info_clear(struct rec_info *ri)
 	free(ri->sha256);
 }
 
-static char *hex(const struct ctl_buf *b)
-{
-	static const char hx[] = "0123456789abcdef";
-	char *s = malloc(b->len * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < b->len; i++) {
-		s[2 * i] = hx[b->data[i] >> 4];
-		s[2 * i + 1] = hx[b->data[i] & 15];
-	}
-	s[2 * b->len] = 0;
-	return s;
-}
-
 static void time_str(uint32_t t, char *out, size_t n)
 {
 	time_t tt = (time_t)t;
@@ -136,7 +121,7 @@ static const char *role_str(int role, char *buf, size_t n)
 
 static void print_hex_field(FILE *fp, const char *label, const struct ctl_buf *b)
 {
-	char *h = hex(b);
+	char *h = ctl_hex(b->data, b->len);
 	fprintf(fp, "  %-22s %s\n", label, h ? h : "?");
 	free(h);
 }

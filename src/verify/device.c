@@ -147,19 +147,31 @@ int dev_out_finish(struct dev_out *o)
 	return o->code;
 }
 
-int dev_read(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err)
+int dev_read(struct dev_out *o, const char *path, struct ctl_buf *buf)
 {
-	return ctl_read_file(path, max, out, err);
+	struct ctl_err err = {0};
+	int rc = ctl_read_file(path, CTL_MAX_FILE_SIZE, buf, &err);
+
+	if (rc != CTL_OK)
+		dev_decide_msg(o, path, "rejected", rc, err.msg);
+	return rc;
 }
 
-int dev_write_output(const char *path, const uint8_t *data, size_t len, struct ctl_err *err)
+int dev_write_output(struct dev_out *o, const char *file, const char *path,
+		     const uint8_t *data, size_t len)
 {
-	if (!strcmp(path, "-")) {
-		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
-			return ctl_fail(err, CTL_E_IO, "cannot write to stdout: %s", strerror(errno));
-		return CTL_OK;
-	}
-	return ctl_write_atomic(path, data, len, 0600, err);
+	struct ctl_err err = {0};
+	int rc;
+
+	if (!strcmp(path, "-"))
+		rc = fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0
+			     ? ctl_fail(&err, CTL_E_IO, "cannot write to stdout: %s", strerror(errno))
+			     : CTL_OK;
+	else
+		rc = ctl_write_atomic(path, data, len, 0600, &err);
+	if (rc != CTL_OK)
+		dev_decide_msg(o, file, "rejected", rc, err.msg);
+	return rc;
 }
 
 int dev_split_hostport(const char *hp, int default_port, char **host, int *port)

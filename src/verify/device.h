@@ -42,11 +42,14 @@ void dev_out_add(struct dev_out *o, const char *key, struct json_object *val);
 /* Prints the JSON document (if json) and returns the exit code. */
 int dev_out_finish(struct dev_out *o);
 
-/* Reads a file (at most max bytes) into out; prints nothing. */
-int dev_read(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
+/* Reads the input file (at most CTL_MAX_FILE_SIZE) into buf; on failure records it as
+ * rejected in o and returns the code. */
+int dev_read(struct dev_out *o, const char *path, struct ctl_buf *buf);
 
-/* Writes out atomically, or to stdout for "-". */
-int dev_write_output(const char *path, const uint8_t *data, size_t len, struct ctl_err *err);
+/* Writes the accepted payload of `file` atomically to path, or to stdout for "-"; on
+ * failure records `file` as rejected in o and returns the code. */
+int dev_write_output(struct dev_out *o, const char *file, const char *path,
+		     const uint8_t *data, size_t len);
 
 /* TFTP download (libcurl) of `name` from "HOST[:PORT]". At most max bytes (enforced
  * while receiving). *not_found is set when the server answered file-not-found.

@@ -173,7 +173,7 @@ static void select_records(void **state)
 	struct fx *f = *state;
 	size_t idx[4];
 	char *fp = ctl_cert_fingerprint(f->s2, CTL_HASH_SHA1);
-	char *sn = ctlmake_hex(f->a.recs[1].serial.data, f->a.recs[1].serial.len);
+	char *sn = ctl_hex(f->a.recs[1].serial.data, f->a.recs[1].serial.len);
 
 	assert_int_equal(ctlmake_select(f->a.recs, f->a.n, fp, idx, 4), 1);
 	assert_int_equal(idx[0], 1);
