@@ -214,7 +214,7 @@ int publish_catch_up(char *const *dirs, size_t ndirs, const char *name,
 	*nres = 0;
 	if (ndirs < 2)
 		return CTL_OK;
-	if (!(path = join(dirs[0], name)))
+	if (!(path = ctl_path_join(dirs[0], name, "")))
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 	rc = ctl_read_file(path, CTL_MAX_FILE_SIZE, &first, err);
 	free(path);
@@ -223,7 +223,7 @@ int publish_catch_up(char *const *dirs, size_t ndirs, const char *name,
 	for (size_t i = 1; i < ndirs; i++) {
 		bool same = false;
 
-		if (!(path = join(dirs[i], name))) {
+		if (!(path = ctl_path_join(dirs[i], name, ""))) {
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			break;
 		}
