@@ -1,6 +1,7 @@
 /* store.c - see store.h */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -197,17 +198,39 @@ static int state_write(const struct store *st, const struct store_held *ctl,
 	return rc;
 }
 
-/* Test hook: CTLVERIFY_TEST_CRASH=next|state makes the process die right after that
- * step of a commit, to test that the store survives a crash. */
-static void crash_point(const char *step)
-{
-	const char *v = getenv("CTLVERIFY_TEST_CRASH");
-
-	if (v && !strcmp(v, step))
-		_exit(99);
-}
-
 /* --- loading --- */
+
+/* ctl_write_atomic's NAME.tmp.XXXXXX of a commit that was killed before its rename (the
+ * CTL/ITL .next or the state file). Called with the store's lock held: no commit is
+ * running, so any such file is a leftover. */
+static int remove_leftovers(const char *dir, struct ctl_err *err)
+{
+	static const char *const pfx[] = {"CTLFile.tlv.next.tmp.", "ITLFile.tlv.next.tmp.",
+					  "state.tmp."};
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = CTL_OK;
+
+	if (!d)
+		return ctl_fail(err, CTL_E_IO, "cannot read store directory %s: %s", dir, strerror(errno));
+	while (rc == CTL_OK && (e = readdir(d))) {
+		for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
+			size_t pl = strlen(pfx[i]);
+			struct stat sb;
+
+			if (strncmp(e->d_name, pfx[i], pl) || strlen(e->d_name) != pl + 6)
+				continue;
+			if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(sb.st_mode))
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+				rc = ctl_fail(err, CTL_E_IO, "cannot remove %s/%s (left by an interrupted install): %s",
+					      dir, e->d_name, strerror(errno));
+		}
+	}
+	closedir(d);
+	return rc;
+}
 
 static int file_exists(const char *path)
 {
@@ -308,6 +331,8 @@ int store_open(struct store *st, const char *dir, struct ctl_err *err)
 		rc = ctl_fail(err, CTL_E_IO, "cannot lock %s: %s", lock_path, strerror(errno));
 		goto out;
 	}
+	if ((rc = remove_leftovers(dir, err)) != CTL_OK)
+		goto out;
 	if (file_exists(state_path)) {
 		rc = ctl_read_file(state_path, STORE_STATE_MAX, &state, err);
 		if (rc != CTL_OK)
@@ -371,14 +396,12 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 		rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
 		if (rc != CTL_OK)
 			goto out;
-		crash_point("next");
 		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &st->itl, err)
 					  : state_write(st, &st->ctl, &nh, err);
 		if (rc != CTL_OK) {
 			unlink(next_path);
 			goto out;
 		}
-		crash_point("state");
 		/* Committed. If this rename fails, store_open() completes it. */
 		if (rename(next_path, main_path) == 0)
 			fsync_dir(st->dir);

@@ -575,6 +575,36 @@ static void test_pause_before_sign(void)
 	close(fd);
 }
 
+/* Up to date in the first directory: a run killed while publishing may have left the
+ * others with the previous CTL (and temporary files). Bring them level, byte for byte. */
+static int catch_up(const struct cluster *c, struct ctl_err *err)
+{
+	struct publish_result *res;
+	size_t n = 0;
+	int rc;
+
+	if (c->noutputs < 2)
+		return CTL_OK;
+	if (!(res = calloc(c->noutputs - 1, sizeof(*res))))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	rc = publish_catch_up(c->outputs, c->noutputs, CTLRUN_FILE_NAME, res, &n, err);
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].leftovers)
+			printf("removed    %zu temporary file%s left in %s by an interrupted run\n",
+			       res[i].leftovers, res[i].leftovers == 1 ? "" : "s", res[i].dir);
+		if (res[i].rc == CTL_OK)
+			printf("published  %s/%s (it differed from %s/%s: an interrupted run?)\n",
+			       res[i].dir, CTLRUN_FILE_NAME, c->outputs[0], CTLRUN_FILE_NAME);
+		else
+			printf("FAILED     %s: %s\n", res[i].dir, res[i].msg);
+	}
+	if (rc != CTL_OK)
+		ctl_fail_prefix(err, "copying %s/%s to the other directories", c->outputs[0],
+				CTLRUN_FILE_NAME);
+	free(res);
+	return rc;
+}
+
 static int run(const struct ctl_opts *o)
 {
 	static const char *opnames[] = {"", "ctl-create", "ctl-update", "ctl-delete-token"};
@@ -679,7 +709,9 @@ static int run(const struct ctl_opts *o)
 	fflush(stdout);
 	if (o->op != OP_CREATE && !s.diff.n && s.diff.old_mode == mode && !o->force) {
 		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
-		rc = CTL_OK;
+		rc = o->current ? CTL_OK : catch_up(s.c, &err);
+		if (rc != CTL_OK)
+			goto fail;
 		goto out;
 	}
 	if ((rc = confirm(o, s.c->noutputs, &err)) != CTL_OK)

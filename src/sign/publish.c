@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +136,7 @@ static size_t remove_leftovers(const char *dir, const char *name)
 }
 
 static int publish_one(const char *dir, const char *name, const uint8_t *data, size_t len,
-		       bool kill_hook, struct publish_result *r)
+		       struct publish_result *r)
 {
 	struct ctl_err err = {0};
 	struct ctl_buf old = {0};
@@ -175,8 +174,6 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 		rc = ctl_fail(&err, CTL_E_IO, "cannot look at %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (kill_hook)
-		raise(SIGKILL);
 	rc = ctl_write_atomic(path, data, len, 0644, &err);
 out:
 	r->rc = rc;
@@ -191,15 +188,13 @@ out:
 int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t *data,
 		size_t len, struct publish_result *res)
 {
-	const char *hook = getenv(PUBLISH_KILL_ENV);
 	size_t ok = 0;
 	int first = CTL_OK;
 
 	for (size_t i = 0; i < ndirs; i++) {
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].dir = dirs[i];
-		if (publish_one(dirs[i], name, data, len,
-				i == 0 && hook && !strcmp(hook, "before-publish"), &res[i]) == CTL_OK)
+		if (publish_one(dirs[i], name, data, len, &res[i]) == CTL_OK)
 			ok++;
 		else if (first == CTL_OK)
 			first = res[i].rc;
@@ -207,4 +202,42 @@ int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t
 	if (ok == ndirs)
 		return CTL_OK;
 	return ok ? CTL_E_PARTIAL : first;
+}
+
+int publish_catch_up(char *const *dirs, size_t ndirs, const char *name,
+		     struct publish_result *res, size_t *nres, struct ctl_err *err)
+{
+	struct ctl_buf first = {0}, other = {0};
+	char *path;
+	int rc = CTL_OK;
+
+	*nres = 0;
+	if (ndirs < 2)
+		return CTL_OK;
+	if (!(path = ctl_path_join(dirs[0], name, "")))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	rc = ctl_read_file(path, CTL_MAX_FILE_SIZE, &first, err);
+	free(path);
+	if (rc != CTL_OK)
+		return rc;
+	for (size_t i = 1; i < ndirs; i++) {
+		bool same = false;
+
+		if (!(path = ctl_path_join(dirs[i], name, ""))) {
+			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+			break;
+		}
+		if (ctl_read_file(path, CTL_MAX_FILE_SIZE, &other, NULL) == CTL_OK)
+			same = other.len == first.len && !memcmp(other.data, first.data, first.len);
+		ctl_buf_clear(&other);
+		free(path);
+		if (same)
+			continue;
+		if (publish_all(&dirs[i], 1, name, first.data, first.len, &res[*nres]) != CTL_OK &&
+		    rc == CTL_OK)
+			rc = ctl_fail(err, res[*nres].rc, "%s", res[*nres].msg);
+		(*nres)++;
+	}
+	ctl_buf_clear(&first);
+	return rc;
 }

@@ -13,9 +13,6 @@
 #include "ctl.h"
 
 #define PUBLISH_LOCK_NAME ".ctlsign.lock"
-/* Test hook: when set to "before-publish", the process kills itself (SIGKILL) after the
- * backup of the first directory is written and before its new file is. */
-#define PUBLISH_KILL_ENV "CTLSIGN_TEST_KILL"
 
 struct publish_lock;
 
@@ -38,5 +35,12 @@ struct publish_result {
  * all succeeded, CTL_E_PARTIAL when some did, else the first failure's code. */
 int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t *data,
 		size_t len, struct publish_result *res);
+
+/* A run killed after publishing to dirs[0] (which the next run reads as the current CTL)
+ * left the other directories behind: copies dirs[0]/name, byte for byte, to each other
+ * directory whose copy differs (call with the lock held). res needs ndirs - 1 entries;
+ * *nres says how many directories were written to. CTL_OK also when none needed it. */
+int publish_catch_up(char *const *dirs, size_t ndirs, const char *name,
+		     struct publish_result *res, size_t *nres, struct ctl_err *err);
 
 #endif

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# ctl-crash.sh CTLSIGN CTLVERIFY SRCDIR WORKDIR - `ctlsign ctl update` killed (SIGKILL,
+# injected by strace at an exact system call) at each step of publishing to the two TFTP
+# directories: the backup's rename, the directory fsync after it, the new file's fsync
+# and its rename. After every kill each directory holds a complete CTL that verifies
+# (the old one, or in the first directory the complete new one when the kill hit the
+# second), CTLFile.tlv.bak is the old CTL or the one before, and rerunning the SAME
+# command succeeds, brings both directories to one identical new CTL and leaves nothing
+# behind. Skips (77) only when strace cannot trace here.
+set -euo pipefail
+CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
+if ! strace -o /dev/null true 2>/dev/null; then
+  echo "SKIP: strace cannot trace processes here"
+  exit 77
+fi
+rm -rf "$W"
+mkdir -p "$W"
+. "$SRC/tests/ctl/softhsm-lib.sh"
+softhsm_init "$W/hsm"
+softhsm_token A 'pin-A-1234'
+softhsm_token B 'pin-B-1234'
+export PIN_A='pin-A-1234' PIN_B='pin-B-1234'
+export CTLSIGN_AUDIT_LOG="$W/audit.log"
+# LeakSanitizer cannot run in a traced process; the killed runs never reach exit anyway.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+cp -r "$SRC/examples/demo-cluster" "$W/cluster"
+CL="$W/cluster/cluster.ini"
+T1="$W/cluster/tftp" T2="$W/cluster/tftp-backup"
+mkdir -p "$T1" "$T2"
+M=(--module "$SOFTHSM_MODULE")
+
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ctl_mode() { "$CTLSIGN" ctl show --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mode"])'; }
+# valid FILE MODE: a complete CTL in MODE that ctlverify accepts
+valid() {
+  "$CTLVERIFY" check "$1" >/dev/null 2>&1 || { bad "$1 does not verify"; return; }
+  [ "$(ctl_mode "$1")" = "$2" ] || bad "$1 is not the $2 CTL"
+}
+# only DIR NAME...: the directory holds exactly these names (a trailing * = a 6-char suffix)
+only() {
+  local d=$1 got want=""; shift
+  got=$(ls -A "$d" | sed -E 's/\.tmp\.[A-Za-z0-9]{6}$/.tmp.*/' | sort | tr '\n' ' ')
+  want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+  [ "$got" = "$want" ] || bad "$d holds [$got], expected [$want]"
+}
+update() { # update MODE: the operator's command
+  "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+    --mode "$1"
+}
+
+# create (mixed), then one update (non-secure) so that both directories have a .bak
+"$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
+  --pin env:PIN_A --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
+update non-secure </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
+mode=non-secure
+
+# Each kill point: DIR SYSCALL N PATTERN-OF-THE-KILLED-CALL. The syscalls of one run, in
+# order (one thread): fsync audit.log; per directory: fsync bak temp, rename it to .bak,
+# fsync dir, fsync the new CTL's temp, rename it to CTLFile.tlv, fsync dir.
+points=(
+  "1 rename 1 \"$T1/CTLFile.tlv.bak.tmp."
+  "1 fsync 3 <$T1>)"
+  "1 fsync 4 <$T1/CTLFile.tlv.tmp."
+  "1 rename 2 \"$T1/CTLFile.tlv.tmp."
+  "2 rename 3 \"$T2/CTLFile.tlv.bak.tmp."
+  "2 fsync 8 <$T2/CTLFile.tlv.tmp."
+  "2 rename 4 \"$T2/CTLFile.tlv.tmp."
+)
+for p in "${points[@]}"; do
+  read -r dir sc n pat <<<"$p"
+  new=$([ "$mode" = mixed ] && echo non-secure || echo mixed)
+  echo "--- killed at $sc #$n (directory $dir), update $mode -> $new"
+  cp "$T1/CTLFile.tlv" "$W/old.tlv"
+  cp "$T1/CTLFile.tlv.bak" "$W/bak1.tlv"; cp "$T2/CTLFile.tlv.bak" "$W/bak2.tlv"
+  cmp -s "$T2/CTLFile.tlv" "$W/old.tlv" || bad "directories differ before the kill"
+  rc=0
+  strace -f -q -y -o "$W/trace" -e trace=rename,renameat,renameat2,fsync \
+    -e inject="$sc:signal=SIGKILL:when=$n" \
+    "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+    --mode "$new" </dev/null >"$W/out" 2>"$W/err" || rc=$?
+  [ "$rc" = 137 ] || { bad "expected the run to be killed (137), got $rc"; cat "$W/err"; }
+  killed=$(grep -v '+++' "$W/trace" | tail -n 1)
+  case "$killed" in
+    [0-9]*" $sc("*"$pat"*"= ?") ;;
+    *) bad "killed at the wrong call: '$killed' (wanted $pat)" ;;
+  esac
+
+  # the state the kill left
+  if [ "$dir" = 1 ]; then
+    cmp -s "$T1/CTLFile.tlv" "$W/old.tlv" || bad "$T1: current CTL changed"
+    valid "$T1/CTLFile.tlv" "$mode"
+    case "$sc$n" in
+      rename1) cmp -s "$T1/CTLFile.tlv.bak" "$W/bak1.tlv" || bad "$T1: .bak changed"
+               cmp -s "$T1"/CTLFile.tlv.bak.tmp.* "$W/old.tlv" || bad "$T1: backup temp is not the old CTL"
+               only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*' ;;
+      fsync3)  cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
+               only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak ;;
+      *)       cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
+               valid "$T1"/CTLFile.tlv.tmp.* "$new"   # the complete new CTL, not yet in place
+               only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.tmp.*' ;;
+    esac
+    cmp -s "$T2/CTLFile.tlv" "$W/old.tlv" || bad "$T2: touched before its turn"
+    cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak touched before its turn"
+    only "$T2" CTLFile.tlv CTLFile.tlv.bak
+  else
+    valid "$T1/CTLFile.tlv" "$new"                     # the first directory is done
+    cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
+    only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak
+    cmp -s "$T2/CTLFile.tlv" "$W/old.tlv" || bad "$T2: current CTL changed"
+    valid "$T2/CTLFile.tlv" "$mode"
+    if [ "$sc$n" = rename3 ]; then
+      cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak changed"
+      only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*'
+    else
+      cmp -s "$T2/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T2: .bak is not the old CTL"
+      valid "$T2"/CTLFile.tlv.tmp.* "$new"
+      only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.tmp.*'
+    fi
+  fi
+
+  # the operator runs the same command again
+  rc=0
+  update "$new" </dev/null >"$W/out" 2>"$W/err" || rc=$?
+  [ "$rc" = 0 ] || { bad "rerun failed ($rc)"; cat "$W/err" "$W/out"; }
+  grep -q "took over a stale lock" "$W/err" || bad "rerun did not report the stale lock"
+  if [ "$sc$n" != fsync3 ]; then
+    grep -q "removed    1 temporary file left in $([ "$dir" = 1 ] && echo "$T1" || echo "$T2") by an interrupted run" "$W/out" \
+      || { bad "rerun did not report the removed temporary file"; cat "$W/out"; }
+  fi
+  valid "$T1/CTLFile.tlv" "$new"
+  cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" || bad "after the rerun the two directories differ"
+  cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: after the rerun .bak is not the old CTL"
+  cmp -s "$T2/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T2: after the rerun .bak is not the old CTL"
+  only "$T1" CTLFile.tlv CTLFile.tlv.bak
+  only "$T2" CTLFile.tlv CTLFile.tlv.bak
+  mode=$new
+done
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "all ctl crash checks passed"
