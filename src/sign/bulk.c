@@ -2,10 +2,12 @@
 #define _GNU_SOURCE /* syncfs */
 #include "bulk.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <openssl/crypto.h>
 
@@ -840,6 +841,39 @@ static int open_dir(const char *path, int *out, struct ctl_err *err)
 	return CTL_OK;
 }
 
+/* Temp files a killed run left (".ctlsign-PID-N.tmp" whose PID is gone) are removed before
+ * a directory run; a live run's (another ctlsign on the same directory) are left alone. */
+static void remove_stale_tmp(int dfd, const char *dir)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	unsigned long removed = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		long pid;
+		unsigned long long seq;
+		int end = 0;
+
+		if (sscanf(e->d_name, ".ctlsign-%ld-%llu.tmp%n", &pid, &seq, &end) != 2 ||
+		    e->d_name[end] != 0 || pid <= 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dfd, e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	if (removed)
+		fprintf(stderr, "ctlsign: removed %lu temporary file%s an interrupted run left in %s\n",
+			removed, removed == 1 ? "" : "s", dir);
+}
+
 int bulk_sign_dir(const char *dir, const struct bulk_opts *o, struct bulk_stats *st,
 		  struct ctl_err *err)
 {
@@ -865,6 +899,7 @@ int bulk_sign_dir(const char *dir, const struct bulk_opts *o, struct bulk_stats 
 		rc = ctl_fail(err, CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	remove_stale_tmp(s.out_dfd, s.outdir);
 	if (o->progress)
 		total = count_eligible(s.dfd, s.pat);
 	rc = run_pipeline(o, st, dir_next, &s, total, err);

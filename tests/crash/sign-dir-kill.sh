@@ -9,11 +9,6 @@ if ! strace -o /dev/null true 2>/dev/null; then
   echo "SKIP: strace cannot trace processes here"
   exit 77
 fi
-# KNOWN GAP (src/sign/bulk.c, not this test's to fix): a rerun does not remove the
-# .ctlsign-PID-N.tmp files a killed run left. While this is 1 the test insists that
-# exactly the killed run's temp files are still there after the rerun (so it fails once
-# bulk.c cleans them up: then set it to 0, which insists on none).
-KNOWN_GAP_LEFTOVERS=1
 
 rm -rf "$W"; mkdir -p "$W/softhsm" "$W/tftp"
 export SOFTHSM2_CONF=$W/softhsm2.conf
@@ -76,6 +71,7 @@ rc=0
 "$CTLSIGN" sign --pin env:CTL_TEST_PIN --key pkcs11:token=tftp --dir "$T" --json \
   </dev/null >"$W/sum.json" 2>"$W/err" || rc=$?
 [ "$rc" = 0 ] || { bad "rerun failed ($rc)"; cat "$W/err"; }
+grep -q "removed 16 temporary files an interrupted run left" "$W/err" || { bad "rerun did not say it removed the killed run's 16 temp files"; cat "$W/err"; }
 python3 - "$W/sum.json" <<'PY' || bad "rerun summary: $(cat "$W/sum.json")"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -84,12 +80,6 @@ PY
 [ "$(sgns | wc -l)" = 20 ] || bad "expected 20 .sgn after the rerun, got $(sgns | wc -l)"
 check_sgns
 left=$(temps)
-if [ "$KNOWN_GAP_LEFTOVERS" = 1 ]; then
-  echo "KNOWN GAP: the rerun left $(echo "$left" | grep -c . || true) temp files of the killed run"
-  [ -n "$left" ] || bad "no temp files left: bulk.c now cleans up; set KNOWN_GAP_LEFTOVERS=0"
-  echo "$left" | grep -q -v -x "\.ctlsign-$killed_pid-[0-9]*\.tmp" && bad "unexpected files: $left"
-else
-  [ -z "$left" ] || bad "left behind: $left"
-fi
+[ -z "$left" ] || bad "left behind: $left"
 if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "all sign --dir crash checks passed"
