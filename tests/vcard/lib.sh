@@ -53,3 +53,13 @@ wrong_logins() {
   done
   true
 }
+
+# second_card_and_cluster: a second card, token2 (reader slot 1, certificate
+# CN=SAST-TOKEN2,O=Example Corp,OU=Voice), provisioned next to the first, and a copy of
+# the demo cluster in $work/cluster with its two output directories.
+second_card_and_cluster() {
+	"$stack" insert token2 1
+	"$stack" provision token2 >/dev/null
+	cp -r "$root/examples/demo-cluster" "$work/cluster"
+	mkdir -p "$work/cluster/tftp" "$work/cluster/tftp-backup"
+}

@@ -5,10 +5,7 @@
 [ -x "$CTLSIGN" ] || fail "ctlsign not built"
 [ -x "${CTLVERIFY:-}" ] || fail "ctlverify not built (CTLVERIFY)"
 export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
-"$stack" insert token2 1   # certificate CN=SAST-TOKEN2,O=Example Corp,OU=Voice
-"$stack" provision token2 >/dev/null
-cp -r "$root/examples/demo-cluster" "$work/cluster"
-mkdir -p "$work/cluster/tftp" "$work/cluster/tftp-backup"
+second_card_and_cluster
 cat >"$work/scenario.txt" <<SCENARIO
 # both cards in: one at a time
 start

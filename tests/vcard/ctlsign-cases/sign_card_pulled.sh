@@ -4,10 +4,7 @@
 # token was removed, and nothing written to the output directories (no temp files).
 [ -x "$CTLSIGN" ] || fail "ctlsign not built"
 export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
-"$stack" insert token2 1
-"$stack" provision token2 >/dev/null
-cp -r "$root/examples/demo-cluster" "$work/cluster"
-mkdir -p "$work/cluster/tftp" "$work/cluster/tftp-backup"
+second_card_and_cluster
 uri1="$SIG_URI;serial=$(serial_of card)"
 uri2="$SIG_URI;serial=$(serial_of token2)"
 fifo=$work/pause

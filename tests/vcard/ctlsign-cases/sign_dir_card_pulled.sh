@@ -5,10 +5,7 @@
 [ -x "${CTLVERIFY:-}" ] || fail "ctlverify not built (CTLVERIFY)"
 export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
 # A CTL (signed by token2) that lists the card as a TFTP server, so it may sign configs.
-"$stack" insert token2 1
-"$stack" provision token2 >/dev/null
-cp -r "$root/examples/demo-cluster" "$work/cluster"
-mkdir -p "$work/cluster/tftp" "$work/cluster/tftp-backup"
+second_card_and_cluster
 openssl x509 -inform DER -in "$VCARD_DIR/card.crt" -out "$work/cluster/certs/card.pem"
 printf '\n[server cardtftp]\nrole = tftp\nhost = tftp9.demo.example\nip = 10.0.0.99\ncert = certs/card.pem\n' \
   >>"$work/cluster/cluster.ini"
