@@ -265,5 +265,10 @@ int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_
  * mode as for open(2). On failure nothing is left behind and the old file is intact. */
 int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
 		     struct ctl_err *err);
+/* Removes what ctl_write_atomic(DIR/NAME) leaves when it is killed before its rename:
+ * regular files NAME.tmp.XXXXXX. Call only while no writer of DIR/NAME can be running
+ * (under the caller's lock). *removed (may be NULL) counts them. */
+int ctl_remove_atomic_leftovers(const char *dir, const char *name, size_t *removed,
+				struct ctl_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* fileio.c - whole-file reads and atomic writes (temp, fsync, rename, fsync dir). */
 #include "ctl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -159,4 +160,37 @@ out:
 	free(tmp);
 	free(dir);
 	return CTL_E_IO;
+}
+
+int ctl_remove_atomic_leftovers(const char *dir, const char *name, size_t *removed,
+				struct ctl_err *err)
+{
+	/* ctl_write_atomic's temp name: NAME ".tmp." and mkstemp's six characters. */
+	size_t nl = strlen(name), pl = nl + 5, n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = CTL_OK;
+
+	if (removed)
+		*removed = 0;
+	if (!d)
+		return ctl_fail(err, CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
+	while (rc == CTL_OK && (e = readdir(d))) {
+		struct stat st;
+
+		if (strlen(e->d_name) != pl + 6 || strncmp(e->d_name, name, nl) ||
+		    strncmp(e->d_name + nl, ".tmp.", 5))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+			rc = ctl_fail(err, CTL_E_IO, "cannot remove %s/%s (left by an interrupted write): %s",
+				      dir, e->d_name, strerror(errno));
+		else
+			n++;
+	}
+	closedir(d);
+	if (removed)
+		*removed = n;
+	return rc;
 }

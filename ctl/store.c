@@ -1,7 +1,6 @@
 /* store.c - see store.h */
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -205,30 +204,11 @@ static int state_write(const struct store *st, const struct store_held *ctl,
  * running, so any such file is a leftover. */
 static int remove_leftovers(const char *dir, struct ctl_err *err)
 {
-	static const char *const pfx[] = {"CTLFile.tlv.next.tmp.", "ITLFile.tlv.next.tmp.",
-					  "state.tmp."};
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	static const char *const names[] = {"CTLFile.tlv.next", "ITLFile.tlv.next", "state"};
 	int rc = CTL_OK;
 
-	if (!d)
-		return ctl_fail(err, CTL_E_IO, "cannot read store directory %s: %s", dir, strerror(errno));
-	while (rc == CTL_OK && (e = readdir(d))) {
-		for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
-			size_t pl = strlen(pfx[i]);
-			struct stat sb;
-
-			if (strncmp(e->d_name, pfx[i], pl) || strlen(e->d_name) != pl + 6)
-				continue;
-			if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-			    !S_ISREG(sb.st_mode))
-				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) != 0)
-				rc = ctl_fail(err, CTL_E_IO, "cannot remove %s/%s (left by an interrupted install): %s",
-					      dir, e->d_name, strerror(errno));
-		}
-	}
-	closedir(d);
+	for (size_t i = 0; rc == CTL_OK && i < sizeof(names) / sizeof(names[0]); i++)
+		rc = ctl_remove_atomic_leftovers(dir, names[i], NULL, err);
 	return rc;
 }
 

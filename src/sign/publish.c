@@ -1,7 +1,6 @@
 /* publish.c - see publish.h */
 #include "publish.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -105,34 +104,18 @@ void publish_unlock(struct publish_lock *l)
 	free(l);
 }
 
-/* ctl_write_atomic writes NAME.tmp.XXXXXX next to NAME and renames it; a run killed in
- * between leaves it behind. Under the lock no other run is writing, so any such file is
- * a leftover: removed. Returns how many. */
+/* A run killed inside ctl_write_atomic leaves NAME.tmp.XXXXXX (or NAME.bak's) behind.
+ * Under the lock no other run is writing, so any such file is a leftover: removed.
+ * Best effort (a file that cannot be removed does not stop publishing). Returns how many. */
 static size_t remove_leftovers(const char *dir, const char *name)
 {
-	char pfx[2][300];
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	size_t n = 0;
+	char bak[300];
+	size_t a = 0, b = 0;
 
-	if (!d)
-		return 0;
-	snprintf(pfx[0], sizeof(pfx[0]), "%s.tmp.", name);
-	snprintf(pfx[1], sizeof(pfx[1]), "%s.bak.tmp.", name);
-	while ((e = readdir(d))) {
-		for (int i = 0; i < 2; i++) {
-			size_t pl = strlen(pfx[i]);
-			struct stat st;
-
-			if (strncmp(e->d_name, pfx[i], pl) || strlen(e->d_name) != pl + 6)
-				continue;
-			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISREG(st.st_mode) && unlinkat(dirfd(d), e->d_name, 0) == 0)
-				n++;
-		}
-	}
-	closedir(d);
-	return n;
+	snprintf(bak, sizeof(bak), "%s.bak", name);
+	(void)ctl_remove_atomic_leftovers(dir, name, &a, NULL);
+	(void)ctl_remove_atomic_leftovers(dir, bak, &b, NULL);
+	return a + b;
 }
 
 static int publish_one(const char *dir, const char *name, const uint8_t *data, size_t len,
