@@ -225,12 +225,22 @@ snap
 mkfifo "$W/pause"
 dirA=$(softhsm_token_dir A)
 rc=0
+# Held open read-write here, so ctlsign's open() returns at once and it waits in read():
+# its descriptor on the FIFO then shows that it has logged in and reached the pause.
+exec 7<>"$W/pause"
 CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
-  --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" &
+  --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" 7>&- &
 pid=$!
-sleep 2
+paused=false
+for _ in $(seq 1200); do
+  if ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$W/pause"; then paused=true; break; fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+$paused || bad "ctlsign never reached the pause before the signature"
 mv "$dirA" "$W/hsm/parked-A"
-echo go > "$W/pause"
+echo go >&7
+exec 7>&-
 wait $pid || rc=$?
 [ "$rc" = 11 ] || { bad "token pulled: expected exit 11, got $rc"; cat "$W/err"; }
 err_has "nothing was written"
@@ -240,11 +250,12 @@ rm -f "$W/pause"
 unchanged
 
 step "publishing faults: lock held, disk full"
-flock "$T1/.ctlsign.lock" sleep 3 &
-sleep 0.5
-expect 3 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A
+# The lock is held by this shell (fd 8) for as long as the run takes, not for a time.
+exec 8>"$T1/.ctlsign.lock"
+flock 8
+expect 3 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A 8>&-
 err_has "another ctlsign run"
-wait
+exec 8>&-
 rm -f "$T1/.ctlsign.lock"
 unchanged
 # "full": a file size limit (bash ulimit -f, 1 KiB blocks) below the CTL's size

@@ -60,17 +60,24 @@ EOF
 
 # tftpd_start: a real tftpd-hpa serving $TFTP on a free high port; sets SERVER.
 tftpd_start() {
-  local port pid i
+  local port pid i hex
   chmod -R a+rX "$TFTP"
   for i in 1 2 3 4 5; do
     port=$(free_port udp)
     /usr/sbin/in.tftpd --foreground --listen --address "127.0.0.1:$port" --secure "$TFTP" \
       2>>"$W/tftpd.log" &
     pid=$!
-    sleep 0.3
-    if kill -0 "$pid" 2>/dev/null; then
-      PIDS+=("$pid"); SERVER=127.0.0.1:$port; TFTPD_PID=$pid; return 0
-    fi
+    # Ready once the socket is bound (/proc/net/udp lists 127.0.0.1:port, in hex): a
+    # loaded machine may take longer than any fixed sleep.
+    hex=$(printf '0100007F:%04X' "$port")
+    for _ in $(seq 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      if grep -q " $hex " /proc/net/udp; then
+        PIDS+=("$pid"); SERVER=127.0.0.1:$port; TFTPD_PID=$pid; return 0
+      fi
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   done
   fail "in.tftpd did not start: $(cat "$W/tftpd.log")"
 }
