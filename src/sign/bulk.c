@@ -37,6 +37,7 @@ const char *const bulk_builtin_excludes[] = {
 #define COMMIT_BATCH 128
 #define COMMIT_WAIT_MS 250
 #define COMMIT_WAKE 32        /* items queued before the committer is woken */
+#define COMMIT_QUEUE 512      /* signed items held while a batch syncs (~5 MiB at most) */
 #define WORK_QUEUE_PER_JOB 16 /* names queued per signing thread */
 
 static bool match_any(const char *const *pats, const char *name)
@@ -472,7 +473,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /* Writes the item's output to a temp file in its output directory (not yet durable: the
- * committer syncs, then renames). Done by the signing threads, in parallel. */
+ * committer syncs, then renames). Done by the committer, so that the signing threads only
+ * read, hash and sign: with one session the token is never idle while a file is created. */
 static bool write_tmp(struct run *r, struct item *it)
 {
 	char msg[300];
@@ -506,7 +508,7 @@ static void *worker_main(void *arg)
 		if (atomic_load(&r->stop)) {
 			account(r, it, OUT_NOT_DONE, NULL);
 			item_free(it);
-		} else if (process(r, it) && write_tmp(r, it)) {
+		} else if (process(r, it)) {
 			q_push(&r->commit, it);
 		} else {
 			item_free(it);
@@ -532,6 +534,8 @@ static void commit_batch(struct run *r, struct item **b, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
+		if (!write_tmp(r, b[i]))
+			continue;
 		for (j = 0; j < nd && dfds[j] != b[i]->out_dfd; j++)
 			;
 		if (j == nd)
@@ -670,7 +674,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 	r.total = total;
 	pthread_mutex_init(&r.mu, NULL);
 	q_init(&r.work, WORK_QUEUE_PER_JOB * (size_t)oc.jobs, 1);
-	q_init(&r.commit, COMMIT_BATCH, COMMIT_WAKE);
+	q_init(&r.commit, COMMIT_QUEUE, COMMIT_WAKE);
 	atomic_init(&r.stop, false);
 	atomic_init(&r.finished, false);
 	atomic_init(&r.tmp_seq, 0);
