@@ -522,8 +522,8 @@ static void *worker_main(void *arg)
 }
 
 /* Makes a batch durable: write each output to a temp file, sync their file systems,
- * rename each into place, fsync the directories; then audit and account. Same guarantees as ctl_write_atomic,
- * with one sync per batch instead of per file. */
+ * rename each into place, fsync the directories; then audit and account. Same
+ * guarantees as ctl_write_atomic, with one sync per batch instead of per file. */
 static void commit_batch(struct run *r, struct item **b, size_t n)
 {
 	int dfds[COMMIT_BATCH];
