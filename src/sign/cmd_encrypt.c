@@ -121,16 +121,6 @@ static int read_at(int dfd, const char *name, struct ctl_buf *out, struct ctl_er
 	return CTL_OK;
 }
 
-static char *join(const char *dir, const char *name, const char *suffix)
-{
-	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s%s", dir, name, suffix);
-	return p;
-}
-
 static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name,
 		       struct ctl_err *err)
 {
@@ -161,10 +151,10 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 	}
 	if ((rc = devcfg_check_cert(cert, "the device certificate", err)) != CTL_OK)
 		goto out;
-	enc_name = join("", name, ".enc.sgn");
-	sgn_name = join("", name, ".sgn");
-	enc_path = join(odir, name, ".enc.sgn");
-	sgn_path = join(odir, name, ".sgn");
+	enc_name = ctl_path_join("", name, ".enc.sgn");
+	sgn_name = ctl_path_join("", name, ".sgn");
+	enc_path = ctl_path_join(odir, name, ".enc.sgn");
+	sgn_path = ctl_path_join(odir, name, ".sgn");
 	if (!enc_name || !sgn_name || !enc_path || !sgn_path) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
@@ -172,7 +162,7 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 	memset(&bo, 0, sizeof(bo));
 	bo.hash_alg = e->hash;
 	bo.signer_version_minor = -1;
-	bo.file_name = enc_name + 1; /* join("") puts a '/' first */
+	bo.file_name = enc_name + 1; /* a join with "" puts a '/' first */
 	if ((rc = ctl_build_enc_sgn(plain.data, plain.len, cert, e->s.signer, &bo, &encd, err)) != CTL_OK)
 		goto out;
 	if ((rc = devcfg_minimal(plain.data, plain.len, cert, &mini, err)) != CTL_OK)
