@@ -143,7 +143,10 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 	sigaddset(&block, SIGTSTP);
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &saved);
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSANOW, &noecho) != 0) {
+	/* Echo off before the prompt shows: a PIN typed (or pasted) the moment the prompt
+	 * appears must not be echoed. */
+	if (tcsetattr(fd, TCSANOW, &noecho) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
+		tcsetattr(fd, TCSANOW, &old);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		close(fd);
 		return ctl_fail(err, CTL_E_IO, "cannot prompt for the PIN on the terminal");

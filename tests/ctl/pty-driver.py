@@ -8,6 +8,8 @@ Scenario lines (one step each, '#' comments):
   expect TEXT                   wait (30 s at most) until TEXT appears in the output
   send TEXT                     type TEXT and Enter
   exit CODE                     wait for CMD to end; its exit code must be CODE
+  absent TEXT                   TEXT must appear nowhere in the output so far (a PIN
+                                that must not have been echoed)
   run SHELL-COMMAND             run it (sh -c) and wait; it must exit 0 (e.g. the vcard
                                 tests insert and pull cards with scripts/vcard-stack)
 Environment (only for remove/insert): TOKENDIR (SoftHSM token directory), PARK (where
@@ -67,6 +69,9 @@ for lineno, line in enumerate(open(scenario), 1):
         move(arg, False)
     elif op == "insert":
         move(arg, True)
+    elif op == "absent":
+        if arg.encode() in seen:
+            fail("%s:%d: %r appeared in the output" % (scenario, lineno, arg))
     elif op == "run":
         if subprocess.run(arg, shell=True).returncode != 0:
             fail("%s:%d: %r failed" % (scenario, lineno, arg))

@@ -21,11 +21,23 @@ run 0 "$CTLSIGN" token wait --timeout 20
 out_has "present SAST2"
 wait
 
-# Remove while waiting for the removal.
-( sleep 1; mv "$d2" "$WORK/t2" ) &
-run 0 "$CTLSIGN" token wait --removed --timeout 20
+# Remove while waiting for the removal: pulled only once ctlsign has found the token and
+# asks for its removal (stderr), not after a fixed time.
+rc=0
+"$CTLSIGN" token wait --removed --timeout 60 >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+asked=false
+deadline=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$deadline" ]; do
+	grep -q "remove token 'SAST2'" "$WORK/err" && { asked=true; break; }
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.05
+done
+$asked || grep -q "remove token 'SAST2'" "$WORK/err" || { cat "$WORK/err" >&2; fail "ctlsign never asked to remove SAST2"; }
+mv "$d2" "$WORK/t2"
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$WORK/err" >&2; fail "wait --removed: exit $rc"; }
 out_has "removed SAST2"
-wait
 
 # Not removed in time.
 mv "$WORK/t1" "$d1"

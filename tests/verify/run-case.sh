@@ -70,11 +70,12 @@ tftpd_start() {
     # Ready once the socket is bound (/proc/net/udp lists 127.0.0.1:port, in hex): a
     # loaded machine may take longer than any fixed sleep.
     hex=$(printf '0100007F:%04X' "$port")
-    for _ in $(seq 100); do
-      kill -0 "$pid" 2>/dev/null || break
+    local deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
       if grep -q " $hex " /proc/net/udp; then
         PIDS+=("$pid"); SERVER=127.0.0.1:$port; TFTPD_PID=$pid; return 0
       fi
+      kill -0 "$pid" 2>/dev/null || break # exited (another process took the port): next port
       sleep 0.1
     done
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
@@ -86,8 +87,12 @@ hostile_tftpd() {
   local pf=$W/hostile.port i
   rm -f "$pf"
   python3 "$(dirname "$CASE")/../hostile-tftpd.py" "$pf" "$1" "$2" 2>>"$W/hostile.log" &
-  PIDS+=($!)
-  for i in $(seq 50); do [ -s "$pf" ] && break; sleep 0.1; done
+  local pid=$! deadline=$((SECONDS + 30))
+  PIDS+=("$pid")
+  # Ready once it wrote its bound port; it failed only if it exited (or 30 s passed).
+  while [ ! -s "$pf" ] && [ "$SECONDS" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null; do
+    sleep 0.1
+  done
   [ -s "$pf" ] || fail "hostile-tftpd.py did not start: $(cat "$W/hostile.log")"
   SERVER=127.0.0.1:$(cat "$pf")
 }
@@ -122,12 +127,16 @@ tls_server() {
     openssl s_server -accept "127.0.0.1:$port" -cert "$1" -key "$2" -quiet -naccept 10 \
       </dev/null >>"$W/s_server.log" 2>&1 &
     pid=$!
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-      sleep 0.2
-      kill -0 "$pid" 2>/dev/null || break
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    # Ready once the port is listening (/proc/net/tcp, state 0A): no probe connection,
+    # which would use up one of -naccept's accepts.
+    local hex deadline=$((SECONDS + 30))
+    hex=$(printf '0100007F:%04X' "$port")
+    while [ "$SECONDS" -lt "$deadline" ]; do
+      if grep -q " $hex 00000000:0000 0A " /proc/net/tcp; then
         PIDS+=("$pid"); TLS_SERVER=127.0.0.1:$port; return 0
       fi
+      kill -0 "$pid" 2>/dev/null || break # exited (port taken?): next port
+      sleep 0.1
     done
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   done

@@ -11,11 +11,20 @@ rc=0
 [ "$rc" -eq 9 ] || fail "two cards: exit $rc, want 9"
 must_contain "$(cat "$work/err")" "remove one" "two cards"
 "$stack" remove token2
-# Removal while waiting for it.
-( sleep 2; "$stack" remove card ) &
-out=$("$CTLSIGN" token wait --module "$MODULE" --removed --timeout 30) || fail "wait --removed"
-wait
-must_contain "$out" "^removed .* $s1\$" "the card was removed"
+# Removal while waiting for it: pulled once ctlsign asks for the removal (stderr).
+"$CTLSIGN" token wait --module "$MODULE" --removed --timeout 60 >"$work/out" 2>"$work/err" &
+pid=$!
+asked=false
+deadline=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  grep -q "remove token" "$work/err" && { asked=true; break; }
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+$asked || grep -q "remove token" "$work/err" || { cat "$work/err" >&2; fail "ctlsign never asked to remove the card"; }
+"$stack" remove card
+wait "$pid" || fail "wait --removed: $(cat "$work/err")"
+must_contain "$(cat "$work/out")" "^removed .* $s1\$" "the card was removed"
 # Nothing inserted: the wait ends with exit 12.
 rc=0
 "$CTLSIGN" token wait --module "$MODULE" --timeout 2 2>"$work/err" >/dev/null || rc=$?
