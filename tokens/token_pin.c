@@ -1,5 +1,7 @@
 /* token_pin.c - where PINs come from: env:VAR, file:PATH, fd:N, an RFC 7512 pin-source,
- * or a no-echo prompt on the terminal. Never a plain argument; wiped after use. */
+ * or a no-echo prompt on the terminal. Never a plain argument; wiped after use.
+ * A source that is not valid is never echoed back (it is often the PIN itself, and error
+ * lines end up in CI logs); a PIN file others may read or change is refused. */
 #include "token_internal.h"
 
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -60,9 +63,15 @@ int token_pin_source_parse(const char *spec, bool uri_style, struct token_pin_so
 		return CTL_OK;
 	}
 bad:
+	/* Never the value itself: "--pin Str0ngPin99" must not print the PIN. */
+	if (uri_style)
+		return ctl_fail(err, CTL_E_USAGE,
+				"the URI's pin-source is not a valid PIN source (not shown: it may be "
+				"the PIN itself); use env:VARIABLE, file:PATH or fd:N (or a plain "
+				"path), or leave it out to be prompted");
 	return ctl_fail(err, CTL_E_USAGE,
-			"bad PIN source '%s': use env:VARIABLE, file:PATH or fd:N%s", spec,
-			uri_style ? " (or a plain path in a URI pin-source)" : "");
+			"not a valid PIN source (not shown: it may be the PIN itself); use "
+			"env:VARIABLE, file:PATH or fd:N, or leave the option out to be prompted");
 }
 
 /* Keeps the first line of buf[0..len) (without \n or \r\n) as a fresh string. */
@@ -84,6 +93,8 @@ static int first_line(char *buf, size_t len, char **pin, const char *what, struc
 	return CTL_OK;
 }
 
+/* Reads up to the first newline, one byte at a time: nothing after the line is consumed,
+ * so "--pin fd:3 --new-pin fd:3" reads one line for each. */
 static int read_fd(int fd, char **pin, const char *what, struct ctl_err *err)
 {
 	char buf[PIN_MAX + 2];
@@ -91,7 +102,7 @@ static int read_fd(int fd, char **pin, const char *what, struct ctl_err *err)
 	int rc;
 
 	while (len < sizeof(buf)) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		ssize_t r = read(fd, buf + len, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -101,11 +112,10 @@ static int read_fd(int fd, char **pin, const char *what, struct ctl_err *err)
 		}
 		if (r == 0)
 			break;
-		len += (size_t)r;
-		if (memchr(buf, '\n', len))
+		if (buf[len++] == '\n')
 			break;
 	}
-	if (len == sizeof(buf) && !memchr(buf, '\n', len)) {
+	if (len == sizeof(buf) && buf[len - 1] != '\n') {
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return ctl_fail(err, CTL_E_USAGE, "the PIN from %s is longer than %d characters", what,
 				PIN_MAX);
@@ -113,6 +123,23 @@ static int read_fd(int fd, char **pin, const char *what, struct ctl_err *err)
 	rc = first_line(buf, len, pin, what, err);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
+}
+
+/* A PIN file must be readable by its owner (and maybe its group) only: refused (a token
+ * rule, CTL_E_POLICY) if others may read or change it, or its group may change it. */
+static int check_pin_file_mode(int fd, const char *shown, struct ctl_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return ctl_fail(err, CTL_E_IO, "cannot stat PIN file %s: %s", shown, strerror(errno));
+	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
+		return ctl_fail(err, CTL_E_POLICY,
+				"PIN file %s can be %s by other users (mode %04o); make it private "
+				"with: chmod 600 %s",
+				shown, (st.st_mode & S_IROTH) ? "read" : "changed",
+				(unsigned)(st.st_mode & 07777), shown);
+	return CTL_OK;
 }
 
 static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
@@ -204,12 +231,20 @@ int token_pin_read(const char *spec, bool uri_style, const char *prompt, char **
 		snprintf(what, sizeof(what), "file descriptor %d", src.fd);
 		return read_fd(src.fd, pin, what, err);
 	default:
-		snprintf(what, sizeof(what), "%s", src.value);
+		/* A URI's plain pin-source without a '/' may be a PIN typed in place of a path:
+		 * not echoed. Paths given as file:PATH or with a '/' are shown. */
 		fd = open(src.value, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 && uri_style && strncmp(spec, "file:", 5) && !strchr(src.value, '/'))
+			return ctl_fail(err, CTL_E_IO,
+					"cannot open the PIN file named by the URI's pin-source (not "
+					"shown: it may be the PIN itself): %s",
+					strerror(errno));
 		if (fd < 0)
 			return ctl_fail(err, CTL_E_IO, "cannot open PIN file %s: %s", src.value,
 					strerror(errno));
-		rc = read_fd(fd, pin, what, err);
+		snprintf(what, sizeof(what), "%s", src.value);
+		if ((rc = check_pin_file_mode(fd, what, err)) == CTL_OK)
+			rc = read_fd(fd, pin, what, err);
 		close(fd);
 		return rc;
 	}

@@ -330,8 +330,9 @@ static int cmd_passwd(int argc, char **argv)
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind < argc)
-		return tool_fail(CTL_E_USAGE, "token passwd: unexpected argument '%s' (PINs never go "
-					      "on the command line)", argv[optind]);
+		return tool_fail(CTL_E_USAGE, "token passwd: unexpected argument (not shown: it may "
+					      "be a PIN); PINs never go on the command line: use "
+					      "--pin/--new-pin env:VAR, file:PATH or fd:N, or the prompt");
 	if ((rc = open_module(&co, &m)) != CTL_OK)
 		return rc;
 	rc = token_passwd(m, &co.o, new_pin, min_len, &err);

@@ -1,4 +1,9 @@
 /* ctlsign - the officer side: tokens, the CTL ceremony, signing TFTP files (SPEC §4). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
 #include "tool.h"
 #include "sign.h"
 
@@ -13,5 +18,14 @@ static const struct tool_cmd commands[] = {
 
 int main(int argc, char **argv)
 {
+	/* PINs pass through this process: no core dump
+	 * of it, and no ptrace or /proc/PID/mem by other processes of the same user, for the
+	 * whole run (tests/ctl/ctl-dumpable.sh checks it while PINs are held). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "ctlsign: cannot make the process non-dumpable (prctl: %s); "
+				"not handling PINs in a process that can be dumped\n",
+			strerror(errno));
+		return 1;
+	}
 	return tool_dispatch("ctlsign", commands, argc, argv);
 }

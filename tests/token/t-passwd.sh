@@ -28,6 +28,14 @@ run 9 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:NEWPIN --new-
 err_has "factory default"
 run 0 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:NEWPIN --new-pin env:OTHER
 p11 "$OTHER" >/dev/null 2>&1 || fail "second change did not take"
+# The current and the new PIN from one descriptor: one line each.
+run 0 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin fd:3 --new-pin fd:3 3< <(printf '%s\n%s\n' "$OTHER" "$NEWPIN")
+p11 "$NEWPIN" >/dev/null 2>&1 || fail "--pin fd:3 --new-pin fd:3 did not set the second line"
+run 0 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin fd:3 --new-pin fd:3 3< <(printf '%s\n%s\n' "$NEWPIN" "$OTHER")
+p11 "$OTHER" >/dev/null 2>&1 || fail "changing back through one descriptor did not take"
+# A stray argument (a PIN typed in the wrong place) is not echoed.
+run 2 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:OTHER Str0ngPin99
+! grep -qF -- Str0ngPin99 "$WORK/err" || fail "a stray argument of token passwd was echoed"
 # SAST2 untouched.
 pkcs11-tool --module "$MOD" --token-label SAST2 --login --pin "$FACTORY" --list-objects >/dev/null 2>&1 ||
 	fail "the other token's PIN changed"

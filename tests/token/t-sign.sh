@@ -23,8 +23,8 @@ if openssl dgst -sha256 -verify "$WORK/pub.pem" -signature "$WORK/sig.sha256" "$
 	fail "signature verifies over other data"
 fi
 
-# The PIN from the URI's pin-source (file), and the plain-path form.
-printf '%s\n' "$NEWPIN" >"$WORK/pinfile"
+# The PIN from the URI's pin-source (file), and the plain-path form. PIN files are 0600.
+(umask 077 && printf '%s\n' "$NEWPIN" >"$WORK/pinfile")
 run 0 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-source=file:$WORK/pinfile" \
 	--in "$WORK/msg" --out "$WORK/sig2"
 run 0 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-source=$WORK/pinfile" \
@@ -33,9 +33,33 @@ run 0 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-source=$WORK/pinfile
 run 0 "$CTLSIGN" token sign --token pkcs11:token=SAST1 --pin fd:5 --in "$WORK/msg" --out "$WORK/sig4" 5<"$WORK/pinfile"
 cmp -s "$WORK/sig2" "$WORK/sig.sha256" || fail "PKCS#1 v1.5 signatures should be deterministic"
 
-# A PIN is never a plain argument; pin-value in a URI is refused.
+# A PIN file others may read, or its group may change, is refused (exit 9), with the fix.
+for mode in 644 604 620 666; do
+	chmod "$mode" "$WORK/pinfile"
+	run 9 "$CTLSIGN" token sign --token pkcs11:token=SAST1 --pin "file:$WORK/pinfile" --in "$WORK/msg" --out "$WORK/x"
+	err_has "chmod 600 $WORK/pinfile"
+	run 9 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-source=file:$WORK/pinfile" \
+		--in "$WORK/msg" --out "$WORK/x"
+	err_has "chmod 600 $WORK/pinfile"
+	[ ! -e "$WORK/x" ] || fail "signed with a PIN file of mode $mode"
+done
+chmod 640 "$WORK/pinfile"
+run 0 "$CTLSIGN" token sign --token pkcs11:token=SAST1 --pin "file:$WORK/pinfile" --in "$WORK/msg" --out "$WORK/x"
+rm -f "$WORK/x"
+chmod 600 "$WORK/pinfile"
+
+# A PIN is never a plain argument; pin-value in a URI is refused. A value that is not a
+# PIN source is not echoed back (it is probably the PIN, and stderr ends up in CI logs).
 run 2 "$CTLSIGN" token sign --token pkcs11:token=SAST1 --pin "$NEWPIN" --in "$WORK/msg" --out "$WORK/x"
 err_has "env:VARIABLE, file:PATH or fd:N"
+! grep -qF -- "$NEWPIN" "$WORK/err" "$WORK/out" || fail "the PIN given as --pin was echoed"
+run 2 "$CTLSIGN" token sign --token pkcs11:token=SAST1 --pin Str0ngPin99 --in "$WORK/msg" --out "$WORK/x"
+! grep -qF -- Str0ngPin99 "$WORK/err" "$WORK/out" || fail "--pin Str0ngPin99 was echoed"
+run 2 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-source=pin:Str0ngPin99" --in "$WORK/msg" --out "$WORK/x"
+err_has "pin-source"
+! grep -qF -- Str0ngPin99 "$WORK/err" "$WORK/out" || fail "a URI's pin-source was echoed"
+run 3 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-source=Str0ngPin99" --in "$WORK/msg" --out "$WORK/x"
+! grep -qF -- Str0ngPin99 "$WORK/err" "$WORK/out" || fail "a URI's plain pin-source was echoed"
 run 2 "$CTLSIGN" token sign --token "pkcs11:token=SAST1?pin-value=$NEWPIN" --in "$WORK/msg" --out "$WORK/x"
 err_has "pin-value is not accepted"
 

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,6 +43,10 @@ static const struct {
 	{"fd:99999", false, 0, NULL, 0},
 	{"Cisco123", false, 0, NULL, 0},
 	{"pin:Cisco123", false, 0, NULL, 0},
+	{"Str0ngPin99", false, 0, NULL, 0},
+	{"env:Str0ng-Pin99", false, 0, NULL, 0},
+	{"pin:Str0ngPin99", true, 0, NULL, 0},
+	{"", true, 0, NULL, 0},
 };
 
 static void test_pin_sources(void **state)
@@ -54,6 +59,12 @@ static void test_pin_sources(void **state)
 		if (!sources[i].kind) {
 			if (rc != CTL_E_USAGE)
 				fail_msg("'%s' should be refused", sources[i].spec);
+			/* The refused value is never echoed (it may be the PIN itself), and the
+			 * message names the valid forms. */
+			if (strlen(sources[i].spec) > 5 && strstr(err.msg, sources[i].spec))
+				fail_msg("the message echoes '%s': %s", sources[i].spec, err.msg);
+			assert_non_null(strstr(err.msg, "env:VARIABLE, file:PATH or fd:N"));
+			assert_non_null(strstr(err.msg, "prompted"));
 			continue;
 		}
 		if (rc != CTL_OK)
@@ -64,6 +75,12 @@ static void test_pin_sources(void **state)
 		if (s.kind == TOKEN_PIN_FD)
 			assert_int_equal(s.fd, sources[i].fd);
 	}
+}
+
+static void rc_check(int rc, int want, mode_t mode)
+{
+	if (rc != want)
+		fail_msg("PIN file mode %04o: rc %d, expected %d", (unsigned)mode, rc, want);
 }
 
 static void test_pin_read(void **state)
@@ -103,6 +120,22 @@ static void test_pin_read(void **state)
 	token_pin_free(pin);
 	close(p[0]);
 
+	/* One line per read from the same descriptor: "--pin fd:3 --new-pin fd:3". */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "first-PIN\r\nsecond-PIN\nthird", 28), 28);
+	close(p[1]);
+	snprintf(spec, sizeof(spec), "fd:%d", p[0]);
+	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_OK);
+	assert_string_equal(pin, "first-PIN");
+	token_pin_free(pin);
+	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_OK);
+	assert_string_equal(pin, "second-PIN");
+	token_pin_free(pin);
+	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_OK);
+	assert_string_equal(pin, "third");
+	token_pin_free(pin);
+	close(p[0]);
+
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
@@ -110,6 +143,47 @@ static void test_pin_read(void **state)
 	snprintf(spec, sizeof(spec), "file:%s", path);
 	assert_int_equal(token_pin_read(spec, false, NULL, &pin, &err), CTL_E_USAGE); /* empty */
 	assert_non_null(strstr(err.msg, "empty"));
+
+	/* PIN file modes: others may neither read nor change it, its group may not change
+	 * it; refused (a token rule) with the chmod that fixes it. Group-readable is fine. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "12345678\n", 9), 9);
+	close(fd);
+	static const struct {
+		mode_t mode;
+		int rc;
+	} modes[] = {{0600, CTL_OK}, {0400, CTL_OK}, {0640, CTL_OK}, {0644, CTL_E_POLICY},
+		     {0604, CTL_E_POLICY}, {0602, CTL_E_POLICY}, {0620, CTL_E_POLICY},
+		     {0660, CTL_E_POLICY}, {0666, CTL_E_POLICY}};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char chmod_msg[600];
+		assert_int_equal(chmod(path, modes[i].mode), 0);
+		for (int uri = 0; uri < 2; uri++) {
+			err.msg[0] = 0;
+			if (uri)
+				rc_check(token_pin_read(path, true, NULL, &pin, &err), modes[i].rc,
+					 modes[i].mode);
+			else
+				rc_check(token_pin_read(spec, false, NULL, &pin, &err), modes[i].rc,
+					 modes[i].mode);
+			if (modes[i].rc == CTL_OK) {
+				assert_string_equal(pin, "12345678");
+				token_pin_free(pin);
+				continue;
+			}
+			assert_null(pin);
+			snprintf(chmod_msg, sizeof(chmod_msg), "chmod 600 %s", path);
+			if (!strstr(err.msg, chmod_msg))
+				fail_msg("mode %04o: no '%s' in: %s", (unsigned)modes[i].mode,
+					 chmod_msg, err.msg);
+		}
+	}
+	assert_int_equal(chmod(path, 0600), 0);
+
+	/* A URI's plain pin-source that names no file is not echoed either. */
+	assert_int_equal(token_pin_read("Str0ngPin99", true, NULL, &pin, &err), CTL_E_IO);
+	assert_null(strstr(err.msg, "Str0ngPin99"));
 }
 
 /* cur, new, factory, min_len, tok_min, tok_max, ok, message part */
