@@ -324,6 +324,18 @@ static int handler(void *user, const char *section, const char *name, const char
 	return server_key(st, name, value);
 }
 
+/* Two entries claim the same service: the same role, or CCM+TFTP against CCM or TFTP. */
+static bool roles_overlap(int a, int b)
+{
+	if (a == b)
+		return true;
+	if (a == CTL_ROLE_CCM_TFTP)
+		return b == CTL_ROLE_CCM || b == CTL_ROLE_TFTP;
+	if (b == CTL_ROLE_CCM_TFTP)
+		return a == CTL_ROLE_CCM || a == CTL_ROLE_TFTP;
+	return false;
+}
+
 static int validate(struct parse_state *st)
 {
 	struct cluster *c = st->c;
@@ -356,15 +368,23 @@ static int validate(struct parse_state *st)
 		for (size_t j = 0; j < i; j++) {
 			struct cluster_server *o = &c->servers[j];
 
-			if (!strcasecmp(o->host, s->host))
-				return fail_at(st, k->host, "duplicate server: host %s is also [%s %s] (line %d)",
-					       s->host, cluster_kind_name(o->kind), o->name, o->line);
-			if (s->has_ip && o->has_ip && !memcmp(s->ip, o->ip, 4))
-				return fail_at(st, k->ip, "duplicate server: ip %u.%u.%u.%u is also [%s %s] (line %d)",
+			/* One host may run several services (CAPF and TVS on the publisher):
+			 * the same host or IP is refused only for the same service. */
+			bool same_role = roles_overlap(o->role, s->role);
+
+			if (same_role && !strcasecmp(o->host, s->host))
+				return fail_at(st, k->host, "duplicate server: host %s is also [%s %s] (line %d) with the %s role",
+					       s->host, cluster_kind_name(o->kind), o->name, o->line,
+					       ctl_role_name(o->role));
+			if (same_role && s->has_ip && o->has_ip && !memcmp(s->ip, o->ip, 4))
+				return fail_at(st, k->ip, "duplicate server: ip %u.%u.%u.%u is also [%s %s] (line %d) with the %s role",
 					       s->ip[0], s->ip[1], s->ip[2], s->ip[3],
-					       cluster_kind_name(o->kind), o->name, o->line);
+					       cluster_kind_name(o->kind), o->name, o->line,
+					       ctl_role_name(o->role));
 			if (!X509_cmp(o->cert, s->cert))
-				return fail_at(st, k->cert, "duplicate server: same certificate as [%s %s] (line %d)",
+				return fail_at(st, k->cert, "duplicate server: same certificate as [%s %s] (line %d); "
+					       "each entry needs its own certificate (one multi-SAN certificate "
+					       "shared by two nodes cannot be listed twice)",
 					       cluster_kind_name(o->kind), o->name, o->line);
 		}
 	}
