@@ -18,7 +18,7 @@ softhsm_token C 'pin-C-1234'
 softhsm_token E 'pin-E-1234'
 softhsm_token D 'Cisco123'          # still the factory default password
 export PIN_A='pin-A-1234' PIN_B='pin-B-1234' PIN_C='pin-C-1234' PIN_E='pin-E-1234' PIN_D='Cisco123'
-export CTLSIGN_AUDIT_LOG="$W/audit.log"
+export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
 cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 CL="$W/cluster/cluster.ini"
 T1="$W/cluster/tftp" T2="$W/cluster/tftp-backup"
