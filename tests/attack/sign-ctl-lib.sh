@@ -43,7 +43,9 @@ forge() {
     || fail "mkfixture could not build $out"
 }
 
-ok_records() { grep -c '"result":"ok"' "$CTLSIGN_AUDIT_LOG" || true; }
+ok_records() {
+  if [ -e "$CTLSIGN_AUDIT_LOG" ]; then grep -c '"result":"ok"' "$CTLSIGN_AUDIT_LOG" || true; else echo 0; fi
+}
 
 # refused_untouched PLANTED-COPY T2-COPY OKS: after a refused run, nothing was signed or
 # published: the planted file is still in $T1, $T2 unchanged, no .bak made, no temp
