@@ -57,14 +57,32 @@ static const char usage_create[] =
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
 	"  --final-try        allow a login on the token's last PIN try\n";
 
+/* The anchoring rule, shared by the help texts. */
+#define ANCHOR_HELP \
+	"The current CTL is the base of the change only when it is anchored; a CTL in a TFTP\n" \
+	"directory is never trusted for its own signer record. It is anchored when\n" \
+	"  (a) it is byte for byte the last CTL ctlsign published to the first output\n" \
+	"      directory, as recorded in ctlsign's state directory ($" STATE_ENV ", else\n" \
+	"      $XDG_STATE_HOME/ctlsign, else ~/.local/state/ctlsign), or\n" \
+	"  (b) nothing is recorded for that directory and its signature verifies with the\n" \
+	"      certificate of a token presented in this run (--token or --add-token): a CTL\n" \
+	"      made by another tool is adopted, or\n" \
+	"  (c) --trust-current gives its SHA-256, compared out of band (sha256sum).\n" \
+	"Anything else, an older CTL put back included, is refused (exit 6) with its\n" \
+	"SHA-256 and its signer. Every CTL published is recorded.\n"
+
 static const char usage_update[] =
-	"usage: ctlsign ctl update --cluster FILE [--token URI [--pin SRC]] [--add-token URI]... [options]\n"
+	"usage: ctlsign ctl update --cluster FILE [--token URI [--pin SRC]] [--add-token URI]...\n"
+	"                          [--trust-current SHA256] [options]\n"
 	"\n"
 	"Changes the current CTL (the first output directory's CTLFile.tlv, or --current):\n"
 	"first a token whose SAST record is in it must be presented and the current CTL must\n"
 	"verify; then the servers follow the cluster file, new tokens may be added, the mode may\n"
 	"change. The new CTL is signed by a token of the current CTL (phones accept nothing\n"
-	"else). Shows what changes and asks before signing.\n"
+	"else). Shows the plan (the current file's SHA-256, signer and anchor, what changes,\n"
+	"every SAST record of the result) and asks before signing.\n"
+	"\n"
+	ANCHOR_HELP
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
@@ -72,6 +90,8 @@ static const char usage_update[] =
 	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
 	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
+	"  --trust-current SHA256  trust the current CTL with this SHA-256 (64 hex digits),\n"
+	"                     after comparing it out of band (anchor (c) above)\n"
 	"  --module PATH      PKCS#11 module\n"
 	"  --yes              do not ask for confirmation\n"
 	"  --force            sign even when nothing changed\n"
@@ -84,13 +104,16 @@ static const char usage_delete[] =
 	"\n"
 	"Removes the SAST record SELECTOR names (certificate serial, SHA-1 or SHA-256\n"
 	"fingerprint, subject or its CN) from the current CTL, after the same checks as\n"
-	"'update'. At least two SAST records always remain. Server records cannot be deleted\n"
-	"this way: they follow the cluster file.\n"
+	"'update' (the current CTL must be anchored, see 'ctlsign ctl update --help'). At\n"
+	"least two SAST records always remain. Server records cannot be deleted this way: they\n"
+	"follow the cluster file.\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
 	"  --pin SRC          its PIN\n"
 	"  --current FILE     the current CTL\n"
+	"  --trust-current SHA256  trust the current CTL with this SHA-256, after comparing\n"
+	"                     it out of band\n"
 	"  --module PATH      PKCS#11 module\n"
 	"  --yes              do not ask for confirmation\n"
 	"  --audit-log FILE   audit log\n"
@@ -105,15 +128,21 @@ static const char usage_show[] =
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
 
 static const char usage_diff[] =
-	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--json]\n"
+	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256] [--json]\n"
 	"\n"
 	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
 	"file was edited (servers added, removed, renamed, re-certified; the mode), without\n"
-	"any token: nothing is signed or written. The current CTL must verify.\n"
+	"any token: nothing is signed or written. The current CTL must verify. Also shows the\n"
+	"current file's SHA-256 and signer, whether it is anchored (see 'ctlsign ctl update\n"
+	"--help'; (b) needs a token, so a CTL with no record is reported as adoptable only by\n"
+	"a token of the update or --trust-current), and every SAST record of the result.\n"
+	"Exit 6 when an update would refuse the current CTL whatever token is presented.\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
-	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\"}\n";
+	"  --trust-current SHA256  as for 'ctl update'\n"
+	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\",\n"
+	"                     \"current_sha256\", \"current_signer\", \"anchor\", \"sast\": [...]}\n";
 
 enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 
@@ -156,6 +185,8 @@ struct anchor {
 struct ctl_state {
 	struct anchor anchor;
 	bool reported;                /* the error was already printed */
+	struct token_info known[MAX_URIS]; /* --add-token tokens already in the current CTL */
+	size_t nknown;
 	struct cluster *c;
 	struct publish_lock *lock;
 	struct ctl_file *cur;         /* current CTL (update, delete) */
@@ -302,6 +333,8 @@ static void state_free(struct ctl_state *s)
 {
 	ctldiff_free(&s->diff);
 	ctlmake_list_free(&s->recs);
+	for (size_t i = 0; i < s->nknown; i++)
+		ceremony_info_clear(&s->known[i]);
 	if (s->have_signer_info)
 		ceremony_info_clear(&s->signer_info);
 	ceremony_free(&s->cer);
@@ -503,15 +536,17 @@ static int anchor_load(struct ctl_state *s, const struct ctl_opts *o, struct ctl
 static void anchor_by_token(struct ctl_state *s, const struct ctl_opts *o)
 {
 	struct anchor *a = &s->anchor;
-	const struct token_info *cand[1 + 64];
+	const struct token_info *cand[1 + MAX_URIS + 64];
 	size_t n = 0;
 
 	if (a->by != ANCHOR_NONE || a->have_record || o->trust_current[0])
 		return;
 	if (s->have_signer_info)
 		cand[n++] = &s->signer_info;
-	for (size_t i = 0; i < s->cer.nadded && n < sizeof(cand) / sizeof(cand[0]); i++)
+	for (size_t i = 0; i < s->cer.nadded && n < 1 + 64; i++)
 		cand[n++] = &s->cer.added[i];
+	for (size_t i = 0; i < s->nknown; i++)
+		cand[n++] = &s->known[i];
 	for (size_t i = 0; i < n; i++) {
 		struct ctl_err ignored = {0};
 
@@ -675,7 +710,10 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 		if (ti.cert && ctlmake_find_sast(s->cur->records, s->cur->nrecords, ti.cert) >= 0) {
 			fprintf(stderr, "ctlsign: note: token '%s' (serial %s) is already in the current CTL\n",
 				ti.label, ti.serial);
-			ceremony_info_clear(&ti);
+			if (s->nknown < MAX_URIS) /* still presented: it may anchor the CTL (b) */
+				s->known[s->nknown++] = ti;
+			else
+				ceremony_info_clear(&ti);
 			continue;
 		}
 		rc = ceremony_add(&s->cer, &ti, &dup, err);

@@ -174,6 +174,8 @@ unchanged
 step "update: add token C, re-certified cucm2 (DER), signed by A"
 sed -i 's#certs/cucm2.pem#certs/cucm2-renewed.der#' "$CL"
 expect 0 "$CTLSIGN" ctl diff --cluster "$CL"
+out_has "anchored (a): the last CTL ctlsign published to $T1"
+out_has "SAST  CN=SAST-B,O=Demo Corp,OU=Voice  SHA-256 [0-9a-f]\{64\}$"
 out_has "~ change  CCM .*re-certified"
 out_has "0 added, 0 removed, 1 changed, 7 unchanged"
 "$CTLSIGN" ctl diff --cluster "$CL" --mode non-secure --json | python3 -c '
@@ -184,6 +186,7 @@ expect 2 "$CTLSIGN" ctl diff --cluster "$CL" --token pkcs11:token=A
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
   --add-token pkcs11:token=C
 out_has "+ add     SAST"
+out_has "SAST  CN=SAST-C,O=Demo Corp,OU=Voice  SHA-256 [0-9a-f]\{64\}  (new)"
 out_has "~ change  CCM .*re-certified"
 out_has "1 added, 0 removed, 1 changed"
 [ "$(n_sast)" = 3 ] || bad "expected 3 SAST records"

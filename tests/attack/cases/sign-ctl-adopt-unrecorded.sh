@@ -35,3 +35,13 @@ out_has "anchored (b): no record for $T1; it verifies with token 'A'"
 out_has "published  $T1/CTLFile.tlv"
 run 0 "$CTLSIGN" ctl diff --cluster "$CL"
 out_has "anchored (a): the last CTL ctlsign published to $T1"
+
+# The same with A presented as a token to add (it is in the CTL already), with ctlsign's
+# state lost: adopted again.
+rm -rf "$CTLSIGN_STATE_DIR"
+cp "$W/vendor.tlv" "$T1/CTLFile.tlv"
+cp "$W/vendor.tlv" "$T2/CTLFile.tlv"
+run 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B \
+  --add-token pkcs11:token=A --add-token pkcs11:token=C
+out_has "anchored (b): no record for $T1; it verifies with token 'A'"
+out_has "published  $T1/CTLFile.tlv"
