@@ -23,6 +23,10 @@ run 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token
 err_has "(SHA-256 $vendor) signed by CN=SAST-A"
 err_has "does not match --trust-current $recorded"
 refused_untouched "$W/vendor.tlv" "$W/t2.tlv" "$oks"
+run 6 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --pin env:PIN_A --trust-current "$recorded" SAST-B
+err_has "does not match --trust-current $recorded"
+refused_untouched "$W/vendor.tlv" "$W/t2.tlv" "$oks"
 run 6 "$CTLSIGN" ctl diff --cluster "$CL" --trust-current "$recorded"
 out_has "NOT ANCHORED: its SHA-256 does not match --trust-current $recorded"
 # not a hash at all
