@@ -18,6 +18,7 @@
 #include "ctlrun.h"
 #include "publish.h"
 #include "sign.h"
+#include "state.h"
 #include "p11_uri.h"
 #include "token.h"
 #include "tool.h"
@@ -56,14 +57,32 @@ static const char usage_create[] =
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
 	"  --final-try        allow a login on the token's last PIN try\n";
 
+/* The anchoring rule, shared by the help texts. */
+#define ANCHOR_HELP \
+	"The current CTL is the base of the change only when it is anchored; a CTL in a TFTP\n" \
+	"directory is never trusted for its own signer record. It is anchored when\n" \
+	"  (a) it is byte for byte the last CTL ctlsign published to the first output\n" \
+	"      directory, as recorded in ctlsign's state directory ($" STATE_ENV ", else\n" \
+	"      $XDG_STATE_HOME/ctlsign, else ~/.local/state/ctlsign), or\n" \
+	"  (b) nothing is recorded for that directory and its signature verifies with the\n" \
+	"      certificate of a token presented in this run (--token or --add-token): a CTL\n" \
+	"      made by another tool is adopted, or\n" \
+	"  (c) --trust-current gives its SHA-256, compared out of band (sha256sum).\n" \
+	"Anything else, an older CTL put back included, is refused (exit 6) with its\n" \
+	"SHA-256 and its signer. Every CTL published is recorded.\n"
+
 static const char usage_update[] =
-	"usage: ctlsign ctl update --cluster FILE [--token URI [--pin SRC]] [--add-token URI]... [options]\n"
+	"usage: ctlsign ctl update --cluster FILE [--token URI [--pin SRC]] [--add-token URI]...\n"
+	"                          [--trust-current SHA256] [options]\n"
 	"\n"
 	"Changes the current CTL (the first output directory's CTLFile.tlv, or --current):\n"
 	"first a token whose SAST record is in it must be presented and the current CTL must\n"
 	"verify; then the servers follow the cluster file, new tokens may be added, the mode may\n"
 	"change. The new CTL is signed by a token of the current CTL (phones accept nothing\n"
-	"else). Shows what changes and asks before signing.\n"
+	"else). Shows the plan (the current file's SHA-256, signer and anchor, what changes,\n"
+	"every SAST record of the result) and asks before signing.\n"
+	"\n"
+	ANCHOR_HELP
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
@@ -71,6 +90,8 @@ static const char usage_update[] =
 	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
 	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
+	"  --trust-current SHA256  trust the current CTL with this SHA-256 (64 hex digits),\n"
+	"                     after comparing it out of band (anchor (c) above)\n"
 	"  --module PATH      PKCS#11 module\n"
 	"  --yes              do not ask for confirmation\n"
 	"  --force            sign even when nothing changed\n"
@@ -83,13 +104,16 @@ static const char usage_delete[] =
 	"\n"
 	"Removes the SAST record SELECTOR names (certificate serial, SHA-1 or SHA-256\n"
 	"fingerprint, subject or its CN) from the current CTL, after the same checks as\n"
-	"'update'. At least two SAST records always remain. Server records cannot be deleted\n"
-	"this way: they follow the cluster file.\n"
+	"'update' (the current CTL must be anchored, see 'ctlsign ctl update --help'). At\n"
+	"least two SAST records always remain. Server records cannot be deleted this way: they\n"
+	"follow the cluster file.\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
 	"  --pin SRC          its PIN\n"
 	"  --current FILE     the current CTL\n"
+	"  --trust-current SHA256  trust the current CTL with this SHA-256, after comparing\n"
+	"                     it out of band\n"
 	"  --module PATH      PKCS#11 module\n"
 	"  --yes              do not ask for confirmation\n"
 	"  --audit-log FILE   audit log\n"
@@ -104,15 +128,21 @@ static const char usage_show[] =
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
 
 static const char usage_diff[] =
-	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--json]\n"
+	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256] [--json]\n"
 	"\n"
 	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
 	"file was edited (servers added, removed, renamed, re-certified; the mode), without\n"
-	"any token: nothing is signed or written. The current CTL must verify.\n"
+	"any token: nothing is signed or written. The current CTL must verify. Also shows the\n"
+	"current file's SHA-256 and signer, whether it is anchored (see 'ctlsign ctl update\n"
+	"--help'; (b) needs a token, so a CTL with no record is reported as adoptable only by\n"
+	"a token of the update or --trust-current), and every SAST record of the result.\n"
+	"Exit 6 when an update would refuse the current CTL whatever token is presented.\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
-	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\"}\n";
+	"  --trust-current SHA256  as for 'ctl update'\n"
+	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\",\n"
+	"                     \"current_sha256\", \"current_signer\", \"anchor\", \"sast\": [...]}\n";
 
 enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 
@@ -121,13 +151,42 @@ struct ctl_opts {
 	const char *cluster, *module, *current, *audit_log, *selector;
 	const char *tokens[MAX_URIS], *pins[MAX_URIS], *adds[MAX_URIS];
 	size_t ntokens, npins, nadds;
+	char trust_current[65];  /* --trust-current, lowercase; "" if not given */
 	int mode;            /* -1: the cluster file's */
 	bool yes, force, final_try, json;
 	int timeout_ms;
 };
 
+/* Why the current CTL may be changed (issue 10, attack 1): a CTL in a TFTP directory is
+ * trusted only against what ctlsign itself recorded (state.h), a token of the run, or the
+ * officer's out-of-band check; never against the signer record inside the file. */
+enum anchor_by {
+	ANCHOR_NONE = 0, /* not (yet) anchored */
+	ANCHOR_RECORD,   /* (a) byte-identical to the last CTL ctlsign published there */
+	ANCHOR_TOKEN,    /* (b) no record; verifies with a token presented in this run */
+	ANCHOR_TRUST,    /* (c) its SHA-256 is the one given with --trust-current */
+};
+
+struct anchor {
+	int by;                     /* enum anchor_by */
+	bool have_record;           /* the state directory has a record for the directory */
+	long long rec_when;
+	char sha[65];               /* the current file's SHA-256 */
+	char rec_sha[65];           /* the recorded one */
+	bool have_pending;          /* a CTL recorded as being published there */
+	char pending_sha[65];
+	long long pending_when;
+	bool via_pending;           /* (a) through the record of an interrupted publication */
+	char signer_fp[65];         /* SHA-256 of the file's signer certificate */
+	char token[300];            /* (b): which token verified it */
+};
+
 /* Everything a run holds, freed in one place. */
 struct ctl_state {
+	struct anchor anchor;
+	bool reported;                /* the error was already printed */
+	struct token_info known[MAX_URIS]; /* --add-token tokens already in the current CTL */
+	size_t nknown;
 	struct cluster *c;
 	struct publish_lock *lock;
 	struct ctl_file *cur;         /* current CTL (update, delete) */
@@ -274,6 +333,8 @@ static void state_free(struct ctl_state *s)
 {
 	ctldiff_free(&s->diff);
 	ctlmake_list_free(&s->recs);
+	for (size_t i = 0; i < s->nknown; i++)
+		ceremony_info_clear(&s->known[i]);
 	if (s->have_signer_info)
 		ceremony_info_clear(&s->signer_info);
 	ceremony_free(&s->cer);
@@ -300,6 +361,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"force", no_argument, NULL, 'f'},
 		{"final-try", no_argument, NULL, 'F'},
 		{"json", no_argument, NULL, 'j'},
+		{"trust-current", required_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
@@ -319,6 +381,16 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		case 'y': o->yes = true; break;
 		case 'f': o->force = true; break;
 		case 'F': o->final_try = true; break;
+		case 'H': {
+			size_t k = strlen(optarg);
+
+			if (k != 64 || strspn(optarg, "0123456789abcdefABCDEF") != 64)
+				return tool_fail(CTL_E_USAGE, "--trust-current takes the current CTL's SHA-256 (64 hex digits, e.g. from 'sha256sum')");
+			for (size_t i = 0; i < k; i++)
+				o->trust_current[i] = (char)tolower((unsigned char)optarg[i]);
+			o->trust_current[k] = 0;
+			break;
+		}
 		case 'j':
 			if (o->op != OP_DIFF)
 				return tool_fail(CTL_E_USAGE, "ctl: --json is for 'ctl diff' and 'ctl show'");
@@ -366,8 +438,8 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 	}
 	if (!o->cluster)
 		return tool_fail(CTL_E_USAGE, "ctl: --cluster FILE is required; see --help");
-	if (o->op == OP_CREATE && (o->nadds || o->current || o->mode >= 0))
-		return tool_fail(CTL_E_USAGE, "ctl create: --add-token, --current and --mode are for 'ctl update'");
+	if (o->op == OP_CREATE && (o->nadds || o->current || o->mode >= 0 || o->trust_current[0]))
+		return tool_fail(CTL_E_USAGE, "ctl create: --add-token, --current, --mode and --trust-current are for 'ctl update'");
 	if (o->op == OP_DIFF && (o->ntokens || o->npins || o->nadds || o->yes))
 		return tool_fail(CTL_E_USAGE, "ctl diff uses no token; see --help");
 	if (o->op == OP_DELETE && o->nadds)
@@ -401,6 +473,167 @@ static int load_current(const char *path, struct ctl_file **out, struct ctl_err 
 				       "current CTL %s does not verify, so it cannot authorize an update; nothing was written",
 				       path);
 	return CTL_OK;
+}
+
+/* --- anchoring the current CTL (issue 10, attack 1) --- */
+
+static void when_str(long long t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "time unknown");
+}
+
+static const char *cur_signer_name(const struct ctl_state *s)
+{
+	return s->cur && s->cur->hdr.signer_name ? s->cur->hdr.signer_name : "?";
+}
+
+/* The current CTL's SHA-256, its signer certificate's, and what ctlsign recorded for the
+ * first output directory. Decides (a) and (c); (b) needs the run's tokens
+ * (anchor_by_token). A file that is not anchored is not refused here: see anchor_refusal. */
+static int anchor_load(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
+{
+	struct anchor *a = &s->anchor;
+	const struct ctl_record *r = ctl_find_signer(s->cur, CTL_ROLE_SAST);
+	int rc;
+
+	if (!state_sha256_hex(s->cur->raw.data, s->cur->raw.len, a->sha))
+		return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
+	if (!r || !r->cert.len || !state_sha256_hex(r->cert.data, r->cert.len, a->signer_fp))
+		snprintf(a->signer_fp, sizeof(a->signer_fp), "?");
+	rc = state_published_get(s->c->outputs[0], CTLRUN_FILE_NAME, &a->have_record, a->rec_sha,
+				 &a->rec_when, err);
+	if (rc != CTL_OK)
+		return ctl_fail_prefix(err, "cannot tell which CTL ctlsign last published to %s; nothing was written",
+				       s->c->outputs[0]);
+	rc = state_published_get(s->c->outputs[0], CTLRUN_PUBLISHING_NAME, &a->have_pending,
+				 a->pending_sha, &a->pending_when, err);
+	if (rc != CTL_OK)
+		return ctl_fail_prefix(err, "cannot tell which CTL ctlsign last published to %s; nothing was written",
+				       s->c->outputs[0]);
+	a->by = ANCHOR_NONE;
+	if (o->trust_current[0]) {
+		/* The officer's word decides, also against a record: a wrong hash is refused. */
+		if (!strcasecmp(o->trust_current, a->sha))
+			a->by = ANCHOR_TRUST;
+	} else if (a->have_record && !strcasecmp(a->rec_sha, a->sha)) {
+		a->by = ANCHOR_RECORD;
+	} else if (a->have_pending && !strcasecmp(a->pending_sha, a->sha)) {
+		/* A run was killed after putting its CTL in place and before recording it:
+		 * still the newest CTL ctlsign signed for this directory, never an older one. */
+		a->by = ANCHOR_RECORD;
+		a->via_pending = true;
+	}
+	return CTL_OK;
+}
+
+/* (b): no record and no --trust-current, and the current CTL's signature verifies with
+ * the certificate of a token presented in this run (the one that signs, or one added):
+ * a CTL made by another tool is adopted. */
+static void anchor_by_token(struct ctl_state *s, const struct ctl_opts *o)
+{
+	struct anchor *a = &s->anchor;
+	const struct token_info *cand[1 + MAX_URIS + 64];
+	size_t n = 0;
+
+	if (a->by != ANCHOR_NONE || a->have_record || o->trust_current[0])
+		return;
+	if (s->have_signer_info)
+		cand[n++] = &s->signer_info;
+	for (size_t i = 0; i < s->cer.nadded && n < 1 + 64; i++)
+		cand[n++] = &s->cer.added[i];
+	for (size_t i = 0; i < s->nknown; i++)
+		cand[n++] = &s->known[i];
+	for (size_t i = 0; i < n; i++) {
+		struct ctl_err ignored = {0};
+
+		if (cand[i]->cert && ctl_verify_cert(s->cur, cand[i]->cert, &ignored) == CTL_OK) {
+			a->by = ANCHOR_TOKEN;
+			snprintf(a->token, sizeof(a->token), "'%s' (serial %s)", cand[i]->label,
+				 cand[i]->serial);
+			return;
+		}
+	}
+}
+
+/* Why the current CTL may not be changed, as one line into buf; false when it is
+ * anchored, or when it may still be adopted by a token of the run (tokens_checked false). */
+static bool anchor_refusal(const struct ctl_state *s, const struct ctl_opts *o,
+			   const char *curpath, bool tokens_checked, char *buf, size_t n)
+{
+	const struct anchor *a = &s->anchor;
+	const char *dir = s->c->outputs[0];
+	char when[64];
+
+	if (a->by != ANCHOR_NONE)
+		return false;
+	if (o->trust_current[0]) {
+		snprintf(buf, n, "current CTL %s (SHA-256 %s) signed by %s (certificate SHA-256 %s) does not match --trust-current %s: (c) holds only for the file whose SHA-256 you compared out of band; nothing was written",
+			 curpath, a->sha, cur_signer_name(s), a->signer_fp, o->trust_current);
+		return true;
+	}
+	if (a->have_record) {
+		when_str(a->rec_when, when, sizeof(when));
+		snprintf(buf, n, "current CTL %s (SHA-256 %s) signed by %s (certificate SHA-256 %s) is not the CTL ctlsign last published to %s (SHA-256 %s, %s), so (a) fails: it may be planted or an older CTL put back; only if it is genuine, compare its SHA-256 out of band and pass --trust-current SHA256 (c); nothing was written",
+			 curpath, a->sha, cur_signer_name(s), a->signer_fp, dir, a->rec_sha, when);
+		return true;
+	}
+	if (!tokens_checked)
+		return false;
+	snprintf(buf, n, "current CTL %s (SHA-256 %s) signed by %s (certificate SHA-256 %s): ctlsign has no record of publishing to %s (a) and no token presented in this run verifies it (b); present the token that signed it, or compare its SHA-256 out of band and pass --trust-current SHA256 (c); nothing was written",
+		 curpath, a->sha, cur_signer_name(s), a->signer_fp, dir);
+	return true;
+}
+
+/* Refuses (exit 6) a current CTL that is not anchored. The line is longer than a
+ * struct ctl_err holds (three hashes and a path), so it is printed here. */
+static int anchor_check(struct ctl_state *s, const struct ctl_opts *o, const char *curpath,
+			bool tokens_checked, struct ctl_err *err)
+{
+	char line[8192 + 1024];
+
+	if (!anchor_refusal(s, o, curpath, tokens_checked, line, sizeof(line)))
+		return CTL_OK;
+	fprintf(stderr, "%s: %s\n", tool_prog, line);
+	s->reported = true;
+	return ctl_fail(err, CTL_E_SIGNER, "the current CTL is not anchored");
+}
+
+/* The anchor as the plan shows it. */
+static void anchor_status(const struct ctl_state *s, const struct ctl_opts *o, char *buf,
+			  size_t n)
+{
+	const struct anchor *a = &s->anchor;
+	char when[64];
+
+	switch (a->by) {
+	case ANCHOR_RECORD:
+		when_str(a->via_pending ? a->pending_when : a->rec_when, when, sizeof(when));
+		snprintf(buf, n, "anchored (a): the last CTL ctlsign published to %s (%s)%s",
+			 s->c->outputs[0], when,
+			 a->via_pending ? ", by a run interrupted before it recorded it" : "");
+		return;
+	case ANCHOR_TOKEN:
+		snprintf(buf, n, "anchored (b): no record for %s; it verifies with token %s of this run, so it is adopted",
+			 s->c->outputs[0], a->token);
+		return;
+	case ANCHOR_TRUST:
+		snprintf(buf, n, "anchored (c): its SHA-256 is the one given with --trust-current");
+		return;
+	default:
+		break;
+	}
+	if (o->trust_current[0])
+		snprintf(buf, n, "NOT ANCHORED: its SHA-256 does not match --trust-current %s",
+			 o->trust_current);
+	else if (a->have_record)
+		snprintf(buf, n, "NOT ANCHORED: not the last CTL ctlsign published to %s (that was SHA-256 %s); an update refuses it unless --trust-current",
+			 s->c->outputs[0], a->rec_sha);
+	else
+		snprintf(buf, n, "not anchored: no record; an update will adopt it only if a presented token verifies it, or with --trust-current");
 }
 
 /* The PIN source for --token i: --pin i, else the URI's own pin-source, else NULL. */
@@ -477,7 +710,10 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 		if (ti.cert && ctlmake_find_sast(s->cur->records, s->cur->nrecords, ti.cert) >= 0) {
 			fprintf(stderr, "ctlsign: note: token '%s' (serial %s) is already in the current CTL\n",
 				ti.label, ti.serial);
-			ceremony_info_clear(&ti);
+			if (s->nknown < MAX_URIS) /* still presented: it may anchor the CTL (b) */
+				s->known[s->nknown++] = ti;
+			else
+				ceremony_info_clear(&ti);
 			continue;
 		}
 		rc = ceremony_add(&s->cer, &ti, &dup, err);
@@ -577,7 +813,7 @@ static void test_pause_before_sign(void)
 
 /* Up to date in the first directory: a run killed while publishing may have left the
  * others with the previous CTL (and temporary files). Bring them level, byte for byte. */
-static int catch_up(const struct cluster *c, struct ctl_err *err)
+static int catch_up(const struct cluster *c, const struct ctl_buf *cur, struct ctl_err *err)
 {
 	struct publish_result *res;
 	size_t n = 0;
@@ -601,8 +837,29 @@ static int catch_up(const struct cluster *c, struct ctl_err *err)
 	if (rc != CTL_OK)
 		ctl_fail_prefix(err, "copying %s/%s to the other directories", c->outputs[0],
 				CTLRUN_FILE_NAME);
+	/* The copies are the current CTL, byte for byte (read under the same lock). */
+	ctlrun_record(res, n, cur->data, cur->len, &rc, err);
 	free(res);
 	return rc;
+}
+
+/* The plan, before anything is signed (also ctl diff's): the current file, its signer and
+ * whether it is anchored, what changes, and every SAST record of the result, changed or
+ * not (a SAST hidden among "unchanged" is visible here). */
+static void print_plan(FILE *fp, const struct ctl_state *s, const struct ctl_opts *o,
+		       const char *curpath, const char *title)
+{
+	if (s->cur) {
+		char st[8192];
+
+		anchor_status(s, o, st, sizeof(st));
+		fprintf(fp, "Current CTL %s\n  SHA-256  %s\n  signer   %s (certificate SHA-256 %s)\n  %s\n",
+			curpath, s->anchor.sha, cur_signer_name(s), s->anchor.signer_fp, st);
+	}
+	fputs(title, fp);
+	ctldiff_print(fp, &s->diff);
+	ctldiff_print_sasts(fp, s->recs.recs, s->recs.n, s->cur ? s->cur->records : NULL,
+			    s->cur ? s->cur->nrecords : 0);
 }
 
 static int run(const struct ctl_opts *o)
@@ -644,7 +901,11 @@ static int run(const struct ctl_opts *o)
 			goto fail;
 		}
 	} else {
-		if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK)
+		/* Trusted as the base of the change only when anchored: (a) or (c) now, (b) once
+		 * the tokens of the run are known. */
+		if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
+		    (rc = anchor_load(&s, o, &err)) != CTL_OK ||
+		    (rc = anchor_check(&s, o, curpath, false, &err)) != CTL_OK)
 			goto fail;
 	}
 	if (o->op == OP_DELETE) {
@@ -680,6 +941,9 @@ static int run(const struct ctl_opts *o)
 	if (o->op != OP_CREATE) {
 		char shown[256];
 
+		anchor_by_token(&s, o);
+		if ((rc = anchor_check(&s, o, curpath, true, &err)) != CTL_OK)
+			goto fail;
 		uri_for_print(o->ntokens ? o->tokens[0] : "", shown, sizeof(shown));
 		if (!s.signer_info.cert ||
 		    ctlmake_find_sast(s.cur->records, s.cur->nrecords, s.signer_info.cert) < 0) {
@@ -703,13 +967,23 @@ static int run(const struct ctl_opts *o)
 				  s.cur ? ctlmake_mode_of(s.cur->records, s.cur->nrecords) : -1,
 				  s.recs.recs, s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
-	printf("%s CTL for %s (%s, %s):\n", o->op == OP_CREATE ? "New" : "Changes to the",
-	       o->cluster, cluster_mode_name(mode), ctl_hash_name(s.c->hash_alg));
-	ctldiff_print(stdout, &s.diff);
+	{
+		char title[4200];
+
+		snprintf(title, sizeof(title), "%s CTL for %s (%s, %s):\n",
+			 o->op == OP_CREATE ? "New" : "Changes to the", o->cluster,
+			 cluster_mode_name(mode), ctl_hash_name(s.c->hash_alg));
+		print_plan(stdout, &s, o, curpath, title);
+	}
 	fflush(stdout);
 	if (o->op != OP_CREATE && !s.diff.n && s.diff.old_mode == mode && !o->force) {
 		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
-		rc = o->current ? CTL_OK : catch_up(s.c, &err);
+		rc = o->current ? CTL_OK : catch_up(s.c, &s.cur->raw, &err);
+		/* An interrupted run's CTL, now known to be in place: record it. */
+		if (rc == CTL_OK && !o->current && s.anchor.via_pending &&
+		    (rc = state_published_put(s.c->outputs[0], CTLRUN_FILE_NAME, s.cur->raw.data,
+					      s.cur->raw.len, &err)) != CTL_OK)
+			ctl_fail_prefix(&err, "cannot record %s as what ctlsign published", curpath);
 		if (rc != CTL_OK)
 			goto fail;
 		goto out;
@@ -754,7 +1028,8 @@ static int run(const struct ctl_opts *o)
 		goto fail;
 	goto out;
 fail:
-	tool_report(&err);
+	if (!s.reported)
+		tool_report(&err);
 	if (!rc)
 		rc = CTL_E_INTERNAL;
 out:
@@ -779,24 +1054,49 @@ static int run_diff(const struct ctl_opts *o)
 	if (o->current)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
+	    (rc = anchor_load(&s, o, &err)) != CTL_OK ||
 	    (rc = build_records(&s, o, mode, -1, &err)) != CTL_OK ||
 	    (rc = ctldiff_compute(s.cur->records, s.cur->nrecords,
 				  ctlmake_mode_of(s.cur->records, s.cur->nrecords), s.recs.recs,
 				  s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
 	if (o->json) {
-		struct json_object *j = ctldiff_json(&s.diff);
+		struct json_object *j = ctldiff_json(&s.diff), *an = json_object_new_object();
+		struct json_object *sg = json_object_new_object();
+		static const char *by[] = {NULL, "a", "b", "c"};
+		char st[8192];
 
+		anchor_status(&s, o, st, sizeof(st));
 		json_object_object_add(j, "current", json_object_new_string(curpath));
+		json_object_object_add(j, "current_sha256", json_object_new_string(s.anchor.sha));
+		json_object_object_add(sg, "subject", json_object_new_string(cur_signer_name(&s)));
+		json_object_object_add(sg, "sha256", json_object_new_string(s.anchor.signer_fp));
+		json_object_object_add(j, "current_signer", sg);
+		json_object_object_add(an, "anchored", json_object_new_boolean(s.anchor.by != ANCHOR_NONE));
+		json_object_object_add(an, "by", by[s.anchor.by] ? json_object_new_string(by[s.anchor.by]) : NULL);
+		if (s.anchor.have_record)
+			json_object_object_add(an, "recorded_sha256", json_object_new_string(s.anchor.rec_sha));
+		json_object_object_add(an, "status", json_object_new_string(st));
+		json_object_object_add(j, "anchor", an);
+		json_object_object_add(j, "sast", ctldiff_sasts_json(s.recs.recs, s.recs.n,
+								     s.cur->records, s.cur->nrecords));
 		tool_json_print(j);
 	} else {
-		printf("Changes 'ctlsign ctl update' would make to %s (%s, %s):\n", curpath,
-		       cluster_mode_name(mode), ctl_hash_name(s.c->hash_alg));
-		ctldiff_print(stdout, &s.diff);
+		char title[4200];
+
+		snprintf(title, sizeof(title), "Changes 'ctlsign ctl update' would make to %s (%s, %s):\n",
+			 curpath, cluster_mode_name(mode), ctl_hash_name(s.c->hash_alg));
+		print_plan(stdout, &s, o, curpath, title);
 	}
+	fflush(stdout);
+	/* An update would refuse it whatever token is presented: say so, exit 6. */
+	rc = anchor_check(&s, o, curpath, false, &err);
+	if (rc != CTL_OK)
+		goto fail;
 	goto out;
 fail:
-	tool_report(&err);
+	if (!s.reported)
+		tool_report(&err);
 out:
 	state_free(&s);
 	return rc;

@@ -9,6 +9,8 @@
 #include "cluster.h"
 #include "ctlmake.h"
 
+#include <openssl/evp.h>
+
 static bool buf_eq(const struct ctl_buf *a, const struct ctl_buf *b)
 {
 	return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
@@ -277,4 +279,67 @@ struct json_object *ctldiff_json(const struct ctldiff *d)
 	json_object_object_add(o, "changes", a);
 	json_object_object_add(o, "unchanged", json_object_new_int64((int64_t)d->unchanged));
 	return o;
+}
+
+/* SHA-256 of the record's certificate, 64 hex digits; "(no certificate)" without one. */
+static void cert_sha256(const struct ctl_record *r, char out[65])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned ml = 0;
+
+	if (!r->cert.len || !EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha256(), NULL) ||
+	    ml != 32) {
+		snprintf(out, 65, "(no certificate)");
+		return;
+	}
+	ctl_hex_to(md, ml, out);
+}
+
+static bool sast_is_new(const struct ctl_record *r, const struct ctl_record *old_recs,
+			size_t nold)
+{
+	for (size_t j = 0; j < nold; j++)
+		if (old_recs[j].role == CTL_ROLE_SAST && buf_eq(&old_recs[j].cert, &r->cert))
+			return false;
+	return true;
+}
+
+void ctldiff_print_sasts(FILE *fp, const struct ctl_record *new_recs, size_t nnew,
+			 const struct ctl_record *old_recs, size_t nold)
+{
+	char fp256[65];
+
+	fprintf(fp, "SAST records of the %sCTL (each of these tokens can sign the next one):\n",
+		old_recs ? "new " : "");
+	for (size_t i = 0; i < nnew; i++) {
+		const struct ctl_record *r = &new_recs[i];
+
+		if (r->role != CTL_ROLE_SAST)
+			continue;
+		cert_sha256(r, fp256);
+		fprintf(fp, "  SAST  %s  SHA-256 %s%s\n", r->subject ? r->subject : "?", fp256,
+			old_recs && sast_is_new(r, old_recs, nold) ? "  (new)" : "");
+	}
+}
+
+struct json_object *ctldiff_sasts_json(const struct ctl_record *new_recs, size_t nnew,
+				       const struct ctl_record *old_recs, size_t nold)
+{
+	struct json_object *a = json_object_new_array();
+	char fp256[65];
+
+	for (size_t i = 0; i < nnew; i++) {
+		const struct ctl_record *r = &new_recs[i];
+		struct json_object *o;
+
+		if (r->role != CTL_ROLE_SAST)
+			continue;
+		o = json_object_new_object();
+		cert_sha256(r, fp256);
+		json_object_object_add(o, "subject", json_object_new_string(r->subject ? r->subject : "?"));
+		json_object_object_add(o, "sha256", json_object_new_string(fp256));
+		json_object_object_add(o, "new", json_object_new_boolean(sast_is_new(r, old_recs, nold)));
+		json_object_array_add(a, o);
+	}
+	return a;
 }

@@ -39,6 +39,14 @@ size_t ctldiff_count(const struct ctldiff *d, int kind);
 /* One line per change, then a summary line. */
 void ctldiff_print(FILE *fp, const struct ctldiff *d);
 struct json_object *ctldiff_json(const struct ctldiff *d);
+/* Every SAST record of new_recs (the tokens that can sign the next CTL), one line each
+ * with its subject and certificate SHA-256; "(new)" when old_recs has no SAST record with
+ * the same certificate. Printed before signing whether changed or not. */
+void ctldiff_print_sasts(FILE *fp, const struct ctl_record *new_recs, size_t nnew,
+			 const struct ctl_record *old_recs, size_t nold);
+/* The same as a JSON array of {"subject", "sha256", "new"}. */
+struct json_object *ctldiff_sasts_json(const struct ctl_record *new_recs, size_t nnew,
+				       const struct ctl_record *old_recs, size_t nold);
 /* "SAST CN=...,O=... serial 0a1b host h ip a.b.c.d" into buf. */
 void ctldiff_describe(const struct ctl_record *r, char *buf, size_t n);
 

@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "publish.h"
+#include "state.h"
 
 static void audit_failure(const struct ctlrun_opts *o, const struct ctl_signer *signer,
 			  const char *msg)
@@ -21,6 +22,28 @@ static void audit_failure(const struct ctlrun_opts *o, const struct ctl_signer *
 
 	if (audit_append(o->audit_log, &a, &aerr) != CTL_OK)
 		fprintf(stderr, "ctlsign: also: %s\n", aerr.msg);
+}
+
+void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *data, size_t len,
+		   int *rc, struct ctl_err *err)
+{
+	struct ctl_err rerr = {0};
+	char hex[65] = "?";
+
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].rc != CTL_OK || state_published_put(res[i].dir, CTLRUN_FILE_NAME, data, len,
+							       &rerr) == CTL_OK)
+			continue;
+		state_sha256_hex(data, len, hex);
+		if (*rc == CTL_OK) {
+			*rc = ctl_fail(err, CTL_E_IO, "the CTL (SHA-256 %s) is published in %s but not recorded, so the next update will need --trust-current with that hash: %s",
+				       hex, res[i].dir, rerr.msg);
+		} else {
+			fprintf(stderr, "ctlsign: also: the CTL (SHA-256 %s) is published in %s but not recorded, so the next update will need --trust-current with that hash: %s\n",
+				hex, res[i].dir, rerr.msg);
+		}
+		return;
+	}
 }
 
 int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_signer *signer,
@@ -91,6 +114,13 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
 	}
+	/* What the first directory is about to hold, so that a rerun after a kill between
+	 * the rename and ctlrun_record still knows it as ctlsign's own. */
+	if (o->ndirs && (rc = state_published_put(o->dirs[0], CTLRUN_PUBLISHING_NAME, out.data,
+						  out.len, err)) != CTL_OK) {
+		ctl_fail_prefix(err, "the CTL was signed but not published (it cannot be recorded)");
+		goto out;
+	}
 	rc = publish_all(o->dirs, o->ndirs, CTLRUN_FILE_NAME, out.data, out.len, res);
 	for (size_t i = 0; i < o->ndirs; i++) {
 		if (res[i].leftovers)
@@ -108,6 +138,7 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	if (rc != CTL_OK)
 		ctl_fail(err, rc, "published to %zu of %zu directories; fix the failed ones and run 'ctlsign ctl update' again",
 			 nok, o->ndirs);
+	ctlrun_record(res, o->ndirs, out.data, out.len, &rc, err);
 out:
 	free(res);
 	ctl_buf_clear(&out);

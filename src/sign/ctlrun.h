@@ -15,6 +15,10 @@
 #include "ctl.h"
 
 #define CTLRUN_FILE_NAME "CTLFile.tlv"
+/* The state directory's record (state.h) of the CTL being published to the first
+ * directory: written before the first rename, so that a run killed before it recorded
+ * the publication is still anchored when rerun. */
+#define CTLRUN_PUBLISHING_NAME "CTLFile.tlv.publishing"
 
 struct ctlrun_opts {
 	char *const *dirs;          /* TFTP directories */
@@ -28,11 +32,20 @@ struct ctlrun_opts {
 };
 
 /* Builds and signs the CTL, parses it back and verifies it against its own SAST record,
- * appends the audit record (also for a failed signature), and publishes it to every
- * directory. Returns CTL_OK, CTL_E_PARTIAL (some directories failed; each is reported),
+ * appends the audit record (also for a failed signature), publishes it to every
+ * directory and records it in the state directory for each that now holds it
+ * (ctlrun_record; before publishing, CTLRUN_PUBLISHING_NAME for the first directory). Returns CTL_OK, CTL_E_PARTIAL (some directories failed; each is reported),
  * or the failure. Nothing is published unless the signature verified and was audited. */
 int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_signer *signer,
 		  const struct ctlrun_opts *o, struct ctl_err *err);
+
+struct publish_result;
+/* Records, in ctlsign's state directory, data as what each directory of res that was
+ * published to now holds (what the next update trusts, issue 10). A failure makes *rc
+ * CTL_E_IO (when it was CTL_OK) saying that the CTL is published but not recorded and
+ * that the next update needs --trust-current with its hash; else it is printed. */
+void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *data, size_t len,
+		   int *rc, struct ctl_err *err);
 
 /* The services and devices to restart after a new CTL (SPEC §4.2, G-1.13). */
 void ctlrun_print_restart(FILE *fp, const struct cluster *c);

@@ -13,7 +13,7 @@ for t in A B C; do
   export "TOKEN_$t=$(basename "$(softhsm_token_dir "$t")")"
 done
 export PIN_A=pin-A-1234 PIN_B=pin-B-1234 PIN_C=pin-C-1234
-export TOKENDIR=$W/hsm/tokens PARK=$W/park CTLSIGN_AUDIT_LOG=$W/audit.log
+export TOKENDIR=$W/hsm/tokens PARK=$W/park CTLSIGN_AUDIT_LOG=$W/audit.log CTLSIGN_STATE_DIR=$W/state
 cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 T1=$W/cluster/tftp
 mkdir -p "$T1" "$W/cluster/tftp-backup"

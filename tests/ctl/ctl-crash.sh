@@ -20,7 +20,7 @@ softhsm_init "$W/hsm"
 softhsm_token A 'pin-A-1234'
 softhsm_token B 'pin-B-1234'
 export PIN_A='pin-A-1234' PIN_B='pin-B-1234'
-export CTLSIGN_AUDIT_LOG="$W/audit.log"
+export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
 # LeakSanitizer cannot run in a traced process; the killed runs never reach exit anyway.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 cp -r "$SRC/examples/demo-cluster" "$W/cluster"
@@ -56,16 +56,18 @@ update non-secure </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 mode=non-secure
 
 # Each kill point: DIR SYSCALL N PATTERN-OF-THE-KILLED-CALL. The syscalls of one run, in
-# order (one thread): fsync audit.log; per directory: fsync bak temp, rename it to .bak,
-# fsync dir, fsync the new CTL's temp, rename it to CTLFile.tlv, fsync dir.
+# order (one thread): fsync audit.log; the state directory's record of the CTL being
+# published (fsync its temp, rename, fsync the state directory); per directory: fsync bak
+# temp, rename it to .bak, fsync dir, fsync the new CTL's temp, rename it to CTLFile.tlv,
+# fsync dir; then the records of what was published (after the last kill point).
 points=(
-  "1 rename 1 \"$T1/CTLFile.tlv.bak.tmp."
-  "1 fsync 3 <$T1>)"
-  "1 fsync 4 <$T1/CTLFile.tlv.tmp."
-  "1 rename 2 \"$T1/CTLFile.tlv.tmp."
-  "2 rename 3 \"$T2/CTLFile.tlv.bak.tmp."
-  "2 fsync 8 <$T2/CTLFile.tlv.tmp."
-  "2 rename 4 \"$T2/CTLFile.tlv.tmp."
+  "1 rename 2 \"$T1/CTLFile.tlv.bak.tmp."
+  "1 fsync 5 <$T1>)"
+  "1 fsync 6 <$T1/CTLFile.tlv.tmp."
+  "1 rename 3 \"$T1/CTLFile.tlv.tmp."
+  "2 rename 4 \"$T2/CTLFile.tlv.bak.tmp."
+  "2 fsync 10 <$T2/CTLFile.tlv.tmp."
+  "2 rename 5 \"$T2/CTLFile.tlv.tmp."
 )
 for p in "${points[@]}"; do
   read -r dir sc n pat <<<"$p"
@@ -91,10 +93,10 @@ for p in "${points[@]}"; do
     cmp -s "$T1/CTLFile.tlv" "$W/old.tlv" || bad "$T1: current CTL changed"
     valid "$T1/CTLFile.tlv" "$mode"
     case "$sc$n" in
-      rename1) cmp -s "$T1/CTLFile.tlv.bak" "$W/bak1.tlv" || bad "$T1: .bak changed"
+      rename2) cmp -s "$T1/CTLFile.tlv.bak" "$W/bak1.tlv" || bad "$T1: .bak changed"
                cmp -s "$T1"/CTLFile.tlv.bak.tmp.* "$W/old.tlv" || bad "$T1: backup temp is not the old CTL"
                only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*' ;;
-      fsync3)  cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
+      fsync5)  cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
                only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak ;;
       *)       cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
                valid "$T1"/CTLFile.tlv.tmp.* "$new"   # the complete new CTL, not yet in place
@@ -109,7 +111,7 @@ for p in "${points[@]}"; do
     only "$T1" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak
     cmp -s "$T2/CTLFile.tlv" "$W/old.tlv" || bad "$T2: current CTL changed"
     valid "$T2/CTLFile.tlv" "$mode"
-    if [ "$sc$n" = rename3 ]; then
+    if [ "$sc$n" = rename4 ]; then
       cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak changed"
       only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*'
     else
@@ -124,7 +126,12 @@ for p in "${points[@]}"; do
   update "$new" </dev/null >"$W/out" 2>"$W/err" || rc=$?
   [ "$rc" = 0 ] || { bad "rerun failed ($rc)"; cat "$W/err" "$W/out"; }
   grep -q "took over a stale lock" "$W/err" || bad "rerun did not report the stale lock"
-  if [ "$sc$n" != fsync3 ]; then
+  # the first directory's new CTL, in place but not yet recorded, is still ctlsign's own
+  if [ "$dir" = 2 ]; then
+    grep -q "anchored (a): .*by a run interrupted before it recorded it" "$W/out" \
+      || { bad "rerun did not anchor the interrupted run's CTL"; cat "$W/out"; }
+  fi
+  if [ "$sc$n" != fsync5 ]; then
     grep -q "removed    1 temporary file left in $([ "$dir" = 1 ] && echo "$T1" || echo "$T2") by an interrupted run" "$W/out" \
       || { bad "rerun did not report the removed temporary file"; cat "$W/out"; }
   fi
@@ -134,6 +141,10 @@ for p in "${points[@]}"; do
   cmp -s "$T2/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T2: after the rerun .bak is not the old CTL"
   only "$T1" CTLFile.tlv CTLFile.tlv.bak
   only "$T2" CTLFile.tlv CTLFile.tlv.bak
+  # ...and from now on recorded as what ctlsign published there
+  "$CTLSIGN" ctl diff --cluster "$CL" --mode "$new" >"$W/out" 2>"$W/err" || bad "ctl diff after the rerun"
+  grep -q "anchored (a): the last CTL ctlsign published to $T1 ([0-9T:-]*Z)\$" "$W/out" \
+    || { bad "after the rerun the CTL is not recorded"; cat "$W/out"; }
   mode=$new
 done
 

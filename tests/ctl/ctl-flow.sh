@@ -18,7 +18,7 @@ softhsm_token C 'pin-C-1234'
 softhsm_token E 'pin-E-1234'
 softhsm_token D 'Cisco123'          # still the factory default password
 export PIN_A='pin-A-1234' PIN_B='pin-B-1234' PIN_C='pin-C-1234' PIN_E='pin-E-1234' PIN_D='Cisco123'
-export CTLSIGN_AUDIT_LOG="$W/audit.log"
+export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
 cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 CL="$W/cluster/cluster.ini"
 T1="$W/cluster/tftp" T2="$W/cluster/tftp-backup"
@@ -174,6 +174,8 @@ unchanged
 step "update: add token C, re-certified cucm2 (DER), signed by A"
 sed -i 's#certs/cucm2.pem#certs/cucm2-renewed.der#' "$CL"
 expect 0 "$CTLSIGN" ctl diff --cluster "$CL"
+out_has "anchored (a): the last CTL ctlsign published to $T1"
+out_has "SAST  CN=SAST-B,O=Demo Corp,OU=Voice  SHA-256 [0-9a-f]\{64\}$"
 out_has "~ change  CCM .*re-certified"
 out_has "0 added, 0 removed, 1 changed, 7 unchanged"
 "$CTLSIGN" ctl diff --cluster "$CL" --mode non-secure --json | python3 -c '
@@ -184,6 +186,7 @@ expect 2 "$CTLSIGN" ctl diff --cluster "$CL" --token pkcs11:token=A
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
   --add-token pkcs11:token=C
 out_has "+ add     SAST"
+out_has "SAST  CN=SAST-C,O=Demo Corp,OU=Voice  SHA-256 [0-9a-f]\{64\}  (new)"
 out_has "~ change  CCM .*re-certified"
 out_has "1 added, 0 removed, 1 changed"
 [ "$(n_sast)" = 3 ] || bad "expected 3 SAST records"
@@ -233,7 +236,9 @@ CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" 
 pid=$!
 paused=false
 for _ in $(seq 1200); do
-  if ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$W/pause"; then paused=true; break; fi
+  # (the forked shell holds fd 7 too until it execs ctlsign: only ctlsign's own counts)
+  if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$CTLSIGN")" ] &&
+     ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$W/pause"; then paused=true; break; fi
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done

@@ -3,6 +3,8 @@
 # certificate (key made by openssl and imported: test-only tokens).
 #   softhsm_init DIR          SOFTHSM2_CONF and the token directory under DIR
 #   softhsm_token LABEL PIN   a token with key+cert; its cert is left in DIR/LABEL.pem
+#                             (and its key in DIR/LABEL.key with SOFTHSM_KEEP_KEYS=1, for
+#                             tests that sign a file outside ctlsign with a token's key)
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 
 softhsm_init() {
@@ -31,5 +33,6 @@ softhsm_token() { # label pin
   openssl x509 -in "$d/$label.pem" -outform DER -out "$d/$label.der"
   pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$label" --login --pin "$pin" \
     --write-object "$d/$label.der" --type cert --id 01 --label sast >/dev/null 2>&1
-  rm -f "$d/$label.key" "$d/$label.p8"
+  rm -f "$d/$label.p8"
+  [ "${SOFTHSM_KEEP_KEYS:-0}" = 1 ] || rm -f "$d/$label.key"
 }

@@ -22,11 +22,12 @@
 #include "ctlmake.h"
 #include "ctlrun.h"
 #include "publish.h"
+#include "state.h"
 
 #define VEC CTL_TEST_DATA "/vectors/"
 
 struct fx {
-	char root[256], d1[300], d2[300], log[300];
+	char root[256], d1[300], d2[300], log[300], state[300];
 	char *dirs[2];
 	struct cluster *c;
 	struct ctlmake_list recs;
@@ -49,6 +50,9 @@ static int setup(void **state)
 	snprintf(f->d1, sizeof(f->d1), "%s/tftp1", f->root);
 	snprintf(f->d2, sizeof(f->d2), "%s/tftp2", f->root);
 	snprintf(f->log, sizeof(f->log), "%s/audit.log", f->root);
+	/* ctlsign's own record of what it published: inside the fixture, never $HOME */
+	snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+	assert_int_equal(setenv(STATE_ENV, f->state, 1), 0);
 	assert_int_equal(mkdir(f->d1, 0755), 0);
 	assert_int_equal(mkdir(f->d2, 0755), 0);
 	f->dirs[0] = f->d1;
@@ -144,6 +148,23 @@ static size_t lines_with(const char *path, const char *needle)
 	return n;
 }
 
+/* The state directory's record for dir is what dir/CTLFile.tlv holds. */
+static void assert_recorded(const char *dir)
+{
+	struct ctl_err err = {0};
+	struct ctl_buf b = {0};
+	char path[400], hex[65], rec[65];
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", dir);
+	read_all(path, &b);
+	assert_true(state_sha256_hex(b.data, b.len, hex));
+	assert_int_equal(state_published_get(dir, "CTLFile.tlv", &found, rec, NULL, &err), CTL_OK);
+	assert_true(found);
+	assert_string_equal(rec, hex);
+	ctl_buf_clear(&b);
+}
+
 static void publish_two_dirs(void **state)
 {
 	struct fx *f = *state;
@@ -183,6 +204,9 @@ static void publish_two_dirs(void **state)
 	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 1);
 	assert_int_equal(lines_with(f->log, "\"operation\":\"ctl-create\""), 1);
 	assert_int_equal(lines_with(f->log, "\"token_serial\":\"1111\""), 1);
+	/* each directory's CTL is recorded as what ctlsign published there */
+	assert_recorded(f->d1);
+	assert_recorded(f->d2);
 
 	/* Again: the first file becomes the .bak. */
 	f->o.operation = "ctl-update";
@@ -297,6 +321,9 @@ static void one_directory_fails(void **state)
 	assert_int_equal(count_other(f->d1), 0);
 	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d1);
 	assert_int_equal(access(path, F_OK), 0);
+	/* the record follows each directory: the new CTL in d1, the old one in d2 */
+	assert_recorded(f->d1);
+	assert_recorded(f->d2);
 
 	/* Both fail: a file where the directories should be. */
 	f->o.ndirs = 1;
@@ -367,6 +394,56 @@ static void lock_busy_and_stale(void **state)
 	assert_int_equal(count_other(f->d1), 0);
 }
 
+/* The state directory cannot take records. Before publishing (the record of what is
+ * being published): nothing is published. After publishing (ctlrun_record): exit 3,
+ * saying that the CTL is published but not recorded and that the next update will need
+ * --trust-current with its hash. */
+static void record_fails(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct publish_result res[2];
+	static const uint8_t data[] = "a CTL";
+	char path[400], blocker[320], hex[65];
+	int rc = CTL_OK;
+	FILE *fp;
+
+	snprintf(blocker, sizeof(blocker), "%s/not-a-dir", f->root);
+	assert_non_null(fp = fopen(blocker, "w"));
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/state", blocker);
+	assert_int_equal(setenv(STATE_ENV, path, 1), 0);
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "not published"));
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d2);
+	assert_int_equal(access(path, F_OK), -1);
+
+	memset(res, 0, sizeof(res));
+	res[0].dir = f->d1;
+	res[0].rc = CTL_OK;
+	res[1].dir = f->d2;
+	res[1].rc = CTL_E_IO; /* not published there: nothing to record */
+	memset(&err, 0, sizeof(err));
+	ctlrun_record(res, 2, data, sizeof(data), &rc, &err);
+	assert_int_equal(rc, CTL_E_IO);
+	assert_true(state_sha256_hex(data, sizeof(data), hex));
+	assert_non_null(strstr(err.msg, "is published in"));
+	assert_non_null(strstr(err.msg, f->d1));
+	assert_non_null(strstr(err.msg, "not recorded"));
+	assert_non_null(strstr(err.msg, "--trust-current"));
+	assert_non_null(strstr(err.msg, hex));
+	/* a partial publication keeps its code; the record failure is printed besides */
+	rc = CTL_E_PARTIAL;
+	ctlrun_record(res, 2, data, sizeof(data), &rc, &err);
+	assert_int_equal(rc, CTL_E_PARTIAL);
+	assert_int_equal(setenv(STATE_ENV, f->state, 1), 0);
+	rc = CTL_OK;
+	ctlrun_record(res, 2, data, sizeof(data), &rc, &err);
+	assert_int_equal(rc, CTL_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(one_directory_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(lock_busy_and_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(record_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,41 @@ static void select_records(void **state)
 	free(sn);
 }
 
+/* The plan lists every SAST of the result with its certificate's SHA-256, the unchanged
+ * ones too: a SAST that a plain diff counts as "unchanged" (one an attacker slipped into
+ * the current CTL) is visible; the new ones are marked. */
+static void every_sast_listed(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct json_object *j;
+	char buf[8192], *fp1, *fp2, line[200];
+	FILE *fp;
+
+	copy_all(&f->b, &f->a);                          /* s1, s2 and the servers */
+	ctlmake_list_free(&f->a);
+	assert_int_equal(ctlmake_append_sast(&f->a, f->s1, &err), CTL_OK); /* the old: s1 only */
+	assert_int_equal(ctlmake_append_servers(&f->a, f->c, CLUSTER_MIXED, &err), CTL_OK);
+	assert_non_null(fp1 = ctl_cert_fingerprint(f->s1, CTL_HASH_SHA256));
+	assert_non_null(fp2 = ctl_cert_fingerprint(f->s2, CTL_HASH_SHA256));
+	assert_non_null(fp = fmemopen(buf, sizeof(buf), "w"));
+	ctldiff_print_sasts(fp, f->b.recs, f->b.n, f->a.recs, f->a.n);
+	fclose(fp);
+	snprintf(line, sizeof(line), "SHA-256 %s\n", fp1);   /* kept: not marked */
+	assert_non_null(strstr(buf, line));
+	snprintf(line, sizeof(line), "SHA-256 %s  (new)\n", fp2);
+	assert_non_null(strstr(buf, line));
+	assert_non_null(j = ctldiff_sasts_json(f->b.recs, f->b.n, f->a.recs, f->a.n));
+	assert_int_equal(json_object_array_length(j), 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+				    json_object_array_get_idx(j, 0), "sha256")), fp1);
+	assert_false(json_object_get_boolean(json_object_object_get(json_object_array_get_idx(j, 0), "new")));
+	assert_true(json_object_get_boolean(json_object_object_get(json_object_array_get_idx(j, 1), "new")));
+	json_object_put(j);
+	free(fp1);
+	free(fp2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +231,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nonsecure_drops_certificates, setup, teardown),
 		cmocka_unit_test_setup_teardown(renamed_recertified_removed_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(select_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(every_sast_listed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@ printf 'directories.tokendir = %s/softhsm\nobjectstore.backend = file\nlog.level
 MODULE=${CTLSIGN_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 export CTLSIGN_PKCS11_MODULE=$MODULE
 export CTL_TEST_PIN=tftp-pin-8642
-export CTLSIGN_AUDIT_LOG=$WORK/audit.log
+export CTLSIGN_AUDIT_LOG=$WORK/audit.log CTLSIGN_STATE_DIR=$WORK/state
 unset CTLSIGN_TEST_TOKEN_GONE_AFTER
 
 mktoken() { # label key.pem cert.pem

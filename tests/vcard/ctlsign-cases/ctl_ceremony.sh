@@ -4,7 +4,7 @@
 # accepted and pulled, card 2 is accepted and signs. The CTL holds both cards as SAST.
 [ -x "$CTLSIGN" ] || fail "ctlsign not built"
 [ -x "${CTLVERIFY:-}" ] || fail "ctlverify not built (CTLVERIFY)"
-export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
+export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log CTLSIGN_STATE_DIR=$work/state
 second_card_and_cluster
 cat >"$work/scenario.txt" <<SCENARIO
 # both cards in: one at a time

@@ -3,7 +3,7 @@
 # the signature (CTLSIGN_TEST_PAUSE_BEFORE_SIGN, a FIFO): exit 11, a message that the
 # token was removed, and nothing written to the output directories (no temp files).
 [ -x "$CTLSIGN" ] || fail "ctlsign not built"
-export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
+export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log CTLSIGN_STATE_DIR=$work/state
 second_card_and_cluster
 uri1="$SIG_URI;serial=$(serial_of card)"
 uri2="$SIG_URI;serial=$(serial_of token2)"

@@ -3,7 +3,7 @@
 # certificate, and no partial or temporary files are left.
 [ -x "$CTLSIGN" ] || fail "ctlsign not built"
 [ -x "${CTLVERIFY:-}" ] || fail "ctlverify not built (CTLVERIFY)"
-export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log
+export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log CTLSIGN_STATE_DIR=$work/state
 # A CTL (signed by token2) that lists the card as a TFTP server, so it may sign configs.
 second_card_and_cluster
 openssl x509 -inform DER -in "$VCARD_DIR/card.crt" -out "$work/cluster/certs/card.pem"
