@@ -299,6 +299,10 @@ int ctl_cert_id_from_fields(const char *issuer, const struct ctl_buf *serial,
 /* The rule. False if either is empty. */
 bool ctl_cert_id_equal(const struct ctl_cert_id *a, const struct ctl_cert_id *b);
 void ctl_cert_id_clear(struct ctl_cert_id *id);
+/* The ids of n records (tags 5, 6), for comparing many records with many: (*out)[i] is
+ * empty where record i names nothing. CTL_OK or CTL_E_INTERNAL (ENOMEM). */
+int ctl_cert_ids_of_records(const struct ctl_record *recs, size_t n, struct ctl_cert_id **out);
+void ctl_cert_ids_free(struct ctl_cert_id *ids, size_t n);
 
 /* The rule in the forms the tools need: */
 /* cert is the certificate named by (issuer, serial) of a header or record. */

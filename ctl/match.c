@@ -425,3 +425,29 @@ bool ctl_record_is_cert(const struct ctl_record *r, X509 *cert)
 	ERR_clear_error();
 	return same;
 }
+
+int ctl_cert_ids_of_records(const struct ctl_record *recs, size_t n, struct ctl_cert_id **out)
+{
+	struct ctl_cert_id *ids = calloc(n + 1, sizeof(*ids));
+
+	*out = NULL;
+	if (!ids)
+		return CTL_E_INTERNAL;
+	for (size_t i = 0; i < n; i++)
+		if (ctl_cert_id_from_fields(recs[i].issuer, &recs[i].serial, &ids[i]) ==
+		    CTL_E_INTERNAL) {
+			ctl_cert_ids_free(ids, i);
+			return CTL_E_INTERNAL;
+		}
+	*out = ids;
+	return CTL_OK;
+}
+
+void ctl_cert_ids_free(struct ctl_cert_id *ids, size_t n)
+{
+	if (!ids)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ctl_cert_id_clear(&ids[i]);
+	free(ids);
+}
