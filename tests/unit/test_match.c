@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -14,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "ctl.h"
+#include "ctlverify.h"
 
 #define V CTL_TEST_DATA "/vectors/"
 
@@ -370,6 +372,121 @@ static void test_records(void **state)
 	X509_NAME_free(n);
 }
 
+/* The tools' lookups use the rule: a CTL whose records write the issuer in another,
+ * equivalent form (and the serial with a zero byte) still verifies against its SAST
+ * record (ctl_verify_self), installs, and finds the CCM+TFTP signer of a .sgn
+ * (ctlv_verify_file); the same certificate written twice in two forms is a duplicate. */
+static void rebuild(const struct ctl_file *f, struct ctl_record *recs, size_t n,
+		    struct ctl_buf *out)
+{
+	struct ctl_err err = {0};
+	EVP_PKEY *k = ctl_pkey_load(V "sast1.key", &err);
+	X509 *c = ctl_cert_load(V "sast1.crt", &err);
+	struct ctl_signer sg;
+	struct ctl_build_opts o = {.hash_alg = CTL_HASH_SHA256, .timestamp = f->hdr.timestamp,
+				   .file_name = "CTLFile.tlv", .signer_version_minor = -1};
+
+	assert_non_null(k);
+	assert_non_null(c);
+	ctl_signer_from_pkey(&sg, k, c);
+	if (ctl_build_tlv(CTL_KIND_CTL, recs, n, &sg, &o, out, &err) != CTL_OK)
+		fail_msg("%s", err.msg);
+	EVP_PKEY_free(k);
+	X509_free(c);
+}
+
+static char *vendor_form(const char *ours)
+{
+	X509_NAME *n = NULL;
+	char buf[512] = "";
+
+	assert_int_equal(ctl_name_parse(ours, &n), CTL_OK);
+	for (int i = X509_NAME_entry_count(n) - 1; i >= 0; i--) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(n, i);
+		const ASN1_STRING *d = X509_NAME_ENTRY_get_data(e);
+		char typ[64];
+		size_t k;
+
+		snprintf(typ, sizeof(typ), "%s", OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))));
+		for (k = 0; typ[k]; k++)
+			typ[k] = (char)tolower((unsigned char)typ[k]);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s=\"%.*s\"",
+			 buf[0] ? ";" : "", typ, ASN1_STRING_length(d),
+			 (const char *)ASN1_STRING_get0_data(d));
+	}
+	X509_NAME_free(n);
+	return strdup(buf);
+}
+
+static void test_lookups_use_the_rule(void **state)
+{
+	struct ctl_buf in = {0}, built = {0}, dup = {0}, sgn = {0};
+	struct ctl_err err = {0};
+	struct ctl_file *f = NULL, *g = NULL;
+	struct ctl_record *recs;
+	ctlv_store *st;
+	uint8_t *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(ctl_read_file(V "CTLFile.tlv", CTL_MAX_FILE_SIZE, &in, &err), CTL_OK);
+	assert_int_equal(ctl_read_file(V "SEP001122334455.cnf.xml.sgn", CTL_MAX_FILE_SIZE, &sgn, &err), CTL_OK);
+	assert_int_equal(ctl_parse(in.data, in.len, &f, &err), CTL_OK);
+	recs = calloc(f->nrecords + 1, sizeof(*recs));
+	assert_non_null(recs);
+	for (size_t i = 0; i < f->nrecords; i++) {
+		struct ctl_record *r = &recs[i];
+		uint8_t padded[64] = {0};
+
+		*r = f->records[i];
+		r->issuer = vendor_form(f->records[i].issuer);
+		assert_non_null(r->issuer);
+		assert_true(r->serial.len + 1 <= sizeof(padded));
+		memcpy(padded + 1, f->records[i].serial.data, f->records[i].serial.len);
+		r->serial = (struct ctl_buf){NULL, 0};
+		assert_true(ctl_buf_set(&r->serial, padded, f->records[i].serial.len + 1));
+	}
+	assert_string_equal(recs[0].issuer, "ou=\"Voice\";o=\"Example Corp\";cn=\"SAST-ADN0001\"");
+	rebuild(f, recs, f->nrecords, &built);
+	assert_int_equal(ctl_parse(built.data, built.len, &g, &err), CTL_OK);
+	assert_string_equal(g->hdr.issuer_name, "CN=SAST-ADN0001,O=Example Corp,OU=Voice");
+	assert_ptr_equal(ctl_find_signer(g, CTL_ROLE_SAST), &g->records[0]);
+	if (ctl_verify_self(g, &err) != CTL_OK)
+		fail_msg("%s", err.msg);
+	st = ctlv_store_new();
+	assert_non_null(st);
+	if (ctlv_install(st, built.data, built.len, 0) != CTLV_OK)
+		fail_msg("install: %s", ctlv_last_error(st));
+	if (ctlv_verify_file(st, sgn.data, sgn.len, "SEP001122334455.cnf.xml.sgn", NULL, &out, &n) != CTLV_OK)
+		fail_msg("verify: %s", ctlv_last_error(st));
+	ctlv_free(out, n);
+	ctlv_store_free(st);
+	/* SAST-2 once in our form and once in the vendor's: the same certificate twice */
+	{
+		struct ctl_record two[6];
+
+		assert_true(f->nrecords <= 5);
+		memcpy(two, recs, f->nrecords * sizeof(*recs));
+		two[f->nrecords] = f->records[1];
+		rebuild(f, two, f->nrecords + 1, &dup);
+	}
+	st = ctlv_store_new();
+	assert_int_equal(ctlv_install(st, dup.data, dup.len, 0), CTLV_E_MALFORMED);
+	assert_non_null(strstr(ctlv_last_error(st), "listed twice"));
+	ctlv_store_free(st);
+	for (size_t i = 0; i < f->nrecords; i++) {
+		free(recs[i].issuer);
+		ctl_buf_clear(&recs[i].serial);
+	}
+	free(recs);
+	ctl_file_free(f);
+	ctl_file_free(g);
+	ctl_buf_clear(&in);
+	ctl_buf_clear(&built);
+	ctl_buf_clear(&dup);
+	ctl_buf_clear(&sgn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_vendor_syntax),
 		cmocka_unit_test(test_unparseable),
 		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_lookups_use_the_rule),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
