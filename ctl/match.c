@@ -64,8 +64,18 @@ static ASN1_OBJECT *key_object(const char *key)
 	for (size_t i = 0; i < sizeof(name_keys) / sizeof(name_keys[0]); i++)
 		if (!strcasecmp(key, name_keys[i].key))
 			return OBJ_nid2obj(name_keys[i].nid); /* static object: freeing is a no-op */
+	if (key[0] >= '0' && key[0] <= '9') { /* a dotted OID: digits and single dots */
+		for (const char *p = key; *p; p++)
+			if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9' &&
+							   p[-1] != '.'))
+				return NULL;
+	}
 	o = OBJ_txt2obj(key, 0);
 	ERR_clear_error();
+	if (o && OBJ_obj2txt(NULL, 0, o, 1) > 64) { /* OpenSSL prints at most 79 characters */
+		ASN1_OBJECT_free(o);
+		o = NULL;
+	}
 	return o;
 }
 
@@ -130,6 +140,35 @@ static bool valid_utf8(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* A text string type (one X509_NAME_cmp converts to UTF-8) must convert: a broken one in
+ * #HEX form is unparseable rather than a name that compares with nothing. */
+static bool text_ok(const ASN1_STRING *s)
+{
+	unsigned char *u = NULL;
+	int n;
+
+	switch (ASN1_STRING_type(s)) {
+	case V_ASN1_UTF8STRING: case V_ASN1_BMPSTRING: case V_ASN1_UNIVERSALSTRING:
+	case V_ASN1_PRINTABLESTRING: case V_ASN1_T61STRING: case V_ASN1_IA5STRING:
+	case V_ASN1_VISIBLESTRING: case V_ASN1_NUMERICSTRING:
+		n = ASN1_STRING_to_UTF8(&u, s);
+		OPENSSL_free(u);
+		ERR_clear_error();
+		return n >= 0;
+	default:
+		return true;
+	}
+}
+
+/* A value that is just "#" is text: OpenSSL's printer leaves a one-character "#"
+ * unescaped. */
+static bool lone_hash(const char *p)
+{
+	for (p++; is_space(*p); p++)
+		;
+	return !*p || is_sep(*p);
+}
+
 /* Adds the value at *p (quoted, #hex or plain) for attribute obj; *p ends on the separator
  * or the terminating NUL. 0 on success, -1 if unparseable, -2 out of memory. */
 static int parse_value(const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int set, uint8_t *buf)
@@ -154,7 +193,7 @@ static int parse_value(const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int s
 			return -1;
 		p++;
 		keep = n;
-	} else if (*p == '#') {
+	} else if (*p == '#' && !lone_hash(p)) {
 		const uint8_t *d = buf;
 		ASN1_TYPE *t;
 		int type;
@@ -168,7 +207,7 @@ static int parse_value(const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int s
 		t = d2i_ASN1_TYPE(NULL, &d, (long)n);
 		type = t ? t->type : V_ASN1_UNDEF;
 		if (t && d == buf + n && type != V_ASN1_BOOLEAN && type != V_ASN1_NULL &&
-		    type != V_ASN1_OBJECT) {
+		    type != V_ASN1_OBJECT && text_ok(t->value.asn1_string)) {
 			const ASN1_STRING *s = t->value.asn1_string;
 			rc = X509_NAME_add_entry_by_OBJ(name, obj, type, s->data, s->length, -1, set)
 				     ? 0
@@ -239,7 +278,7 @@ int ctl_name_parse(const char *s, X509_NAME **out)
 		key[k] = 0;
 		while (is_space(*p))
 			p++;
-		if (!k || *p != '=')
+		if (!k || k > 64 || *p != '=')
 			goto out;
 		p++;
 		if (!(obj = key_object(key)))
