@@ -7,7 +7,9 @@
  *    one line a user can act on. Status values are also the programs' exit codes.
  *  - Byte strings are struct ctl_buf (owned, freed by the owner's _free/_clear).
  *  - Names (subject, issuer, signer) are C strings in certificate order,
- *    e.g. "CN=SAST-ADN0001,O=Example Corp,OU=Voice" (see ctl_name_string()).
+ *    e.g. "CN=SAST-ADN0001,O=Example Corp,OU=Voice" (see ctl_name_string()). They are
+ *    never compared as strings: see ctl_cert_id_equal() for "this certificate is that
+ *    record / that signer".
  */
 #ifndef CTL_CTL_H
 #define CTL_CTL_H
