@@ -7,7 +7,9 @@
  *    one line a user can act on. Status values are also the programs' exit codes.
  *  - Byte strings are struct ctl_buf (owned, freed by the owner's _free/_clear).
  *  - Names (subject, issuer, signer) are C strings in certificate order,
- *    e.g. "CN=SAST-ADN0001,O=Example Corp,OU=Voice" (see ctl_name_string()).
+ *    e.g. "CN=SAST-ADN0001,O=Example Corp,OU=Voice" (see ctl_name_string()). They are
+ *    never compared as strings: see ctl_cert_id_equal() for "this certificate is that
+ *    record / that signer".
  */
 #ifndef CTL_CTL_H
 #define CTL_CTL_H
@@ -254,6 +256,66 @@ X509 *ctl_cert_from_der(const uint8_t *der, size_t len, struct ctl_err *err);
 EVP_PKEY *ctl_pkey_load(const char *path, struct ctl_err *err);
 /* Modulus code (tag 11) for an RSA key size in bits; -1 if not 512/1024/2048/4096. */
 int ctl_modulus_code(int bits);
+
+/* --- "this certificate is that record / that signer" (ctl/match.c): the one rule --- */
+
+/* Headers (tags 3/5, 3/6) and records (tags 5, 6) name a certificate by its issuer name
+ * (a string) and serial number (big-endian bytes). Two such names are the same when
+ *  - the serial numbers are equal as integers: leading zero bytes (sign padding) do not
+ *    matter, and a certificate's serial counts by its magnitude (the files carry no sign);
+ *    an empty serial names nothing (it is not serial 0);
+ *  - the issuer names are equal as parsed X.509 names under X509_NAME_cmp, i.e. RFC 5280
+ *    §7.1 style: ASCII letters compared case-insensitively, leading/trailing spaces
+ *    ignored and runs of inner spaces counted as one, the ASN.1 string type ignored
+ *    (NumericString too); the grouping of values into RDNs matters (CN=a+O=b is not
+ *    CN=a,O=b), their order inside one RDN does not. A name parsed from a string also
+ *    matches with its RDNs in reverse order (our writer prints certificate order, RFC 4514
+ *    prints reverse order, the vendor prints CN first). An empty or unparseable name
+ *    names nothing. OpenSSL's rendered string of a name is never compared. */
+
+/* Parses a name string into an X509_NAME, entries in the string's order. Accepted:
+ *  - ctl_name_string()'s output (RFC 2253 escaping, certificate order) and RFC 4514:
+ *    TYPE=VALUE separated by ',' (new RDN) or '+' (same RDN); escapes \, \+ \" \\ \;
+ *    \< \> \= \# \space and \XX (one byte in hex); VALUE may be #HEX (the BER of the
+ *    value, kept with its ASN.1 type); other values become UTF8String (must be UTF-8);
+ *  - the vendor's syntax: ';' separators, lowercase types, "quoted values" (inside
+ *    quotes everything is literal, spaces kept, \" and \\ escaped);
+ *  - spaces around types, '=' and separators; unescaped trailing spaces are dropped.
+ * Types: cn c l st o ou street dc uid emailAddress serialNumber title sn gn ... in any
+ * case, OpenSSL's short or long names, or a dotted OID.
+ * CTL_OK (*out is the caller's), CTL_E_MALFORMED if unparseable, CTL_E_INTERNAL (ENOMEM). */
+int ctl_name_parse(const char *s, X509_NAME **out);
+
+/* A certificate's name (issuer, serial) prepared for comparison. */
+struct ctl_cert_id {
+	X509_NAME *name; /* the issuer (NumericString values as UTF8String) */
+	X509_NAME *rev;  /* its RDNs reversed (names parsed from strings, 2+ RDNs); or NULL */
+	BIGNUM *serial;  /* the serial's magnitude */
+};
+/* From a certificate / from a header's or record's issuer string and serial bytes.
+ * CTL_OK, CTL_E_MALFORMED (names nothing: see above), CTL_E_INTERNAL. On failure *id is
+ * empty, and equal to nothing. */
+int ctl_cert_id_from_cert(X509 *cert, struct ctl_cert_id *id);
+int ctl_cert_id_from_fields(const char *issuer, const struct ctl_buf *serial,
+			    struct ctl_cert_id *id);
+/* The rule. False if either is empty. */
+bool ctl_cert_id_equal(const struct ctl_cert_id *a, const struct ctl_cert_id *b);
+void ctl_cert_id_clear(struct ctl_cert_id *id);
+/* The ids of n records (tags 5, 6), for comparing many records with many: (*out)[i] is
+ * empty where record i names nothing. CTL_OK or CTL_E_INTERNAL (ENOMEM). */
+int ctl_cert_ids_of_records(const struct ctl_record *recs, size_t n, struct ctl_cert_id **out);
+void ctl_cert_ids_free(struct ctl_cert_id *ids, size_t n);
+
+/* The rule in the forms the tools need: */
+/* cert is the certificate named by (issuer, serial) of a header or record. */
+bool ctl_cert_is(X509 *cert, const char *issuer, const struct ctl_buf *serial);
+/* r's issuer and serial (tags 5, 6) name the same certificate as (issuer, serial). */
+bool ctl_record_is(const struct ctl_record *r, const char *issuer, const struct ctl_buf *serial);
+/* a and b name the same certificate (tags 5, 6 of both). */
+bool ctl_records_same_cert(const struct ctl_record *a, const struct ctl_record *b);
+/* r is the record of cert: its tags 5, 6 name cert, and when it carries a certificate
+ * (tag 9) that is cert, byte for byte. */
+bool ctl_record_is_cert(const struct ctl_record *r, X509 *cert);
 
 /* --- files --- */
 

@@ -155,28 +155,6 @@ int ctlv_expect_sast(ctlv_store *s, const char *fingerprint)
 
 /* --- matching signers against held records --- */
 
-static void strip_zeros(const struct ctl_buf *b, const uint8_t **p, size_t *n)
-{
-	size_t i = 0;
-
-	while (i + 1 < b->len && b->data[i] == 0)
-		i++;
-	*p = b->data + i;
-	*n = b->len - i;
-}
-
-static int serial_equal(const struct ctl_buf *a, const struct ctl_buf *b)
-{
-	const uint8_t *pa, *pb;
-	size_t na, nb;
-
-	if (!a->len || !b->len)
-		return 0;
-	strip_zeros(a, &pa, &na);
-	strip_zeros(b, &pb, &nb);
-	return na == nb && memcmp(pa, pb, na) == 0;
-}
-
 static int role_sast(int role) { return role == CTL_ROLE_SAST; }
 static int role_tftp(int role) { return ctl_role_is_tftp(role); }
 static int role_itl_signer(int role) { return role == CTL_ROLE_SAST || ctl_role_is_tftp(role); }
@@ -194,8 +172,7 @@ static const struct ctl_record *find_signer_in(const struct ctl_file *list,
 	for (size_t i = 0; i < list->nrecords; i++) {
 		const struct ctl_record *r = &list->records[i];
 
-		if (!r->issuer || strcmp(r->issuer, h->issuer_name) != 0 ||
-		    !serial_equal(&r->serial, &h->signer_serial) || !r->cert.len)
+		if (!r->cert.len || !ctl_record_is(r, h->issuer_name, &h->signer_serial))
 			continue;
 		if (role_ok(r->role))
 			return r;
@@ -269,7 +246,10 @@ static void check_future(ctlv_store *s, const struct ctl_file *f)
 static int check_list(ctlv_store *s, const struct ctl_file *f)
 {
 	size_t nsast = 0;
+	struct ctl_cert_id *ids;
 
+	if (ctl_cert_ids_of_records(f->records, f->nrecords, &ids) != CTL_OK)
+		return ctl_fail(&s->err, CTL_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < f->nrecords; i++) {
 		const struct ctl_record *a = &f->records[i];
 
@@ -278,13 +258,15 @@ static int check_list(ctlv_store *s, const struct ctl_file *f)
 		for (size_t j = i + 1; j < f->nrecords; j++) {
 			const struct ctl_record *b = &f->records[j];
 
-			if (a->role == b->role && a->issuer && b->issuer &&
-			    !strcmp(a->issuer, b->issuer) && serial_equal(&a->serial, &b->serial))
+			if (a->role == b->role && ctl_cert_id_equal(&ids[i], &ids[j])) {
+				ctl_cert_ids_free(ids, f->nrecords);
 				return ctl_fail(&s->err, CTL_E_MALFORMED, "%s records %zu and %zu are the same %s certificate ('%.200s') listed twice",
 						ctl_kind_name(f->kind), i + 1, j + 1, role_str(a->role),
 						a->subject ? a->subject : "?");
+			}
 		}
 	}
+	ctl_cert_ids_free(ids, f->nrecords);
 	if (f->kind == CTL_KIND_CTL && nsast == 0)
 		return ctl_fail(&s->err, CTL_E_POLICY, "CTL has no SAST record with a certificate, so no later CTL could ever be accepted; refused");
 	return CTL_OK;

@@ -64,24 +64,34 @@ int ctl_verify_cert(const struct ctl_file *f, X509 *cert, struct ctl_err *err)
 	return ctl_verify_pkey(f, pk, err);
 }
 
-static bool buf_eq(const struct ctl_buf *a, const struct ctl_buf *b)
+/* The first record accepted by role (>= 0: that role) and need_cert that names the
+ * header's signer (ctl_cert_id_equal). */
+static const struct ctl_record *find_signer(const struct ctl_file *f, int role, bool need_cert)
 {
-	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+	const struct ctl_record *found = NULL;
+	struct ctl_cert_id h;
+
+	if (ctl_cert_id_from_fields(f->hdr.issuer_name, &f->hdr.signer_serial, &h) != CTL_OK)
+		return NULL;
+	for (size_t i = 0; i < f->nrecords && !found; i++) {
+		const struct ctl_record *r = &f->records[i];
+		struct ctl_cert_id id;
+
+		if ((role >= 0 && r->role != role) || (need_cert && !r->cert.len))
+			continue;
+		if (ctl_cert_id_from_fields(r->issuer, &r->serial, &id) != CTL_OK)
+			continue;
+		if (ctl_cert_id_equal(&h, &id))
+			found = r;
+		ctl_cert_id_clear(&id);
+	}
+	ctl_cert_id_clear(&h);
+	return found;
 }
 
 const struct ctl_record *ctl_find_signer(const struct ctl_file *f, int role)
 {
-	if (!f->hdr.issuer_name)
-		return NULL;
-	for (size_t i = 0; i < f->nrecords; i++) {
-		const struct ctl_record *r = &f->records[i];
-		if (role >= 0 && r->role != role)
-			continue;
-		if (r->issuer && strcmp(r->issuer, f->hdr.issuer_name) == 0 &&
-		    buf_eq(&r->serial, &f->hdr.signer_serial))
-			return r;
-	}
-	return NULL;
+	return find_signer(f, role, false);
 }
 
 /* Hex of the serial for messages (truncated to fit). */
@@ -106,13 +116,7 @@ int ctl_verify_self(const struct ctl_file *f, struct ctl_err *err)
 	if (f->kind == CTL_KIND_CTL) {
 		r = ctl_find_signer(f, CTL_ROLE_SAST);
 	} else {
-		for (size_t i = 0; i < f->nrecords && !r; i++) {
-			const struct ctl_record *c = &f->records[i];
-			if (c->cert.len && c->issuer && f->hdr.issuer_name &&
-			    !strcmp(c->issuer, f->hdr.issuer_name) &&
-			    buf_eq(&c->serial, &f->hdr.signer_serial))
-				r = c;
-		}
+		r = find_signer(f, -1, true);
 	}
 	serial_hex(&f->hdr.signer_serial, hex, sizeof(hex));
 	if (!r || !r->cert.len)
@@ -124,16 +128,7 @@ int ctl_verify_self(const struct ctl_file *f, struct ctl_err *err)
 		return err ? (err->code = CTL_E_SIGNER) : CTL_E_SIGNER;
 	/* The record's own fields must describe the certificate it carries. */
 	{
-		char *iss = ctl_name_string(X509_get_issuer_name(x));
-		struct ctl_record tmp;
-		bool same = false;
-		struct ctl_err e2;
-		if (iss && ctl_record_from_cert(x, r->role, NULL, NULL, false, &tmp, &e2) == CTL_OK) {
-			same = !strcmp(iss, r->issuer) && buf_eq(&tmp.serial, &r->serial);
-			ctl_record_clear(&tmp);
-		}
-		free(iss);
-		if (!same) {
+		if (!ctl_cert_is(x, r->issuer, &r->serial)) {
 			X509_free(x);
 			return ctl_fail(err, CTL_E_SIGNER,
 					"signer record at offset %zu names issuer/serial that differ from its certificate",

@@ -80,23 +80,13 @@ char *bulk_display_name(const char *name)
 	return s;
 }
 
-static void strip_zeros(const uint8_t **p, size_t *n)
-{
-	while (*n > 1 && (*p)[0] == 0) {
-		(*p)++;
-		(*n)--;
-	}
-}
-
 bool bulk_sgn_current(const uint8_t *content, size_t len, const uint8_t *sgn, size_t sgn_len,
 		      const char *file_name, int hash_alg, X509 *signer_cert)
 {
 	struct ctl_file *f = NULL;
 	struct ctl_err err;
-	const uint8_t *body, *a, *b;
-	size_t body_len, alen, blen;
-	const ASN1_INTEGER *sn;
-	char *issuer = NULL;
+	const uint8_t *body;
+	size_t body_len;
 	bool ok = false;
 
 	if (sgn_len <= len || ctl_parse(sgn, sgn_len, &f, &err) != CTL_OK)
@@ -107,21 +97,8 @@ bool bulk_sgn_current(const uint8_t *content, size_t len, const uint8_t *sgn, si
 	ctl_body(f, &body, &body_len);
 	if (body_len != len || (len && memcmp(body, content, len) != 0))
 		goto out;
-	issuer = ctl_name_string(X509_get_issuer_name(signer_cert));
-	if (!issuer || !f->hdr.issuer_name || strcmp(issuer, f->hdr.issuer_name) != 0)
-		goto out;
-	sn = X509_get0_serialNumber(signer_cert);
-	a = ASN1_STRING_get0_data(sn);
-	alen = (size_t)ASN1_STRING_length(sn);
-	b = f->hdr.signer_serial.data;
-	blen = f->hdr.signer_serial.len;
-	if (!a || !b || !alen || !blen)
-		goto out;
-	strip_zeros(&a, &alen);
-	strip_zeros(&b, &blen);
-	ok = alen == blen && memcmp(a, b, alen) == 0;
+	ok = ctl_cert_is(signer_cert, f->hdr.issuer_name, &f->hdr.signer_serial);
 out:
-	free(issuer);
 	ctl_file_free(f);
 	return ok;
 }

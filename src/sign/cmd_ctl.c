@@ -952,7 +952,7 @@ static int run(const struct ctl_opts *o)
 				      s.signer_info.label, s.signer_info.serial, curpath);
 			goto fail;
 		}
-		if (deleted >= 0 && ctlmake_record_is_cert(&s.cur->records[deleted], s.signer_info.cert)) {
+		if (deleted >= 0 && ctl_record_is_cert(&s.cur->records[deleted], s.signer_info.cert)) {
 			rc = ctl_fail(&err, CTL_E_POLICY,
 				      "'%s' is the token signing this change; sign with another token of the CTL",
 				      o->selector);

@@ -23,12 +23,6 @@ static bool str_eq(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
-static bool same_identity(const struct ctl_record *a, const struct ctl_record *b)
-{
-	return a->issuer && b->issuer && !strcmp(a->issuer, b->issuer) &&
-	       buf_eq(&a->serial, &b->serial);
-}
-
 static bool same_class(const struct ctl_record *a, const struct ctl_record *b)
 {
 	return (a->role == CTL_ROLE_SAST) == (b->role == CTL_ROLE_SAST);
@@ -67,7 +61,7 @@ static bool describe_change(const struct ctl_record *o, const struct ctl_record 
 	char a[32], b[32], t[600];
 
 	what[0] = 0;
-	if (!same_identity(o, nw))
+	if (!ctl_records_same_cert(o, nw))
 		add_what(what, n, "certificate replaced (re-certified)");
 	else if (o->cert.len && nw->cert.len && !buf_eq(&o->cert, &nw->cert))
 		add_what(what, n, "certificate changed");
@@ -120,6 +114,7 @@ int ctldiff_compute(const struct ctl_record *old_recs, size_t nold, int old_mode
 {
 	long *pair_of_new = NULL;  /* index of the old record paired with new i, or -1 */
 	bool *old_used = NULL;
+	struct ctl_cert_id *old_ids = NULL, *new_ids = NULL;
 	int rc = CTL_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -127,16 +122,18 @@ int ctldiff_compute(const struct ctl_record *old_recs, size_t nold, int old_mode
 	out->new_mode = new_mode;
 	pair_of_new = calloc(nnew + 1, sizeof(*pair_of_new));
 	old_used = calloc(nold + 1, sizeof(*old_used));
-	if (!pair_of_new || !old_used) {
+	if (!pair_of_new || !old_used ||
+	    ctl_cert_ids_of_records(old_recs, nold, &old_ids) != CTL_OK ||
+	    ctl_cert_ids_of_records(new_recs, nnew, &new_ids) != CTL_OK) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	/* 1: the same certificate (issuer + serial) in the same class (SAST / server). */
+	/* 1: the same certificate (issuer + serial, ctl_cert_id_equal) in the same class. */
 	for (size_t i = 0; i < nnew; i++) {
 		pair_of_new[i] = -1;
 		for (size_t j = 0; j < nold; j++)
 			if (!old_used[j] && same_class(&new_recs[i], &old_recs[j]) &&
-			    same_identity(&new_recs[i], &old_recs[j])) {
+			    ctl_cert_id_equal(&new_ids[i], &old_ids[j])) {
 				pair_of_new[i] = (long)j;
 				old_used[j] = true;
 				break;
@@ -172,6 +169,8 @@ int ctldiff_compute(const struct ctl_record *old_recs, size_t nold, int old_mode
 		}
 	}
 out:
+	ctl_cert_ids_free(old_ids, nold);
+	ctl_cert_ids_free(new_ids, nnew);
 	free(pair_of_new);
 	free(old_used);
 	if (rc != CTL_OK)

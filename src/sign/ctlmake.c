@@ -109,32 +109,10 @@ int ctlmake_append_servers(struct ctlmake_list *l, const struct cluster *c, int 
 	return CTL_OK;
 }
 
-bool ctlmake_record_is_cert(const struct ctl_record *r, X509 *cert)
-{
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
-	char *issuer = ctl_name_string(X509_get_issuer_name(cert));
-	bool same;
-
-	if (!issuer || !sn)
-		return false;
-	same = r->issuer && !strcmp(r->issuer, issuer) &&
-	       r->serial.len == (size_t)ASN1_STRING_length(sn) &&
-	       !memcmp(r->serial.data, ASN1_STRING_get0_data(sn), r->serial.len);
-	free(issuer);
-	if (same && r->cert.len) {
-		unsigned char *der = NULL;
-		int n = i2d_X509(cert, &der);
-
-		same = n > 0 && (size_t)n == r->cert.len && !memcmp(der, r->cert.data, r->cert.len);
-		OPENSSL_free(der);
-	}
-	return same;
-}
-
 long ctlmake_find_sast(const struct ctl_record *recs, size_t n, X509 *cert)
 {
 	for (size_t i = 0; i < n; i++)
-		if (recs[i].role == CTL_ROLE_SAST && ctlmake_record_is_cert(&recs[i], cert))
+		if (recs[i].role == CTL_ROLE_SAST && ctl_record_is_cert(&recs[i], cert))
 			return (long)i;
 	return -1;
 }

@@ -29,10 +29,7 @@ int ctlmake_append_sast(struct ctlmake_list *l, X509 *cert, struct ctl_err *err)
 int ctlmake_append_servers(struct ctlmake_list *l, const struct cluster *c, int mode,
 			   struct ctl_err *err);
 
-/* 1 if the record was made from this certificate (issuer name and serial match, and the
- * DER too when the record carries it). */
-bool ctlmake_record_is_cert(const struct ctl_record *r, X509 *cert);
-/* Index of the SAST record made from cert, or -1. */
+/* Index of the SAST record of cert (ctl_record_is_cert), or -1. */
 long ctlmake_find_sast(const struct ctl_record *recs, size_t n, X509 *cert);
 size_t ctlmake_count_role(const struct ctl_record *recs, size_t n, int role);
 

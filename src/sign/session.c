@@ -94,33 +94,11 @@ void session_close(struct session *s)
 	s->mod = NULL;
 }
 
-static void strip_zeros(const uint8_t **p, size_t *n)
-{
-	while (*n > 1 && (*p)[0] == 0) {
-		(*p)++;
-		(*n)--;
-	}
-}
-
-static bool same_serial(const ASN1_INTEGER *sn, const struct ctl_buf *b)
-{
-	const uint8_t *a = ASN1_STRING_get0_data(sn), *c = b->data;
-	size_t alen = (size_t)ASN1_STRING_length(sn), clen = b->len;
-
-	if (!a || !c || !alen || !clen)
-		return false;
-	strip_zeros(&a, &alen);
-	strip_zeros(&c, &clen);
-	return alen == clen && memcmp(a, c, alen) == 0;
-}
-
 int session_check_ctl(const char *ctl_path, X509 *cert, struct ctl_err *err)
 {
 	struct ctl_file *f = NULL;
-	uint8_t *der = NULL;
-	char *issuer = NULL;
 	bool servers = false, server_certs = false, found = false;
-	int derlen, rc;
+	int rc;
 
 	if ((rc = ctl_parse_file(ctl_path, &f, err)) != CTL_OK)
 		return ctl_fail_prefix(err, "CTL %s", ctl_path), rc;
@@ -146,22 +124,9 @@ int session_check_ctl(const char *ctl_path, X509 *cert, struct ctl_err *err)
 			      ctl_path);
 		goto out;
 	}
-	derlen = i2d_X509(cert, &der);
-	issuer = ctl_name_string(X509_get_issuer_name(cert));
-	if (derlen <= 0 || !issuer) {
-		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot encode the signing certificate");
-		goto out;
-	}
-	for (size_t i = 0; i < f->nrecords && !found; i++) {
-		const struct ctl_record *r = &f->records[i];
-		if (!ctl_role_is_tftp(r->role))
-			continue;
-		if (r->cert.len)
-			found = r->cert.len == (size_t)derlen && memcmp(r->cert.data, der, r->cert.len) == 0;
-		else
-			found = r->issuer && strcmp(r->issuer, issuer) == 0 &&
-				same_serial(X509_get0_serialNumber(cert), &r->serial);
-	}
+	for (size_t i = 0; i < f->nrecords && !found; i++)
+		found = ctl_role_is_tftp(f->records[i].role) &&
+			ctl_record_is_cert(&f->records[i], cert);
 	if (!found)
 		rc = ctl_fail(err, CTL_E_POLICY,
 			      "phones would reject these files: the signing certificate is not in the CTL with a TFTP role (%s); sign with the TFTP key or update the CTL",
@@ -169,8 +134,6 @@ int session_check_ctl(const char *ctl_path, X509 *cert, struct ctl_err *err)
 	else
 		rc = CTL_OK;
 out:
-	OPENSSL_free(der);
-	free(issuer);
 	ctl_file_free(f);
 	return rc;
 }

@@ -223,11 +223,54 @@ static void every_sast_listed(void **state)
 	free(fp2);
 }
 
+/* The current CTL written by another tool: issuers in RFC 4514 order (reversed), serials
+ * with a leading zero byte. The same certificates: nothing changed, and the tokens' SAST
+ * records are found (the one rule of ctl/match.c). */
+static void other_name_form_is_unchanged(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+
+	copy_all(&f->b, &f->a);
+	for (size_t i = 0; i < f->b.n; i++) {
+		struct ctl_record *r = &f->b.recs[i];
+		X509_NAME *n = NULL;
+		char out[512] = "";
+		uint8_t padded[64] = {0};
+
+		assert_int_equal(ctl_name_parse(r->issuer, &n), CTL_OK);
+		for (int k = X509_NAME_entry_count(n) - 1; k >= 0; k--) {
+			const X509_NAME_ENTRY *e = X509_NAME_get_entry(n, k);
+			const ASN1_STRING *d = X509_NAME_ENTRY_get_data(e);
+			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s=%.*s",
+				 out[0] ? ", " : "",
+				 OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))),
+				 ASN1_STRING_length(d), (const char *)ASN1_STRING_get0_data(d));
+		}
+		X509_NAME_free(n);
+		assert_non_null(strchr(out, ' '));
+		free(r->issuer);
+		assert_non_null(r->issuer = strdup(out));
+		assert_true(r->serial.len < sizeof(padded));
+		memcpy(padded + 1, r->serial.data, r->serial.len);
+		assert_true(ctl_buf_set(&r->serial, padded, r->serial.len + 1));
+	}
+	assert_string_equal(f->b.recs[0].issuer, "OU=Voice, O=Example Corp, CN=SAST-ADN0001");
+	assert_int_equal(ctldiff_compute(f->b.recs, f->b.n, CLUSTER_MIXED, f->a.recs, f->a.n,
+					 CLUSTER_MIXED, &f->d, &err), CTL_OK);
+	assert_int_equal(f->d.n, 0);
+	assert_int_equal(f->d.unchanged, 6);
+	assert_int_equal(ctlmake_find_sast(f->b.recs, f->b.n, f->s1), 0);
+	assert_int_equal(ctlmake_find_sast(f->b.recs, f->b.n, f->s2), 1);
+	assert_int_equal(ctlmake_find_sast(f->b.recs, f->b.n, f->ccm), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(create_is_all_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(identical_is_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(other_name_form_is_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(nonsecure_drops_certificates, setup, teardown),
 		cmocka_unit_test_setup_teardown(renamed_recertified_removed_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(select_records, setup, teardown),

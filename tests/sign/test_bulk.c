@@ -296,6 +296,44 @@ static void test_find_cert(void **state)
 	free(d);
 }
 
+/* The incremental check names the signer by the rule of ctl/match.c: a .sgn whose header
+ * writes the issuer in RFC 4514 order (reversed) is still the CCM key's. */
+static void test_sgn_current_name_forms(void **state)
+{
+	static const char ours[] = "CN=cucm1.example.com,O=Example Corp,OU=Voice";
+	static const char rfc[] = "OU=Voice,O=Example Corp,CN=cucm1.example.com";
+	static const char other[] = "CN=cucm2.example.com,O=Example Corp,OU=Voice";
+	struct ctl_buf xml = {0}, sgn = {0};
+	struct ctl_file *f = NULL;
+	struct ctl_err e;
+	char *name;
+	int alg, n = 0;
+	(void)state;
+
+	assert_int_equal(ctl_read_file(datapath("vectors/SEP001122334455.cnf.xml"), 1 << 20, &xml, &e), CTL_OK);
+	assert_int_equal(ctl_read_file(datapath("vectors/SEP001122334455.cnf.xml.sgn"), 1 << 20, &sgn, &e), CTL_OK);
+	assert_int_equal(ctl_parse(sgn.data, sgn.len, &f, &e), CTL_OK);
+	assert_string_equal(f->hdr.issuer_name, ours);
+	assert_non_null(name = strdup(f->hdr.file_name));
+	alg = f->hdr.hash_alg;
+	ctl_file_free(f);
+	assert_true(bulk_sgn_current(xml.data, xml.len, sgn.data, sgn.len, name, alg, ccm_cert));
+	for (size_t i = 0; i + sizeof(ours) - 1 <= 400; i++)
+		if (!memcmp(sgn.data + i, ours, sizeof(ours) - 1)) {
+			memcpy(sgn.data + i, rfc, sizeof(rfc) - 1);
+			n++;
+		}
+	assert_true(n >= 1);
+	assert_true(bulk_sgn_current(xml.data, xml.len, sgn.data, sgn.len, name, alg, ccm_cert));
+	for (size_t i = 0; i + sizeof(rfc) - 1 <= 400; i++)
+		if (!memcmp(sgn.data + i, rfc, sizeof(rfc) - 1))
+			memcpy(sgn.data + i, other, sizeof(other) - 1);
+	assert_false(bulk_sgn_current(xml.data, xml.len, sgn.data, sgn.len, name, alg, ccm_cert));
+	free(name);
+	ctl_buf_clear(&xml);
+	ctl_buf_clear(&sgn);
+}
+
 /* A TFTP directory with odd entries: what is signed, skipped, failed; then incremental. */
 static void test_dir_odd_names(void **state)
 {
@@ -612,6 +650,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_minimal_boot_elements),
 		cmocka_unit_test(test_cert_check),
 		cmocka_unit_test(test_find_cert),
+		cmocka_unit_test(test_sgn_current_name_forms),
 		cmocka_unit_test(test_dir_odd_names),
 		cmocka_unit_test(test_dir_thousands),
 		cmocka_unit_test(test_token_removed),

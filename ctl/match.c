@@ -1,0 +1,492 @@
+/* match.c - one rule for "this certificate is that record / that signer": issuer names
+ * compared as parsed X.509 names, serial numbers compared as integers (see ctl.h). */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+/* --- parsing name strings --- */
+
+/* Attribute type keywords accepted in any case. Anything else: an exact OpenSSL short or
+ * long name, or a dotted OID. */
+static const struct {
+	const char *key;
+	int nid;
+} name_keys[] = {
+	{"cn", NID_commonName},
+	{"commonname", NID_commonName},
+	{"c", NID_countryName},
+	{"countryname", NID_countryName},
+	{"l", NID_localityName},
+	{"localityname", NID_localityName},
+	{"st", NID_stateOrProvinceName},
+	{"s", NID_stateOrProvinceName},
+	{"stateorprovincename", NID_stateOrProvinceName},
+	{"o", NID_organizationName},
+	{"organizationname", NID_organizationName},
+	{"ou", NID_organizationalUnitName},
+	{"organizationalunitname", NID_organizationalUnitName},
+	{"street", NID_streetAddress},
+	{"streetaddress", NID_streetAddress},
+	{"dc", NID_domainComponent},
+	{"domaincomponent", NID_domainComponent},
+	{"uid", NID_userId},
+	{"userid", NID_userId},
+	{"emailaddress", NID_pkcs9_emailAddress},
+	{"email", NID_pkcs9_emailAddress},
+	{"e", NID_pkcs9_emailAddress},
+	{"serialnumber", NID_serialNumber},
+	{"title", NID_title},
+	{"sn", NID_surname},
+	{"surname", NID_surname},
+	{"gn", NID_givenName},
+	{"givenname", NID_givenName},
+	{"initials", NID_initials},
+	{"generationqualifier", NID_generationQualifier},
+	{"dnqualifier", NID_dnQualifier},
+	{"pseudonym", NID_pseudonym},
+	{"name", NID_name},
+	{"postalcode", NID_postalCode},
+	{"businesscategory", NID_businessCategory},
+	{"description", NID_description},
+};
+
+static ASN1_OBJECT *key_object(const char *key)
+{
+	ASN1_OBJECT *o;
+
+	for (size_t i = 0; i < sizeof(name_keys) / sizeof(name_keys[0]); i++)
+		if (!strcasecmp(key, name_keys[i].key))
+			return OBJ_nid2obj(name_keys[i].nid); /* static object: freeing is a no-op */
+	if (key[0] >= '0' && key[0] <= '9') { /* a dotted OID: digits and single dots */
+		for (const char *p = key; *p; p++)
+			if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9' &&
+							   p[-1] != '.'))
+				return NULL;
+	}
+	o = OBJ_txt2obj(key, 0);
+	ERR_clear_error();
+	if (o && OBJ_obj2txt(NULL, 0, o, 1) > 64) { /* OpenSSL prints at most 79 characters */
+		ASN1_OBJECT_free(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static bool is_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.';
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_sep(char c)
+{
+	return c == ',' || c == ';' || c == '+';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* One escape after a backslash: a hex pair is one byte, any other character is itself. */
+static bool unescape(const char **p, uint8_t *out)
+{
+	const char *s = *p;
+	int hi, lo;
+
+	if (!*s)
+		return false;
+	hi = hexval(s[0]);
+	lo = hi >= 0 ? hexval(s[1]) : -1;
+	if (hi >= 0 && lo >= 0) {
+		*out = (uint8_t)(hi << 4 | lo);
+		*p = s + 2;
+	} else {
+		*out = (uint8_t)s[0];
+		*p = s + 1;
+	}
+	return true;
+}
+
+static bool valid_utf8(const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		unsigned long c;
+		int k = UTF8_getc(p, (int)(n > 8 ? 8 : n), &c);
+
+		if (k <= 0 || (size_t)k > n)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+/* A text string type (one X509_NAME_cmp converts to UTF-8) must convert: a broken one in
+ * #HEX form is unparseable rather than a name that compares with nothing. */
+static bool text_ok(const ASN1_STRING *s)
+{
+	unsigned char *u = NULL;
+	int n;
+
+	switch (ASN1_STRING_type(s)) {
+	case V_ASN1_UTF8STRING: case V_ASN1_BMPSTRING: case V_ASN1_UNIVERSALSTRING:
+	case V_ASN1_PRINTABLESTRING: case V_ASN1_T61STRING: case V_ASN1_IA5STRING:
+	case V_ASN1_VISIBLESTRING: case V_ASN1_NUMERICSTRING:
+		n = ASN1_STRING_to_UTF8(&u, s);
+		OPENSSL_free(u);
+		ERR_clear_error();
+		return n >= 0;
+	default:
+		return true;
+	}
+}
+
+/* A value that is just "#" is text: OpenSSL's printer leaves a one-character "#"
+ * unescaped. */
+static bool lone_hash(const char *p)
+{
+	for (p++; is_space(*p); p++)
+		;
+	return !*p || is_sep(*p);
+}
+
+/* Adds the value at *p (quoted, #hex or plain) for attribute obj; *p ends on the separator
+ * or the terminating NUL. 0 on success, -1 if unparseable, -2 out of memory. */
+static int parse_value(const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int set, uint8_t *buf)
+{
+	const char *p = *pp;
+	size_t n = 0, keep = 0; /* keep: length up to the last byte that is not trailing space */
+	int rc = -1;
+
+	while (is_space(*p))
+		p++;
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; n++) {
+			if (*p == '\\') {
+				p++;
+				if (!unescape(&p, &buf[n]))
+					return -1;
+			} else {
+				buf[n] = (uint8_t)*p++;
+			}
+		}
+		if (*p != '"')
+			return -1;
+		p++;
+		keep = n;
+	} else if (*p == '#' && !lone_hash(p)) {
+		const uint8_t *d = buf;
+		ASN1_TYPE *t;
+		int type;
+
+		for (p++; hexval(p[0]) >= 0 && hexval(p[1]) >= 0; p += 2)
+			buf[n++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+		while (is_space(*p))
+			p++;
+		if (!n || (*p && !is_sep(*p)))
+			return -1;
+		t = d2i_ASN1_TYPE(NULL, &d, (long)n);
+		type = t ? t->type : V_ASN1_UNDEF;
+		if (t && d == buf + n && type != V_ASN1_BOOLEAN && type != V_ASN1_NULL &&
+		    type != V_ASN1_OBJECT && text_ok(t->value.asn1_string)) {
+			const ASN1_STRING *s = t->value.asn1_string;
+			rc = X509_NAME_add_entry_by_OBJ(name, obj, type, s->data, s->length, -1, set)
+				     ? 0
+				     : -2;
+		}
+		ASN1_TYPE_free(t);
+		ERR_clear_error();
+		*pp = p;
+		return rc;
+	} else {
+		while (*p && !is_sep(*p)) {
+			if (*p == '"')
+				return -1; /* a quote inside a plain value must be escaped */
+			if (*p == '\\') {
+				p++;
+				if (!unescape(&p, &buf[n]))
+					return -1;
+				keep = ++n; /* an escaped space is part of the value */
+			} else {
+				buf[n++] = (uint8_t)*p;
+				if (!is_space(*p))
+					keep = n;
+				p++;
+			}
+		}
+	}
+	while (is_space(*p))
+		p++;
+	if (*p && !is_sep(*p))
+		return -1;
+	if (!valid_utf8(buf, keep))
+		return -1;
+	*pp = p;
+	if (!X509_NAME_add_entry_by_OBJ(name, obj, V_ASN1_UTF8STRING, buf, (int)keep, -1, set)) {
+		ERR_clear_error();
+		return -2;
+	}
+	return 0;
+}
+
+int ctl_name_parse(const char *s, X509_NAME **out)
+{
+	X509_NAME *name = NULL;
+	uint8_t *buf = NULL;
+	char *key = NULL;
+	const char *p = s;
+	int set = 0, rc = CTL_E_MALFORMED;
+
+	*out = NULL;
+	if (!s)
+		return CTL_E_MALFORMED;
+	buf = malloc(strlen(s) + 1);
+	key = malloc(strlen(s) + 1);
+	name = X509_NAME_new();
+	if (!buf || !key || !name) {
+		rc = CTL_E_INTERNAL;
+		goto out;
+	}
+	for (;;) {
+		ASN1_OBJECT *obj;
+		size_t k = 0;
+		int v;
+
+		while (is_space(*p))
+			p++;
+		while (is_key_char(*p))
+			key[k++] = *p++;
+		key[k] = 0;
+		while (is_space(*p))
+			p++;
+		if (!k || k > 64 || *p != '=')
+			goto out;
+		p++;
+		if (!(obj = key_object(key)))
+			goto out;
+		v = parse_value(&p, obj, name, set, buf);
+		ASN1_OBJECT_free(obj);
+		if (v) {
+			rc = v == -2 ? CTL_E_INTERNAL : CTL_E_MALFORMED;
+			goto out;
+		}
+		if (!*p)
+			break;
+		set = *p == '+' ? -1 : 0; /* '+': the next value joins this RDN */
+		p++;
+	}
+	*out = name;
+	name = NULL;
+	rc = CTL_OK;
+out:
+	ERR_clear_error();
+	X509_NAME_free(name);
+	free(key);
+	free(buf);
+	return rc;
+}
+
+/* --- identities --- */
+
+/* A copy of in for comparison: NumericString values become UTF8String (X509_NAME_cmp
+ * canonicalises the other text types but not this one, and our writer prints it as text);
+ * with reverse, the RDNs in reverse order (the values of a multi-valued RDN stay together). */
+static X509_NAME *name_copy(const X509_NAME *in, bool reverse)
+{
+	X509_NAME *out = X509_NAME_new();
+	int n = X509_NAME_entry_count(in), prev_rdn = -1;
+
+	if (!out)
+		return NULL;
+	for (int k = 0; k < n; k++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(in, reverse ? n - 1 - k : k);
+		const ASN1_STRING *d = X509_NAME_ENTRY_get_data(e);
+		int rdn = X509_NAME_ENTRY_set(e);
+		int type = ASN1_STRING_type(d);
+
+		if (type == V_ASN1_NUMERICSTRING)
+			type = V_ASN1_UTF8STRING;
+		if (!X509_NAME_add_entry_by_OBJ(out, X509_NAME_ENTRY_get_object(e), type,
+						ASN1_STRING_get0_data(d), ASN1_STRING_length(d), -1,
+						k > 0 && rdn == prev_rdn ? -1 : 0)) {
+			X509_NAME_free(out);
+			ERR_clear_error();
+			return NULL;
+		}
+		prev_rdn = rdn;
+	}
+	return out;
+}
+
+void ctl_cert_id_clear(struct ctl_cert_id *id)
+{
+	if (!id)
+		return;
+	X509_NAME_free(id->name);
+	X509_NAME_free(id->rev);
+	BN_free(id->serial);
+	memset(id, 0, sizeof(*id));
+}
+
+int ctl_cert_id_from_cert(X509 *cert, struct ctl_cert_id *id)
+{
+	const X509_NAME *iss = cert ? X509_get_issuer_name(cert) : NULL;
+	const ASN1_INTEGER *sn = cert ? X509_get0_serialNumber(cert) : NULL;
+
+	memset(id, 0, sizeof(*id));
+	if (!iss || !sn || X509_NAME_entry_count(iss) == 0)
+		return CTL_E_MALFORMED; /* an empty issuer names nothing */
+	id->name = name_copy(iss, false);
+	id->serial = ASN1_INTEGER_to_BN(sn, NULL);
+	ERR_clear_error();
+	if (!id->name || !id->serial) {
+		ctl_cert_id_clear(id);
+		return CTL_E_INTERNAL;
+	}
+	BN_set_negative(id->serial, 0); /* files carry the magnitude (see ctl_record_from_cert) */
+	return CTL_OK;
+}
+
+int ctl_cert_id_from_fields(const char *issuer, const struct ctl_buf *serial,
+			    struct ctl_cert_id *id)
+{
+	X509_NAME *parsed = NULL;
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	if (!issuer || !serial || !serial->len || serial->len > INT32_MAX)
+		return CTL_E_MALFORMED; /* a missing serial is not serial 0 */
+	if ((rc = ctl_name_parse(issuer, &parsed)) != CTL_OK)
+		return rc;
+	if (X509_NAME_entry_count(parsed) == 0) {
+		X509_NAME_free(parsed);
+		return CTL_E_MALFORMED;
+	}
+	id->name = name_copy(parsed, false);
+	if (X509_NAME_entry_count(parsed) > 1)
+		id->rev = name_copy(parsed, true);
+	id->serial = BN_bin2bn(serial->data, (int)serial->len, NULL);
+	X509_NAME_free(parsed);
+	if (!id->name || (X509_NAME_entry_count(id->name) > 1 && !id->rev) || !id->serial) {
+		ctl_cert_id_clear(id);
+		return CTL_E_INTERNAL;
+	}
+	return CTL_OK;
+}
+
+static bool name_eq(const X509_NAME *a, const X509_NAME *b)
+{
+	int c = X509_NAME_cmp(a, b);
+
+	ERR_clear_error();
+	return c == 0;
+}
+
+bool ctl_cert_id_equal(const struct ctl_cert_id *a, const struct ctl_cert_id *b)
+{
+	if (!a || !b || !a->name || !b->name || !a->serial || !b->serial)
+		return false;
+	if (BN_cmp(a->serial, b->serial) != 0)
+		return false;
+	return name_eq(a->name, b->name) || (a->rev && name_eq(a->rev, b->name)) ||
+	       (b->rev && name_eq(a->name, b->rev));
+}
+
+/* --- the rule, in the forms the tools need --- */
+
+bool ctl_cert_is(X509 *cert, const char *issuer, const struct ctl_buf *serial)
+{
+	struct ctl_cert_id a, b;
+	bool eq = false;
+
+	if (ctl_cert_id_from_cert(cert, &a) != CTL_OK)
+		return false;
+	if (ctl_cert_id_from_fields(issuer, serial, &b) == CTL_OK) {
+		eq = ctl_cert_id_equal(&a, &b);
+		ctl_cert_id_clear(&b);
+	}
+	ctl_cert_id_clear(&a);
+	return eq;
+}
+
+bool ctl_record_is(const struct ctl_record *r, const char *issuer, const struct ctl_buf *serial)
+{
+	struct ctl_cert_id a, b;
+	bool eq = false;
+
+	if (!r || ctl_cert_id_from_fields(r->issuer, &r->serial, &a) != CTL_OK)
+		return false;
+	if (ctl_cert_id_from_fields(issuer, serial, &b) == CTL_OK) {
+		eq = ctl_cert_id_equal(&a, &b);
+		ctl_cert_id_clear(&b);
+	}
+	ctl_cert_id_clear(&a);
+	return eq;
+}
+
+bool ctl_records_same_cert(const struct ctl_record *a, const struct ctl_record *b)
+{
+	return a && b && ctl_record_is(a, b->issuer, &b->serial);
+}
+
+bool ctl_record_is_cert(const struct ctl_record *r, X509 *cert)
+{
+	uint8_t *der = NULL;
+	int n;
+	bool same;
+
+	if (!r || !cert || !ctl_cert_is(cert, r->issuer, &r->serial))
+		return false;
+	if (!r->cert.len)
+		return true;
+	n = i2d_X509(cert, &der);
+	same = n > 0 && (size_t)n == r->cert.len && !memcmp(der, r->cert.data, r->cert.len);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return same;
+}
+
+int ctl_cert_ids_of_records(const struct ctl_record *recs, size_t n, struct ctl_cert_id **out)
+{
+	struct ctl_cert_id *ids = calloc(n + 1, sizeof(*ids));
+
+	*out = NULL;
+	if (!ids)
+		return CTL_E_INTERNAL;
+	for (size_t i = 0; i < n; i++)
+		if (ctl_cert_id_from_fields(recs[i].issuer, &recs[i].serial, &ids[i]) ==
+		    CTL_E_INTERNAL) {
+			ctl_cert_ids_free(ids, i);
+			return CTL_E_INTERNAL;
+		}
+	*out = ids;
+	return CTL_OK;
+}
+
+void ctl_cert_ids_free(struct ctl_cert_id *ids, size_t n)
+{
+	if (!ids)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ctl_cert_id_clear(&ids[i]);
+	free(ids);
+}
