@@ -56,7 +56,8 @@ update non-secure </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 mode=non-secure
 
 # Each kill point: DIR SYSCALL N PATTERN-OF-THE-KILLED-CALL. The syscalls of one run, in
-# order (one thread): fsync audit.log; per directory: fsync bak temp, rename it to .bak,
+# order (one thread): fsync audit.log (the intent records: audit first, publish second;
+# the locks are linked into place, no rename); per directory: fsync bak temp, rename it to .bak,
 # fsync dir, fsync the new CTL's temp, rename it to CTLFile.tlv, fsync dir.
 points=(
   "1 rename 1 \"$T1/CTLFile.tlv.bak.tmp."
@@ -102,7 +103,7 @@ for p in "${points[@]}"; do
     esac
     cmp -s "$T2/CTLFile.tlv" "$W/old.tlv" || bad "$T2: touched before its turn"
     cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak touched before its turn"
-    only "$T2" CTLFile.tlv CTLFile.tlv.bak
+    only "$T2" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak
   else
     valid "$T1/CTLFile.tlv" "$new"                     # the first directory is done
     cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
@@ -111,19 +112,25 @@ for p in "${points[@]}"; do
     valid "$T2/CTLFile.tlv" "$mode"
     if [ "$sc$n" = rename3 ]; then
       cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak changed"
-      only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*'
+      only "$T2" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*'
     else
       cmp -s "$T2/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T2: .bak is not the old CTL"
       valid "$T2"/CTLFile.tlv.tmp.* "$new"
-      only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.tmp.*'
+      only "$T2" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.tmp.*'
     fi
   fi
+
+  # the killed run announced its CTL for both directories before its first rename
+  tail -n 2 "$W/audit.log" | grep '"phase":"intent"' | grep -c -e "\"output\":\"$T1/CTLFile.tlv\"" \
+    -e "\"output\":\"$T2/CTLFile.tlv\"" | grep -qx 2 || bad "no intent records before the kill"
 
   # the operator runs the same command again
   rc=0
   update "$new" </dev/null >"$W/out" 2>"$W/err" || rc=$?
   [ "$rc" = 0 ] || { bad "rerun failed ($rc)"; cat "$W/err" "$W/out"; }
   grep -q "took over a stale lock" "$W/err" || bad "rerun did not report the stale lock"
+  grep -q "an earlier run was interrupted after announcing 2 files" "$W/err" \
+    || { bad "rerun did not report the interrupted publication"; cat "$W/err"; }
   if [ "$sc$n" != fsync3 ]; then
     grep -q "removed    1 temporary file left in $([ "$dir" = 1 ] && echo "$T1" || echo "$T2") by an interrupted run" "$W/out" \
       || { bad "rerun did not report the removed temporary file"; cat "$W/out"; }
@@ -137,5 +144,6 @@ for p in "${points[@]}"; do
   mode=$new
 done
 
+"$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
 if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "all ctl crash checks passed"
