@@ -4,6 +4,7 @@
 #include "audit.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,8 +281,10 @@ static int lock_one(const char *dir, unsigned wait_s, struct lock1 *out, struct 
 				}
 				close(ofd);
 				if (pid)
-					fprintf(stderr, "ctlsign: note: took over a stale lock left by pid %ld (no longer running) in %s\n",
-						pid, dir);
+					fprintf(stderr, "ctlsign: note: took over a stale lock left by pid %ld (%s) in %s\n",
+						pid, kill((pid_t)pid, 0) == 0 || errno != ESRCH
+							     ? "which no longer holds it" : "no longer running",
+						dir);
 				else
 					fprintf(stderr, "ctlsign: note: took over a stale lock in %s (its holder is gone)\n",
 						dir);
@@ -345,6 +348,13 @@ static void unlock_one(struct lock1 *l)
 	l->fd = l->dfd = -1;
 }
 
+static bool is_dir(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
 		 const char *const *check_names, struct publish_lock **out, struct ctl_err *err)
 {
@@ -357,12 +367,14 @@ int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 	}
 	/* First every lock file must be a regular file (or absent): a planted one in the
-	 * last directory stops the run before the first is locked. */
+	 * last directory stops the run before the first is locked. A directory that does not
+	 * exist is skipped: publishing reports it as failed, as before. */
 	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++)
-		rc = publish_check_regular(dirs[i], PUBLISH_LOCK_NAME, err);
+		if (is_dir(dirs[i]))
+			rc = publish_check_regular(dirs[i], PUBLISH_LOCK_NAME, err);
 	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++) {
 		/* the same directory named twice is locked once */
-		bool dup = false;
+		bool dup = !is_dir(dirs[i]);
 		for (size_t j = 0; j < i; j++)
 			dup = dup || !strcmp(dirs[i], dirs[j]);
 		if (dup) {
@@ -374,7 +386,7 @@ int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
 			pl->n++;
 	}
 	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++)
-		for (const char *const *nm = check_names; nm && *nm && rc == CTL_OK; nm++)
+		for (const char *const *nm = check_names; nm && *nm && rc == CTL_OK && is_dir(dirs[i]); nm++)
 			rc = publish_check_regular(dirs[i], *nm, err);
 	if (rc != CTL_OK) {
 		publish_unlock(pl);
