@@ -26,7 +26,7 @@ static int gone_sign(void *ctx, int hash_alg, const uint8_t *digest, size_t dige
 
 static int check_audit_writable(const char *path, struct ctl_err *err)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO,
