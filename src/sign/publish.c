@@ -355,6 +355,13 @@ static bool is_dir(const char *dir)
 	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
 		 const char *const *check_names, struct publish_lock **out, struct ctl_err *err)
 {
@@ -373,10 +380,10 @@ int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
 		if (is_dir(dirs[i]))
 			rc = publish_check_regular(dirs[i], PUBLISH_LOCK_NAME, err);
 	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++) {
-		/* the same directory named twice is locked once */
+		/* the same directory named twice (by any path) is locked once */
 		bool dup = !is_dir(dirs[i]);
 		for (size_t j = 0; j < i; j++)
-			dup = dup || !strcmp(dirs[i], dirs[j]);
+			dup = dup || same_dir(dirs[i], dirs[j]);
 		if (dup) {
 			pl->l[pl->n++] = (struct lock1){-1, -1, NULL};
 			continue;

@@ -411,6 +411,14 @@ static void lock_busy_and_stale(void **state)
 	ctl_buf_clear(&b);
 	publish_unlock(l1);
 	assert_int_equal(count_other(f->d1), 0);
+	/* one directory named twice (another path): locked once, no waiting for ourselves */
+	{
+		char other[420], *two[2] = {f->d1, other};
+		snprintf(other, sizeof(other), "%s/../tftp1/.", f->d1);
+		assert_int_equal(publish_lock(two, 2, 0, NULL, &l1, &err), CTL_OK);
+		publish_unlock(l1);
+		assert_int_equal(count_other(f->d1), 0);
+	}
 }
 
 /* Attack 4: a lock file, CTLFile.tlv or .bak that is not a regular file is refused
