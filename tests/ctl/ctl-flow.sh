@@ -233,7 +233,9 @@ CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" 
 pid=$!
 paused=false
 for _ in $(seq 1200); do
-  if ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$W/pause"; then paused=true; break; fi
+  # (only once it runs ctlsign: before its exec the child still holds this shell's fd 7)
+  if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$CTLSIGN")" ] &&
+     ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$W/pause"; then paused=true; break; fi
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done
