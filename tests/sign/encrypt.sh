@@ -52,6 +52,19 @@ vcheck "$T/SEP0011223344AA.cnf.xml.sgn" "$V/ccm.crt" SEP0011223344AA.cnf.xml.sgn
 [ -e "$T/SEP0011223344BB.cnf.xml" ] && [ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "failed files removed"
 grep -q "SEP0011223344BB.pem" err.txt || fail "missing-cert message: $(cat err.txt)"
 
+# One run at a time in a directory: another run's lock (this shell's PID, flock held)
+# makes --dir wait (--wait 0: not at all) and exit 12 naming the holder; nothing done.
+cp orig.xml "$T/SEP0011223344CC.cnf.xml"
+cp "$V/phone.crt" certs/SEP0011223344CC.pem
+echo $$ >"$T/.ctlsign.lock"
+exec 9<"$T/.ctlsign.lock"
+flock 9
+expect 12 encrypt --key "pkcs11:token=tftp" --device-certs certs --dir "$T" --wait 0 >/dev/null 2>err.txt 9<&-
+grep -q "another run holds $T/.ctlsign.lock (pid $$: " err.txt || fail "lock message: $(cat err.txt)"
+[ ! -e "$T/SEP0011223344CC.cnf.xml.enc.sgn" ] || fail "encrypted while another run held the directory"
+rm "$T/.ctlsign.lock"
+exec 9<&-
+
 # Audit first, publish second: both outputs announced (intent, with their hashes) before
 # either is renamed into place; when the log cannot be appended to (a file size limit
 # below its size: a full disk), nothing is written and the clear config stays.
