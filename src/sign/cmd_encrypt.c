@@ -389,6 +389,12 @@ int cmd_encrypt(int argc, char **argv)
 		const char *dirs[] = {dir, e.outdir, first_dir};
 		ctl_path = session_find_ctl(ctl, dirs, 3);
 	}
+	/* The CTL found in a TFTP directory is read only if it is a regular file there, not
+	 * a link someone planted. */
+	if (ctl_path && !ctl && (rc = publish_check_path(ctl_path, &err)) != CTL_OK) {
+		tool_report(&err);
+		goto done;
+	}
 	if (!(e.failures = json_object_new_array())) {
 		rc = tool_fail(CTL_E_INTERNAL, "out of memory");
 		goto done;

@@ -172,6 +172,10 @@ int cmd_sign(int argc, char **argv)
 		const char *dirs[] = {dir, outdir, first_dir};
 		ctl_path = session_find_ctl(ctl, dirs, 3);
 	}
+	/* The CTL found in a TFTP directory is read only if it is a regular file there, not
+	 * a link someone planted. */
+	if (ctl_path && !ctl && (rc = publish_check_path(ctl_path, &err)) != CTL_OK)
+		goto fail;
 
 	/* One run at a time in a directory: the lock where the outputs go. Then an earlier
 	 * run's announced but unfinished batch is reported (this run re-checks those files). */

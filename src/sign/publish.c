@@ -82,6 +82,21 @@ int publish_check_regular(const char *dir, const char *name, struct ctl_err *err
 	return rc;
 }
 
+int publish_check_path(const char *path, struct ctl_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc;
+
+	if (!slash)
+		return publish_check_regular(".", path, err);
+	if (!(dir = strndup(path, slash == path ? 1 : (size_t)(slash - path))))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	rc = publish_check_regular(dir, slash + 1, err);
+	free(dir);
+	return rc;
+}
+
 /* Reads a regular file opened O_NOFOLLOW relative to dfd. */
 static int read_at(int dfd, const char *dir, const char *name, size_t max, struct ctl_buf *out,
 		   bool *missing, struct ctl_err *err)

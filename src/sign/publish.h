@@ -37,6 +37,9 @@ void publish_unlock(struct publish_lock *l);
  * when it cannot be looked at. */
 int publish_check_regular(const char *dir, const char *name, struct ctl_err *err);
 
+/* The same for a path (DIR/NAME split at its last '/'). */
+int publish_check_path(const char *path, struct ctl_err *err);
+
 /* Reads DIR/name, a regular file (never through a symbolic link), at most max bytes.
  * *missing (may be NULL) is set when it does not exist (then CTL_E_IO). */
 int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *out,
