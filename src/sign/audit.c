@@ -428,7 +428,7 @@ int audit_report_interrupted(const char *path, char *const *dirs, size_t ndirs,
 {
 	struct open_intent *v = NULL;
 	size_t nv = 0, cap = 0, lcap = 0, nfound = 0;
-	char **absdirs = calloc(ndirs ? ndirs : 1, sizeof(*absdirs));
+	char **absdirs = calloc(ndirs ? ndirs : 1, sizeof(*absdirs)), **needles = NULL;
 	char *line = NULL;
 	long lineno = 0;
 	ssize_t n;
@@ -439,9 +439,21 @@ int audit_report_interrupted(const char *path, char *const *dirs, size_t ndirs,
 		*found = 0;
 	if (!absdirs)
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	if (!(needles = calloc(ndirs ? ndirs : 1, sizeof(*needles)))) {
+		free(absdirs);
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
 	for (size_t i = 0; i < ndirs; i++) {
 		char abs[PATH_MAX];
 		absdirs[i] = realpath(dirs[i], abs) ? strdup(abs) : NULL;
+		/* "output":"ABSDIR/ as the record has it (no escapes needed in most paths;
+		 * a directory whose name needs them is simply not reported) */
+		if (absdirs[i]) {
+			size_t nl = strlen(absdirs[i]) + 16;
+			if ((needles[i] = malloc(nl)))
+				snprintf(needles[i], nl, "\"output\":\"%s%s", absdirs[i],
+					 strcmp(absdirs[i], "/") ? "/" : "");
+		}
 	}
 	if (!path || !*path)
 		goto out;
@@ -463,8 +475,17 @@ int audit_report_interrupted(const char *path, char *const *dirs, size_t ndirs,
 		size_t k;
 
 		lineno++;
-		if (!strstr(line, "\"phase\":\"")) /* cheap filter: most lines are not */
+		/* cheap filters first: only outcomes, and intents naming one of our
+		 * directories literally, are parsed */
+		if (!strstr(line, "\"phase\":\""))
 			continue;
+		if (!strstr(line, "\"phase\":\"outcome\"")) {
+			bool mine = false;
+			for (size_t i = 0; i < ndirs && !mine; i++)
+				mine = needles[i] && strstr(line, needles[i]);
+			if (!mine)
+				continue;
+		}
 		if (n && line[n - 1] == '\n')
 			line[--n] = 0;
 		if (!(o = parse_line(line, (size_t)n)))
@@ -539,9 +560,12 @@ out:
 	for (size_t k = 0; k < nv; k++)
 		free(v[k].where);
 	free(v);
-	for (size_t i = 0; i < ndirs; i++)
+	for (size_t i = 0; i < ndirs; i++) {
 		free(absdirs[i]);
+		free(needles[i]);
+	}
 	free(absdirs);
+	free(needles);
 	free(line);
 	return rc;
 }

@@ -73,7 +73,7 @@ echo "after the kill: $(sgns | wc -l) .sgn, temp files: $ntemp"
 echo "$left" | grep -q -v -x "\.ctlsign-$killed_pid-[0-9]*\.tmp" && bad "unexpected files: $left"
 # audit first, publish second: every file the killed run put in place was announced
 for f in $renamed; do
-  grep '"phase":"intent"' "$W/audit.log" | grep -qF "\"output\":\"$T/$f\"" \
+  grep '"phase":"intent"' "$W/audit.log" | grep -F "\"output\":\"$T/$f\"" >/dev/null \
     || bad "$f is in place without an intent record in the audit log"
 done
 grep -q '"phase":"outcome"' "$W/audit.log" && bad "the killed run recorded an outcome"

@@ -122,7 +122,7 @@ for p in "${points[@]}"; do
 
   # the killed run announced its CTL for both directories before its first rename
   tail -n 2 "$W/audit.log" | grep '"phase":"intent"' | grep -c -e "\"output\":\"$T1/CTLFile.tlv\"" \
-    -e "\"output\":\"$T2/CTLFile.tlv\"" | grep -qx 2 || bad "no intent records before the kill"
+    -e "\"output\":\"$T2/CTLFile.tlv\"" | grep -x 2 >/dev/null || bad "no intent records before the kill"
 
   # the operator runs the same command again
   rc=0

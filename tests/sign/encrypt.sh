@@ -70,7 +70,7 @@ exec 9<&-
 # below its size: a full disk), nothing is written and the clear config stays.
 for f in "$T/SEP0011223344AA.cnf.xml.enc.sgn" "$T/SEP0011223344AA.cnf.xml.sgn"; do
   grep '"phase":"intent"' audit.log | grep -F "\"output\":\"$f\"" \
-    | grep -qF "\"output_sha256\":\"$(sha256sum "$f" | cut -d' ' -f1)\"" || fail "no intent record for $f"
+    | grep -F "\"output_sha256\":\"$(sha256sum "$f" | cut -d' ' -f1)\"" >/dev/null || fail "no intent record for $f"
 done
 "$CTLSIGN" audit --verify audit.log >/dev/null || fail "audit chain"
 cp orig.xml "$T/SEP001122334455.cnf.xml"

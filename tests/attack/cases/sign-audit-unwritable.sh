@@ -55,7 +55,7 @@ assert (s["signed"], s["unchanged"], s["failed"]) == (20, 0, 0), s
 PY
 for f in "$T"/*.sgn; do
   grep '"phase":"intent"' "$CTLSIGN_AUDIT_LOG" | grep -F "\"output\":\"$f\"" \
-    | grep -qF "\"output_sha256\":\"$(sha256 "$f")\"" || fail "$f has no intent record with its hash"
+    | grep -F "\"output_sha256\":\"$(sha256 "$f")\"" >/dev/null || fail "$f has no intent record with its hash"
 done
 run 0 "$CTLSIGN" audit --verify "$CTLSIGN_AUDIT_LOG"
 out_has "unchained up to line 400"
