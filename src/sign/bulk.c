@@ -136,6 +136,7 @@ struct run {
 	pthread_mutex_t mu;        /* stats, failures, stderr */
 	struct queue work, commit;
 	atomic_bool stop;
+	atomic_bool audit_broken;  /* an intent could not be recorded: publish nothing more */
 	atomic_uint_fast64_t tmp_seq;
 	unsigned workers_left;     /* under mu */
 	atomic_bool finished;
@@ -499,18 +500,27 @@ static void *worker_main(void *arg)
 }
 
 /* Makes a batch durable: write each output to a temp file, sync their file systems,
- * rename each into place, fsync the directories; then audit and account. Same
- * guarantees as ctl_write_atomic, with one sync per batch instead of per file. */
+ * record the intent in the audit log, rename each into place, fsync the directories;
+ * then record the outcome and account. Same guarantees as ctl_write_atomic, with one
+ * sync per batch instead of per file; no output becomes visible without its audit
+ * record before it. */
 static void commit_batch(struct run *r, struct item **b, size_t n)
 {
 	int dfds[COMMIT_BATCH];
-	size_t nd = 0, nok = 0;
+	size_t nd = 0, nok = 0, nint = 0;
 	struct bulk_done done[COMMIT_BATCH];
-	char msg[COMMIT_BATCH][300];
-	bool ok[COMMIT_BATCH];
+	char msg[COMMIT_BATCH][300], id[BULK_ID_MAX] = "";
+	bool ok[COMMIT_BATCH], announced[COMMIT_BATCH];
 
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
+		msg[i][0] = 0;
+		announced[i] = false;
+		if (atomic_load(&r->audit_broken)) {
+			/* the audit log failed: publish nothing more */
+			account(r, b[i], OUT_NOT_DONE, NULL);
+			continue;
+		}
 		if (!write_tmp(r, b[i]))
 			continue;
 		for (j = 0; j < nd && dfds[j] != b[i]->out_dfd; j++)
@@ -531,6 +541,35 @@ static void commit_batch(struct run *r, struct item **b, size_t n)
 				}
 		}
 	}
+	/* Audit first, publish second. */
+	for (size_t i = 0; i < n; i++)
+		if (b[i]->have_tmp) {
+			done[nint++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len, "ok"};
+			announced[i] = true;
+		}
+	if (nint && r->o->intent) {
+		struct ctl_err e;
+
+		memset(&e, 0, sizeof(e));
+		if (r->o->intent(r->o->audit_ctx, done, nint, id, &e) != CTL_OK) {
+			if (!e.code)
+				e.code = CTL_E_IO;
+			ctl_fail_prefix(&e, "nothing more was published (%zu signed file%s not put in place)",
+					nint, nint == 1 ? "" : "s");
+			atomic_store(&r->audit_broken, true);
+			stop_run(r, &e);
+			for (size_t i = 0; i < n; i++) {
+				if (!b[i]->have_tmp)
+					continue;
+				unlinkat(b[i]->out_dfd, b[i]->tmp_name, 0);
+				b[i]->have_tmp = false;
+				account(r, b[i], OUT_NOT_DONE, NULL);
+			}
+			for (size_t i = 0; i < n; i++)
+				item_free(b[i]);
+			return;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = false;
 		if (!b[i]->have_tmp)
@@ -548,12 +587,13 @@ static void commit_batch(struct run *r, struct item **b, size_t n)
 	for (size_t j = 0; j < nd; j++)
 		(void)fsync(dfds[j]); /* best effort: the data is in place either way */
 	for (size_t i = 0; i < n; i++) {
-		if (!ok[i])
+		if (!announced[i])
 			continue;
-		done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len, "ok"};
+		done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len,
+						 ok[i] ? "ok" : msg[i]};
 	}
-	if (nok && r->o->audit)
-		r->o->audit(r->o->audit_ctx, done, nok);
+	if (nint && r->o->outcome)
+		r->o->outcome(r->o->audit_ctx, id, done, nok);
 	for (size_t i = 0; i < n; i++) {
 		if (ok[i])
 			account(r, b[i], OUT_SIGNED, NULL);
@@ -653,6 +693,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 	q_init(&r.work, WORK_QUEUE_PER_JOB * (size_t)oc.jobs, 1);
 	q_init(&r.commit, COMMIT_QUEUE, COMMIT_WAKE);
 	atomic_init(&r.stop, false);
+	atomic_init(&r.audit_broken, false);
 	atomic_init(&r.finished, false);
 	atomic_init(&r.tmp_seq, 0);
 	if (!st->failures && !(st->failures = json_object_new_array())) {

@@ -40,15 +40,22 @@ char *bulk_display_name(const char *name);
 bool bulk_sgn_current(const uint8_t *content, size_t len, const uint8_t *sgn, size_t sgn_len,
 		      const char *file_name, int hash_alg, X509 *signer_cert);
 
-/* Called once per signed output, from the committer thread, after the output is durable.
- * A batch of records: the caller writes them to the audit log in one go. */
+/* Audit first, publish second. For each batch, once its outputs are written and synced
+ * to temporary files but before any is renamed into place, the committer thread calls
+ * intent with the batch (result "ok"): it must record them and fill id (BULK_ID_MAX) for
+ * the outcome. If it fails, nothing of the batch is published (its temporary files are
+ * removed) and the run stops with that error; a rerun signs those files again. After
+ * the renames, outcome gets the same id and each output's result ("ok" or an error). */
+#define BULK_ID_MAX 48
 struct bulk_done {
 	const char *path;      /* output path (display form) */
 	const uint8_t *data;   /* the output bytes */
 	size_t len;
 	const char *result;    /* "ok" or an error line */
 };
-typedef void (*bulk_audit_fn)(void *ctx, const struct bulk_done *d, size_t n);
+typedef int (*bulk_intent_fn)(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			      struct ctl_err *err);
+typedef void (*bulk_outcome_fn)(void *ctx, const char *id, const struct bulk_done *d, size_t n);
 
 struct bulk_opts {
 	const struct ctl_signer *signer;
@@ -60,7 +67,8 @@ struct bulk_opts {
 	bool quiet;                /* no per-file error lines on stderr */
 	struct bulk_patterns patterns; /* --dir only */
 	const char *outdir;        /* NULL: next to each input */
-	bulk_audit_fn audit;       /* or NULL */
+	bulk_intent_fn intent;     /* both or neither */
+	bulk_outcome_fn outcome;
 	void *audit_ctx;
 	size_t max_failures_listed;/* failures kept for the JSON summary (0 = 100) */
 };

@@ -12,13 +12,19 @@
 
 static const char usage[] =
 	"usage: ctlsign audit [--json] [--audit-log FILE] [FILE]\n"
+	"       ctlsign audit --verify [--audit-log FILE] [FILE]\n"
 	"\n"
 	"Prints the signing audit log (one JSON object per line; SPEC 4.5): time, operation,\n"
 	"result, output file and its SHA-256, token, signer certificate.\n"
-	"FILE defaults to --audit-log, $" AUDIT_ENV ", then ./" AUDIT_DEFAULT_PATH ".\n"
+	"FILE defaults to --audit-log, $" AUDIT_ENV ", then " AUDIT_DEFAULT_NAME " in the state\n"
+	"directory ($CTLSIGN_STATE_DIR, else $XDG_STATE_HOME/ctlsign, else ~/.local/state/ctlsign).\n"
 	"A corrupt line is reported with its line number; the others are still shown\n"
 	"(exit 4 when any line was corrupt).\n"
 	"\n"
+	"  --verify           check the chain: each record holds the SHA-256 of the one before,\n"
+	"                     so a record deleted or edited is found (exit 9, naming the first\n"
+	"                     bad line); lines written before the chain existed are reported as\n"
+	"                     \"unchained up to line N\"\n"
 	"  --json             one JSON document: {\"records\": [...], \"errors\": [...]}\n"
 	"  --audit-log FILE   the log to read\n";
 
@@ -37,9 +43,12 @@ static void print_rec(struct json_object *o)
 	const char *out = get(o, "output"), *sha = get(o, "output_sha256");
 	const char *label = get(o, "token_label"), *tser = get(o, "token_serial");
 	const char *subj = get(o, "signer_subject"), *sser = get(o, "signer_serial");
-	const char *detail = get(o, "detail");
+	const char *detail = get(o, "detail"), *phase = get(o, "phase"), *id = get(o, "intent");
 
-	printf("%s  %-18s %s\n", t ? t : "?", op ? op : "?", res ? res : "?");
+	printf("%s  %-18s %s", t ? t : "?", op ? op : "?", res ? res : "?");
+	if (phase)
+		printf("  (%s%s%s)", phase, id ? " " : "", id ? id : "");
+	putchar('\n');
 	if (out)
 		printf("    output  %s%s%.16s%s\n", out, sha ? "  sha256 " : "", sha ? sha : "",
 		       sha ? "..." : "");
@@ -53,17 +62,51 @@ static void print_rec(struct json_object *o)
 		printf("    detail  %s\n", detail);
 }
 
+static int verify_chain(const char *path, bool json)
+{
+	struct audit_verify v;
+	struct ctl_err err = {0};
+
+	if (audit_verify(path, &v, &err) != CTL_OK)
+		return tool_report(&err);
+	if (json) {
+		struct json_object *doc = json_object_new_object();
+
+		json_object_object_add(doc, "file", json_object_new_string(path));
+		json_object_object_add(doc, "lines", json_object_new_int64(v.lines));
+		json_object_object_add(doc, "unchained_lines", json_object_new_int64(v.unchained));
+		json_object_object_add(doc, "intact", json_object_new_boolean(!v.first_bad));
+		if (v.first_bad) {
+			json_object_object_add(doc, "first_bad_line", json_object_new_int64(v.first_bad));
+			json_object_object_add(doc, "error", json_object_new_string(v.why));
+		}
+		tool_json_print(doc);
+	}
+	if (v.first_bad)
+		return tool_fail(CTL_E_POLICY, "audit log %s is broken at line %ld: %s", path,
+				 v.first_bad, v.why);
+	if (!json) {
+		if (v.unchained)
+			printf("%s: unchained up to line %ld (written before the chain existed); lines %ld to %ld chained, intact\n",
+			       path, v.unchained, v.unchained + 1, v.lines);
+		else
+			printf("%s: %ld line%s, chain intact\n", path, v.lines, v.lines == 1 ? "" : "s");
+	}
+	return CTL_OK;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"audit-log", required_argument, NULL, 'a'},
+		{"verify", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
 	const char *explicit_path = NULL, *path;
 	struct json_object *records = NULL, *errors = NULL;
-	bool json = false;
+	bool json = false, verify = false;
 	char *line = NULL;
 	size_t cap = 0, nrec = 0, nbad = 0;
 	long lineno = 0;
@@ -76,6 +119,7 @@ int cmd_audit(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'a': explicit_path = optarg; break;
+		case 'v': verify = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}
@@ -84,6 +128,8 @@ int cmd_audit(int argc, char **argv)
 	if (argc - optind > 1)
 		return tool_fail(CTL_E_USAGE, "audit: one log file at most; see 'ctlsign audit --help'");
 	path = argc - optind == 1 ? argv[optind] : audit_path(explicit_path);
+	if (verify)
+		return verify_chain(path, json);
 	if (!(fp = fopen(path, "r")))
 		return tool_fail(CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
 	if (json) {

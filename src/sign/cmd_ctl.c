@@ -53,8 +53,11 @@ static const char usage_create[] =
 	"  --yes              do not ask for confirmation (needed without a terminal)\n"
 	"  --force            replace an existing CTL (phones holding it will refuse the new one\n"
 	"                     until they are reset to factory settings)\n"
-	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else ./" AUDIT_DEFAULT_PATH ")\n"
+	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else " AUDIT_DEFAULT_NAME " in the\n"
+	"                     state directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
+	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
+	"                     (.ctlsign.lock in each output directory), then exit 12\n"
 	"  --final-try        allow a login on the token's last PIN try\n";
 
 /* The anchoring rule, shared by the help texts. */
@@ -97,6 +100,7 @@ static const char usage_update[] =
 	"  --force            sign even when nothing changed\n"
 	"  --audit-log FILE   audit log\n"
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
+	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
 	"  --final-try        allow a login on the token's last PIN try\n";
 
 static const char usage_delete[] =
@@ -118,6 +122,7 @@ static const char usage_delete[] =
 	"  --yes              do not ask for confirmation\n"
 	"  --audit-log FILE   audit log\n"
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
+	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
 	"  --final-try        allow a login on the token's last PIN try\n";
 
 static const char usage_show[] =
@@ -155,6 +160,7 @@ struct ctl_opts {
 	int mode;            /* -1: the cluster file's */
 	bool yes, force, final_try, json;
 	int timeout_ms;
+	unsigned wait_s;     /* --wait: for another run's lock */
 };
 
 /* Why the current CTL may be changed (issue 10, attack 1): a CTL in a TFTP directory is
@@ -357,6 +363,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"mode", required_argument, NULL, 'm'},
 		{"audit-log", required_argument, NULL, 'L'},
 		{"timeout", required_argument, NULL, 'T'},
+		{"wait", required_argument, NULL, 'W'},
 		{"yes", no_argument, NULL, 'y'},
 		{"force", no_argument, NULL, 'f'},
 		{"final-try", no_argument, NULL, 'F'},
@@ -371,6 +378,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 
 	o->mode = -1;
 	o->timeout_ms = -1;
+	o->wait_s = PUBLISH_WAIT_DEFAULT;
 	optind = 1;
 	while ((ch = tool_getopt(&g)) != -1) {
 		switch (ch) {
@@ -421,6 +429,11 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 			if (!tool_parse_uint(optarg, 1, 86400, &secs, "--timeout", &err))
 				return tool_report(&err);
 			o->timeout_ms = (int)secs * 1000;
+			break;
+		case 'W':
+			if (!tool_parse_uint(optarg, 0, 86400, &secs, "--wait", &err))
+				return tool_report(&err);
+			o->wait_s = (unsigned)secs;
 			break;
 		default:
 			return CTL_E_USAGE;
@@ -813,7 +826,8 @@ static void test_pause_before_sign(void)
 
 /* Up to date in the first directory: a run killed while publishing may have left the
  * others with the previous CTL (and temporary files). Bring them level, byte for byte. */
-static int catch_up(const struct cluster *c, const struct ctl_buf *cur, struct ctl_err *err)
+static int catch_up(const struct cluster *c, const struct ctl_buf *cur, const char *audit_log,
+		    struct ctl_err *err)
 {
 	struct publish_result *res;
 	size_t n = 0;
@@ -823,7 +837,7 @@ static int catch_up(const struct cluster *c, const struct ctl_buf *cur, struct c
 		return CTL_OK;
 	if (!(res = calloc(c->noutputs - 1, sizeof(*res))))
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	rc = publish_catch_up(c->outputs, c->noutputs, CTLRUN_FILE_NAME, res, &n, err);
+	rc = publish_catch_up(c->outputs, c->noutputs, CTLRUN_FILE_NAME, audit_log, res, &n, err);
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].leftovers)
 			printf("removed    %zu temporary file%s left in %s by an interrupted run\n",
@@ -868,7 +882,7 @@ static int run(const struct ctl_opts *o)
 	struct ctl_state s;
 	struct ctl_err err = {0};
 	char curpath[4096];
-	long stale = 0, deleted = -1;
+	long deleted = -1;
 	int rc, mode;
 	const struct ctl_signer *signer;
 	struct ctlrun_opts ro;
@@ -883,12 +897,18 @@ static int run(const struct ctl_opts *o)
 	if (s.c->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
 
-	/* One run at a time: the lock lives in the first output directory. */
-	if ((rc = publish_lock(s.c->outputs[0], &s.lock, &stale, &err)) != CTL_OK)
-		goto fail;
-	if (stale)
-		fprintf(stderr, "ctlsign: note: took over a stale lock left by pid %ld (no longer running)\n",
-			stale);
+	/* One run at a time: a lock in every output directory, and nothing planted there
+	 * (a CTLFile.tlv, .bak or lock that is a link, FIFO or directory stops the run). */
+	{
+		static const char *const planted[] = {CTLRUN_FILE_NAME, CTLRUN_FILE_NAME ".bak", NULL};
+
+		if ((rc = publish_lock(s.c->outputs, s.c->noutputs, o->wait_s, planted, &s.lock,
+				       &err)) != CTL_OK ||
+		    (rc = audit_report_interrupted(audit_path(o->audit_log), s.c->outputs,
+						   s.c->noutputs, "brings every output directory to one CTL",
+						   stderr, NULL, &err)) != CTL_OK)
+			goto fail;
+	}
 
 	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
 	if (o->current)
@@ -978,7 +998,7 @@ static int run(const struct ctl_opts *o)
 	fflush(stdout);
 	if (o->op != OP_CREATE && !s.diff.n && s.diff.old_mode == mode && !o->force) {
 		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
-		rc = o->current ? CTL_OK : catch_up(s.c, &s.cur->raw, &err);
+		rc = o->current ? CTL_OK : catch_up(s.c, &s.cur->raw, audit_path(o->audit_log), &err);
 		/* An interrupted run's CTL, now known to be in place: record it. */
 		if (rc == CTL_OK && !o->current && s.anchor.via_pending &&
 		    (rc = state_published_put(s.c->outputs[0], CTLRUN_FILE_NAME, s.cur->raw.data,

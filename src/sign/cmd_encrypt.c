@@ -12,6 +12,7 @@
 
 #include "bulk.h"
 #include "devcfg.h"
+#include "publish.h"
 #include "session.h"
 #include "sign.h"
 #include "tool.h"
@@ -41,7 +42,10 @@ static const char usage[] =
 	"  -o, --out DIR        write the outputs into DIR\n"
 	"  --ctl FILE           the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the\n"
 	"                       first file's directory): the signer must have a TFTP role in it\n"
-	"  --audit-log PATH     audit log (default: $CTLSIGN_AUDIT_LOG, else ./ctlsign-audit.log)\n"
+	"  --audit-log PATH     audit log (default: $CTLSIGN_AUDIT_LOG, else audit.log in the\n"
+	"                       state directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
+	"  --wait SEC           with --dir: wait up to SEC seconds (default 10) for another run\n"
+	"                       working in the directory (.ctlsign.lock), then exit 12\n"
 	"  -q, --quiet          no per-file messages\n"
 	"  --json               summary as JSON on stdout\n"
 	"\n"
@@ -50,7 +54,7 @@ static const char usage[] =
 
 enum {
 	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_CERT, O_CERTS,
-	O_KEEP, O_AUDIT, O_JSON,
+	O_KEEP, O_AUDIT, O_JSON, O_WAIT,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +72,7 @@ static const struct option longopts[] = {
 	{"audit-log", required_argument, NULL, O_AUDIT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"json", no_argument, NULL, O_JSON},
+	{"wait", required_argument, NULL, O_WAIT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -170,14 +175,37 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 	bo.file_name = sgn_name + 1;
 	if ((rc = ctl_build_sgn(mini.data, mini.len, e->s.signer, &bo, &minisgn, err)) != CTL_OK)
 		goto out;
-	if ((rc = ctl_write_atomic(enc_path, encd.data, encd.len, 0644, err)) != CTL_OK)
-		goto out;
-	if ((rc = ctl_write_atomic(sgn_path, minisgn.data, minisgn.len, 0644, err)) != CTL_OK)
-		goto out;
-	if ((rc = session_audit(&e->s, "encrypt", enc_path, encd.data, encd.len, "ok", NULL, err)) != CTL_OK ||
-	    (rc = session_audit(&e->s, "sign", sgn_path, minisgn.data, minisgn.len, "ok",
-				"minimal config for an encrypted device", err)) != CTL_OK)
-		goto out;
+	/* Audit first, publish second: both outputs announced before the first rename. */
+	{
+		struct bulk_done d[2] = {
+			{enc_path, encd.data, encd.len, "ok"},
+			{sgn_path, minisgn.data, minisgn.len, "ok"},
+		};
+		char id[BULK_ID_MAX];
+		const char *res2[2] = {"ok", "ok"};
+		struct ctl_err aerr = {0};
+
+		if ((rc = session_audit_intent2(&e->s, d, id, err)) != CTL_OK) {
+			ctl_fail_prefix(err, "nothing written (no audit record)");
+			goto out;
+		}
+		rc = ctl_write_atomic(enc_path, encd.data, encd.len, 0644, err);
+		if (rc != CTL_OK)
+			res2[0] = res2[1] = err->msg;
+		else if ((rc = ctl_write_atomic(sgn_path, minisgn.data, minisgn.len, 0644, err)) != CTL_OK)
+			res2[1] = err->msg;
+		d[0].result = res2[0];
+		d[1].result = res2[1];
+		session_audit_outcome(&e->s, id, d, 2);
+		if (rc != CTL_OK)
+			goto out;
+		if (e->s.audit_failed) {
+			aerr = e->s.audit_err;
+			*err = aerr;
+			rc = err->code ? err->code : CTL_E_IO;
+			goto out;
+		}
+	}
 	/* Both outputs are durable: only now does the clear configuration go. */
 	if (!e->keep) {
 		if (unlinkat(dfd, name, 0) != 0 || fsync(dfd) != 0) {
@@ -301,6 +329,8 @@ int cmd_encrypt(int argc, char **argv)
 	struct ctl_err err;
 	struct enc e;
 	char *ctl_path = NULL, *first_dir = NULL;
+	unsigned long wait_s = PUBLISH_WAIT_DEFAULT;
+	struct publish_lock *lock = NULL;
 	int c, rc;
 
 	memset(&e, 0, sizeof(e));
@@ -324,6 +354,10 @@ int cmd_encrypt(int argc, char **argv)
 		case O_CERTS: e.certs_dir = optarg; break;
 		case O_KEEP: e.keep = true; break;
 		case O_AUDIT: audit = optarg; break;
+		case O_WAIT:
+			if (!tool_parse_uint(optarg, 0, 86400, &wait_s, "--wait", &err))
+				return tool_report(&err);
+			break;
 		case 'q': e.quiet = true; break;
 		case O_JSON: json = true; break;
 		default: return CTL_E_USAGE;
@@ -355,9 +389,26 @@ int cmd_encrypt(int argc, char **argv)
 		const char *dirs[] = {dir, e.outdir, first_dir};
 		ctl_path = session_find_ctl(ctl, dirs, 3);
 	}
+	/* The CTL found in a TFTP directory is read only if it is a regular file there, not
+	 * a link someone planted. */
+	if (ctl_path && !ctl && (rc = publish_check_path(ctl_path, &err)) != CTL_OK) {
+		tool_report(&err);
+		goto done;
+	}
 	if (!(e.failures = json_object_new_array())) {
 		rc = tool_fail(CTL_E_INTERNAL, "out of memory");
 		goto done;
+	}
+	if (dir) { /* one run at a time where the outputs go */
+		char *ldir[] = {(char *)(e.outdir ? e.outdir : dir)};
+
+		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
+		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
+						   "encrypts again every configuration still in the clear",
+						   stderr, NULL, &err)) != CTL_OK) {
+			tool_report(&err);
+			goto done;
+		}
 	}
 	if ((rc = session_open(&e.s, module, key, pin, final_try, audit, &err)) != CTL_OK) {
 		tool_report(&err);
@@ -403,6 +454,7 @@ int cmd_encrypt(int argc, char **argv)
 		}
 	}
 done:
+	publish_unlock(lock);
 	json_object_put(e.failures);
 	free(ctl_path);
 	free(first_dir);

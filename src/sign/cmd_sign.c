@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bulk.h"
+#include "publish.h"
 #include "session.h"
 #include "sign.h"
 #include "tool.h"
@@ -37,17 +38,21 @@ static const char usage[] =
 	"  --all              re-sign unchanged files too\n"
 	"  -j, --jobs N       signing threads (default: number of cores; 1 for tokens that\n"
 	"                     serialise anyway)\n"
-	"  --audit-log PATH   audit log (default: $CTLSIGN_AUDIT_LOG, else ./ctlsign-audit.log)\n"
+	"  --audit-log PATH   audit log (default: $CTLSIGN_AUDIT_LOG, else audit.log in the state\n"
+	"                     directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
+	"  --wait SEC         with --dir: wait up to SEC seconds (default 10) for another run\n"
+	"                     working in the directory (.ctlsign.lock), then exit 12\n"
 	"  -q, --quiet        no progress bar, no per-file messages (errors still set the exit code)\n"
 	"  --json             summary as JSON on stdout\n"
 	"\n"
 	"Exit: 0 all done, 13 some files failed (the others are signed), 11 the token failed\n"
 	"or was removed (what was signed before stays; run again to finish), 9 refused by the\n"
-	"CTL check or a token rule.\n";
+	"CTL check or a token rule, 3 the audit log cannot be written (what was not audited\n"
+	"is not published), 12 another run held the directory's lock for --wait seconds.\n";
 
 enum {
 	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_INCLUDE, O_EXCLUDE,
-	O_ALL, O_AUDIT, O_JSON,
+	O_ALL, O_AUDIT, O_JSON, O_WAIT,
 };
 
 static const struct option longopts[] = {
@@ -66,6 +71,7 @@ static const struct option longopts[] = {
 	{"audit-log", required_argument, NULL, O_AUDIT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"json", no_argument, NULL, O_JSON},
+	{"wait", required_argument, NULL, O_WAIT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -99,7 +105,8 @@ int cmd_sign(int argc, char **argv)
 	bool final_try = false, all = false, quiet = false, json = false;
 	int hash = CTL_HASH_SHA512, c, rc;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long jobs = ncpu > 0 ? (unsigned long)ncpu : 1;
+	unsigned long jobs = ncpu > 0 ? (unsigned long)ncpu : 1, wait_s = PUBLISH_WAIT_DEFAULT;
+	struct publish_lock *lock = NULL;
 	struct ctl_err err;
 	struct session s;
 	struct bulk_opts bo;
@@ -137,6 +144,10 @@ int cmd_sign(int argc, char **argv)
 				return tool_report(&err);
 			break;
 		case O_AUDIT: audit = optarg; break;
+		case O_WAIT:
+			if (!tool_parse_uint(optarg, 0, 86400, &wait_s, "--wait", &err))
+				return tool_report(&err);
+			break;
 		case 'q': quiet = true; break;
 		case O_JSON: json = true; break;
 		default:
@@ -161,7 +172,22 @@ int cmd_sign(int argc, char **argv)
 		const char *dirs[] = {dir, outdir, first_dir};
 		ctl_path = session_find_ctl(ctl, dirs, 3);
 	}
+	/* The CTL found in a TFTP directory is read only if it is a regular file there, not
+	 * a link someone planted. */
+	if (ctl_path && !ctl && (rc = publish_check_path(ctl_path, &err)) != CTL_OK)
+		goto fail;
 
+	/* One run at a time in a directory: the lock where the outputs go. Then an earlier
+	 * run's announced but unfinished batch is reported (this run re-checks those files). */
+	if (dir) {
+		char *ldir[] = {(char *)(outdir ? outdir : dir)};
+
+		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
+		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
+						   "signs again every file whose .sgn is not in place",
+						   stderr, NULL, &err)) != CTL_OK)
+			goto fail;
+	}
 	if ((rc = session_open(&s, module, key, pin, final_try, audit, &err)) != CTL_OK)
 		goto fail;
 	if (ctl_path) {
@@ -183,7 +209,8 @@ int cmd_sign(int argc, char **argv)
 	bo.patterns.include = inc;
 	bo.patterns.exclude = exc;
 	bo.outdir = outdir;
-	bo.audit = session_audit_batch;
+	bo.intent = session_audit_intent;
+	bo.outcome = session_audit_outcome;
 	bo.audit_ctx = &s;
 	if (dir)
 		rc = bulk_sign_dir(dir, &bo, &st, &err);
@@ -227,6 +254,7 @@ int cmd_sign(int argc, char **argv)
 			rc = CTL_E_IO;
 	}
 	bulk_stats_clear(&st);
+	publish_unlock(lock);
 	free(ctl_path);
 	free(first_dir);
 	free(inc);
@@ -234,6 +262,7 @@ int cmd_sign(int argc, char **argv)
 	return rc;
 fail:
 	tool_report(&err);
+	publish_unlock(lock);
 	free(ctl_path);
 	free(first_dir);
 	free(inc);

@@ -57,7 +57,8 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	struct ctl_buf out = {0};
 	struct ctl_file *check = NULL;
 	struct publish_result *res = NULL;
-	char detail[1024];
+	struct audit_rec *intents = NULL;
+	char detail[1024], id[AUDIT_ID_MAX];
 	size_t used = 0, nok = 0;
 	int rc;
 
@@ -79,39 +80,35 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 		goto out;
 	}
 
-	detail[0] = 0;
-	for (size_t i = 0; i < o->ndirs && used + 2 < sizeof(detail); i++) {
-		int k = snprintf(detail + used, sizeof(detail) - used, "%s%s", i ? " " : "publish to: ",
-				 o->dirs[i]);
-		if (k < 0)
-			break;
-		used += (size_t)k;
+	/* Audit first, publish second: an intent record per directory (what goes where,
+	 * with its SHA-256) before the first rename, an outcome record after. */
+	if (!(res = calloc(o->ndirs ? o->ndirs : 1, sizeof(*res))) ||
+	    !(intents = calloc(o->ndirs ? o->ndirs : 1, sizeof(*intents)))) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
 	}
-	{
-		char outpath[4096];
-		struct audit_rec a = {
+	audit_new_id(id);
+	for (size_t i = 0; i < o->ndirs; i++) {
+		intents[i] = (struct audit_rec){
 			.operation = o->operation,
-			.output = outpath,
+			.output = ctl_path_join(o->dirs[i], CTLRUN_FILE_NAME, ""),
 			.data = out.data,
 			.len = out.len,
 			.token_label = o->token_label,
 			.token_serial = o->token_serial,
 			.signer_cert = signer->cert,
 			.result = "ok",
-			.detail = detail,
+			.phase = "intent",
+			.intent = id,
 		};
-
-		snprintf(outpath, sizeof(outpath), "%s/%s", o->ndirs ? o->dirs[0] : ".",
-			 CTLRUN_FILE_NAME);
-		rc = audit_append(o->audit_log, &a, err);
-		if (rc != CTL_OK) {
-			ctl_fail_prefix(err, "the CTL was signed but not published (no audit record)");
+		if (!intents[i].output) {
+			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			goto out;
 		}
 	}
-
-	if (!(res = calloc(o->ndirs ? o->ndirs : 1, sizeof(*res)))) {
-		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	rc = audit_append_batch(o->audit_log, intents, o->ndirs, err);
+	if (rc != CTL_OK) {
+		ctl_fail_prefix(err, "the CTL was signed but not published (no audit record)");
 		goto out;
 	}
 	/* What the first directory is about to hold, so that a rerun after a kill between
@@ -122,6 +119,7 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 		goto out;
 	}
 	rc = publish_all(o->dirs, o->ndirs, CTLRUN_FILE_NAME, out.data, out.len, res);
+	detail[0] = 0;
 	for (size_t i = 0; i < o->ndirs; i++) {
 		if (res[i].leftovers)
 			fprintf(o->out, "removed    %zu temporary file%s left in %s by an interrupted run\n",
@@ -131,15 +129,52 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 			fprintf(o->out, "published  %s/%s%s\n", res[i].dir, CTLRUN_FILE_NAME,
 				res[i].had_old ? " (previous kept as " CTLRUN_FILE_NAME ".bak)" : "");
 		} else {
+			int k;
 			fprintf(o->out, "FAILED     %s: %s (the previous CTL there is unchanged)\n",
 				res[i].dir, res[i].msg);
+			k = snprintf(detail + used, sizeof(detail) - used, "%s%s",
+				     used ? " " : "the old file is still in: ", res[i].dir);
+			if (k > 0 && used + (size_t)k < sizeof(detail))
+				used += (size_t)k;
 		}
+	}
+	{
+		struct audit_rec a = {
+			.operation = "publish",
+			.phase = "outcome",
+			.intent = id,
+			.result = rc == CTL_OK ? "ok" : rc == CTL_E_PARTIAL ? "partial" : "failed",
+			.detail = used ? detail : NULL,
+		};
+		struct ctl_err aerr = {0};
+
+		if (audit_append(o->audit_log, &a, &aerr) != CTL_OK) {
+			if (rc == CTL_OK) {
+				*err = aerr;
+				ctl_fail_prefix(err, "the CTL was published, but its outcome is not in the audit log");
+				rc = aerr.code;
+				goto out;
+			}
+			fprintf(stderr, "ctlsign: also: %s\n", aerr.msg);
+		}
+	}
+	if (rc == CTL_E_POLICY) {
+		for (size_t i = 0; i < o->ndirs; i++)
+			if (res[i].rc == CTL_E_POLICY && strncmp(res[i].msg, "not written", 11)) {
+				ctl_fail(err, rc, "%s", res[i].msg);
+				break;
+			}
+		goto out;
 	}
 	if (rc != CTL_OK)
 		ctl_fail(err, rc, "published to %zu of %zu directories; fix the failed ones and run 'ctlsign ctl update' again",
 			 nok, o->ndirs);
 	ctlrun_record(res, o->ndirs, out.data, out.len, &rc, err);
 out:
+	if (intents)
+		for (size_t i = 0; i < o->ndirs; i++)
+			free((char *)intents[i].output);
+	free(intents);
 	free(res);
 	ctl_buf_clear(&out);
 	return rc;

@@ -1,19 +1,178 @@
 /* publish.c - see publish.h */
 #include "publish.h"
 
+#include "audit.h"
+
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-struct publish_lock {
-	int fd;
-	char *path;
+#define POLL_MS 50 /* how often a busy lock is tried again */
+
+struct lock1 {
+	int dfd, fd;
+	char *dir;
 };
+
+struct publish_lock {
+	size_t n;
+	struct lock1 *l;
+};
+
+static const char *kind_of(mode_t m)
+{
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a regular file";
+}
+
+static int refuse(struct ctl_err *err, const char *dir, const char *name, mode_t m)
+{
+	return ctl_fail(err, CTL_E_POLICY,
+			"%s/%s is %s, not a regular file: someone who can write %s put it there; remove it and check the directory (nothing was published)",
+			dir, name, kind_of(m), dir);
+}
+
+static int check_at(int dfd, const char *dir, const char *name, struct ctl_err *err)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return CTL_OK;
+		return ctl_fail(err, CTL_E_IO, "cannot look at %s/%s: %s", dir, name, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return refuse(err, dir, name, st.st_mode);
+	return CTL_OK;
+}
+
+static int open_dir(const char *dir, int *dfd, struct ctl_err *err)
+{
+	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd < 0)
+		return ctl_fail(err, CTL_E_IO, "cannot open directory %s: %s%s", dir, strerror(errno),
+				errno == ENOENT ? " (create it, or fix the cluster file)" : "");
+	return CTL_OK;
+}
+
+int publish_check_regular(const char *dir, const char *name, struct ctl_err *err)
+{
+	int dfd, rc;
+
+	if ((rc = open_dir(dir, &dfd, err)) != CTL_OK)
+		return rc;
+	rc = check_at(dfd, dir, name, err);
+	close(dfd);
+	return rc;
+}
+
+int publish_check_path(const char *path, struct ctl_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc;
+
+	if (!slash)
+		return publish_check_regular(".", path, err);
+	if (!(dir = strndup(path, slash == path ? 1 : (size_t)(slash - path))))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	rc = publish_check_regular(dir, slash + 1, err);
+	free(dir);
+	return rc;
+}
+
+/* Reads a regular file opened O_NOFOLLOW relative to dfd. */
+static int read_at(int dfd, const char *dir, const char *name, size_t max, struct ctl_buf *out,
+		   bool *missing, struct ctl_err *err)
+{
+	struct stat st;
+	uint8_t *p;
+	size_t got = 0;
+	int fd;
+
+	out->data = NULL;
+	out->len = 0;
+	if (missing)
+		*missing = false;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return refuse(err, dir, name, S_IFLNK);
+		if (errno == ENOENT && missing)
+			*missing = true;
+		return ctl_fail(err, CTL_E_IO, "cannot open %s/%s: %s", dir, name, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return ctl_fail(err, CTL_E_IO, "cannot look at %s/%s: %s", dir, name, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return refuse(err, dir, name, st.st_mode);
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		return ctl_fail(err, CTL_E_IO, "%s/%s is larger than %zu bytes; refusing to read it",
+				dir, name, max);
+	}
+	if (!(p = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(p);
+			close(fd);
+			return ctl_fail(err, CTL_E_IO, "cannot read %s/%s: %s", dir, name, strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	out->data = p;
+	out->len = got;
+	return CTL_OK;
+}
+
+int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *out,
+		 bool *missing, struct ctl_err *err)
+{
+	int dfd, rc;
+
+	out->data = NULL;
+	out->len = 0;
+	if (missing)
+		*missing = false;
+	if ((rc = open_dir(dir, &dfd, err)) != CTL_OK)
+		return rc;
+	rc = read_at(dfd, dir, name, max, out, missing, err);
+	close(dfd);
+	return rc;
+}
+
+/* ---- the lock ---- */
 
 static long read_pid(int fd)
 {
@@ -26,71 +185,236 @@ static long read_pid(int fd)
 		return 0;
 	buf[n] = 0;
 	pid = strtol(buf, &end, 10);
-	return pid > 0 ? pid : 0;
+	return pid > 0 && (*end == '\n' || *end == 0) ? pid : 0;
 }
 
-int publish_lock(const char *dir, struct publish_lock **out, long *stale_pid,
-		 struct ctl_err *err)
+/* "pid N (COMMAND LINE)" for messages; the command line from /proc, printable. */
+static void describe_holder(long pid, char *out, size_t n)
 {
-	char *path = ctl_path_join(dir, PUBLISH_LOCK_NAME, "");
-	struct stat a, b;
-	char pidbuf[32];
-	int fd = -1, len;
+	char path[64], cmd[256], shown[256];
+	size_t j = 0;
+	ssize_t k = -1;
+	int fd;
 
-	*out = NULL;
-	*stale_pid = 0;
-	if (!path)
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	for (int tries = 0; tries < 10; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (pid <= 0) {
+		snprintf(out, n, "a process that wrote no PID into the lock file");
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		k = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+	}
+	if (k <= 0) {
+		snprintf(out, n, "pid %ld", pid);
+		return;
+	}
+	while (k > 0 && cmd[k - 1] == 0)
+		k--;
+	for (ssize_t i = 0; i < k && j + 1 < sizeof(shown); i++) {
+		unsigned char c = (unsigned char)cmd[i];
+		shown[j++] = c == 0 ? ' ' : (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	shown[j] = 0;
+	snprintf(out, n, "pid %ld: %s", pid, shown);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int lock_one(const char *dir, unsigned wait_s, struct lock1 *out, struct ctl_err *err)
+{
+	char tmp[64], pidbuf[32], who[320];
+	double deadline = now_s() + wait_s;
+	bool announced = false;
+	int dfd, fd = -1, len, rc;
+
+	out->dfd = out->fd = -1;
+	out->dir = NULL;
+	if ((rc = open_dir(dir, &dfd, err)) != CTL_OK)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", PUBLISH_LOCK_NAME, (long)getpid());
+	len = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	for (;;) {
+		struct stat a, b;
+		long pid;
+		int ofd;
+
+		/* Our lock file, PID inside and locked, before anyone can see it. */
+		(void)unlinkat(dfd, tmp, 0); /* our own leftover (this PID) */
+		fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			int e = errno;
-			free(path);
-			return ctl_fail(err, CTL_E_IO, "cannot create lock file in %s: %s", dir,
-					strerror(e));
+			rc = ctl_fail(err, CTL_E_IO, "cannot create a lock file in %s: %s", dir, strerror(errno));
+			goto fail;
 		}
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			long pid = read_pid(fd);
-			int e = errno;
-
-			close(fd);
-			free(path);
-			if (e == EWOULDBLOCK)
-				return ctl_fail(err, CTL_E_IO,
-						"another ctlsign run (pid %ld) is changing the CTL in %s; wait for it to finish",
-						pid, dir);
-			return ctl_fail(err, CTL_E_IO, "cannot lock %s/%s: %s", dir,
-					PUBLISH_LOCK_NAME, strerror(e));
+		if (write(fd, pidbuf, (size_t)len) != len || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			rc = ctl_fail(err, CTL_E_IO, "cannot write a lock file in %s: %s", dir, strerror(errno));
+			goto fail;
 		}
-		/* The holder before us may have unlinked the file after we opened it. */
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
+		if (linkat(dfd, tmp, dfd, PUBLISH_LOCK_NAME, 0) == 0)
 			break;
+		if (errno != EEXIST) {
+			rc = ctl_fail(err, CTL_E_IO, "cannot create %s/%s: %s", dir, PUBLISH_LOCK_NAME,
+				      strerror(errno));
+			goto fail;
+		}
+		ofd = openat(dfd, PUBLISH_LOCK_NAME,
+			     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (ofd < 0 && errno == ELOOP) {
+			rc = refuse(err, dir, PUBLISH_LOCK_NAME, S_IFLNK);
+			goto fail;
+		}
+		if (ofd < 0 && errno != ENOENT) {
+			rc = ctl_fail(err, CTL_E_IO, "cannot open %s/%s: %s", dir, PUBLISH_LOCK_NAME,
+				      strerror(errno));
+			goto fail;
+		}
+		if (ofd < 0) /* released in between: try again */
+			goto again;
+		if (fstat(ofd, &a) != 0 || !S_ISREG(a.st_mode)) {
+			mode_t m = a.st_mode;
+			close(ofd);
+			rc = refuse(err, dir, PUBLISH_LOCK_NAME, m);
+			goto fail;
+		}
+		if (flock(ofd, LOCK_EX | LOCK_NB) == 0) {
+			/* Nobody holds it: its holder died, or released it just now (then the
+			 * name is gone or names another file). */
+			if (fstatat(dfd, PUBLISH_LOCK_NAME, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+				pid = read_pid(ofd);
+				if (renameat(dfd, tmp, dfd, PUBLISH_LOCK_NAME) != 0) {
+					rc = ctl_fail(err, CTL_E_IO, "cannot replace the stale lock %s/%s: %s",
+						      dir, PUBLISH_LOCK_NAME, strerror(errno));
+					close(ofd);
+					goto fail;
+				}
+				close(ofd);
+				if (pid)
+					fprintf(stderr, "ctlsign: note: took over a stale lock left by pid %ld (%s) in %s\n",
+						pid, kill((pid_t)pid, 0) == 0 || errno != ESRCH
+							     ? "which no longer holds it" : "no longer running",
+						dir);
+				else
+					fprintf(stderr, "ctlsign: note: took over a stale lock in %s (its holder is gone)\n",
+						dir);
+				goto locked;
+			}
+			close(ofd);
+			goto again;
+		}
+		pid = read_pid(ofd);
+		close(ofd);
+		describe_holder(pid, who, sizeof(who));
+		if (now_s() >= deadline) {
+			rc = ctl_fail(err, CTL_E_CANCELLED,
+				      "another run holds %s/%s (%s); waited %u s (--wait SECONDS to wait longer), nothing was done",
+				      dir, PUBLISH_LOCK_NAME, who, wait_s);
+			goto fail;
+		}
+		if (!announced) {
+			fprintf(stderr, "ctlsign: waiting up to %u s for %s/%s, held by %s\n", wait_s, dir,
+				PUBLISH_LOCK_NAME, who);
+			announced = true;
+		}
+		{
+			struct timespec ts = {0, POLL_MS * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+again:
 		close(fd);
 		fd = -1;
+		(void)unlinkat(dfd, tmp, 0);
 	}
-	if (fd < 0) {
-		free(path);
-		return ctl_fail(err, CTL_E_IO, "cannot take the lock %s/%s", dir, PUBLISH_LOCK_NAME);
+	(void)unlinkat(dfd, tmp, 0); /* the lock's other name */
+locked:
+	if (!(out->dir = strdup(dir))) {
+		(void)unlinkat(dfd, PUBLISH_LOCK_NAME, 0);
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto fail;
 	}
-	/* We hold the flock: any pid still written there belongs to a run that died. */
-	*stale_pid = read_pid(fd);
-	len = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pidbuf, (size_t)len, 0) != len) {
-		int e = errno;
-		unlink(path);
+	out->dfd = dfd;
+	out->fd = fd;
+	return CTL_OK;
+fail:
+	if (fd >= 0) {
 		close(fd);
-		free(path);
-		return ctl_fail(err, CTL_E_IO, "cannot write lock file in %s: %s", dir, strerror(e));
+		(void)unlinkat(dfd, tmp, 0);
 	}
-	if (!(*out = malloc(sizeof(**out)))) {
-		unlink(path);
-		close(fd);
-		free(path);
+	close(dfd);
+	return rc;
+}
+
+static void unlock_one(struct lock1 *l)
+{
+	if (l->fd < 0)
+		return;
+	/* Unlinked while still held: a waiter that opened this file sees, once it gets the
+	 * flock, that the name no longer names it, and tries again. */
+	(void)unlinkat(l->dfd, PUBLISH_LOCK_NAME, 0);
+	close(l->fd);
+	close(l->dfd);
+	free(l->dir);
+	l->fd = l->dfd = -1;
+}
+
+static bool is_dir(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
+		 const char *const *check_names, struct publish_lock **out, struct ctl_err *err)
+{
+	struct publish_lock *pl;
+	int rc = CTL_OK;
+
+	*out = NULL;
+	if (!(pl = calloc(1, sizeof(*pl))) || !(pl->l = calloc(ndirs ? ndirs : 1, sizeof(*pl->l)))) {
+		free(pl);
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 	}
-	(*out)->fd = fd;
-	(*out)->path = path;
+	/* First every lock file must be a regular file (or absent): a planted one in the
+	 * last directory stops the run before the first is locked. A directory that does not
+	 * exist is skipped: publishing reports it as failed, as before. */
+	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++)
+		if (is_dir(dirs[i]))
+			rc = publish_check_regular(dirs[i], PUBLISH_LOCK_NAME, err);
+	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++) {
+		/* the same directory named twice (by any path) is locked once */
+		bool dup = !is_dir(dirs[i]);
+		for (size_t j = 0; j < i; j++)
+			dup = dup || same_dir(dirs[i], dirs[j]);
+		if (dup) {
+			pl->l[pl->n++] = (struct lock1){-1, -1, NULL};
+			continue;
+		}
+		rc = lock_one(dirs[i], wait_s, &pl->l[pl->n], err);
+		if (rc == CTL_OK)
+			pl->n++;
+	}
+	for (size_t i = 0; i < ndirs && rc == CTL_OK; i++)
+		for (const char *const *nm = check_names; nm && *nm && rc == CTL_OK && is_dir(dirs[i]); nm++)
+			rc = publish_check_regular(dirs[i], *nm, err);
+	if (rc != CTL_OK) {
+		publish_unlock(pl);
+		return rc;
+	}
+	*out = pl;
 	return CTL_OK;
 }
 
@@ -98,11 +422,13 @@ void publish_unlock(struct publish_lock *l)
 {
 	if (!l)
 		return;
-	unlink(l->path); /* while still holding the flock: see the inode check above */
-	close(l->fd);
-	free(l->path);
+	for (size_t i = l->n; i > 0; i--)
+		unlock_one(&l->l[i - 1]);
+	free(l->l);
 	free(l);
 }
+
+/* ---- publishing ---- */
 
 /* A run killed inside ctl_write_atomic leaves NAME.tmp.XXXXXX (or NAME.bak's) behind.
  * Under the lock no other run is writing, so any such file is a leftover: removed.
@@ -118,12 +444,29 @@ static size_t remove_leftovers(const char *dir, const char *name)
 	return a + b;
 }
 
+/* NAME and NAME.bak in dir are regular files or absent. */
+static int check_dir(const char *dir, const char *name, struct ctl_err *err)
+{
+	char bak[300];
+	int dfd, rc;
+
+	snprintf(bak, sizeof(bak), "%s.bak", name);
+	if ((rc = open_dir(dir, &dfd, err)) != CTL_OK)
+		return rc;
+	rc = check_at(dfd, dir, name, err);
+	if (rc == CTL_OK)
+		rc = check_at(dfd, dir, bak, err);
+	close(dfd);
+	return rc;
+}
+
 static int publish_one(const char *dir, const char *name, const uint8_t *data, size_t len,
 		       struct publish_result *r)
 {
 	struct ctl_err err = {0};
 	struct ctl_buf old = {0};
 	char *path = ctl_path_join(dir, name, ""), *bak = NULL;
+	bool missing = false;
 	struct stat st;
 	size_t bn;
 	int rc;
@@ -144,17 +487,16 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 		goto out;
 	}
 	snprintf(bak, bn, "%s.bak", path);
-	if (lstat(path, &st) == 0) {
-		rc = ctl_read_file(path, CTL_MAX_FILE_SIZE, &old, &err);
-		if (rc == CTL_OK)
-			rc = ctl_write_atomic(bak, old.data, old.len, 0644, &err);
+	/* The previous file, never through a link: a planted symlink is refused here too. */
+	rc = publish_read(dir, name, CTL_MAX_FILE_SIZE, &old, &missing, &err);
+	if (rc == CTL_OK) {
+		rc = ctl_write_atomic(bak, old.data, old.len, 0644, &err);
 		if (rc != CTL_OK) {
 			ctl_fail_prefix(&err, "keeping the previous %s as %s.bak", name, name);
 			goto out;
 		}
 		r->had_old = true;
-	} else if (errno != ENOENT) {
-		rc = ctl_fail(&err, CTL_E_IO, "cannot look at %s: %s", path, strerror(errno));
+	} else if (!missing) {
 		goto out;
 	}
 	rc = ctl_write_atomic(path, data, len, 0644, &err);
@@ -173,10 +515,30 @@ int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t
 {
 	size_t ok = 0;
 	int first = CTL_OK;
+	bool refused = false;
 
 	for (size_t i = 0; i < ndirs; i++) {
+		struct ctl_err err = {0};
+
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].dir = dirs[i];
+		if (check_dir(dirs[i], name, &err) == CTL_E_POLICY) {
+			res[i].rc = err.code;
+			snprintf(res[i].msg, sizeof(res[i].msg), "%s", err.msg);
+			refused = true;
+		}
+	}
+	if (refused) {
+		for (size_t i = 0; i < ndirs; i++) {
+			if (res[i].rc == CTL_OK) {
+				res[i].rc = CTL_E_POLICY;
+				snprintf(res[i].msg, sizeof(res[i].msg),
+					 "not written: another directory holds a planted file");
+			}
+		}
+		return CTL_E_POLICY;
+	}
+	for (size_t i = 0; i < ndirs; i++) {
 		if (publish_one(dirs[i], name, data, len, &res[i]) == CTL_OK)
 			ok++;
 		else if (first == CTL_OK)
@@ -187,40 +549,94 @@ int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t
 	return ok ? CTL_E_PARTIAL : first;
 }
 
-int publish_catch_up(char *const *dirs, size_t ndirs, const char *name,
+int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const char *audit_log,
 		     struct publish_result *res, size_t *nres, struct ctl_err *err)
 {
 	struct ctl_buf first = {0}, other = {0};
-	char *path;
+	char **todo = NULL, id[AUDIT_ID_MAX];
+	struct audit_rec *intents = NULL;
+	size_t ntodo = 0;
 	int rc = CTL_OK;
 
 	*nres = 0;
 	if (ndirs < 2)
 		return CTL_OK;
-	if (!(path = ctl_path_join(dirs[0], name, "")))
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	rc = ctl_read_file(path, CTL_MAX_FILE_SIZE, &first, err);
-	free(path);
-	if (rc != CTL_OK)
+	if ((rc = publish_read(dirs[0], name, CTL_MAX_FILE_SIZE, &first, NULL, err)) != CTL_OK)
 		return rc;
+	if (!(todo = calloc(ndirs, sizeof(*todo))) || !(intents = calloc(ndirs, sizeof(*intents)))) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
 	for (size_t i = 1; i < ndirs; i++) {
 		bool same = false;
+		struct ctl_err ignored = {0};
 
-		if (!(path = ctl_path_join(dirs[i], name, ""))) {
-			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-			break;
-		}
-		if (ctl_read_file(path, CTL_MAX_FILE_SIZE, &other, NULL) == CTL_OK)
+		if (publish_read(dirs[i], name, CTL_MAX_FILE_SIZE, &other, NULL, &ignored) == CTL_OK)
 			same = other.len == first.len && !memcmp(other.data, first.data, first.len);
 		ctl_buf_clear(&other);
-		free(path);
-		if (same)
-			continue;
-		if (publish_all(&dirs[i], 1, name, first.data, first.len, &res[*nres]) != CTL_OK &&
-		    rc == CTL_OK)
-			rc = ctl_fail(err, res[*nres].rc, "%s", res[*nres].msg);
-		(*nres)++;
+		if (!same)
+			todo[ntodo++] = dirs[i];
 	}
+	if (!ntodo)
+		goto out;
+	/* Audit first, publish second. */
+	audit_new_id(id);
+	for (size_t i = 0; i < ntodo; i++) {
+		if (!(intents[i].output = ctl_path_join(todo[i], name, ""))) {
+			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+			goto out;
+		}
+		intents[i].operation = "ctl-catch-up";
+		intents[i].phase = "intent";
+		intents[i].intent = id;
+		intents[i].data = first.data;
+		intents[i].len = first.len;
+		intents[i].result = "ok";
+		intents[i].detail = "a copy of the CTL in the first output directory";
+	}
+	if ((rc = audit_append_batch(audit_log, intents, ntodo, err)) != CTL_OK) {
+		ctl_fail_prefix(err, "nothing was copied (no audit record)");
+		goto out;
+	}
+	rc = publish_all(todo, ntodo, name, first.data, first.len, res);
+	*nres = ntodo;
+	for (size_t i = 0; i < ntodo; i++)
+		if (res[i].rc != CTL_OK) {
+			ctl_fail(err, rc, "%s: %s", todo[i], res[i].msg);
+			break;
+		}
+	{
+		char detail[1024];
+		size_t used = 0;
+		struct audit_rec a = {
+			.operation = "publish", .phase = "outcome", .intent = id,
+			.result = rc == CTL_OK ? "ok" : rc == CTL_E_PARTIAL ? "partial" : "failed",
+			.detail = detail,
+		};
+		struct ctl_err aerr = {0};
+
+		detail[0] = 0;
+		for (size_t i = 0; i < ntodo && used + 2 < sizeof(detail); i++) {
+			int k;
+			if (res[i].rc == CTL_OK)
+				continue;
+			k = snprintf(detail + used, sizeof(detail) - used, "%s%s",
+				     used ? " " : "the old file is still in: ", todo[i]);
+			if (k < 0)
+				break;
+			used += (size_t)k;
+		}
+		if (!used)
+			a.detail = NULL;
+		if (audit_append(audit_log, &a, &aerr) != CTL_OK && rc == CTL_OK)
+			rc = ctl_fail(err, aerr.code, "%s", aerr.msg);
+	}
+out:
+	if (intents)
+		for (size_t i = 0; i < ndirs; i++)
+			free((char *)intents[i].output);
+	free(intents);
+	free(todo);
 	ctl_buf_clear(&first);
 	return rc;
 }

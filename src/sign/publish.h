@@ -1,7 +1,12 @@
 /*
- * publish.h - putting a new CTL into the TFTP directories (SPEC §4.2): one run at a time
- * (a lock file), the previous file kept as NAME.bak, the new one written atomically, each
- * directory reported on its own.
+ * publish.h - putting files into TFTP directories (SPEC §4.2): one run at a time per
+ * directory (a lock file), the previous CTL kept as NAME.bak, the new one written
+ * atomically, each directory reported on its own.
+ *
+ * A TFTP directory is writable by people who hold no token. Nothing in one is followed:
+ * every open there uses O_NOFOLLOW, and a CTLFile.tlv, CTLFile.tlv.bak or .ctlsign.lock
+ * that is not a regular file (a symbolic link, a FIFO, a directory) is refused with
+ * CTL_E_POLICY before anything is published to any directory.
  */
 #ifndef CTL_PUBLISH_H
 #define CTL_PUBLISH_H
@@ -13,14 +18,32 @@
 #include "ctl.h"
 
 #define PUBLISH_LOCK_NAME ".ctlsign.lock"
+#define PUBLISH_WAIT_DEFAULT 10 /* seconds: --wait */
 
 struct publish_lock;
 
-/* Takes DIR/.ctlsign.lock (flock, non-blocking). A lock file whose holder is gone is stale
- * and taken over (*stale_pid says whose it was, 0 if none). Busy: CTL_E_IO naming the pid. */
-int publish_lock(const char *dir, struct publish_lock **out, long *stale_pid,
-		 struct ctl_err *err);
+/* Takes DIR/.ctlsign.lock in each of dirs, in order. The lock file holds the holder's
+ * PID from the moment it exists (written to a temporary file that is then linked into
+ * place) and is held with flock. A busy lock is waited for up to wait_s seconds (a note
+ * on stderr says whose it is), then CTL_E_CANCELLED naming the holder's PID and command
+ * line. A lock file whose holder died is taken over (a note on stderr). check_names
+ * (NULL-terminated, or NULL): files in every directory that must be regular files or
+ * absent (CTL_E_POLICY otherwise), checked once all locks are held. */
+int publish_lock(char *const *dirs, size_t ndirs, unsigned wait_s,
+		 const char *const *check_names, struct publish_lock **out, struct ctl_err *err);
 void publish_unlock(struct publish_lock *l);
+
+/* DIR/name is a regular file or absent: CTL_E_POLICY (naming it) otherwise, CTL_E_IO
+ * when it cannot be looked at. */
+int publish_check_regular(const char *dir, const char *name, struct ctl_err *err);
+
+/* The same for a path (DIR/NAME split at its last '/'). */
+int publish_check_path(const char *path, struct ctl_err *err);
+
+/* Reads DIR/name, a regular file (never through a symbolic link), at most max bytes.
+ * *missing (may be NULL) is set when it does not exist (then CTL_E_IO). */
+int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *out,
+		 bool *missing, struct ctl_err *err);
 
 struct publish_result {
 	const char *dir;
@@ -31,16 +54,21 @@ struct publish_result {
 };
 
 /* Writes data as DIR/name in every directory (first removing temporary files that an
- * interrupted run left there: call with the lock held). res has ndirs entries. Returns CTL_OK when
- * all succeeded, CTL_E_PARTIAL when some did, else the first failure's code. */
+ * interrupted run left there: call with the lock held). Every directory's NAME and
+ * NAME.bak are checked (regular or absent) before the first is written: on a refusal
+ * nothing is written anywhere (CTL_E_POLICY, each refused directory's res says why).
+ * res has ndirs entries. Returns CTL_OK when all succeeded, CTL_E_PARTIAL when some
+ * did, else the first failure's code. */
 int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t *data,
 		size_t len, struct publish_result *res);
 
 /* A run killed after publishing to dirs[0] (which the next run reads as the current CTL)
  * left the other directories behind: copies dirs[0]/name, byte for byte, to each other
- * directory whose copy differs (call with the lock held). res needs ndirs - 1 entries;
- * *nres says how many directories were written to. CTL_OK also when none needed it. */
-int publish_catch_up(char *const *dirs, size_t ndirs, const char *name,
+ * directory whose copy differs (call with the lock held), with an intent record in
+ * audit_log before and an outcome record after (operation "ctl-catch-up"). res needs
+ * ndirs - 1 entries; *nres says how many directories were written to. CTL_OK also when
+ * none needed it. */
+int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const char *audit_log,
 		     struct publish_result *res, size_t *nres, struct ctl_err *err);
 
 #endif

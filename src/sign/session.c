@@ -26,7 +26,7 @@ static int gone_sign(void *ctx, int hash_alg, const uint8_t *digest, size_t dige
 
 static int check_audit_writable(const char *path, struct ctl_err *err)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO,
@@ -160,25 +160,74 @@ char *session_find_ctl(const char *explicit_path, const char *const *dirs, size_
 	return NULL;
 }
 
-void session_audit_batch(void *ctx, const struct bulk_done *d, size_t n)
+int session_audit_intent(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			 struct ctl_err *err)
 {
 	struct session *s = ctx;
-	struct audit_rec *recs = calloc(n, sizeof(*recs));
+	struct audit_rec *recs = calloc(n ? n : 1, sizeof(*recs));
+	int rc;
+
+	if (!recs)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory writing the audit log");
+	audit_new_id(id);
+	for (size_t i = 0; i < n; i++)
+		recs[i] = (struct audit_rec){.operation = "sign", .output = d[i].path,
+					     .data = d[i].data, .len = d[i].len,
+					     .token_label = s->label, .token_serial = s->serial,
+					     .signer_cert = s->cert, .result = d[i].result,
+					     .phase = "intent", .intent = id};
+	rc = audit_append_batch(s->audit_log, recs, n, err);
+	free(recs);
+	return rc;
+}
+
+int session_audit_intent2(struct session *s, const struct bulk_done d[2], char *id,
+			  struct ctl_err *err)
+{
+	struct audit_rec recs[2];
+
+	audit_new_id(id);
+	for (size_t i = 0; i < 2; i++)
+		recs[i] = (struct audit_rec){.operation = i ? "sign" : "encrypt", .output = d[i].path,
+					     .data = d[i].data, .len = d[i].len,
+					     .token_label = s->label, .token_serial = s->serial,
+					     .signer_cert = s->cert, .result = d[i].result,
+					     .detail = i ? "minimal config for an encrypted device" : NULL,
+					     .phase = "intent", .intent = id};
+	return audit_append_batch(s->audit_log, recs, 2, err);
+}
+
+void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d, size_t n)
+{
+	struct session *s = ctx;
+	struct audit_rec r = {.operation = "publish", .phase = "outcome", .intent = id};
+	char detail[1024];
+	size_t nok = 0, used = 0;
 	struct ctl_err e;
 
 	memset(&e, 0, sizeof(e));
-	if (!recs) {
-		ctl_fail(&e, CTL_E_INTERNAL, "out of memory writing the audit log");
-	} else {
-		for (size_t i = 0; i < n; i++)
-			recs[i] = (struct audit_rec){"sign", d[i].path, d[i].data, d[i].len, s->label,
-						     s->serial, s->cert, d[i].result, NULL};
-		if (audit_append_batch(s->audit_log, recs, n, &e) == CTL_OK) {
-			free(recs);
-			return;
+	detail[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		int k;
+
+		if (!strcmp(d[i].result, "ok")) {
+			nok++;
+			continue;
 		}
+		k = snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "; " : "",
+			     d[i].result);
+		if (k > 0 && used + (size_t)k < sizeof(detail))
+			used += (size_t)k;
 	}
-	free(recs);
+	r.result = nok == n ? "ok" : nok ? "partial" : "failed";
+	if (used) {
+		r.detail = detail;
+	} else {
+		snprintf(detail, sizeof(detail), "%zu file%s in place", nok, nok == 1 ? "" : "s");
+		r.detail = detail;
+	}
+	if (audit_append(s->audit_log, &r, &e) == CTL_OK)
+		return;
 	/* Called from the committer thread only: no lock needed for these fields. */
 	if (!s->audit_failed) {
 		s->audit_failed = true;
@@ -190,8 +239,9 @@ int session_audit(struct session *s, const char *operation, const char *output,
 		  const uint8_t *data, size_t len, const char *result, const char *detail,
 		  struct ctl_err *err)
 {
-	struct audit_rec r = {operation, output, data, len, s->label, s->serial, s->cert,
-			      result, detail};
+	struct audit_rec r = {.operation = operation, .output = output, .data = data, .len = len,
+			      .token_label = s->label, .token_serial = s->serial,
+			      .signer_cert = s->cert, .result = result, .detail = detail};
 
 	return audit_append(s->audit_log, &r, err);
 }

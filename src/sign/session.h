@@ -49,8 +49,15 @@ int session_check_ctl(const char *ctl_path, X509 *cert, struct ctl_err *err);
  * has one. Returns NULL if none. Caller frees. */
 char *session_find_ctl(const char *explicit_path, const char *const *dirs, size_t ndirs);
 
-/* A bulk_audit_fn (ctx = struct session *). */
-void session_audit_batch(void *ctx, const struct bulk_done *d, size_t n);
+/* The bulk signer's audit (ctx = struct session *): an intent record per output before
+ * the batch is renamed into place, one outcome record after (a failed outcome append is
+ * kept in audit_failed / audit_err). */
+int session_audit_intent(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			 struct ctl_err *err);
+void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d, size_t n);
+/* encrypt's two outputs: the .enc.sgn ("encrypt") and the minimal .sgn ("sign"). */
+int session_audit_intent2(struct session *s, const struct bulk_done d[2], char *id,
+			  struct ctl_err *err);
 /* One audit line. */
 int session_audit(struct session *s, const char *operation, const char *output,
 		  const uint8_t *data, size_t len, const char *result, const char *detail,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # sign-dir-kill.sh CTLSIGN CTLVERIFY VECTORS WORKDIR - `ctlsign sign --dir` over 20 configs
-# killed at its 5th rename (the commit of a batch: temp files written and synced, renamed
-# one by one). Afterwards every .sgn present is whole and verifies, exactly the 4 renamed
-# ones exist, and a rerun signs exactly the other 16 and leaves no temporary files.
+# killed at its 5th rename (the commit of a batch: temp files written and synced, the
+# batch announced in the audit log, renamed one by one). Afterwards every .sgn present is
+# whole and verifies, exactly the 4 renamed ones exist, each with an intent record in the
+# audit log (audit first, publish second), the lock file names the killed run; a rerun
+# takes the stale lock over, reports the interrupted run, signs exactly the other 16 and
+# leaves no temporary files and no lock.
 set -euo pipefail
 CTLSIGN=$1 CTLVERIFY=$2 V=$3 W=$4
 if ! strace -o /dev/null true 2>/dev/null; then
@@ -32,7 +35,7 @@ done
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 sgns() { ls -A "$T" | grep '\.sgn$' || true; }
-temps() { ls -A "$T" | grep -v -e '\.cnf\.xml$' -e '\.sgn$' | grep -v -x CTLFile.tlv || true; }
+temps() { ls -A "$T" | grep -v -e '\.cnf\.xml$' -e '\.sgn$' | grep -v -x -e CTLFile.tlv -e .ctlsign.lock || true; }
 # every .sgn present verifies with the TFTP certificate and carries its config
 check_sgns() {
   local f
@@ -68,7 +71,14 @@ ntemp=$(echo "$left" | grep -c . || true)
 echo "after the kill: $(sgns | wc -l) .sgn, temp files: $ntemp"
 [ "$ntemp" -ge 1 ] && [ "$ntemp" -le 16 ] || bad "expected 1 to 16 temp files after the kill, found $ntemp"
 echo "$left" | grep -q -v -x "\.ctlsign-$killed_pid-[0-9]*\.tmp" && bad "unexpected files: $left"
-echo "audit lines of the killed run: $(grep -c '"operation":"sign"' "$W/audit.log" || true) (its renamed files have none: audited after the batch)"
+# audit first, publish second: every file the killed run put in place was announced
+for f in $renamed; do
+  grep '"phase":"intent"' "$W/audit.log" | grep -F "\"output\":\"$T/$f\"" >/dev/null \
+    || bad "$f is in place without an intent record in the audit log"
+done
+grep -q '"phase":"outcome"' "$W/audit.log" && bad "the killed run recorded an outcome"
+echo "intent records of the killed run: $(grep -c '"phase":"intent"' "$W/audit.log" || true)"
+[ "$(cat "$T/.ctlsign.lock" 2>/dev/null)" = "$killed_pid" ] || bad "the lock file does not name the killed run ($killed_pid)"
 
 # the rerun signs exactly the rest
 rc=0
@@ -76,6 +86,9 @@ rc=0
   </dev/null >"$W/sum.json" 2>"$W/err" || rc=$?
 [ "$rc" = 0 ] || { bad "rerun failed ($rc)"; cat "$W/err"; }
 grep -q "removed $ntemp temporary files\? an interrupted run left" "$W/err" || { bad "rerun did not say it removed the killed run's $ntemp temp files"; cat "$W/err"; }
+grep -q "took over a stale lock left by pid $killed_pid" "$W/err" || { bad "rerun did not report the stale lock"; cat "$W/err"; }
+grep -q "an earlier run was interrupted after announcing" "$W/err" || { bad "rerun did not report the interrupted run"; cat "$W/err"; }
+grep -q '"result":"interrupted"' "$W/audit.log" || bad "the interrupted intent was not closed in the audit log"
 python3 - "$W/sum.json" <<'PY' || bad "rerun summary: $(cat "$W/sum.json")"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -85,5 +98,7 @@ PY
 check_sgns
 left=$(temps)
 [ -z "$left" ] || bad "left behind: $left"
+[ ! -e "$T/.ctlsign.lock" ] || bad "the rerun left its lock file"
+"$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
 if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "all sign --dir crash checks passed"

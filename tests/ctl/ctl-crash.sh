@@ -56,10 +56,11 @@ update non-secure </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 mode=non-secure
 
 # Each kill point: DIR SYSCALL N PATTERN-OF-THE-KILLED-CALL. The syscalls of one run, in
-# order (one thread): fsync audit.log; the state directory's record of the CTL being
-# published (fsync its temp, rename, fsync the state directory); per directory: fsync bak
-# temp, rename it to .bak, fsync dir, fsync the new CTL's temp, rename it to CTLFile.tlv,
-# fsync dir; then the records of what was published (after the last kill point).
+# order (one thread): fsync audit.log (the intent records: audit first, publish second;
+# the locks are linked into place, no rename); the state directory's record of the CTL
+# being published (fsync its temp, rename, fsync the state directory); per directory: fsync
+# bak temp, rename it to .bak, fsync dir, fsync the new CTL's temp, rename it to
+# CTLFile.tlv, fsync dir; then the records of what was published (after the last kill point).
 points=(
   "1 rename 2 \"$T1/CTLFile.tlv.bak.tmp."
   "1 fsync 5 <$T1>)"
@@ -104,7 +105,7 @@ for p in "${points[@]}"; do
     esac
     cmp -s "$T2/CTLFile.tlv" "$W/old.tlv" || bad "$T2: touched before its turn"
     cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak touched before its turn"
-    only "$T2" CTLFile.tlv CTLFile.tlv.bak
+    only "$T2" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak
   else
     valid "$T1/CTLFile.tlv" "$new"                     # the first directory is done
     cmp -s "$T1/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T1: .bak is not the old CTL"
@@ -113,19 +114,25 @@ for p in "${points[@]}"; do
     valid "$T2/CTLFile.tlv" "$mode"
     if [ "$sc$n" = rename4 ]; then
       cmp -s "$T2/CTLFile.tlv.bak" "$W/bak2.tlv" || bad "$T2: .bak changed"
-      only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*'
+      only "$T2" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.bak.tmp.*'
     else
       cmp -s "$T2/CTLFile.tlv.bak" "$W/old.tlv" || bad "$T2: .bak is not the old CTL"
       valid "$T2"/CTLFile.tlv.tmp.* "$new"
-      only "$T2" CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.tmp.*'
+      only "$T2" .ctlsign.lock CTLFile.tlv CTLFile.tlv.bak 'CTLFile.tlv.tmp.*'
     fi
   fi
+
+  # the killed run announced its CTL for both directories before its first rename
+  tail -n 2 "$W/audit.log" | grep '"phase":"intent"' | grep -c -e "\"output\":\"$T1/CTLFile.tlv\"" \
+    -e "\"output\":\"$T2/CTLFile.tlv\"" | grep -x 2 >/dev/null || bad "no intent records before the kill"
 
   # the operator runs the same command again
   rc=0
   update "$new" </dev/null >"$W/out" 2>"$W/err" || rc=$?
   [ "$rc" = 0 ] || { bad "rerun failed ($rc)"; cat "$W/err" "$W/out"; }
   grep -q "took over a stale lock" "$W/err" || bad "rerun did not report the stale lock"
+  grep -q "an earlier run was interrupted after announcing 2 files" "$W/err" \
+    || { bad "rerun did not report the interrupted publication"; cat "$W/err"; }
   # the first directory's new CTL, in place but not yet recorded, is still ctlsign's own
   if [ "$dir" = 2 ]; then
     grep -q "anchored (a): .*by a run interrupted before it recorded it" "$W/out" \
@@ -148,5 +155,6 @@ for p in "${points[@]}"; do
   mode=$new
 done
 
+"$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
 if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "all ctl crash checks passed"

@@ -255,12 +255,14 @@ rm -f "$W/pause"
 unchanged
 
 step "publishing faults: lock held, disk full"
-# The lock is held by this shell (fd 8) for as long as the run takes, not for a time.
-exec 8>"$T1/.ctlsign.lock"
+# The lock is held by this shell (fd 8) for as long as the run takes, not for a time; the
+# PID in it is this shell's. --wait 0: no waiting, exit 12 naming the holder.
+echo $$ >"$T1/.ctlsign.lock"
+exec 8<"$T1/.ctlsign.lock"
 flock 8
-expect 3 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A 8>&-
-err_has "another ctlsign run"
-exec 8>&-
+expect 12 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force --token pkcs11:token=A --pin env:PIN_A --wait 0 8<&-
+err_has "another run holds $T1/.ctlsign.lock (pid $$: "
+exec 8<&-
 rm -f "$T1/.ctlsign.lock"
 unchanged
 # "full": a file size limit (bash ulimit -f, 1 KiB blocks) below the CTL's size
@@ -277,8 +279,12 @@ expect 0 "$CTLSIGN" audit "$W/audit.log"
 out_has "ctl-create"
 out_has "ctl-update"
 out_has "ctl-delete-token"
-grep -c '"result":"ok"' "$W/audit.log" > "$W/nok"
-[ "$(cat "$W/nok")" = 5 ] || bad "expected 5 ok audit lines, got $(cat "$W/nok")"
+grep '"phase":"intent"' "$W/audit.log" | grep -c '"result":"ok"' > "$W/nok"
+[ "$(cat "$W/nok")" = 10 ] || bad "expected 10 intent lines (5 CTLs, 2 directories), got $(cat "$W/nok")"
+grep '"phase":"outcome"' "$W/audit.log" | grep -c '"result":"ok"' > "$W/nok"
+[ "$(cat "$W/nok")" = 5 ] || bad "expected 5 ok outcome lines, got $(cat "$W/nok")"
+expect 0 "$CTLSIGN" audit --verify "$W/audit.log"
+out_has "chain intact"
 echo '{"time": "broken' >> "$W/audit.log"
 echo '{"time":"2026-01-01T00:00:00Z","operation":"ctl-update","result":"ok"}' >> "$W/audit.log"
 expect 4 "$CTLSIGN" audit "$W/audit.log"

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "audit.h"
 #include "cluster.h"
 #include "ctlmake.h"
 #include "ctlrun.h"
@@ -201,9 +202,15 @@ static void publish_two_dirs(void **state)
 	ctl_file_free(p);
 	assert_int_equal(count_other(f->d1), 0);
 	assert_int_equal(count_other(f->d2), 0);
-	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 1);
-	assert_int_equal(lines_with(f->log, "\"operation\":\"ctl-create\""), 1);
-	assert_int_equal(lines_with(f->log, "\"token_serial\":\"1111\""), 1);
+	/* audit first: an intent per directory (absolute path, hash), then the outcome */
+	assert_int_equal(lines_with(f->log, "\"phase\":\"intent\""), 2);
+	assert_int_equal(lines_with(f->log, "\"operation\":\"ctl-create\""), 2);
+	assert_int_equal(lines_with(f->log, "\"token_serial\":\"1111\""), 2);
+	snprintf(path, sizeof(path), "\"output\":\"%s/CTLFile.tlv\"", f->d2);
+	assert_int_equal(lines_with(f->log, path), 1);
+	assert_int_equal(lines_with(f->log, "\"phase\":\"outcome\""), 1);
+	assert_int_equal(lines_with(f->log, "\"operation\":\"publish\",\"phase\":\"outcome\""), 1);
+	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 3);
 	/* each directory's CTL is recorded as what ctlsign published there */
 	assert_recorded(f->d1);
 	assert_recorded(f->d2);
@@ -215,7 +222,7 @@ static void publish_two_dirs(void **state)
 	read_all(path, &b);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
-	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 2);
+	assert_int_equal(lines_with(f->log, "\"result\":\"ok\""), 6);
 
 	/* Temp files a killed run left inside ctl_write_atomic are cleaned up; others stay. */
 	{
@@ -293,30 +300,47 @@ static void wrong_key_never_published(void **state)
 
 /* The second directory cannot take the file: reported, the first one done, the old
  * file left in place in the second. As root permissions do not stop writes, the
- * "unwritable" directory is also simulated by a regular file where the directory
- * should be, and by a directory where CTLFile.tlv.bak should be. */
+ * "unwritable" directory is then a directory that was moved away; and a regular file
+ * where the directories should be. A directory where CTLFile.tlv.bak should be is a
+ * planted file (attack 4): refused before anything is written anywhere. */
 static void one_directory_fails(void **state)
 {
 	struct fx *f = *state;
 	struct ctl_err err = {0};
-	struct ctl_buf a = {0}, b = {0};
-	char path[400], bak[420];
+	struct ctl_buf a = {0}, b = {0}, a1 = {0};
+	char path[400], bak[420], moved[420], p1[400];
 
 	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_OK);
 	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d2);
 	read_all(path, &a);
+	snprintf(p1, sizeof(p1), "%s/CTLFile.tlv", f->d1);
+	read_all(p1, &a1);
 	snprintf(bak, sizeof(bak), "%s/CTLFile.tlv.bak", f->d2);
-	assert_int_equal(mkdir(bak, 0755), 0);      /* the backup cannot be written */
+	assert_int_equal(mkdir(bak, 0755), 0);
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+			 CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, bak));
+	read_all(p1, &b); /* the first directory untouched too */
+	assert_int_equal(a1.len, b.len);
+	assert_memory_equal(a1.data, b.data, b.len);
+	ctl_buf_clear(&b);
+	assert_int_equal(rmdir(bak), 0);
+
+	snprintf(moved, sizeof(moved), "%s/moved", f->root);
 	if (geteuid() != 0)
-		assert_int_equal(chmod(f->d2, 0555), 0); /* and, when not root, read-only */
+		assert_int_equal(chmod(f->d2, 0555), 0);
+	else
+		assert_int_equal(rename(f->d2, moved), 0);
 	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
 			 CTL_E_PARTIAL);
 	assert_non_null(strstr(err.msg, "published to 1 of 2 directories"));
+	assert_int_equal(lines_with(f->log, "\"result\":\"partial\""), 1);
+	if (geteuid() == 0)
+		assert_int_equal(rename(moved, f->d2), 0);
 	read_all(path, &b);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
 	chmod(f->d2, 0755);
-	rmdir(bak);
 	assert_int_equal(count_other(f->d2), 0);
 	assert_int_equal(count_other(f->d1), 0);
 	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d1);
@@ -331,6 +355,7 @@ static void one_directory_fails(void **state)
 	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_E_IO);
 	assert_non_null(strstr(err.msg, "published to 0 of 1"));
 	ctl_buf_clear(&a);
+	ctl_buf_clear(&a1);
 	ctl_buf_clear(&b);
 }
 
@@ -366,32 +391,313 @@ static void disk_full(void **state)
 	ctl_buf_clear(&b);
 }
 
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[400];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+}
+
 static void lock_busy_and_stale(void **state)
 {
 	struct fx *f = *state;
 	struct ctl_err err = {0};
 	struct publish_lock *l1 = NULL, *l2 = NULL;
-	char path[400];
-	long stale = -1;
-	FILE *fp;
+	char path[400], pid[32];
+	struct ctl_buf b = {0};
 
-	assert_int_equal(publish_lock(f->d1, &l1, &stale, &err), CTL_OK);
-	assert_int_equal(stale, 0);
-	/* a second holder (another open file description) is refused */
-	assert_int_equal(publish_lock(f->d1, &l2, &stale, &err), CTL_E_IO);
-	assert_non_null(strstr(err.msg, "another ctlsign run"));
+	assert_int_equal(publish_lock(f->dirs, 2, 0, NULL, &l1, &err), CTL_OK);
+	/* the PID is in the lock file from the moment it exists */
+	snprintf(path, sizeof(path), "%s/%s", f->d2, PUBLISH_LOCK_NAME);
+	read_all(path, &b);
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	assert_int_equal(b.len, strlen(pid));
+	assert_memory_equal(b.data, pid, b.len);
+	ctl_buf_clear(&b);
+	/* a second holder (another open file description) waits, then gives up naming us */
+	assert_int_equal(publish_lock(&f->dirs[1], 1, 1, NULL, &l2, &err), CTL_E_CANCELLED);
+	snprintf(pid, sizeof(pid), "pid %ld: ", (long)getpid());
+	assert_non_null(strstr(err.msg, pid));
+	assert_non_null(strstr(err.msg, "test_ctlrun")); /* its command line */
+	assert_null(strstr(err.msg, "pid 0"));
 	assert_null(l2);
 	publish_unlock(l1);
+	assert_int_equal(access(path, F_OK), -1);
 	snprintf(path, sizeof(path), "%s/%s", f->d1, PUBLISH_LOCK_NAME);
 	assert_int_equal(access(path, F_OK), -1);
-	/* a lock file left by a run that died: taken over */
-	assert_non_null(fp = fopen(path, "w"));
-	fprintf(fp, "999999\n");
-	fclose(fp);
-	assert_int_equal(publish_lock(f->d1, &l1, &stale, &err), CTL_OK);
-	assert_int_equal(stale, 999999);
+	/* a lock file left by a run that died: taken over, our PID in it */
+	put_file(f->d1, PUBLISH_LOCK_NAME, "999999\n");
+	assert_int_equal(publish_lock(f->dirs, 1, 0, NULL, &l1, &err), CTL_OK);
+	read_all(path, &b);
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	assert_memory_equal(b.data, pid, strlen(pid));
+	ctl_buf_clear(&b);
 	publish_unlock(l1);
 	assert_int_equal(count_other(f->d1), 0);
+	/* one directory named twice (another path): locked once, no waiting for ourselves */
+	{
+		char other[420], *two[2] = {f->d1, other};
+		snprintf(other, sizeof(other), "%s/../tftp1/.", f->d1);
+		assert_int_equal(publish_lock(two, 2, 0, NULL, &l1, &err), CTL_OK);
+		publish_unlock(l1);
+		assert_int_equal(count_other(f->d1), 0);
+	}
+}
+
+/* Attack 4: a lock file, CTLFile.tlv or .bak that is not a regular file is refused
+ * (CTL_E_POLICY, naming it), in any directory, before the first is locked or written. */
+static void planted_files_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct publish_lock *l = NULL;
+	static const char *const names[] = {"CTLFile.tlv", "CTLFile.tlv.bak", NULL};
+	struct publish_result res[2];
+	char path[400], secret[400];
+	struct ctl_buf b = {0};
+
+	snprintf(secret, sizeof(secret), "%s/secret", f->root);
+	put_file(f->root, "secret", "the secret\n");
+	chmod(secret, 0600);
+
+	/* lock files: a symlink, a FIFO, a directory */
+	snprintf(path, sizeof(path), "%s/%s", f->d2, PUBLISH_LOCK_NAME);
+	assert_int_equal(symlink(secret, path), 0);
+	assert_int_equal(publish_lock(f->dirs, 2, 0, names, &l, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_null(l);
+	assert_int_equal(count_other(f->d1), 0); /* the first directory was not locked */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_int_equal(publish_lock(f->dirs, 2, 0, names, &l, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "FIFO"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(publish_lock(f->dirs, 2, 0, names, &l, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "directory"));
+	assert_int_equal(rmdir(path), 0);
+
+	/* CTLFile.tlv in the second directory: refused once all locks are taken, and the
+	 * locks are given back */
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d2);
+	assert_int_equal(symlink(secret, path), 0);
+	assert_int_equal(publish_lock(f->dirs, 2, 0, names, &l, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, path));
+	assert_int_equal(count_other(f->d1), 0);
+	/* publish_all refuses it too, before writing the first directory */
+	assert_int_equal(publish_all(f->dirs, 2, "CTLFile.tlv", (const uint8_t *)"x", 1, res),
+			 CTL_E_POLICY);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	assert_int_equal(access(path, F_OK), -1);
+	/* and ctlrun_finish: nothing published, the secret copied nowhere */
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+			 CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d2);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(lines_with(f->log, "\"result\":\"failed\""), 1);
+
+	/* a .bak that is a symlink: refused the same way */
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d2);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv.bak", f->d1);
+	assert_int_equal(symlink(secret, path), 0);
+	assert_int_equal(publish_lock(f->dirs, 2, 0, names, &l, &err), CTL_E_POLICY);
+	assert_non_null(strstr(err.msg, path));
+	assert_int_equal(unlink(path), 0);
+	/* the previous CTL is read without following links, also by publish_read */
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	assert_int_equal(symlink(secret, path), 0);
+	assert_int_equal(publish_read(f->d1, "CTLFile.tlv", 1 << 20, &b, NULL, &err), CTL_E_POLICY);
+	assert_null(b.data);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* Audit first, publish second: the intent cannot be written, so nothing is published. */
+static void unaudited_never_published(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	char path[400];
+
+	assert_int_equal(mkdir(f->log, 0700), 0); /* a directory where the log should be */
+	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err), CTL_E_IO);
+	assert_non_null(strstr(err.msg, "not published"));
+	snprintf(path, sizeof(path), "%s/CTLFile.tlv", f->d1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(count_other(f->d1), 0);
+	assert_int_equal(count_other(f->d2), 0);
+}
+
+static void append_n(const char *log, int n)
+{
+	struct ctl_err err = {0};
+
+	for (int i = 0; i < n; i++) {
+		char detail[32];
+		struct audit_rec a = {.operation = "sign", .output = "rel/out.sgn", .result = "ok",
+				      .detail = detail};
+		snprintf(detail, sizeof(detail), "record %d", i);
+		assert_int_equal(audit_append(log, &a, &err), CTL_OK);
+	}
+}
+
+/* Rewrites log with line `line` (1-based) replaced by repl, or deleted (repl NULL). */
+static void rewrite_line(const char *log, long line, const char *repl)
+{
+	char buf[65536], *p = buf, *end;
+	size_t n;
+	long no = 1;
+	FILE *fp = fopen(log, "r");
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	assert_non_null(fp = fopen(log, "w"));
+	while (*p) {
+		end = strchr(p, '\n');
+		assert_non_null(end);
+		if (no == line) {
+			if (repl)
+				fprintf(fp, "%s\n", repl);
+		} else {
+			fwrite(p, 1, (size_t)(end - p + 1), fp);
+		}
+		p = end + 1;
+		no++;
+	}
+	fclose(fp);
+}
+
+static void audit_chain(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct audit_verify v;
+	char line[4096], cwd[300];
+	FILE *fp;
+
+	append_n(f->log, 5);
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.lines, 5);
+	assert_int_equal(v.first_bad, 0);
+	assert_int_equal(v.unchained, 0);
+	/* outputs are absolute */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(line, sizeof(line), "\"output\":\"%s/rel/out.sgn\"", cwd);
+	assert_int_equal(lines_with(f->log, line), 5);
+	assert_int_equal(lines_with(f->log, "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""), 1);
+
+	/* an edited record: the next line no longer chains to it */
+	assert_non_null(fp = fopen(f->log, "r"));
+	for (int i = 0; i < 3; i++)
+		assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	{
+		char *r = strstr(line, "record 2");
+		assert_non_null(r);
+		r[7] = '9';
+		line[strlen(line) - 1] = 0;
+	}
+	rewrite_line(f->log, 3, line);
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.first_bad, 4);
+	assert_non_null(strstr(v.why, "line 3"));
+
+	/* a deleted record */
+	assert_int_equal(unlink(f->log), 0);
+	append_n(f->log, 5);
+	rewrite_line(f->log, 2, NULL);
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.first_bad, 2);
+	/* the first record deleted */
+	assert_int_equal(unlink(f->log), 0);
+	append_n(f->log, 3);
+	rewrite_line(f->log, 1, NULL);
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.first_bad, 1);
+	/* a "prev" field removed from a chained record */
+	assert_int_equal(unlink(f->log), 0);
+	append_n(f->log, 3);
+	rewrite_line(f->log, 2, "{\"operation\":\"sign\",\"result\":\"ok\"}");
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.first_bad, 2);
+
+	/* a log written before the chain existed: unchained up to line 2, then chained */
+	assert_int_equal(unlink(f->log), 0);
+	assert_non_null(fp = fopen(f->log, "w"));
+	fputs("{\"time\":\"2025-01-01T00:00:00Z\",\"operation\":\"sign\",\"result\":\"ok\"}\n", fp);
+	fputs("{\"time\":\"2025-01-02T00:00:00Z\",\"operation\":\"sign\",\"result\":\"ok\"}\n", fp);
+	fclose(fp);
+	append_n(f->log, 2);
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.unchained, 2);
+	assert_int_equal(v.lines, 4);
+	assert_int_equal(v.first_bad, 0);
+	/* the last old line edited: the first chained one says so */
+	rewrite_line(f->log, 2, "{\"time\":\"2025-01-02T00:00:00Z\",\"operation\":\"sign\",\"result\":\"no\"}");
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.first_bad, 3);
+
+	/* a torn last line (a write that failed) is cut off by the next append */
+	assert_int_equal(unlink(f->log), 0);
+	append_n(f->log, 2);
+	assert_non_null(fp = fopen(f->log, "a"));
+	fputs("{\"time\":\"20", fp);
+	fclose(fp);
+	append_n(f->log, 1);
+	assert_int_equal(audit_verify(f->log, &v, &err), CTL_OK);
+	assert_int_equal(v.lines, 3);
+	assert_int_equal(v.first_bad, 0);
+}
+
+/* An intent without an outcome (a run killed while publishing) is reported once by the
+ * next run over that directory, and closed with an "interrupted" outcome. */
+static void interrupted_reported(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct audit_rec a = {.operation = "sign", .phase = "intent", .intent = "1-2-3",
+			      .result = "ok"};
+	char out[400], other[400];
+	size_t found = 9;
+	FILE *rep = tmpfile();
+
+	assert_non_null(rep);
+	snprintf(out, sizeof(out), "%s/x.cnf.xml.sgn", f->d1);
+	snprintf(other, sizeof(other), "%s/y.cnf.xml.sgn", f->d2);
+	a.output = out;
+	assert_int_equal(audit_append(f->log, &a, &err), CTL_OK);
+	a.intent = "4-5-6";
+	a.output = other;
+	assert_int_equal(audit_append(f->log, &a, &err), CTL_OK);
+	a = (struct audit_rec){.operation = "publish", .phase = "outcome", .intent = "4-5-6",
+			       .result = "ok"};
+	assert_int_equal(audit_append(f->log, &a, &err), CTL_OK);
+	/* d2's intent has its outcome: nothing to say about d2 */
+	assert_int_equal(audit_report_interrupted(f->log, &f->dirs[1], 1, "does X", rep, &found, &err), CTL_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(audit_report_interrupted(f->log, f->dirs, 1, "does X", rep, &found, &err), CTL_OK);
+	assert_int_equal(found, 1);
+	assert_int_equal(audit_report_interrupted(f->log, f->dirs, 1, "does X", rep, &found, &err), CTL_OK);
+	assert_int_equal(found, 0);
+	{
+		char line[1024] = "";
+		rewind(rep);
+		assert_non_null(fgets(line, sizeof(line), rep));
+		assert_non_null(strstr(line, "an earlier run was interrupted after announcing 1 file"));
+		assert_non_null(strstr(line, out));
+		assert_non_null(strstr(line, "this run does X"));
+	}
+	assert_int_equal(lines_with(f->log, "\"result\":\"interrupted\""), 1);
+	fclose(rep);
 }
 
 /* The state directory cannot take records. Before publishing (the record of what is
@@ -454,6 +760,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(lock_busy_and_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(record_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(planted_files_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(unaudited_never_published, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(interrupted_reported, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,4 +51,37 @@ cmp plain orig.xml
 vcheck "$T/SEP0011223344AA.cnf.xml.sgn" "$V/ccm.crt" SEP0011223344AA.cnf.xml.sgn
 [ -e "$T/SEP0011223344BB.cnf.xml" ] && [ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "failed files removed"
 grep -q "SEP0011223344BB.pem" err.txt || fail "missing-cert message: $(cat err.txt)"
+
+# One run at a time in a directory: another run's lock (this shell's PID, flock held)
+# makes --dir wait (--wait 0: not at all) and exit 12 naming the holder; nothing done.
+cp orig.xml "$T/SEP0011223344CC.cnf.xml"
+cp "$V/phone.crt" certs/SEP0011223344CC.pem
+echo $$ >"$T/.ctlsign.lock"
+exec 9<"$T/.ctlsign.lock"
+flock 9
+expect 12 encrypt --key "pkcs11:token=tftp" --device-certs certs --dir "$T" --wait 0 >/dev/null 2>err.txt 9<&-
+grep -q "another run holds $T/.ctlsign.lock (pid $$: " err.txt || fail "lock message: $(cat err.txt)"
+[ ! -e "$T/SEP0011223344CC.cnf.xml.enc.sgn" ] || fail "encrypted while another run held the directory"
+rm "$T/.ctlsign.lock"
+exec 9<&-
+
+# Audit first, publish second: both outputs announced (intent, with their hashes) before
+# either is renamed into place; when the log cannot be appended to (a file size limit
+# below its size: a full disk), nothing is written and the clear config stays.
+for f in "$T/SEP0011223344AA.cnf.xml.enc.sgn" "$T/SEP0011223344AA.cnf.xml.sgn"; do
+  grep '"phase":"intent"' audit.log | grep -F "\"output\":\"$f\"" \
+    | grep -F "\"output_sha256\":\"$(sha256sum "$f" | cut -d' ' -f1)\"" >/dev/null || fail "no intent record for $f"
+done
+"$CTLSIGN" audit --verify audit.log >/dev/null || fail "audit chain"
+cp orig.xml "$T/SEP001122334455.cnf.xml"
+rm -f "$T"/SEP001122334455.cnf.xml.*
+head -c 40000 /dev/zero | tr '\0' 'x' >>full.log; echo >>full.log
+set +e
+( trap '' XFSZ; ulimit -f 32; exec "$CTLSIGN" encrypt --pin env:CTL_TEST_PIN --key "pkcs11:token=tftp" \
+    --device-cert "$V/phone.crt" --audit-log "$WORK/full.log" "$T/SEP001122334455.cnf.xml" ) >/dev/null 2>err.txt
+rc=$?; set -e
+[ "$rc" = 3 ] || fail "full audit log: exit $rc: $(cat err.txt)"
+grep -q "no audit record" err.txt || fail "message: $(cat err.txt)"
+[ -e "$T/SEP001122334455.cnf.xml" ] || fail "the clear config went without an audit record"
+[ -z "$(ls "$T" | grep '^SEP001122334455\.cnf\.xml\.' || true)" ] || fail "written without an audit record: $(ls "$T")"
 echo PASS

@@ -65,4 +65,13 @@ if [ "$(id -u)" -ne 0 ]; then printf x > "$T/locked.cnf.xml"; chmod 000 "$T/lock
 expect 13 sign --key "pkcs11:token=tftp" --dir "$T" --json >sum.json 2>err.txt
 grep -q "huge.cnf.xml: cannot read: file too large" err.txt || fail "message: $(cat err.txt)"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["failed"]>=1 and s["unchanged"]==306, s' sum.json
+
+# A CTLFile.tlv planted as a symbolic link in the TFTP directory is not followed to check
+# the signer against: refused (exit 9) naming it, nothing signed.
+mkdir "$WORK/t2"
+cp "$T/SEP000000000100.cnf.xml" "$WORK/t2/"
+ln -s "$V/CTLFile.tlv" "$WORK/t2/CTLFile.tlv"
+expect 9 sign --key "pkcs11:token=tftp" --dir "$WORK/t2" 2>err.txt
+grep -q "$WORK/t2/CTLFile.tlv is a symbolic link" err.txt || fail "message: $(cat err.txt)"
+[ ! -e "$WORK/t2/SEP000000000100.cnf.xml.sgn" ] || fail "signed next to a planted CTL link"
 echo PASS

@@ -59,4 +59,32 @@ expect 13 sign --key "pkcs11:token=tftp" -q cfg.cnf.xml nosuchfile >/dev/null 2>
 expect 2 sign --key "pkcs11:token=tftp" 2>/dev/null
 expect 2 sign --digest md5 cfg.cnf.xml 2>/dev/null
 "$CTLSIGN" sign --help | grep -q -- "--include" || fail "--help"
+
+# The audit log is a chain (each record holds the SHA-256 of the one before): intact; a
+# record edited or deleted is found, naming the first line that no longer chains (exit 9).
+grep -q '"phase":"intent"' audit.log || fail "no intent records"
+grep -q '"operation":"publish","phase":"outcome"' audit.log || fail "no outcome records"
+"$CTLSIGN" audit --verify audit.log >out.txt || fail "audit --verify: $(cat out.txt)"
+grep -q "chain intact" out.txt || fail "audit --verify: $(cat out.txt)"
+[ "$(wc -l <audit.log)" -ge 4 ] || fail "too few records for the chain checks"
+sed '2s/"result":"ok"/"result":"OK"/' audit.log >edited.log
+grep -q '"result":"OK"' edited.log || fail "the edit did not apply"
+expect 9 "$CTLSIGN" audit --verify edited.log 2>err.txt
+grep -q "edited.log is broken at line 3: .*line 2 was edited" err.txt || fail "edit: $(cat err.txt)"
+sed '3d' audit.log >deleted.log
+expect 9 "$CTLSIGN" audit --verify deleted.log 2>err.txt
+grep -q "deleted.log is broken at line 3" err.txt || fail "deletion: $(cat err.txt)"
+expect 9 "$CTLSIGN" audit --verify --json deleted.log >out.json 2>/dev/null
+python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["intact"] is False and d["first_bad_line"] == 3, d' <out.json || fail "audit --verify --json"
+# a log begun before the chain existed: its first lines are "unchained", not broken
+{ printf '{"time":"2025-01-01T00:00:00Z","operation":"sign","result":"ok"}\n'; cat audit.log; } >old.log
+# (the first chained record then names the old line's hash: re-chain by appending)
+printf '{"time":"2025-01-01T00:00:00Z","operation":"sign","result":"ok"}\n' >old2.log
+CTLSIGN_AUDIT_LOG=$WORK/old2.log sign --key "pkcs11:token=tftp" cfg.cnf.xml >/dev/null 2>&1 || fail "sign with an old log"
+"$CTLSIGN" audit --verify old2.log >out.txt || fail "old log: $(cat out.txt)"
+grep -q "unchained up to line 1" out.txt || fail "old log: $(cat out.txt)"
+expect 9 "$CTLSIGN" audit --verify old.log 2>/dev/null
 echo PASS

@@ -111,15 +111,37 @@ static size_t count_tmp(const char *dir)
 }
 
 struct audit_count {
-	atomic_ulong n;
+	atomic_ulong n, outcomes;
+	long fail_after;           /* intents accepted before the "log" fails; -1 never */
 };
 
-static void count_audit(void *ctx, const struct bulk_done *d, size_t n)
+static int count_intent(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			struct ctl_err *err)
 {
 	struct audit_count *c = ctx;
-	for (size_t i = 0; i < n; i++)
+
+	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(d[i].result, "ok");
+	}
+	if (c->fail_after >= 0 && (long)atomic_load(&c->n) + (long)n > c->fail_after)
+		return ctl_fail(err, CTL_E_IO, "cannot append to audit log: No space left on device");
+	snprintf(id, BULK_ID_MAX, "id-%lu", (unsigned long)atomic_load(&c->n));
 	atomic_fetch_add(&c->n, n);
+	return CTL_OK;
+}
+
+static void count_outcome(void *ctx, const char *id, const struct bulk_done *d, size_t n)
+{
+	struct audit_count *c = ctx;
+
+	assert_int_equal(strncmp(id, "id-", 3), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(d[i].result, "ok"))
+			continue; /* announced, but its rename failed */
+		if (!strchr(d[i].path, '\\')) /* a display form with escapes is no path */
+			assert_int_equal(access(d[i].path, F_OK), 0);
+		atomic_fetch_add(&c->outcomes, 1);
+	}
 }
 
 static struct bulk_opts opts(unsigned jobs)
@@ -349,7 +371,10 @@ static void test_dir_odd_names(void **state)
 	(void)state;
 
 	atomic_init(&ac.n, 0);
-	o.audit = count_audit;
+	atomic_init(&ac.outcomes, 0);
+	ac.fail_after = -1;
+	o.intent = count_intent;
+	o.outcome = count_outcome;
 	o.audit_ctx = &ac;
 	memset(longname, 'L', sizeof(longname));
 	memcpy(longname + 251 - 8, ".cnf.xml", 9); /* 251 chars: .sgn makes 255 */
@@ -390,7 +415,8 @@ static void test_dir_odd_names(void **state)
 	assert_int_equal(st.failed, 2);   /* too long a name, too large a file */
 	assert_int_equal(st.skipped, 2);  /* the symlink and the directory */
 	assert_int_equal(st.unchanged, 0);
-	assert_int_equal(atomic_load(&ac.n), 6);
+	assert_int_equal(atomic_load(&ac.n), 7); /* the too-long name fails only at its rename */
+	assert_int_equal(atomic_load(&ac.outcomes), 6);
 	assert_int_equal(json_object_array_length(st.failures), 2);
 	bulk_stats_clear(&st);
 	assert_sgn_ok(d, "SEP001122334455.cnf.xml", xml, strlen(xml));
@@ -483,6 +509,62 @@ static void test_dir_thousands(void **state)
 	rm_rf(out);
 	free(d);
 	free(out);
+}
+
+/* Attack 5: the audit log fails (disk full) once 3 intents are in: the batch that could
+ * not be announced is not published, the run stops with CTL_E_IO, no temp files stay,
+ * and the rerun signs (and announces) exactly the files that are not in place. */
+static void test_audit_fails(void **state)
+{
+	char *d = mktmp(), name[64];
+	struct bulk_opts o = opts(1);
+	struct bulk_stats st;
+	struct ctl_err e;
+	struct audit_count ac;
+	DIR *dir;
+	struct dirent *de;
+	unsigned long sgn = 0;
+	(void)state;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "SEP%012d.cnf.xml", i);
+		write_file(d, name, name, strlen(name));
+	}
+	atomic_init(&ac.n, 0);
+	atomic_init(&ac.outcomes, 0);
+	ac.fail_after = 0;
+	o.intent = count_intent;
+	o.outcome = count_outcome;
+	o.audit_ctx = &ac;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bulk_sign_dir(d, &o, &st, &e), CTL_E_IO);
+	assert_true(st.stopped);
+	assert_non_null(strstr(st.stop.msg, "No space left"));
+	assert_int_equal(st.signed_files, 0);
+	assert_int_equal(st.not_done, 40);
+	bulk_stats_clear(&st);
+	dir = opendir(d);
+	assert_non_null(dir);
+	while ((de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+		sgn += n > 4 && !strcmp(de->d_name + n - 4, ".sgn");
+	}
+	closedir(dir);
+	assert_int_equal(sgn, 0);
+	assert_int_equal(count_tmp(d), 0);
+	assert_int_equal(atomic_load(&ac.outcomes), 0);
+
+	/* the log works again: every file is signed and announced (none is "unchanged") */
+	ac.fail_after = -1;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bulk_sign_dir(d, &o, &st, &e), CTL_OK);
+	assert_int_equal(st.signed_files, 40);
+	assert_int_equal(st.unchanged, 0);
+	assert_int_equal(atomic_load(&ac.n), 40);
+	assert_int_equal(atomic_load(&ac.outcomes), 40);
+	bulk_stats_clear(&st);
+	rm_rf(d);
+	free(d);
 }
 
 /* A signer that fails like a pulled token after `left` signatures. */
@@ -654,6 +736,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dir_odd_names),
 		cmocka_unit_test(test_dir_thousands),
 		cmocka_unit_test(test_token_removed),
+		cmocka_unit_test(test_audit_fails),
 		cmocka_unit_test(test_files_mode),
 		cmocka_unit_test(test_enc_roundtrip),
 	};

@@ -19,7 +19,9 @@ pid=$!
 # must not inherit our fd 3, or this would see the FIFO at once).
 paused=false
 for _ in $(seq 600); do
-  if ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$fifo"; then paused=true; break; fi
+  # (the forked shell holds fd 3 too until it execs ctlsign: only ctlsign's own counts)
+  if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$CTLSIGN")" ] &&
+     ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "$fifo"; then paused=true; break; fi
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
