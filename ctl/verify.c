@@ -77,7 +77,7 @@ const struct ctl_record *ctl_find_signer(const struct ctl_file *f, int role)
 		const struct ctl_record *r = &f->records[i];
 		if (role >= 0 && r->role != role)
 			continue;
-		if (r->issuer && strcmp(r->issuer, f->hdr.issuer_name) == 0 &&
+		if (r->cert.len && r->issuer && strcmp(r->issuer, f->hdr.issuer_name) == 0 &&
 		    buf_eq(&r->serial, &f->hdr.signer_serial))
 			return r;
 	}
