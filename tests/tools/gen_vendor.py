@@ -30,6 +30,8 @@ What each file is:
                            and is signed by tftp2's key, which CTLFile.tlv lists as TFTP:
                            only its kind keeps a device from accepting it as a config
   not-firmware.loads       a plain XML load list named .loads (no signed header)
+  SEP001122334455.cnf.xml.sha256.sgn  a .sgn with hash code 2 (SHA-256), signed by ccm:
+                           what we wrote before issue 11 §4; reading it stays
 """
 import datetime
 import os
@@ -44,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VEC = os.path.join(HERE, "..", "data", "vectors")
 OUT = os.path.join(HERE, "..", "data", "vendor")
 
-HASHES = {1: hashes.SHA1, 3: hashes.SHA512}
+HASHES = {1: hashes.SHA1, 2: hashes.SHA256, 3: hashes.SHA512}
 SHORT = {NameOID.COMMON_NAME: "CN", NameOID.ORGANIZATION_NAME: "O",
          NameOID.ORGANIZATIONAL_UNIT_NAME: "OU", NameOID.LOCALITY_NAME: "L",
          NameOID.STATE_OR_PROVINCE_NAME: "ST", NameOID.COUNTRY_NAME: "C"}
@@ -205,6 +207,13 @@ def main():
         serial_bytes(tftp2), 1, "fw-names-tftp2.sbn", b"<device/>\n", key("tftp2"))
     files["not-firmware.loads"] = (b"<?xml version=\"1.0\"?>\n<loads><load>SIP-example"
                                    b"</load></loads>\n")
+
+    with open(os.path.join(VEC, "SEP001122334455.cnf.xml"), "rb") as fh:
+        cfg = fh.read()
+    c = cert("ccm")
+    files["SEP001122334455.cnf.xml.sha256.sgn"] = signed_file(
+        (1, 0), name_str(c.subject, ","), name_str(c.issuer, ","), serial_bytes(c), 2,
+        "SEP001122334455.cnf.xml.sgn", cfg, key("ccm"), timestamp=1767225600)
 
     for name, data in sorted(files.items()):
         with open(os.path.join(OUT, name), "wb") as fh:
