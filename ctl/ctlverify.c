@@ -22,7 +22,8 @@ _Static_assert(CTLV_E_INTERNAL == CTL_E_INTERNAL && CTLV_E_USAGE == CTL_E_USAGE 
 		       CTLV_E_NETWORK == CTL_E_NETWORK,
 	       "ctlverify.h codes must equal enum ctl_status");
 _Static_assert(CTLV_KIND_CTL == CTL_KIND_CTL && CTLV_KIND_ITL == CTL_KIND_ITL &&
-		       CTLV_KIND_SGN == CTL_KIND_SGN && CTLV_KIND_ENC_SGN == CTL_KIND_ENC_SGN,
+		       CTLV_KIND_SGN == CTL_KIND_SGN && CTLV_KIND_ENC_SGN == CTL_KIND_ENC_SGN &&
+		       CTLV_KIND_FIRMWARE == CTL_KIND_FIRMWARE,
 	       "ctlverify.h kinds must equal enum ctl_kind");
 
 /* Signed firmware (header version 1.1) is never trusted: no CTL lists the vendor's key. */
