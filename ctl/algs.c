@@ -75,6 +75,7 @@ const char *ctl_kind_name(int kind)
 	case CTL_KIND_ITL: return "ITL";
 	case CTL_KIND_SGN: return "SGN";
 	case CTL_KIND_ENC_SGN: return "ENC-SGN";
+	case CTL_KIND_FIRMWARE: return "FIRMWARE";
 	default: return "unknown";
 	}
 }

@@ -86,11 +86,11 @@ bool ctl_role_is_tftp(int role);              /* TFTP or CCM+TFTP */
 /* --- CTL/ITL records (SPEC §3.2) --- */
 
 struct ctl_record {
-	char *dns_name;        /* tag 2, NULL if absent */
-	char *subject;         /* tag 3 */
-	int role;              /* tag 4; -1 if absent */
-	char *issuer;          /* tag 5 */
-	struct ctl_buf serial; /* tag 6 */
+	char *dns_name;        /* tag 2, NULL if absent; "" if one NUL byte (real SAST records) */
+	char *subject;         /* tag 3, NULL if absent (non-secure server records) */
+	int role;              /* tag 4 (required when parsed); -1 if absent */
+	char *issuer;          /* tag 5, NULL if absent */
+	struct ctl_buf serial; /* tag 6, empty if absent */
 	struct ctl_buf pubkey; /* tag 7: PKCS#1 RSAPublicKey DER, or uncompressed EC point */
 	struct ctl_buf cert_sig; /* tag 8: the certificate's signature value */
 	struct ctl_buf cert;   /* tag 9: certificate DER; empty in non-secure server records */
@@ -111,8 +111,11 @@ X509 *ctl_record_x509(const struct ctl_record *r, struct ctl_err *err);
 
 /* --- the signed header (SPEC §3.1) and whole files --- */
 
-enum ctl_kind { CTL_KIND_CTL = 1, CTL_KIND_ITL, CTL_KIND_SGN, CTL_KIND_ENC_SGN };
-const char *ctl_kind_name(int kind);          /* "CTL", "ITL", "SGN", "ENC-SGN" */
+/* FIRMWARE: signed firmware or another vendor-signed TFTP file (.loads, .sbn, .sbin,
+ * .zz.sgn, .bin.sgn): header version 1.1, signed by the vendor's firmware key, which no
+ * CTL lists. Shown, checked with a given certificate and stripped; never trusted. */
+enum ctl_kind { CTL_KIND_CTL = 1, CTL_KIND_ITL, CTL_KIND_SGN, CTL_KIND_ENC_SGN, CTL_KIND_FIRMWARE };
+const char *ctl_kind_name(int kind);          /* "CTL", "ITL", "SGN", "ENC-SGN", "FIRMWARE" */
 
 struct ctl_enc_info {        /* tags 16..27 (.enc.sgn only) */
 	uint8_t iv_type;         /* 18 */
@@ -140,7 +143,8 @@ struct ctl_header {
 	struct ctl_buf signature;                   /* tag 12 */
 	size_t sig_offset, sig_elem_len;            /* tag-12 element's place in the file */
 	char *file_name;                            /* tag 14 */
-	uint32_t timestamp;                         /* tag 15 */
+	uint32_t timestamp;                         /* tag 15 (0 if absent) */
+	bool has_timestamp;                         /* tag 15 present (optional in FIRMWARE only) */
 	bool has_enc;
 	struct ctl_enc_info enc;                    /* tags 16..27 */
 	unsigned pad_count;                         /* tag 13 bytes */
@@ -162,7 +166,8 @@ struct ctl_file {
 /* Parses a file (copied into f->raw). Any structural problem is CTL_E_MALFORMED with the
  * offending tag and offset in the message; an unknown version is CTL_E_UNSUPPORTED.
  * Kind: version 1.2 -> CTL, or ITL when the header file name starts with "ITL";
- * version 1.0 -> SGN; version 2.0 with encryption info -> ENC_SGN. */
+ * version 1.0 -> SGN; version 1.1 -> FIRMWARE (no timestamp needed);
+ * version 2.0 with encryption info -> ENC_SGN. */
 int ctl_parse(const uint8_t *data, size_t len, struct ctl_file **out, struct ctl_err *err);
 int ctl_parse_file(const char *path, struct ctl_file **out, struct ctl_err *err);
 void ctl_file_free(struct ctl_file *f);

@@ -22,8 +22,14 @@ _Static_assert(CTLV_E_INTERNAL == CTL_E_INTERNAL && CTLV_E_USAGE == CTL_E_USAGE 
 		       CTLV_E_NETWORK == CTL_E_NETWORK,
 	       "ctlverify.h codes must equal enum ctl_status");
 _Static_assert(CTLV_KIND_CTL == CTL_KIND_CTL && CTLV_KIND_ITL == CTL_KIND_ITL &&
-		       CTLV_KIND_SGN == CTL_KIND_SGN && CTLV_KIND_ENC_SGN == CTL_KIND_ENC_SGN,
+		       CTLV_KIND_SGN == CTL_KIND_SGN && CTLV_KIND_ENC_SGN == CTL_KIND_ENC_SGN &&
+		       CTLV_KIND_FIRMWARE == CTL_KIND_FIRMWARE,
 	       "ctlverify.h kinds must equal enum ctl_kind");
+
+/* Signed firmware (header version 1.1) is never trusted: no CTL lists the vendor's key. */
+#define FIRMWARE_REFUSED                                                                    \
+	"this is signed firmware or another vendor-signed file (header version 1.1), signed " \
+	"by the vendor's firmware key, which no CTL lists"
 
 /* A timestamp this far ahead of our clock earns a warning (clock skew allowance). */
 #define FUTURE_SLACK 300
@@ -404,6 +410,10 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	rc = begin_file(s, data, len, &f);
 	if (rc != CTL_OK)
 		return rc;
+	if (f->kind == CTL_KIND_FIRMWARE) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not a CTL or ITL; refused");
+		goto out;
+	}
 	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s file, not a CTL or ITL", article(f->kind), ctl_kind_name(f->kind));
 		goto out;
@@ -490,6 +500,10 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 	rc = begin_file(s, data, len, &f);
 	if (rc != CTL_OK)
 		return rc;
+	if (f->kind == CTL_KIND_FIRMWARE) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not a configuration file (.sgn or .enc.sgn); refused");
+		goto out;
+	}
 	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_ENC_SGN) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s, not a signed file (.sgn or .enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
 		goto out;

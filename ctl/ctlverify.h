@@ -47,6 +47,7 @@ extern "C" {
 #define CTLV_KIND_ITL 2
 #define CTLV_KIND_SGN 3
 #define CTLV_KIND_ENC_SGN 4
+#define CTLV_KIND_FIRMWARE 5 /* signed firmware or other vendor-signed file: never trusted */
 
 typedef struct ctlv_store ctlv_store;
 

@@ -13,21 +13,24 @@
 
 static int oom(struct ctl_err *err) { return ctl_fail(err, CTL_E_INTERNAL, "out of memory"); }
 
-/* A NUL-terminated, non-empty string without control characters. */
-static int get_string(const struct cbs *v, const char *what, uint8_t tag, char **out,
-		      struct ctl_err *err)
+/* A NUL-terminated string without control characters; non-empty unless allow_empty, when
+ * a lone NUL byte is the empty string (real SAST records write their DNS name so). A
+ * zero-length value is never a string. */
+static int get_string_opt(const struct cbs *v, const char *what, uint8_t tag, bool allow_empty,
+			  char **out, struct ctl_err *err)
 {
 	size_t n = cbs_len(v), off = ELEM_OFF(v);
 	const uint8_t *p = cbs_data(v);
 	uint8_t *s;
 
 	if (n == 0)
-		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
-				off);
+		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty%s", what,
+				tag, off,
+				allow_empty ? " (length 0; an empty name is one NUL byte)" : "");
 	if (p[n - 1] != 0)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"%s (tag %u) at offset %zu is not NUL-terminated", what, tag, off);
-	if (n == 1)
+	if (n == 1 && !allow_empty)
 		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
 				off);
 	for (size_t i = 0; i + 1 < n; i++)
@@ -40,6 +43,12 @@ static int get_string(const struct cbs *v, const char *what, uint8_t tag, char *
 	free(*out);
 	*out = (char *)s;
 	return CTL_OK;
+}
+
+static int get_string(const struct cbs *v, const char *what, uint8_t tag, char **out,
+		      struct ctl_err *err)
+{
+	return get_string_opt(v, what, tag, false, out, err);
 }
 
 static int get_bytes(const struct cbs *v, const char *what, uint8_t tag, bool nonempty,
@@ -263,11 +272,10 @@ static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *er
 	TRY(want_len(&e, "version", tag, 2, err));
 	h->version_major = cbs_data(&e)[0];
 	h->version_minor = cbs_data(&e)[1];
-	if (!((h->version_major == 1 && h->version_minor == 2) ||
-	      (h->version_major == 1 && h->version_minor == 0) ||
+	if (!((h->version_major == 1 && h->version_minor <= 2) ||
 	      (h->version_major == 2 && h->version_minor == 0)))
 		return ctl_fail(err, CTL_E_UNSUPPORTED,
-				"file version %u.%u is not supported (CTL/ITL 1.2, .sgn 1.0, .enc.sgn 2.0)",
+				"file version %u.%u is not supported (CTL/ITL 1.2, .sgn 1.0, signed firmware 1.1, .enc.sgn 2.0)",
 				h->version_major, h->version_minor);
 	return CTL_OK;
 }
@@ -275,18 +283,21 @@ static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *er
 static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *err)
 {
 	static const uint8_t req[] = {1, 2, 3, 7, 12, 14, 15};
+	/* Signed firmware (version 1.1) has no timestamp. */
+	static const uint8_t req_fw[] = {1, 2, 3, 7, 12, 14};
 	static const uint8_t req_enc[] = {16, 26, 27};
 	const char *where = "header";
 	struct ctl_header *h = &f->hdr;
 	struct cbs hs, e;
 	uint32_t seen = (1u << 1) | (1u << 2);
 	uint8_t tag;
-	bool is_tlv, is_enc;
+	bool is_tlv, is_enc, is_fw;
 	size_t total = cbs_len(file);
 
 	TRY(parse_version(file, h, err));
 	is_tlv = h->version_major == 1 && h->version_minor == 2;
 	is_enc = h->version_major == 2;
+	is_fw = h->version_major == 1 && h->version_minor == 1;
 	if (!cbs_get_tlv(file, &tag, &e))
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"file is truncated at offset 5: no header length element");
@@ -370,6 +381,7 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 		case 15:
 			TRY(want_len(&e, "timestamp", tag, 4, err));
 			h->timestamp = ((uint32_t)u16_of(&e) << 16) | (uint32_t)((cbs_data(&e)[2] << 8) | cbs_data(&e)[3]);
+			h->has_timestamp = true;
 			break;
 		case 16:
 			TRY(parse_container(e, "encryption info (tag 16)", enc_info_tags,
@@ -391,7 +403,10 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 			return unknown_tag(where, tag, &e, err);
 		}
 	}
-	TRY(missing(seen, req, sizeof(req), where, 0, err));
+	if (is_fw)
+		TRY(missing(seen, req_fw, sizeof(req_fw), where, 0, err));
+	else
+		TRY(missing(seen, req, sizeof(req), where, 0, err));
 	if (is_enc)
 		TRY(missing(seen, req_enc, sizeof(req_enc), where, 0, err));
 	if (h->signature.len != (size_t)(64u << h->modulus_code))
@@ -412,7 +427,10 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 
 static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *err)
 {
-	static const uint8_t req[] = {3, 4, 5, 6};
+	/* Only the role is required: real SAST records may lack tag 8, and non-secure server
+	 * records may hold just DNS name, role and IP (no subject, issuer, serial, key or
+	 * certificate). A record without a certificate, issuer or serial is never a signer. */
+	static const uint8_t req[] = {4};
 	size_t start = cbs_offset(body);
 	char where[64];
 	struct cbs rec, e;
@@ -452,7 +470,7 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 		TRY(seen_once(&seen, tag, where, &e, err));
 		switch (tag) {
 		case 2:
-			TRY(get_string(&e, "DNS name", tag, &r->dns_name, err));
+			TRY(get_string_opt(&e, "DNS name", tag, true, &r->dns_name, err));
 			break;
 		case 3:
 			TRY(get_string(&e, "subject name", tag, &r->subject, err));
@@ -548,6 +566,8 @@ int ctl_parse(const uint8_t *data, size_t len, struct ctl_file **out, struct ctl
 		rc = parse_records(&s, f, err);
 		if (rc)
 			goto fail;
+	} else if (f->hdr.version_major == 1 && f->hdr.version_minor == 1) {
+		f->kind = CTL_KIND_FIRMWARE;
 	} else if (f->hdr.version_major == 1) {
 		f->kind = CTL_KIND_SGN;
 	} else {

@@ -91,7 +91,8 @@ static const struct ctl_record *find_signer(const struct ctl_file *f, int role, 
 
 const struct ctl_record *ctl_find_signer(const struct ctl_file *f, int role)
 {
-	return find_signer(f, role, false);
+	/* A record without a certificate can never be a signer. */
+	return find_signer(f, role, true);
 }
 
 /* Hex of the serial for messages (truncated to fit). */

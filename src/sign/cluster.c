@@ -231,6 +231,9 @@ static int cluster_key(struct parse_state *st, const char *name, const char *val
 		if (!c->hash_alg)
 			return fail_at(st, st->line,
 				       "digest must be sha512, sha256 or sha1 (got '%s')", value);
+		if (c->hash_alg == CTL_HASH_SHA256)
+			fprintf(stderr, "ctlsign: warning: %s:%d: digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n",
+				st->file, st->line);
 		return 1;
 	}
 	if (!strcmp(name, "output")) {

@@ -346,6 +346,8 @@ int cmd_encrypt(int argc, char **argv)
 		case O_DIGEST:
 			if (!(e.hash = ctl_hash_from_name(optarg)))
 				return tool_fail(CTL_E_USAGE, "encrypt: --digest must be sha512, sha256 or sha1 (got '%s')", optarg);
+			if (e.hash == CTL_HASH_SHA256)
+				fprintf(stderr, "ctlsign: warning: --digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n");
 			break;
 		case 'o': e.outdir = optarg; break;
 		case O_CTL: ctl = optarg; break;

@@ -126,6 +126,8 @@ int cmd_sign(int argc, char **argv)
 		case O_DIGEST:
 			if (!(hash = ctl_hash_from_name(optarg)))
 				return tool_fail(CTL_E_USAGE, "sign: --digest must be sha512, sha256 or sha1 (got '%s')", optarg);
+			if (hash == CTL_HASH_SHA256)
+				fprintf(stderr, "ctlsign: warning: --digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n");
 			break;
 		case 'o': outdir = optarg; break;
 		case O_CTL: ctl = optarg; break;

@@ -11,7 +11,9 @@ static const char usage[] =
 	"\n"
 	"Checks the signature of a CTL/ITL (.tlv), signed (.sgn) or encrypted (.enc.sgn) file.\n"
 	"A CTL is checked against its own SAST record that matches the header's signer, an\n"
-	"ITL against its own record of the signer. .sgn and .enc.sgn files need --cert.\n"
+	"ITL against its own record of the signer. .sgn and .enc.sgn files need --cert, and so\n"
+	"does signed firmware (.loads, .sbn, .sbin, .zz.sgn, .bin.sgn: header version 1.1),\n"
+	"which the vendor's firmware key signs and no CTL lists.\n"
 	"Prints one line, 'valid: ...' or 'invalid: <reason>'; exits 0 only when valid.\n"
 	"\n"
 	"options:\n"
@@ -106,6 +108,12 @@ int cmd_check(int argc, char **argv)
 			snprintf(signer, sizeof(signer), "its own %s record at offset %zu",
 				 role ? role : "signer", r ? r->offset : 0);
 		}
+	} else if (f->kind == CTL_KIND_FIRMWARE) {
+		ctl_fail(&err, CTL_E_SIGNER,
+			 "%s is signed firmware or another vendor-signed file: such files are signed by the vendor's firmware key, which no CTL lists; give that key's certificate with --cert CERT",
+			 path);
+		rc = result(json, path, f, NULL, &err);
+		goto out;
 	} else {
 		ctl_fail(&err, CTL_E_USAGE,
 			 "%s is a %s file, which does not carry its signer's certificate; give --cert CERT",

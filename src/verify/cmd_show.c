@@ -12,9 +12,11 @@
 static const char usage[] =
 	"usage: ctlverify show FILE [--json]\n"
 	"\n"
-	"Prints what FILE is (CTL, ITL, .sgn, .enc.sgn), every header field and, for CTL/ITL,\n"
-	"every record: role, subject, issuer, serial, DNS name, IP, certificate SHA-1 and\n"
-	"SHA-256 fingerprints, key type and size, validity and whether it has expired.\n"
+	"Prints what FILE is (CTL, ITL, .sgn, .enc.sgn, signed firmware), every header field\n"
+	"and, for CTL/ITL, every record: role, subject, issuer, serial, DNS name, IP,\n"
+	"certificate SHA-1 and SHA-256 fingerprints, key type and size, validity and whether\n"
+	"it has expired; for a CTL also its security mode (mixed when a server record carries\n"
+	"a certificate, else non-secure). Records of real clusters may leave fields out.\n"
 	"Does not check the signature: use 'ctlverify check'.\n"
 	"\n"
 	"options:\n"
@@ -30,6 +32,8 @@ struct rec_info {
 	char cert_error[sizeof(((struct ctl_err *)0)->msg)];
 	size_t length;
 };
+
+#define FIRMWARE_DESC "signed firmware or other vendor-signed file"
 
 static void iso_time(const ASN1_TIME *t, char *out, size_t n)
 {
@@ -119,6 +123,22 @@ static const char *role_str(int role, char *buf, size_t n)
 	return buf;
 }
 
+/* A record's security mode (SPEC §4.2): mixed when any server (non-SAST) record carries a
+ * certificate, non-secure when none does. */
+static const char *security_mode(const struct ctl_file *f)
+{
+	for (size_t i = 0; i < f->nrecords; i++)
+		if (f->records[i].role != CTL_ROLE_SAST && f->records[i].cert.len)
+			return "mixed";
+	return "non-secure";
+}
+
+/* A record's string field as shown: absent and empty are told apart. */
+static const char *field_str(const char *s)
+{
+	return !s ? "(absent)" : !*s ? "(empty)" : s;
+}
+
 static void print_hex_field(FILE *fp, const char *label, const struct ctl_buf *b)
 {
 	char *h = ctl_hex(b->data, b->len);
@@ -135,8 +155,9 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 
 	ctl_body(f, &body, &blen);
 	time_str(h->timestamp, ts, sizeof(ts));
-	fprintf(fp, "%s: %s, version %u.%u, %zu bytes\n", path, ctl_kind_name(f->kind),
-		h->version_major, h->version_minor, f->raw.len);
+	fprintf(fp, "%s: %s%s, version %u.%u, %zu bytes\n", path, ctl_kind_name(f->kind),
+		f->kind == CTL_KIND_FIRMWARE ? " (" FIRMWARE_DESC ")" : "", h->version_major,
+		h->version_minor, f->raw.len);
 	fprintf(fp, "header:\n");
 	fprintf(fp, "  %-22s %u.%u\n", "version", h->version_major, h->version_minor);
 	fprintf(fp, "  %-22s %u\n", "header length", h->header_len);
@@ -154,7 +175,10 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 	fprintf(fp, "  %-22s %zu bytes at offset %zu\n", "signature", h->signature.len,
 		h->sig_offset);
 	fprintf(fp, "  %-22s %s\n", "file name", h->file_name);
-	fprintf(fp, "  %-22s %u (%s)\n", "timestamp", h->timestamp, ts);
+	if (h->has_timestamp)
+		fprintf(fp, "  %-22s %u (%s)\n", "timestamp", h->timestamp, ts);
+	else
+		fprintf(fp, "  %-22s none\n", "timestamp");
 	if (h->has_enc) {
 		const struct ctl_enc_info *x = &h->enc;
 		fprintf(fp, "  %-22s %u\n", "IV type", x->iv_type);
@@ -173,6 +197,8 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 		f->kind == CTL_KIND_ENC_SGN ? " (encrypted)" : "");
 	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL)
 		return;
+	if (f->kind == CTL_KIND_CTL)
+		fprintf(fp, "security mode: %s\n", security_mode(f));
 	fprintf(fp, "records: %zu\n", f->nrecords);
 	for (size_t i = 0; i < f->nrecords; i++) {
 		const struct ctl_record *r = &f->records[i];
@@ -181,11 +207,14 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 		rec_info_get(f, i, &ri);
 		fprintf(fp, "record %zu (offset %zu, %zu bytes):\n", i + 1, r->offset, ri.length);
 		fprintf(fp, "  %-22s %s (%d)\n", "role", role_str(r->role, rb, sizeof(rb)), r->role);
-		fprintf(fp, "  %-22s %s\n", "subject", r->subject);
-		fprintf(fp, "  %-22s %s\n", "issuer", r->issuer);
-		print_hex_field(fp, "serial", &r->serial);
+		fprintf(fp, "  %-22s %s\n", "subject", field_str(r->subject));
+		fprintf(fp, "  %-22s %s\n", "issuer", field_str(r->issuer));
+		if (r->serial.len)
+			print_hex_field(fp, "serial", &r->serial);
+		else
+			fprintf(fp, "  %-22s (absent)\n", "serial");
 		if (r->dns_name)
-			fprintf(fp, "  %-22s %s\n", "DNS name", r->dns_name);
+			fprintf(fp, "  %-22s %s\n", "DNS name", field_str(r->dns_name));
 		if (r->has_ip)
 			fprintf(fp, "  %-22s %u.%u.%u.%u\n", "IP address", r->ip[0], r->ip[1], r->ip[2],
 				r->ip[3]);
@@ -242,6 +271,8 @@ struct json_object *show_json(const char *path, const struct ctl_file *f)
 	ctl_body(f, &body, &blen);
 	add_str(o, "file", path);
 	add_str(o, "kind", ctl_kind_name(f->kind));
+	if (f->kind == CTL_KIND_FIRMWARE)
+		add_str(o, "description", FIRMWARE_DESC);
 	add_int(o, "size", (int64_t)f->raw.len);
 	snprintf(v, sizeof(v), "%u.%u", h->version_major, h->version_minor);
 	add_str(hd, "version", v);
@@ -261,9 +292,14 @@ struct json_object *show_json(const char *path, const struct ctl_file *f)
 	add_int(hd, "signature_offset", (int64_t)h->sig_offset);
 	add_hex(hd, "signature", &h->signature);
 	add_str(hd, "file_name", h->file_name);
-	add_int(hd, "timestamp", h->timestamp);
-	time_str(h->timestamp, ts, sizeof(ts));
-	add_str(hd, "time", ts);
+	if (h->has_timestamp) {
+		add_int(hd, "timestamp", h->timestamp);
+		time_str(h->timestamp, ts, sizeof(ts));
+		add_str(hd, "time", ts);
+	} else {
+		add_str(hd, "timestamp", NULL);
+		add_str(hd, "time", NULL);
+	}
 	add_int(hd, "padding", h->pad_count);
 	if (h->has_enc) {
 		const struct ctl_enc_info *x = &h->enc;
@@ -298,7 +334,10 @@ struct json_object *show_json(const char *path, const struct ctl_file *f)
 			add_str(jr, "role", role_str(r->role, rb, sizeof(rb)));
 			add_str(jr, "subject", r->subject);
 			add_str(jr, "issuer", r->issuer);
-			add_hex(jr, "serial", &r->serial);
+			if (r->serial.len)
+				add_hex(jr, "serial", &r->serial);
+			else
+				add_str(jr, "serial", NULL);
 			add_str(jr, "dns_name", r->dns_name);
 			if (r->has_ip) {
 				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2],
@@ -331,6 +370,8 @@ struct json_object *show_json(const char *path, const struct ctl_file *f)
 			rec_info_clear(&ri);
 			json_object_array_add(arr, jr);
 		}
+		if (f->kind == CTL_KIND_CTL)
+			add_str(o, "mode", security_mode(f));
 		json_object_object_add(o, "records", arr);
 	}
 	return o;

@@ -194,6 +194,54 @@ case("body-flipped", bytes(b), 5, "signature does not verify")
 case("signer-serial-changed", join(replace(E, 3, sub(get[3], 5, b"\x01\x02")), BODY), 6,
      "serial 0102")
 
+# --- fields real records leave out (issue 11 §2): what stays refused next to what is now read
+case("record-dns-zero-length", join(E, rec([(2, b"")] + base_rec)), 4,
+     "DNS name (tag 2) at offset 433 is empty (length 0; an empty name is one NUL byte)")
+case("record-dns-no-nul", join(E, rec([(2, b"cucm")] + base_rec)), 4,
+     "DNS name (tag 2) at offset 433 is not NUL-terminated")
+case("record-nonsecure-no-role", join(E, rec([(2, b"cucm-pub-001\x00"), (10, b"\x0a\x00\x00\x0c")])), 4,
+     "required tag 4 is missing")
+
+
+def drop_from_record(body, index, tag):
+    """body with field `tag` removed from record number `index` (record length fixed)."""
+    i, n = 0, 0
+    while True:
+        rl = struct.unpack(">H", body[i + 3:i + 5])[0]
+        if n == index:
+            break
+        i += rl
+        n += 1
+    fields, j = [], i + 5
+    while j < i + rl:
+        t = body[j]
+        ln = struct.unpack(">H", body[j + 1:j + 3])[0]
+        if t != tag:
+            fields.append((t, body[j + 3:j + 3 + ln]))
+        j += 3 + ln
+    return body[:i] + rec(fields) + body[i + rl:]
+
+
+# A record without a certificate, or with one but no issuer, is never the signer.
+case("signer-record-no-cert", join(E, drop_from_record(BODY, 0, 9)), 6,
+     "no SAST record with a certificate matches the signer")
+case("signer-record-no-issuer", join(E, drop_from_record(BODY, 0, 5)), 6,
+     "no SAST record with a certificate matches the signer")
+case("sgn-timestamp-missing", join([e for e in SE if e[0] != 15], SBODY), 4, "required tag 15 is missing")
+case("version-1-3", join(replace(E, 1, b"\x01\x03"), BODY), 7, "file version 1.3 is not supported")
+
+# --- signed firmware (header version 1.1, issue 11 §3): the header rules that stay
+fw = read("../vendor/SIP-example.loads")
+FE, _, FBODY = split(fw)
+case("fw-sig-missing", join([e for e in FE if e[0] != 12], FBODY), 4, "required tag 12 is missing")
+case("fw-file-name-missing", join([e for e in FE if e[0] != 14], FBODY), 4, "required tag 14 is missing")
+case("fw-timestamp-short", join(FE + [(15, b"\x01\x02")], FBODY), 4, "timestamp (tag 15) at offset")
+case("fw-signer-version", join(FE[:2] + [(28, b"\x01\x01")] + FE[2:], FBODY), 4,
+     "signer version (tag 28) at offset 10 in a version 1.1 file")
+case("fw-enc-tag", join(FE + [(26, b"\x03")], FBODY), 4, "encryption tag 26")
+case("fw-hdrlen-long", fw[:8] + struct.pack(">H", len(fw)) + fw[10:], 4,
+     "follows the padding; header length 454 does not match")
+
 # --- .enc.sgn
 case("enc-body-not-block", enc[:-5], 4, "not a non-zero multiple of 16")
 case("enc-body-empty", join(EE, b""), 4, "not a non-zero multiple of 16")

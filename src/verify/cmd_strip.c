@@ -1,0 +1,109 @@
+/* cmd_strip.c - `ctlverify strip FILE [--cert CERT] [-o OUT]`: the payload of a signed
+ * file (.sgn, or signed firmware and other vendor-signed files) without its header. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "verify.h"
+
+static const char usage[] =
+	"usage: ctlverify strip FILE [--cert CERT] [-o OUT]\n"
+	"\n"
+	"Writes the payload of a signed file without its signed header: the original bytes of\n"
+	"a .sgn, or the image or load list of signed firmware and other vendor-signed files\n"
+	"(.loads, .sbn, .sbin, .zz.sgn, .bin.sgn). With --cert the signature is verified with\n"
+	"that certificate first and nothing is written if it does not verify; without it a\n"
+	"note on stderr says the signature was not checked. No trust store is used: stripping\n"
+	"never makes a file trusted.\n"
+	"\n"
+	"options:\n"
+	"  --cert CERT        verify with this certificate (PEM or DER) first\n"
+	"  -o, --output OUT   write the payload to OUT (atomically); without it, to stdout\n"
+	"\n"
+	"exit codes: 0 written, 2 usage, 3 I/O, 4 malformed or not a signed file with a\n"
+	"  payload (CTL/ITL, .enc.sgn), 5 bad signature, 7 unsupported algorithm or version\n";
+
+int cmd_strip(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"cert", required_argument, NULL, 'c'},
+		{"output", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
+				.usage = usage};
+	const char *cert_path = NULL, *outpath = NULL, *path;
+	struct ctl_err err = {0};
+	struct ctl_file *f = NULL;
+	const uint8_t *body;
+	size_t blen;
+	int c, rc;
+
+	optind = 1;
+	while ((c = tool_getopt(&g)) != -1) {
+		switch (c) {
+		case 'c': cert_path = optarg; break;
+		case 'o': outpath = optarg; break;
+		default: return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown)
+		return CTL_OK;
+	if (optind + 1 != argc)
+		return tool_fail(CTL_E_USAGE, "strip: give exactly one FILE; see 'ctlverify strip --help'");
+	path = argv[optind];
+	if (outpath && !strcmp(outpath, "-"))
+		outpath = NULL;
+
+	if ((rc = ctl_parse_file(path, &f, &err)) != CTL_OK)
+		return tool_report(&err);
+	if (f->kind == CTL_KIND_ENC_SGN) {
+		rc = tool_fail(CTL_E_MALFORMED, "%s is encrypted (.enc.sgn): its payload is ciphertext; use 'ctlverify decrypt'", path);
+		goto out;
+	}
+	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_FIRMWARE) {
+		rc = tool_fail(CTL_E_MALFORMED, "%s is a %s, whose records are its content, not a signed payload; nothing to strip (see 'ctlverify show')",
+			       path, ctl_kind_name(f->kind));
+		goto out;
+	}
+	if (cert_path) {
+		X509 *x = ctl_cert_load(cert_path, &err);
+
+		if (!x) {
+			ctl_fail_prefix(&err, "--cert");
+			rc = tool_report(&err);
+			goto out;
+		}
+		rc = ctl_verify_cert(f, x, &err);
+		X509_free(x);
+		if (rc != CTL_OK) {
+			ctl_fail_prefix(&err, "%s: nothing written", path);
+			rc = tool_report(&err);
+			goto out;
+		}
+	}
+	ctl_body(f, &body, &blen);
+	if (outpath) {
+		rc = ctl_write_atomic(outpath, body, blen, 0644, &err);
+		if (rc != CTL_OK) {
+			rc = tool_report(&err);
+			goto out;
+		}
+	} else if (fwrite(body, 1, blen, stdout) != blen || fflush(stdout) != 0) {
+		rc = tool_fail(CTL_E_IO, "strip: cannot write to stdout: %s", strerror(errno));
+		goto out;
+	}
+	if (!cert_path)
+		fprintf(stderr, "ctlverify: note: %s: signature NOT verified (give --cert CERT to verify it first)\n",
+			path);
+	if (outpath)
+		printf("wrote %s: %zu bytes, the payload of %s (%s, header %u bytes)%s\n", outpath, blen,
+		       path, ctl_kind_name(f->kind), f->hdr.header_len,
+		       cert_path ? ", signature verified with --cert" : "");
+	rc = CTL_OK;
+out:
+	ctl_file_free(f);
+	return rc;
+}
