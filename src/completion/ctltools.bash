@@ -35,6 +35,7 @@ _ctltools_complete()
 	local -a path=()
 	local IFS=$'\n'
 
+	[[ $prog == "~/"* ]] && prog=$HOME/${prog#"~/"}
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
 	# The command path: leading words that the help above them lists as subcommands.
