@@ -56,11 +56,13 @@ L=$R/usr/lib/$multiarch
 
 # The library: SONAME libctlverify.so.0, run-time link in libctlverify0, the .so link in
 # -dev, nothing but ctlv_* exported.
-dpkg-deb -c "$lib" | grep -q " ./usr/lib/$multiarch/libctlverify.so.0 -> " ||
+# (listings into variables: grep -q on a pipe would kill dpkg-deb with SIGPIPE)
+lib_files=$(dpkg-deb -c "$lib") dev_files=$(dpkg-deb -c "$dev")
+grep -q " ./usr/lib/$multiarch/libctlverify.so.0 -> " <<<"$lib_files" ||
   fail "libctlverify0 lacks the SONAME link libctlverify.so.0"
-dpkg-deb -c "$dev" | grep -q " ./usr/lib/$multiarch/libctlverify.so -> " ||
+grep -q " ./usr/lib/$multiarch/libctlverify.so -> " <<<"$dev_files" ||
   fail "libctlverify-dev lacks the link libctlverify.so"
-if dpkg-deb -c "$lib" | grep -q 'libctlverify\.so '; then
+if grep -q 'libctlverify\.so ' <<<"$lib_files"; then
   fail "libctlverify0 ships libctlverify.so (belongs to -dev)"
 fi
 soname=$(readelf -d "$L/libctlverify.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
