@@ -19,6 +19,7 @@
 #include "publish.h"
 #include "sign.h"
 #include "state.h"
+#include "testhook.h"
 #include "p11_uri.h"
 #include "token.h"
 #include "tool.h"
@@ -813,7 +814,7 @@ static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
  * it after the login and before signing (lets a test pull the token out right then). */
 static void test_pause_before_sign(void)
 {
-	const char *fifo = getenv("CTLSIGN_TEST_PAUSE_BEFORE_SIGN");
+	const char *fifo = TEST_HOOK_ENV("CTLSIGN_TEST_PAUSE_BEFORE_SIGN");
 	char c;
 	int fd;
 

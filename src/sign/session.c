@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testhook.h"
 #include "token.h"
 
 static int gone_sign(void *ctx, int hash_alg, const uint8_t *digest, size_t digest_len,
@@ -73,7 +74,7 @@ int session_open(struct session *s, const char *module, const char *uri, const c
 		return ctl_fail(err, CTL_E_UNSUPPORTED,
 				"the token's signing key is not RSA: phones only accept RSA PKCS#1 v1.5 signatures on TFTP files");
 	}
-	if ((hook = getenv(SESSION_TEST_GONE_ENV)) && *hook) {
+	if ((hook = TEST_HOOK_ENV(SESSION_TEST_GONE_ENV)) && *hook) {
 		s->gone_after = strtoul(hook, NULL, 10);
 		s->inner = s->signer;
 		s->hook = *s->signer;
