@@ -97,20 +97,28 @@ ctlv_store *ctlv_store_new(void)
 	ctlv_store *s = calloc(1, sizeof(*s));
 
 	if (s)
-		store_open(&s->st, NULL, NULL);
+		store_open(&s->st, NULL, STORE_DEFAULT_WAIT, NULL);
 	return s;
 }
 
-int ctlv_store_open(const char *dir, ctlv_store **out)
+int ctlv_store_open_wait(const char *dir, int wait_seconds, ctlv_store **out)
 {
 	ctlv_store *s = calloc(1, sizeof(*s));
 
 	*out = s;
 	if (!s)
 		return CTLV_E_INTERNAL;
+	s->st.lock_fd = -1;
 	if (!dir)
 		return ctl_fail(&s->err, CTL_E_USAGE, "no store directory given");
-	return store_open(&s->st, dir, &s->err);
+	if (wait_seconds < 0 || wait_seconds > 3600)
+		return ctl_fail(&s->err, CTL_E_USAGE, "lock wait %d s out of range (0 to 3600)", wait_seconds);
+	return store_open(&s->st, dir, wait_seconds, &s->err);
+}
+
+int ctlv_store_open(const char *dir, ctlv_store **out)
+{
+	return ctlv_store_open_wait(dir, STORE_DEFAULT_WAIT, out);
 }
 
 int ctlv_store_set_wait(ctlv_store *s, int seconds)

@@ -16,8 +16,9 @@
  * releases it; ctlv_install() takes the exclusive lock only while it judges and commits
  * the file, reading the store again under it (so it judges against what another process
  * may have installed meanwhile), and writes its PID into DIR/lock while it holds it.
- * Either waits at most ctlv_store_set_wait() seconds (default 10; ctlv_store_open: 10)
- * for a lock another process holds, then returns CTLV_E_BUSY naming that process's PID.
+ * Either waits at most ctlv_store_set_wait() seconds (default 10; for opening:
+ * ctlv_store_open_wait) for a lock another process holds, then returns CTLV_E_BUSY
+ * naming that process's PID.
  * An open store object sees the files as they were when it was opened or when it last
  * installed; open the store again to see what other processes installed since.
  */
@@ -64,6 +65,9 @@ typedef struct ctlv_store ctlv_store;
  * refuses (CTLV_E_IO) a store whose files do not match its state file. On failure *out
  * is still set (read ctlv_last_error() from it, then free it) unless out of memory. */
 CTLV_API int ctlv_store_open(const char *dir, ctlv_store **out);
+/* The same, waiting at most wait_seconds (0 to 3600) for the store's lock, here and in
+ * later installs (ctlv_store_open waits 10 seconds). */
+CTLV_API int ctlv_store_open_wait(const char *dir, int wait_seconds, ctlv_store **out);
 /* A store that lives in memory only (nothing is persisted). NULL if out of memory. */
 CTLV_API ctlv_store *ctlv_store_new(void);
 /* How long ctlv_install() waits for the store's lock (0 to 3600 seconds; default 10). */

@@ -468,7 +468,7 @@ static int store_load(struct store *st, int repair, int *needs_repair, struct ct
 	return rc;
 }
 
-int store_open(struct store *st, const char *dir, struct ctl_err *err)
+int store_open(struct store *st, const char *dir, int wait_s, struct ctl_err *err)
 {
 	char *lock_path = NULL;
 	int needs_repair = 0;
@@ -476,7 +476,7 @@ int store_open(struct store *st, const char *dir, struct ctl_err *err)
 
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;
-	st->wait_s = STORE_DEFAULT_WAIT;
+	st->wait_s = wait_s;
 	if (!dir)
 		return CTL_OK;
 	if (!*dir)

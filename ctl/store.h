@@ -48,9 +48,9 @@ struct store_held *store_held(struct store *st, int kind);
 const char *store_file_name(int kind); /* "CTLFile.tlv", "ITLFile.tlv" */
 
 /* dir NULL: an empty in-memory store. Reads the store under a shared lock (waiting at
- * most STORE_DEFAULT_WAIT seconds), repairs an interrupted install under the exclusive
+ * most wait_s seconds, also kept for store_lock), repairs an interrupted install under the exclusive
  * lock, and returns with no lock held. */
-int store_open(struct store *st, const char *dir, struct ctl_err *err);
+int store_open(struct store *st, const char *dir, int wait_s, struct ctl_err *err);
 void store_close(struct store *st);
 
 /* For a commit: takes the exclusive lock (waiting at most st->wait_s seconds, then

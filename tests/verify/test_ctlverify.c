@@ -697,6 +697,12 @@ static void test_store_lock(void **state)
 	snprintf(pid, sizeof(pid), "process %ld holds", (long)child);
 	assert_non_null(strstr(ctlv_last_error(s), pid));
 	assert_false(ctlv_held(s, CTLV_KIND_ITL));
+	/* opening waits for the shared lock the same way */
+	assert_int_equal(ctlv_store_open_wait(d, 0, &st), CTLV_E_BUSY);
+	assert_non_null(strstr(ctlv_last_error(st), pid));
+	ctlv_store_free(st);
+	assert_int_equal(ctlv_store_open_wait(d, -1, &st), CTLV_E_USAGE);
+	ctlv_store_free(st);
 	write_byte(down[1]);
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
