@@ -658,6 +658,10 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "SAST fingerprints are pinned but no CTL is held: a file is trusted only through a CTL signed by a pinned SAST (a held ITL does not count); refused");
 		goto out;
 	}
+	/* With a CTL held, an ITL counts only if that CTL vouched for it: one held from
+	 * before the CTL by a version that did not judge it again is ignored. */
+	if (ctl && itl && strcmp(s->st.itl.trust, "signed-by-ctl") != 0)
+		itl = NULL;
 	r = find_signer_in(ctl, &f->hdr, role_tftp, &other);
 	if (!r) {
 		r = find_signer_in(itl, &f->hdr, role_tftp, &other);

@@ -113,7 +113,9 @@ CTLV_API int ctlv_expect_sast(ctlv_store *s, const char *fingerprint);
 CTLV_API int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind);
 
 /* Verifies a .sgn or .enc.sgn: signer must be a TFTP or CCM+TFTP record of the held CTL
- * or ITL, the header file name must equal requested_name (NULL: not checked). A .sgn
+ * or ITL (with a CTL held, the ITL counts only if that CTL vouched for it, trust
+ * "signed-by-ctl"; with SAST fingerprints pinned and no CTL held, nothing is trusted),
+ * the header file name must equal requested_name (NULL: not checked). A .sgn
  * yields its payload; an .enc.sgn is verified first, then decrypted with the device's
  * RSA private key (PEM or DER file device_key; required for .enc.sgn). *out is
  * allocated; release it with ctlv_free(). */

@@ -556,6 +556,45 @@ static void test_rejudge_checks_signature_and_date(void **state)
 	ctl_buf_clear(&future);
 }
 
+/* A store where an older version kept a first-sight ITL after a CTL arrived: with the CTL
+ * held, that ITL vouches for nothing until a CTL install judges it. */
+static void test_unjudged_itl_ignored(void **state)
+{
+	static const char *const ctl_recs[] = {"sast:sast1", "sast:sast2", "tftp:tftp2", NULL};
+	static const char *const itl_recs[] = {"ccm+tftp:ccm", NULL};
+	struct ctl_buf ctl1 = build(CTL_KIND_CTL, "sast1", (uint32_t)time(NULL) - 7200, ctl_recs);
+	struct ctl_buf itl = build(CTL_KIND_ITL, "ccm", (uint32_t)time(NULL) - 7200, itl_recs);
+	struct ctl_buf sgn = vec("SEP001122334455.cnf.xml.sgn"); /* signed by ccm */
+	char *d = temp_store(), st[1024], hc[65], hi[65];
+	ctlv_store *s = NULL;
+	uint8_t *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	sha256_hex(&ctl1, hc);
+	sha256_hex(&itl, hi);
+	write_file(d, "CTLFile.tlv", ctl1.data, ctl1.len);
+	write_file(d, "ITLFile.tlv", itl.data, itl.len);
+	snprintf(st, sizeof(st), "ctlverify-store 1\nctl.sha256=%s\nctl.installed=1\nctl.trust=tofu\nctl.signer=x\n"
+		 "itl.sha256=%s\nitl.installed=1\nitl.trust=first-sight\nitl.signer=y\n", hc, hi);
+	write_file(d, "state", st, strlen(st));
+	assert_int_equal(ctlv_store_open(d, &s), CTLV_OK);
+	assert_int_equal(ctlv_verify_file(s, sgn.data, sgn.len, NULL, NULL, &out, &n), CTLV_E_SIGNER);
+	assert_null(out);
+	ctlv_store_free(s);
+	/* the same ITL installed after the CTL is vouched for only if the CTL lists ccm */
+	assert_int_equal(ctlv_store_open(d, &s), CTLV_OK);
+	assert_int_equal(install_buf(s, build(CTL_KIND_CTL, "sast1", 0, CTL_RECS)), CTLV_OK);
+	assert_string_equal(ctlv_held_trust(s, CTLV_KIND_ITL), "signed-by-ctl");
+	assert_int_equal(ctlv_verify_file(s, sgn.data, sgn.len, NULL, NULL, &out, &n), CTLV_OK);
+	ctlv_free(out, n);
+	ctlv_store_free(s);
+	rm_store(d);
+	ctl_buf_clear(&ctl1);
+	ctl_buf_clear(&itl);
+	ctl_buf_clear(&sgn);
+}
+
 /* The drop is one commit with the CTL: a crash after the commit point (state names the
  * ITL as dropped, ITLFile.tlv still there) is finished when the store is opened. */
 static void test_drop_crash(void **state)
@@ -753,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_future_dates),
 		cmocka_unit_test(test_held_future_not_blocking),
 		cmocka_unit_test(test_rejudge_checks_signature_and_date),
+		cmocka_unit_test(test_unjudged_itl_ignored),
 		cmocka_unit_test(test_drop_crash),
 		cmocka_unit_test(test_store_lock),
 	};
