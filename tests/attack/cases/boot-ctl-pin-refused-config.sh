@@ -2,18 +2,7 @@
 # SAST), a forged ITL and a forged config. The pin refuses the CTL; with no CTL held the
 # ITL must not be trusted on first sight either, so the forged config is refused and
 # nothing is written to -o.
-. "$SRC/tests/lib/servers.sh"
-trap servers_stop_all EXIT
-MAC=001122334455 CFG=SEP001122334455.cnf.xml
-TFTP=$W/rogue
-mkdir -p "$TFTP"
-"$MKFIXTURE" tlv -K ctl -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/CTLFile.tlv" \
-  "sast:$V/phone.crt" "ccm+tftp:$V/phone.crt"
-"$MKFIXTURE" tlv -K itl -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/ITLFile.tlv" \
-  "sast:$V/phone.crt" "tftp:$V/phone.crt"
-printf '<device><sshUserId>attacker</sshUserId></device>\n' >"$W/evil.xml"
-"$MKFIXTURE" sgn -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/$CFG.sgn" -n "$CFG.sgn" "$W/evil.xml"
-tftpd_start
+rogue_tftp ctl
 fp=$(openssl x509 -in "$V/sast1.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 
 run 9 "$CTLVERIFY" boot --server "$SERVER" --mac "$MAC" --store "$W/store" \

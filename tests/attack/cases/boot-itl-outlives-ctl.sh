@@ -3,16 +3,7 @@
 # is trusted on first sight (documented). Then it boots from the real server and gets
 # the cluster's CTL, which does not list the attacker's key. From then on the attacker's
 # config must be refused: installing the CTL judged the held ITL again and dropped it.
-. "$SRC/tests/lib/servers.sh"
-trap servers_stop_all EXIT
-MAC=001122334455 CFG=SEP001122334455.cnf.xml
-TFTP=$W/rogue
-mkdir -p "$TFTP"
-"$MKFIXTURE" tlv -K itl -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/ITLFile.tlv" \
-  "sast:$V/phone.crt" "tftp:$V/phone.crt"
-printf '<device><sshUserId>attacker</sshUserId></device>\n' >"$W/evil.xml"
-"$MKFIXTURE" sgn -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/$CFG.sgn" -n "$CFG.sgn" "$W/evil.xml"
-tftpd_start
+rogue_tftp
 ROGUE=$SERVER
 TFTP=$W/real
 mkdir -p "$TFTP"

@@ -3,16 +3,7 @@
 # answers "not found" for CTLFile.tlv and serves a self-signed ITLFile.tlv and a config
 # signed by the same key. While pins are set and no CTL is held no ITL may be trusted:
 # the ITL and the config are refused, nothing is written to -o, nothing is held.
-. "$SRC/tests/lib/servers.sh"
-trap servers_stop_all EXIT
-MAC=001122334455 CFG=SEP001122334455.cnf.xml
-TFTP=$W/rogue
-mkdir -p "$TFTP"
-"$MKFIXTURE" tlv -K itl -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/ITLFile.tlv" \
-  "sast:$V/phone.crt" "tftp:$V/phone.crt"
-printf '<device><sshUserId>attacker</sshUserId></device>\n' >"$W/evil.xml"
-"$MKFIXTURE" sgn -k "$V/phone.key" -c "$V/phone.crt" -o "$TFTP/$CFG.sgn" -n "$CFG.sgn" "$W/evil.xml"
-tftpd_start
+rogue_tftp
 fp=$(openssl x509 -in "$V/sast1.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 
 run 9 "$CTLVERIFY" boot --server "$SERVER" --mac "$MAC" --store "$W/store" \
