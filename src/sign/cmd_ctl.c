@@ -469,10 +469,10 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 /* Reads and checks the current CTL: it must parse and verify against its own SAST. */
 static int load_current(const char *path, struct ctl_file **out, struct ctl_err *err)
 {
-	int rc = ctl_parse_file(path, out, err);
+	int rc = publish_parse(path, out, err); /* never through a planted link */
 
 	if (rc != CTL_OK) {
-		if (access(path, F_OK) != 0)
+		if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
 			return ctl_fail(err, CTL_E_IO,
 					"there is no current CTL at %s; make the first one with 'ctlsign ctl create'",
 					path);

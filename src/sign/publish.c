@@ -640,3 +640,28 @@ out:
 	ctl_buf_clear(&first);
 	return rc;
 }
+
+int publish_parse(const char *path, struct ctl_file **out, struct ctl_err *err)
+{
+	char *dir = strdup(path), *slash;
+	const char *name;
+	struct ctl_buf b = {0};
+	int rc;
+
+	*out = NULL;
+	if (!dir)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		name = slash + 1;
+	} else {
+		name = dir;
+	}
+	rc = publish_read(slash ? (*dir ? dir : "/") : ".", name, CTL_MAX_FILE_SIZE, &b, NULL, err);
+	if (rc == CTL_OK)
+		rc = ctl_parse(b.data, b.len, out, err);
+	ctl_buf_clear(&b);
+	free(dir);
+	return rc;
+}

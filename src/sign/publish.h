@@ -44,6 +44,9 @@ int publish_check_path(const char *path, struct ctl_err *err);
  * *missing (may be NULL) is set when it does not exist (then CTL_E_IO). */
 int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *out,
 		 bool *missing, struct ctl_err *err);
+/* Parses PATH (DIR/NAME in an output directory) read as publish_read reads it: a link,
+ * FIFO or directory there is refused (CTL_E_POLICY), never followed. */
+int publish_parse(const char *path, struct ctl_file **out, struct ctl_err *err);
 
 struct publish_result {
 	const char *dir;

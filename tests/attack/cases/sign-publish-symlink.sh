@@ -34,6 +34,17 @@ err_has "$T2/CTLFile.tlv is a symbolic link"
 tree >"$W/after"
 diff "$W/before" "$W/after" >&2 || fail "something was published or changed"
 
+# the first directory's CTLFile.tlv, read as the current CTL: never through a link
+# (ctl update and ctl diff), so the secret is neither parsed nor shown
+mv "$T1/CTLFile.tlv" "$W/ctl1.tlv"
+ln -s "$W/ctl1.tlv" "$T1/CTLFile.tlv"
+run 9 update
+err_has "$T1/CTLFile.tlv is a symbolic link"
+run 9 "$CTLSIGN" ctl diff --cluster "$CL"
+err_has "$T1/CTLFile.tlv is a symbolic link"
+rm "$T1/CTLFile.tlv"
+mv "$W/ctl1.tlv" "$T1/CTLFile.tlv"
+
 # a FIFO, then a directory, planted as the lock file of the second directory
 rm "$T2/CTLFile.tlv"
 cp "$T1/CTLFile.tlv" "$T2/CTLFile.tlv"
