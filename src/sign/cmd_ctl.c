@@ -43,13 +43,15 @@ static const char usage_create[] =
 	"Makes the cluster's first CTL and publishes it to every output directory.\n"
 	"Without --token: the ceremony on this terminal (insert one token at a time; at least\n"
 	"two; the token inserted when you finish signs). With --token (CI): each URI names a\n"
-	"token, at least two different ones; the LAST one signs and is logged in to (its PIN\n"
-	"from the URI's pin-source or the --pin given in the same position).\n"
+	"token, at least two different ones; the LAST one signs and is the only one logged in\n"
+	"to (its PIN from the --pin right after it, else the URI's pin-source). The others are\n"
+	"not logged in to: a PIN given for one is only compared with the factory PIN.\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
-	"  --pin SRC          env:VAR, file:PATH or fd:N, for the --token in the same position\n"
-	"                     (without --token: the PIN of the token that signs)\n"
+	"  --pin SRC          env:VAR, file:PATH or fd:N: the PIN of the --token right before it\n"
+	"                     (a --pin before any --token is an error; without --token: the PIN\n"
+	"                     of the token that signs)\n"
 	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
 	"  --yes              do not ask for confirmation (needed without a terminal)\n"
 	"  --force            replace an existing CTL (phones holding it will refuse the new one\n"
@@ -90,7 +92,9 @@ static const char usage_update[] =
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
-	"  --pin SRC          its PIN: env:VAR, file:PATH or fd:N\n"
+	"  --pin SRC          the PIN of the --token or --add-token right before it: env:VAR,\n"
+	"                     file:PATH or fd:N (an added token is not logged in to; its PIN is\n"
+	"                     only compared with the factory PIN)\n"
 	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
 	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
@@ -115,7 +119,7 @@ static const char usage_delete[] =
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
-	"  --pin SRC          its PIN\n"
+	"  --pin SRC          its PIN (right after --token)\n"
 	"  --current FILE     the current CTL\n"
 	"  --trust-current SHA256  trust the current CTL with this SHA-256, after comparing\n"
 	"                     it out of band\n"
@@ -155,8 +159,10 @@ enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 struct ctl_opts {
 	int op;
 	const char *cluster, *module, *current, *audit_log, *selector;
-	const char *tokens[MAX_URIS], *pins[MAX_URIS], *adds[MAX_URIS];
+	/* --pin belongs to the nearest --token / --add-token before it (issue 12) */
+	const char *tokens[MAX_URIS], *token_pins[MAX_URIS], *adds[MAX_URIS], *add_pins[MAX_URIS];
 	size_t ntokens, npins, nadds;
+	const char *ceremony_pin;  /* a --pin with no --token/--add-token at all: the signer's */
 	char trust_current[65];  /* --trust-current, lowercase; "" if not given */
 	int mode;            /* -1: the cluster file's */
 	bool yes, force, final_try, json;
@@ -375,7 +381,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
 	struct ctl_err err = {0};
 	unsigned long secs;
-	int ch;
+	int ch, last = 0; /* 't' or 'a': the option a --pin belongs to */
 
 	o->mode = -1;
 	o->timeout_ms = -1;
@@ -406,15 +412,33 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 			o->json = true;
 			break;
 		case 't':
-		case 'p':
 		case 'a': {
-			const char **v = ch == 't' ? o->tokens : ch == 'p' ? o->pins : o->adds;
-			size_t *n = ch == 't' ? &o->ntokens : ch == 'p' ? &o->npins : &o->nadds;
+			const char **v = ch == 't' ? o->tokens : o->adds;
+			size_t *n = ch == 't' ? &o->ntokens : &o->nadds;
 
 			if (*n >= MAX_URIS)
-				return tool_fail(CTL_E_USAGE, "ctl: at most %d of each of --token, --pin, --add-token",
+				return tool_fail(CTL_E_USAGE, "ctl: at most %d of each of --token and --add-token",
 						 MAX_URIS);
 			v[(*n)++] = optarg;
+			last = ch;
+			break;
+		}
+		case 'p': {
+			const char **slot = last == 't' ? &o->token_pins[o->ntokens - 1] :
+					    last == 'a' ? &o->add_pins[o->nadds - 1] : &o->ceremony_pin;
+
+			o->npins++;
+			if (!last && o->ceremony_pin)
+				return tool_fail(CTL_E_USAGE, "ctl: --pin given twice before any --token; a --pin goes right after the --token or --add-token it belongs to");
+			if (last && *slot) {
+				char shown[256];
+
+				uri_for_print(last == 't' ? o->tokens[o->ntokens - 1] : o->adds[o->nadds - 1],
+					      shown, sizeof(shown));
+				return tool_fail(CTL_E_USAGE, "ctl: two --pin for %s %s; a --pin goes right after the --token or --add-token it belongs to",
+						 last == 't' ? "--token" : "--add-token", shown);
+			}
+			*slot = optarg;
 			break;
 		}
 		case 'm':
@@ -460,9 +484,10 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		return tool_fail(CTL_E_USAGE, "ctl delete-token: --add-token is for 'ctl update'");
 	if (o->op != OP_CREATE && o->ntokens > 1)
 		return tool_fail(CTL_E_USAGE, "ctl: give one --token (the one that signs); add tokens with --add-token");
-	/* Without --token (the ceremony) one --pin may be given: the signing token's. */
-	if (o->npins > o->ntokens && !(o->ntokens == 0 && o->npins == 1))
-		return tool_fail(CTL_E_USAGE, "ctl: more --pin than --token");
+	/* A --pin belongs to the --token or --add-token before it. Only without any (the
+	 * ceremony on the terminal) may one --pin stand alone: the signing token's. */
+	if (o->ceremony_pin && (o->ntokens || o->nadds))
+		return tool_fail(CTL_E_USAGE, "ctl: --pin before any --token: a --pin belongs to the --token or --add-token right before it (--token URI --pin SRC)");
 	return CTL_OK;
 }
 
@@ -650,36 +675,33 @@ static void anchor_status(const struct ctl_state *s, const struct ctl_opts *o, c
 		snprintf(buf, n, "not anchored: no record; an update will adopt it only if a presented token verifies it, or with --trust-current");
 }
 
-/* The PIN source for --token i: --pin i, else the URI's own pin-source, else NULL. */
-static const char *pin_for(const struct ctl_opts *o, size_t i)
+/* A token that does not sign is never logged in to (a wrong PIN would burn one of its few
+ * tries for nothing), but it is still held to the default-password rule as far as that
+ * needs no login: its "PIN to be changed" flag (ceremony_add) and, when a PIN is given for
+ * it (its --pin, else the URI's pin-source), that PIN compared with the factory PIN. */
+static int check_member_pin(const struct token_info *ti, const char *uri, const char *pin_src,
+			    const char *what, struct ctl_err *err)
 {
-	return i < o->npins ? o->pins[i] : NULL;
-}
-
-/* A token that does not sign is still held to the default-password rule: when a PIN source
- * is given for it, log in once (token_open applies the rule) and close again. Without one,
- * only the token's flags were checked (ceremony_add). */
-static int check_member_pin(struct ctl_state *s, const struct ctl_opts *o, size_t i,
-			    struct ctl_err *err)
-{
-	struct token_opts to = {.uri = o->tokens[i], .pin = pin_for(o, i), .final_try = o->final_try};
 	struct p11_uri u;
-	struct token *t = NULL;
-	bool has_source;
+	char *pin = NULL, shown[256];
+	bool uri_style = false;
 	int rc;
 
-	if (!to.pin) {
-		if ((rc = p11_uri_parse(o->tokens[i], &u, err)) != CTL_OK)
+	memset(&u, 0, sizeof(u));
+	if (!pin_src) {
+		if ((rc = p11_uri_parse(uri, &u, err)) != CTL_OK)
 			return rc;
-		has_source = u.pin_source != NULL;
-		p11_uri_clear(&u);
-		if (!has_source)
-			return CTL_OK;
+		pin_src = u.pin_source;
+		uri_style = true;
 	}
-	if ((rc = token_open(s->m, &to, &t, err)) != CTL_OK)
-		return ctl_fail_prefix(err, "token %zu of the CTL (%s); nothing was written", i + 1,
-				       o->tokens[i]);
-	token_close(t);
+	rc = CTL_OK;
+	if (pin_src && (rc = token_pin_read(pin_src, uri_style, NULL, &pin, err)) == CTL_OK)
+		rc = token_check_not_default(ti, pin, NULL, err);
+	token_pin_free(pin);
+	p11_uri_clear(&u);
+	uri_for_print(uri, shown, sizeof(shown));
+	if (rc != CTL_OK)
+		return ctl_fail_prefix(err, "%s (%s); nothing was written", what, shown);
 	return CTL_OK;
 }
 
@@ -696,8 +718,12 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 			if ((rc = info_for_uri(s->m, o->tokens[i], &ti, err)) != CTL_OK)
 				return rc;
 			rc = ceremony_add(&s->cer, &ti, &dup, err);
-			if (rc == CTL_OK && !dup && i + 1 < o->ntokens)
-				rc = check_member_pin(s, o, i, err);
+			if (rc == CTL_OK && !dup && i + 1 < o->ntokens) {
+				char what[64];
+
+				snprintf(what, sizeof(what), "token %zu of the CTL", i + 1);
+				rc = check_member_pin(&ti, o->tokens[i], o->token_pins[i], what, err);
+			}
 			if (rc == CTL_OK && dup)
 				fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
 					ti.label, ti.serial);
@@ -731,6 +757,8 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 			continue;
 		}
 		rc = ceremony_add(&s->cer, &ti, &dup, err);
+		if (rc == CTL_OK && !dup)
+			rc = check_member_pin(&ti, o->adds[i], o->add_pins[i], "--add-token", err);
 		if (rc == CTL_OK && dup)
 			fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
 				ti.label, ti.serial);
@@ -1017,9 +1045,9 @@ static int run(const struct ctl_opts *o)
 		char uri[128];
 		struct token_opts to = {
 			.uri = o->ntokens ? o->tokens[o->ntokens - 1] : uri,
-			/* --pin i goes with --token i */
-			.pin = o->ntokens && o->ntokens <= o->npins ? o->pins[o->ntokens - 1] :
-			       !o->ntokens && o->npins ? o->pins[0] : NULL,
+			/* the --pin right after the signing --token (create: the last one) */
+			.pin = o->ntokens ? o->token_pins[o->op == OP_CREATE ? o->ntokens - 1 : 0] :
+			       o->ceremony_pin,
 			.final_try = o->final_try,
 		};
 		serial_uri(&s.signer_info, uri, sizeof(uri));

@@ -29,8 +29,8 @@ SERVERS=("ccm+tftp:$CERTS/cucm1.pem" "ccm:$CERTS/cucm2.pem" "tftp:$CERTS/tftp1.p
 
 # real_create: the officer's first CTL, made by ctlsign with A and B (B signs).
 real_create() {
-  run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
-    --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+  run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+    --token pkcs11:token=B --pin env:PIN_B
 }
 
 # forge OUT KEY CERT SAST-CERT...: a CTL signed by KEY/CERT that lists these SAST

@@ -50,8 +50,8 @@ update() { # update MODE: the operator's command
 }
 
 # create (mixed), then one update (non-secure) so that both directories have a .bak
-"$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
-  --pin env:PIN_A --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
+"$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B \
+  --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 update non-secure </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 mode=non-secure
 

@@ -70,27 +70,35 @@ err_has "at least 2 different security tokens"
 expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
   --token "pkcs11:token=A?pin-source=env:PIN_A"
 err_has "counts once"
-expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --token pkcs11:token=A --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B --pin env:PIN_B
 err_has "pass --yes"
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although refused"
 
+step "create: --pin belongs to the --token before it (issue 12, item 2)"
+# A --pin before any --token, and two for one token, are usage errors.
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --pin env:PIN_A --token pkcs11:token=A \
+  --token pkcs11:token=B --pin env:PIN_B
+err_has "before any --token"
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+err_has "two --pin for --token pkcs11:token=B"
+[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although refused"
+
 step "create: signer with the factory default PIN, wrong PIN"
-expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=D \
-  --pin env:PIN_A --pin env:PIN_D
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --token pkcs11:token=D --pin env:PIN_D
 err_has "token passwd"
-# A token that takes part but does not sign is held to the rule too when its PIN is given.
-expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=D --token pkcs11:token=A \
-  --pin env:PIN_D --pin env:PIN_A
+# A token that takes part but does not sign is held to the rule too when its PIN is given
+# (compared with the factory PIN: no login).
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=D --pin env:PIN_D \
+  --token pkcs11:token=A --pin env:PIN_A
 err_has "token 1 of the CTL"
 err_has "token passwd"
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although a member token has the default PIN"
 export WRONG='not-the-pin'
-# ...and a wrong PIN for it stops the run before anything is signed.
-expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
-  --pin env:WRONG --pin env:PIN_B
-[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although a member token's login failed"
-expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
-  --pin env:PIN_A --pin env:WRONG
+# A wrong PIN for the signer stops the run before anything is signed.
+expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --token pkcs11:token=B --pin env:WRONG
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although login failed"
 clean_dirs
 
@@ -112,8 +120,12 @@ expect 2 "$CTLSIGN" ctl create --cluster "$W/cluster/bad-ip.ini" --yes --token p
 err_has "bad-ip.ini:.*10.0.0.311"
 
 step "create: two tokens, signed by the last (B)"
-expect 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+# The member token A is given a wrong PIN: it is not logged in to, so the create goes
+# through and A's PIN tries stay untouched (pkcs11-tool still logs in with its PIN).
+expect 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:WRONG \
   --token "pkcs11:token=B?pin-source=env:PIN_B" --audit-log "$W/audit.log"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label A -T 2>/dev/null | grep -q -i "count low" \
+  && bad "token A's PIN was tried although A does not sign"
 out_has "published  $T1/CTLFile.tlv"
 out_has "published  $T2/CTLFile.tlv"
 out_has "restart the Cisco CallManager and Cisco TFTP services on cucm1"
@@ -142,7 +154,7 @@ cp -r "$W/cluster" "$W/sha1"
 rm -rf "$W/sha1/tftp" "$W/sha1/tftp-backup"; mkdir -p "$W/sha1/tftp" "$W/sha1/tftp-backup"
 sed -i 's#^digest = sha512#digest = sha1#' "$W/sha1/cluster.ini"
 expect 0 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --token pkcs11:token=B \
-  --token pkcs11:token=A --pin env:PIN_B --pin env:PIN_A --audit-log "$W/audit-sha1.log"
+  --pin env:PIN_B --token pkcs11:token=A --pin env:PIN_A --audit-log "$W/audit-sha1.log"
 err_has "warning: digest sha1"
 [ "$(python3 "$SRC/tests/ctl/tlv-split.py" "$W/sha1/tftp/CTLFile.tlv" /dev/null /dev/null)" = sha1 ] \
   || bad "sha1 CTL has another hash algorithm"
