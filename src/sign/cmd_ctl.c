@@ -96,7 +96,9 @@ static const char usage_update[] =
 	"                     file:PATH or fd:N (an added token is not logged in to; its PIN is\n"
 	"                     only compared with the factory PIN)\n"
 	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
-	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
+	"  --mode MODE        switch to mixed or non-secure. Without it the update keeps the\n"
+	"                     current CTL's mode, and a cluster file whose mode differs from\n"
+	"                     it is refused (exit 9): pass --mode, or edit the file\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --trust-current SHA256  trust the current CTL with this SHA-256 (64 hex digits),\n"
 	"                     after comparing it out of band (anchor (c) above)\n"
@@ -149,7 +151,8 @@ static const char usage_diff[] =
 	"Exit 6 when an update would refuse the current CTL whatever token is presented.\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
-	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
+	"  --mode MODE        as for 'ctl update' (without it: the current CTL's mode, and a\n"
+	"                     cluster file whose mode differs is refused, exit 9)\n"
 	"  --trust-current SHA256  as for 'ctl update'\n"
 	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\",\n"
 	"                     \"current_sha256\", \"current_signer\", \"anchor\", \"sast\": [...]}\n";
@@ -905,6 +908,29 @@ static void print_plan(FILE *fp, const struct ctl_state *s, const struct ctl_opt
 			    s->cur ? s->cur->nrecords : 0);
 }
 
+/* The security mode of the result (issue 12, item 3): --mode when given; else a create
+ * takes the cluster file's and a change keeps the current CTL's. A cluster file whose mode
+ * differs from the current CTL's is refused without --mode: a routine update must not
+ * switch mixed mode on or off by surprise. */
+static int decide_mode(const struct ctl_state *s, const struct ctl_opts *o, const char *curpath,
+		       int *mode, struct ctl_err *err)
+{
+	int cur;
+
+	if (o->mode >= 0 || !s->cur) {
+		*mode = o->mode >= 0 ? o->mode : s->c->mode;
+		return CTL_OK;
+	}
+	cur = ctlmake_mode_of(s->cur->records, s->cur->nrecords);
+	if (cur != s->c->mode)
+		return ctl_fail(err, CTL_E_POLICY,
+				"the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written",
+				curpath, cluster_mode_name(cur), o->cluster, cluster_mode_name(s->c->mode),
+				cluster_mode_name(s->c->mode), cluster_mode_name(cur));
+	*mode = cur;
+	return CTL_OK;
+}
+
 static int run(const struct ctl_opts *o)
 {
 	static const char *opnames[] = {"", "ctl-create", "ctl-update", "ctl-delete-token"};
@@ -922,7 +948,6 @@ static int run(const struct ctl_opts *o)
 
 	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
 		goto fail;
-	mode = o->mode >= 0 ? o->mode : s.c->mode;
 	if (s.c->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
 
@@ -957,6 +982,8 @@ static int run(const struct ctl_opts *o)
 		    (rc = anchor_check(&s, o, curpath, false, &err)) != CTL_OK)
 			goto fail;
 	}
+	if ((rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK)
+		goto fail;
 	if (o->op == OP_DELETE) {
 		size_t idx[4], k = ctlmake_select(s.cur->records, s.cur->nrecords, o->selector, idx, 4);
 
@@ -1098,12 +1125,12 @@ static int run_diff(const struct ctl_opts *o)
 	memset(&s, 0, sizeof(s));
 	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
 		goto fail;
-	mode = o->mode >= 0 ? o->mode : s.c->mode;
 	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
 	if (o->current)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
 	    (rc = anchor_load(&s, o, &err)) != CTL_OK ||
+	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK ||
 	    (rc = build_records(&s, o, mode, -1, &err)) != CTL_OK ||
 	    (rc = ctldiff_compute(s.cur->records, s.cur->nrecords,
 				  ctlmake_mode_of(s.cur->records, s.cur->nrecords), s.recs.recs,

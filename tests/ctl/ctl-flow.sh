@@ -215,7 +215,23 @@ out_has "mode:    mixed -> non-secure"
 import json,sys; d=json.load(sys.stdin); assert d["mode"]=="non-secure"
 assert all(r["has_certificate"]==(r["role"]=="SAST") for r in d["records"]), d' || bad "non-secure records"
 interop "$T1/CTLFile.tlv" "$W/hsm/C.pem"
-expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B
+# The mode persists (issue 12, item 3): a routine update does not switch mixed mode back
+# on because the cluster file says mixed; it is refused, naming --mode.
+snap
+expect 9 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B \
+  --add-token pkcs11:token=E
+err_has "is non-secure but .*cluster.ini says mode = mixed; pass --mode mixed to switch it (or --mode non-secure to keep it), or edit the file"
+unchanged
+expect 9 "$CTLSIGN" ctl diff --cluster "$CL"
+err_has "pass --mode mixed"
+# ...and with the file saying non-secure, the update keeps non-secure.
+sed 's#^mode = mixed#mode = non-secure#' "$CL" > "$W/cluster/nonsecure.ini"
+expect 0 "$CTLSIGN" ctl update --cluster "$W/cluster/nonsecure.ini" "${M[@]}" --yes --force \
+  --token pkcs11:token=B --pin env:PIN_B
+grep -q "mode:" "$W/out" && bad "an update without --mode changed the mode"
+"$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | python3 -c '
+import json,sys; assert json.load(sys.stdin)["mode"]=="non-secure"' || bad "the mode did not persist"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B --mode mixed
 out_has "mode:    non-secure -> mixed"
 interop "$T1/CTLFile.tlv" "$W/hsm/B.pem"
 
@@ -292,9 +308,9 @@ out_has "ctl-create"
 out_has "ctl-update"
 out_has "ctl-delete-token"
 grep '"phase":"intent"' "$W/audit.log" | grep -c '"result":"ok"' > "$W/nok"
-[ "$(cat "$W/nok")" = 10 ] || bad "expected 10 intent lines (5 CTLs, 2 directories), got $(cat "$W/nok")"
+[ "$(cat "$W/nok")" = 12 ] || bad "expected 12 intent lines (6 CTLs, 2 directories), got $(cat "$W/nok")"
 grep '"phase":"outcome"' "$W/audit.log" | grep -c '"result":"ok"' > "$W/nok"
-[ "$(cat "$W/nok")" = 5 ] || bad "expected 5 ok outcome lines, got $(cat "$W/nok")"
+[ "$(cat "$W/nok")" = 6 ] || bad "expected 6 ok outcome lines, got $(cat "$W/nok")"
 expect 0 "$CTLSIGN" audit --verify "$W/audit.log"
 out_has "chain intact"
 echo '{"time": "broken' >> "$W/audit.log"
