@@ -54,8 +54,10 @@ static const char usage_create[] =
 	"                     of the token that signs)\n"
 	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
 	"  --yes              do not ask for confirmation (needed without a terminal)\n"
-	"  --force            replace an existing CTL (phones holding it will refuse the new one\n"
-	"                     until they are reset to factory settings)\n"
+	"  --force            replace an existing CTL, when every token of its SAST records is\n"
+	"                     lost: phones holding the old CTL refuse the new one, so the CTL\n"
+	"                     must then be erased on every phone (Settings > Security > CTL >\n"
+	"                     Erase, or a factory reset)\n"
 	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else " AUDIT_DEFAULT_NAME " in the\n"
 	"                     state directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
@@ -908,6 +910,118 @@ static void print_plan(FILE *fp, const struct ctl_state *s, const struct ctl_opt
 			    s->cur ? s->cur->nrecords : 0);
 }
 
+/* Every output directory must exist and be writable before anything is signed (issue 12,
+ * item 11): a second directory that cannot take the CTL stops the run here (exit 3), not
+ * after the first one was published. The lock files (publish_lock) already proved that
+ * each existing directory can be written to; this catches the ones that are missing or
+ * are not directories. */
+static int check_outputs_writable(const struct cluster *c, struct ctl_err *err)
+{
+	for (size_t i = 0; i < c->noutputs; i++) {
+		struct stat st;
+
+		if (stat(c->outputs[i], &st) != 0)
+			return ctl_fail(err, CTL_E_IO, "output directory %s: %s (create it, or fix the cluster file); nothing was signed",
+					c->outputs[i], strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return ctl_fail(err, CTL_E_IO, "output %s is not a directory (fix the cluster file); nothing was signed",
+					c->outputs[i]);
+		if (access(c->outputs[i], W_OK | X_OK) != 0)
+			return ctl_fail(err, CTL_E_IO, "output directory %s is not writable: %s; nothing was signed",
+					c->outputs[i], strerror(errno));
+	}
+	return CTL_OK;
+}
+
+/* The output directories hold different CTLs at the start (issue 12, item 11): a run was
+ * interrupted, or someone changed one. Listed on stdout. Bringing the others level to the
+ * first directory's CTL (the update publishes to all; an up-to-date run copies it) is
+ * right only when that CTL is anchored by ctlsign's own record (a) and no other directory
+ * holds a newer one; otherwise refused (exit 9), nothing written. A directory without a
+ * CTL (a new output) only lags. */
+static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
+{
+	const struct cluster *c = s->c;
+	bool differ = false, newer = false;
+	char shown[8192];
+	size_t used = 0;
+	FILE *fp = o->json ? stderr : stdout; /* ctl diff --json: stdout is JSON */
+
+	if (o->op == OP_CREATE || o->current || c->noutputs < 2 || !s->cur)
+		return CTL_OK;
+	for (size_t i = 1; i < c->noutputs; i++) {
+		struct ctl_buf b = {0};
+		struct ctl_err ignored = {0};
+		struct ctl_file *f = NULL;
+		bool missing = false;
+		char sha[65] = "", line[1200];
+		int k;
+
+		if (publish_read(c->outputs[i], CTLRUN_FILE_NAME, CTL_MAX_FILE_SIZE, &b, &missing,
+				 &ignored) == CTL_OK) {
+			if (b.len == s->cur->raw.len && !memcmp(b.data, s->cur->raw.data, b.len)) {
+				ctl_buf_clear(&b);
+				continue;
+			}
+			state_sha256_hex(b.data, b.len, sha);
+			if (ctl_parse(b.data, b.len, &f, &ignored) == CTL_OK &&
+			    f->hdr.timestamp > s->cur->hdr.timestamp)
+				newer = true;
+			snprintf(line, sizeof(line), "  %s/%s  SHA-256 %s%s\n", c->outputs[i],
+				 CTLRUN_FILE_NAME, sha, !f ? " (not a CTL)" :
+				 f->hdr.timestamp > s->cur->hdr.timestamp ? " (NEWER than the first)" : "");
+			ctl_file_free(f);
+			differ = true;
+		} else {
+			snprintf(line, sizeof(line), "  %s/%s  %s\n", c->outputs[i], CTLRUN_FILE_NAME,
+				 missing ? "missing" : ignored.msg);
+			differ = differ || !missing;
+		}
+		ctl_buf_clear(&b);
+		k = snprintf(shown + used, sizeof(shown) - used, "%s", line);
+		if (k > 0 && used + (size_t)k < sizeof(shown))
+			used += (size_t)k;
+	}
+	if (!used)
+		return CTL_OK;
+	fprintf(fp, "The output directories do not hold the same CTL:\n  %s/%s  SHA-256 %s (first: the current CTL)\n%s",
+	       c->outputs[0], CTLRUN_FILE_NAME, s->anchor.sha, shown);
+	if (!differ) {
+		fprintf(fp, "  (the missing ones get the CTL with this run)\n");
+		return CTL_OK;
+	}
+	if (newer)
+		return ctl_fail(err, CTL_E_POLICY, "another output directory holds a newer CTL than %s/%s (listed above); find out which is right and make every directory hold it before changing the CTL; nothing was written",
+				c->outputs[0], CTLRUN_FILE_NAME);
+	if (s->anchor.by != ANCHOR_RECORD)
+		return ctl_fail(err, CTL_E_POLICY, "the output directories hold different CTLs (listed above) and ctlsign has no record that %s/%s is the one it published last; find out which is right and make every directory hold it (or fix the cluster file's output list); nothing was written",
+				c->outputs[0], CTLRUN_FILE_NAME);
+	fprintf(fp, "  (%s/%s is the CTL ctlsign published last: the others are brought level with this run)\n",
+	       c->outputs[0], CTLRUN_FILE_NAME);
+	return CTL_OK;
+}
+
+/* The tokens that can authorize a change: the current CTL's SAST records by subject,
+ * serial and certificate SHA-256 (issue 12, item 6), and what to do when all are lost. */
+static void print_sasts_of_current(FILE *fp, const struct ctl_file *cur)
+{
+	fprintf(fp, "Only a token holding the key of one of the current CTL's SAST records can:\n");
+	for (size_t i = 0; i < cur->nrecords; i++) {
+		const struct ctl_record *r = &cur->records[i];
+		char sha[65] = "(no certificate)", *sn;
+
+		if (r->role != CTL_ROLE_SAST)
+			continue;
+		if (r->cert.len)
+			state_sha256_hex(r->cert.data, r->cert.len, sha);
+		sn = ctl_hex(r->serial.data, r->serial.len);
+		fprintf(fp, "  SAST  %s  serial %s  SHA-256 %s\n", r->subject ? r->subject : "?",
+			sn ? sn : "?", sha);
+		free(sn);
+	}
+	fprintf(fp, "'ctlsign token list' shows each token's certificate. If every one of these tokens is lost, only 'ctlsign ctl create --force' makes a new CTL, and then the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset).\n");
+}
+
 /* The security mode of the result (issue 12, item 3): --mode when given; else a create
  * takes the cluster file's and a change keeps the current CTL's. A cluster file whose mode
  * differs from the current CTL's is refused without --mode: a routine update must not
@@ -939,8 +1053,10 @@ static int run(const struct ctl_opts *o)
 	char curpath[4096];
 	long deleted = -1;
 	int rc, mode;
+	bool replacing = false;  /* create over an existing CTL (--force) */
 	const struct ctl_signer *signer;
 	struct ctlrun_opts ro;
+	struct publish_result *results = NULL;
 
 	memset(&s, 0, sizeof(s));
 	ceremony_init(&s.cer, o->op == OP_CREATE ? CEREMONY_CREATE : CEREMONY_UPDATE, NULL);
@@ -968,12 +1084,20 @@ static int run(const struct ctl_opts *o)
 	if (o->current)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if (o->op == OP_CREATE) {
+		for (size_t i = 0; i < s.c->noutputs && !replacing; i++) {
+			char p[4200];
+
+			snprintf(p, sizeof(p), "%s/%s", s.c->outputs[i], CTLRUN_FILE_NAME);
+			replacing = access(p, F_OK) == 0;
+		}
 		if (!o->force && access(curpath, F_OK) == 0) {
 			rc = ctl_fail(&err, CTL_E_POLICY,
-				      "a CTL already exists at %s; change it with 'ctlsign ctl update' (or --force: phones holding it will refuse the new one)",
+				      "a CTL already exists at %s; change it with 'ctlsign ctl update' and a token of its SAST records ('ctlsign ctl show' lists them); only if all of them are lost, --force replaces it, and then every phone must have its CTL erased",
 				      curpath);
 			goto fail;
 		}
+		if (replacing)
+			fprintf(stderr, "ctlsign: warning: --force replaces the existing CTL. Phones holding the old CTL refuse the new one (none of the SAST tokens they trust signed it), so after publishing, the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset) before it takes the new one.\n");
 	} else {
 		/* Trusted as the base of the change only when anchored: (a) or (c) now, (b) once
 		 * the tokens of the run are known. */
@@ -982,7 +1106,9 @@ static int run(const struct ctl_opts *o)
 		    (rc = anchor_check(&s, o, curpath, false, &err)) != CTL_OK)
 			goto fail;
 	}
-	if ((rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK)
+	if ((rc = check_outputs_writable(s.c, &err)) != CTL_OK ||
+	    (rc = check_outputs_level(&s, o, &err)) != CTL_OK ||
+	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK)
 		goto fail;
 	if (o->op == OP_DELETE) {
 		size_t idx[4], k = ctlmake_select(s.cur->records, s.cur->nrecords, o->selector, idx, 4);
@@ -1023,9 +1149,11 @@ static int run(const struct ctl_opts *o)
 		uri_for_print(o->ntokens ? o->tokens[0] : "", shown, sizeof(shown));
 		if (!s.signer_info.cert ||
 		    ctlmake_find_sast(s.cur->records, s.cur->nrecords, s.signer_info.cert) < 0) {
-			rc = ctl_fail(&err, CTL_E_SIGNER,
-				      "token '%s' (serial %s) is not a SAST of the current CTL %s, so it cannot authorize a change; present one that is (nothing was written)",
-				      s.signer_info.label, s.signer_info.serial, curpath);
+			fprintf(stderr, "%s: token '%s' (serial %s) is not a SAST of the current CTL %s, so it cannot authorize a change; present one that is (nothing was written)\n",
+				tool_prog, s.signer_info.label, s.signer_info.serial, curpath);
+			print_sasts_of_current(stderr, s.cur);
+			s.reported = true;
+			rc = ctl_fail(&err, CTL_E_SIGNER, "token not in the current CTL");
 			goto fail;
 		}
 		if (deleted >= 0 && ctl_record_is_cert(&s.cur->records[deleted], s.signer_info.cert)) {
@@ -1097,9 +1225,19 @@ static int run(const struct ctl_opts *o)
 	ro.token_label = token_get_info(s.tok)->label;
 	ro.token_serial = token_get_info(s.tok)->serial;
 	ro.out = stdout;
+	if (!(results = calloc(s.c->noutputs, sizeof(*results)))) {
+		rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	ro.results = results;
 	rc = ctlrun_finish(s.recs.recs, s.recs.n, signer, &ro, &err);
-	if (rc == CTL_OK || rc == CTL_E_PARTIAL)
-		ctlrun_print_restart(stdout, s.c);
+	if (rc == CTL_OK || rc == CTL_E_PARTIAL) {
+		struct ctlrun_next nx = {
+			.diff = &s.diff, .replaced = replacing,
+			.res = results, .nres = s.c->noutputs,
+		};
+		ctlrun_print_next(stdout, s.c, &nx);
+	}
 	if (rc != CTL_OK)
 		goto fail;
 	goto out;
@@ -1110,6 +1248,7 @@ fail:
 		rc = CTL_E_INTERNAL;
 out:
 	fflush(stdout);
+	free(results);
 	state_free(&s);
 	return rc;
 }
@@ -1130,6 +1269,7 @@ static int run_diff(const struct ctl_opts *o)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
 	    (rc = anchor_load(&s, o, &err)) != CTL_OK ||
+	    (rc = check_outputs_level(&s, o, &err)) != CTL_OK ||
 	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK ||
 	    (rc = build_records(&s, o, mode, -1, &err)) != CTL_OK ||
 	    (rc = ctldiff_compute(s.cur->records, s.cur->nrecords,

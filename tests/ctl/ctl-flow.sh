@@ -159,11 +159,35 @@ err_has "warning: digest sha1"
 [ "$(python3 "$SRC/tests/ctl/tlv-split.py" "$W/sha1/tftp/CTLFile.tlv" /dev/null /dev/null)" = sha1 ] \
   || bad "sha1 CTL has another hash algorithm"
 interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/A.pem"
+# The next steps restart this cluster's services only: the alternate TFTP server [tftp alt1]
+# belongs to another cluster (issue 12, item 12); CAPF and the ASA are new here.
+grep '^  - .*\(alt1\|tftp.other.example\)' "$W/out" && bad "next steps tell another cluster's TFTP server to restart"
+out_has "restart the Cisco Certificate Authority Proxy Function (CAPF) service on capf (cucm1.demo.example)"
+out_has "import the new CTL on the ASA firewall asa1 (asa1.demo.example)"
+out_has "then reset all devices"
+
+step "create --force: both tokens lost; phones must erase their CTL (issue 12, item 6)"
+expect 9 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --token pkcs11:token=C \
+  --token pkcs11:token=E --pin env:PIN_E --audit-log "$W/audit-sha1.log"
+err_has "only if all of them are lost, --force replaces it"
+expect 0 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --force --token pkcs11:token=C \
+  --token pkcs11:token=E --pin env:PIN_E --audit-log "$W/audit-sha1.log"
+err_has "the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset)"
+out_has "then erase the CTL on every phone (Settings > Security > CTL > Erase, or a factory reset)"
+grep -q "reset all devices" "$W/out" && bad "create --force still says 'reset all devices'"
+interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/E.pem"
 
 step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
 snap
 expect 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C
 err_has "not a SAST of the current CTL"
+# ...naming the tokens that would do (issue 12, item 6): subject, serial, SHA-256
+for t in A B; do
+  fp=$(openssl x509 -in "$W/hsm/$t.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+  sn=$(openssl x509 -in "$W/hsm/$t.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
+  err_has "SAST  CN=SAST-$t,O=Demo Corp,OU=Voice  serial 0*${sn#0}  SHA-256 $fp"
+done
+err_has "ctl create --force' makes a new CTL, and then the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset)"
 unchanged
 python3 - "$T1/CTLFile.tlv" "$W/corrupt.tlv" "$W/tampered.tlv" "$W/foreign.tlv" <<'PY'
 import sys
@@ -207,6 +231,34 @@ cmp -s "$T1/CTLFile.tlv.bak" "$W/snap.tlv" || bad "previous CTL not kept as .bak
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A
 out_has "up to date"
 clean_dirs
+
+step "outputs: a missing output directory is refused before anything is signed (issue 12, item 11)"
+snap
+sed 's#^output = tftp-backup/.*#&\noutput = no-such-dir/#' "$CL" > "$W/cluster/missing-out.ini"
+lines=$(wc -l < "$W/audit.log")
+expect 3 "$CTLSIGN" ctl update --cluster "$W/cluster/missing-out.ini" "${M[@]}" --yes --force \
+  --token pkcs11:token=A --pin env:PIN_A
+err_has "output directory $W/cluster/no-such-dir: No such file or directory (create it, or fix the cluster file); nothing was signed"
+[ "$(wc -l < "$W/audit.log")" = "$lines" ] || bad "something was signed although an output directory is missing"
+unchanged
+
+step "outputs holding different CTLs: brought level only from ctlsign's own record (a)"
+cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --audit-log "$W/audit-level.log"
+out_has "The output directories do not hold the same CTL:"
+out_has "$T2/CTLFile.tlv  SHA-256 $(sha256sum "$T1/CTLFile.tlv.bak" | cut -c1-64)"
+out_has "brought level with this run"
+cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" || bad "the lagging directory was not brought level"
+cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"
+cp "$T2/CTLFile.tlv" "$W/lagging.tlv"
+expect 9 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --trust-current "$(sha256sum "$T1/CTLFile.tlv" | cut -c1-64)" --audit-log "$W/audit-level.log"
+err_has "the output directories hold different CTLs (listed above) and ctlsign has no record"
+out_has "The output directories do not hold the same CTL:"
+cmp -s "$T2/CTLFile.tlv" "$W/lagging.tlv" || bad "a directory was changed although refused"
+expect 9 "$CTLSIGN" ctl diff --cluster "$CL" --trust-current "$(sha256sum "$T1/CTLFile.tlv" | cut -c1-64)"
+cp "$T1/CTLFile.tlv" "$T2/CTLFile.tlv"
 
 step "mode: non-secure keeps SAST certificates, drops server ones; and back"
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C --mode non-secure

@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "cluster.h"
+#include "ctldiff.h"
 #include "ctlmake.h"
 #include "ctlrun.h"
 #include "publish.h"
@@ -331,8 +332,29 @@ static void one_directory_fails(void **state)
 		assert_int_equal(chmod(f->d2, 0555), 0);
 	else
 		assert_int_equal(rename(f->d2, moved), 0);
-	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
-			 CTL_E_PARTIAL);
+	{
+		struct publish_result res[2];
+		struct ctlrun_next nx = {.res = res, .nres = 2};
+		char *text = NULL, want[600];
+		size_t tn = 0;
+		FILE *mf;
+
+		f->o.results = res;
+		assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+				 CTL_E_PARTIAL);
+		f->o.results = NULL;
+		/* the truth, in the audit log and in the next steps (issue 12, item 11) */
+		snprintf(want, sizeof(want), "\"detail\":\"the old file is still in: %s\"", f->d2);
+		assert_int_equal(lines_with(f->log, want), 1);
+		assert_non_null(mf = open_memstream(&text, &tn));
+		ctlrun_print_next(mf, f->c, &nx);
+		fclose(mf);
+		snprintf(want, sizeof(want), "NOT DONE: %s still holds the previous CTL", f->d2);
+		assert_non_null(strstr(text, want));
+		snprintf(want, sizeof(want), "NOT DONE: %s ", f->d1);
+		assert_null(strstr(text, want));
+		free(text);
+	}
 	assert_non_null(strstr(err.msg, "published to 1 of 2 directories"));
 	assert_int_equal(lines_with(f->log, "\"result\":\"partial\""), 1);
 	if (geteuid() == 0)
@@ -750,6 +772,55 @@ static void record_fails(void **state)
 	assert_int_equal(rc, CTL_OK);
 }
 
+/* The next steps fit the change (issue 12, item 12): the cluster's own CCM/TFTP services
+ * are restarted, an alternate TFTP server of another cluster is not told to restart
+ * anything, CAPF is restarted when its record changed, the CTL is imported on an ASA whose
+ * record changed; a CTL replaced by create --force means erasing it on every phone. */
+static void next_steps_fit_the_change(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctldiff all = {0}, none = {0};
+	struct ctlrun_next nx = {0};
+	char *text = NULL;
+	size_t tn = 0;
+	FILE *mf;
+
+	/* a first CTL: every server record is new */
+	assert_int_equal(ctldiff_compute(NULL, 0, -1, f->recs.recs, f->recs.n, CLUSTER_MIXED, &all,
+					 &err), CTL_OK);
+	nx.diff = &all;
+	assert_non_null(mf = open_memstream(&text, &tn));
+	ctlrun_print_next(mf, f->c, &nx);
+	fclose(mf);
+	assert_non_null(strstr(text, "restart the Cisco CallManager and Cisco TFTP services on cucm1 (cucm1.example.com)"));
+	assert_non_null(strstr(text, "restart the Cisco Certificate Authority Proxy Function (CAPF) service on capf (capf.example.com)"));
+	assert_non_null(strstr(text, "import the new CTL on the ASA firewall asa1 (asa1.example.com)"));
+	assert_null(strstr(text, "alt1"));
+	assert_null(strstr(text, "tftp.other.example.com"));
+	assert_non_null(strstr(text, "reset all devices"));
+	assert_null(strstr(text, "Erase"));
+	free(text);
+	text = NULL;
+
+	/* nothing changed in CAPF or the firewall: neither is mentioned; replaced: erase */
+	assert_int_equal(ctldiff_compute(f->recs.recs, f->recs.n, CLUSTER_MIXED, f->recs.recs,
+					 f->recs.n, CLUSTER_MIXED, &none, &err), CTL_OK);
+	nx.diff = &none;
+	nx.replaced = true;
+	assert_non_null(mf = open_memstream(&text, &tn));
+	ctlrun_print_next(mf, f->c, &nx);
+	fclose(mf);
+	assert_non_null(strstr(text, "restart the Cisco CallManager and Cisco TFTP services on cucm1"));
+	assert_null(strstr(text, "CAPF"));
+	assert_null(strstr(text, "ASA"));
+	assert_non_null(strstr(text, "erase the CTL on every phone (Settings > Security > CTL > Erase, or a factory reset)"));
+	assert_null(strstr(text, "reset all devices"));
+	free(text);
+	ctldiff_free(&all);
+	ctldiff_free(&none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -764,6 +835,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unaudited_never_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupted_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(next_steps_fit_the_change, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
