@@ -25,6 +25,8 @@
 #include "tool.h"
 
 #define MAX_URIS 16
+/* ctl diff --exit-code: the CTL would change (README's exit code table: 14) */
+#define CTL_EXIT_DIFFERENCES 14
 
 static const char usage_ctl[] =
 	"usage: ctlsign ctl <create|update|delete-token|diff|show> [options]\n"
@@ -142,22 +144,27 @@ static const char usage_show[] =
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
 
 static const char usage_diff[] =
-	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256] [--json]\n"
+	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256]\n"
+	"                        [--json] [--exit-code]\n"
 	"\n"
 	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
-	"file was edited (servers added, removed, renamed, re-certified; the mode), without\n"
-	"any token: nothing is signed or written. The current CTL must verify. Also shows the\n"
-	"current file's SHA-256 and signer, whether it is anchored (see 'ctlsign ctl update\n"
+	"file was edited (servers added, removed, renamed, re-certified; the mode; the digest),\n"
+	"without any token: nothing is signed or written. The current CTL must verify. Also\n"
+	"shows the current file's SHA-256 and signer, whether it is anchored (see 'ctlsign ctl update\n"
 	"--help'; (b) needs a token, so a CTL with no record is reported as adoptable only by\n"
 	"a token of the update or --trust-current), and every SAST record of the result.\n"
-	"Exit 6 when an update would refuse the current CTL whatever token is presented.\n"
+	"Exit 6 when an update would refuse the current CTL whatever token is presented; with\n"
+	"--exit-code, exit 14 when the CTL would change (else 0, as without it).\n"
+	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --mode MODE        as for 'ctl update' (without it: the current CTL's mode, and a\n"
 	"                     cluster file whose mode differs is refused, exit 9)\n"
 	"  --trust-current SHA256  as for 'ctl update'\n"
-	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\",\n"
-	"                     \"current_sha256\", \"current_signer\", \"anchor\", \"sast\": [...]}\n";
+	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"old_digest\",\n"
+	"                     \"new_digest\", \"differs\", \"unchanged\", \"current_sha256\",\n"
+	"                     \"current_signer\", \"anchor\", \"sast\": [...]}\n"
+	"  --exit-code        exit 14 when the CTL would change (differences found)\n";
 
 enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 
@@ -170,7 +177,7 @@ struct ctl_opts {
 	const char *ceremony_pin;  /* a --pin with no --token/--add-token at all: the signer's */
 	char trust_current[65];  /* --trust-current, lowercase; "" if not given */
 	int mode;            /* -1: the cluster file's */
-	bool yes, force, final_try, json;
+	bool yes, force, final_try, json, exit_code;
 	int timeout_ms;
 	unsigned wait_s;     /* --wait: for another run's lock */
 };
@@ -381,6 +388,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"final-try", no_argument, NULL, 'F'},
 		{"json", no_argument, NULL, 'j'},
 		{"trust-current", required_argument, NULL, 'H'},
+		{"exit-code", no_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
@@ -411,6 +419,11 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 			o->trust_current[k] = 0;
 			break;
 		}
+		case 'X':
+			if (o->op != OP_DIFF)
+				return tool_fail(CTL_E_USAGE, "ctl: --exit-code is for 'ctl diff'");
+			o->exit_code = true;
+			break;
 		case 'j':
 			if (o->op != OP_DIFF)
 				return tool_fail(CTL_E_USAGE, "ctl: --json is for 'ctl diff' and 'ctl show'");
@@ -1171,6 +1184,8 @@ static int run(const struct ctl_opts *o)
 				  s.cur ? ctlmake_mode_of(s.cur->records, s.cur->nrecords) : -1,
 				  s.recs.recs, s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
+	if (s.cur)
+		ctldiff_set_digest(&s.diff, s.cur->hdr.hash_alg, s.c->hash_alg);
 	{
 		char title[4200];
 
@@ -1180,7 +1195,7 @@ static int run(const struct ctl_opts *o)
 		print_plan(stdout, &s, o, curpath, title);
 	}
 	fflush(stdout);
-	if (o->op != OP_CREATE && !s.diff.n && s.diff.old_mode == mode && !o->force) {
+	if (o->op != OP_CREATE && ctldiff_is_empty(&s.diff) && !o->force) {
 		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
 		rc = o->current ? CTL_OK : catch_up(s.c, &s.cur->raw, audit_path(o->audit_log), &err);
 		/* An interrupted run's CTL, now known to be in place: record it. */
@@ -1276,6 +1291,7 @@ static int run_diff(const struct ctl_opts *o)
 				  ctlmake_mode_of(s.cur->records, s.cur->nrecords), s.recs.recs,
 				  s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
+	ctldiff_set_digest(&s.diff, s.cur->hdr.hash_alg, s.c->hash_alg);
 	if (o->json) {
 		struct json_object *j = ctldiff_json(&s.diff), *an = json_object_new_object();
 		struct json_object *sg = json_object_new_object();
@@ -1309,6 +1325,9 @@ static int run_diff(const struct ctl_opts *o)
 	rc = anchor_check(&s, o, curpath, false, &err);
 	if (rc != CTL_OK)
 		goto fail;
+	/* --exit-code: like diff(1), say by the exit code whether the CTL would change */
+	if (o->exit_code && !ctldiff_is_empty(&s.diff))
+		rc = CTL_EXIT_DIFFERENCES;
 	goto out;
 fail:
 	if (!s.reported)

@@ -232,6 +232,17 @@ expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:to
 out_has "up to date"
 clean_dirs
 
+step "diff: a digest change is a change (issue 12, item 5); --exit-code"
+expect 0 "$CTLSIGN" ctl diff --cluster "$CL" --exit-code
+sed 's#^digest = sha512#digest = sha1#' "$CL" > "$W/cluster/sha1.ini"
+expect 14 "$CTLSIGN" ctl diff --cluster "$W/cluster/sha1.ini" --exit-code
+out_has "digest:  sha512 -> sha1"
+expect 0 "$CTLSIGN" ctl diff --cluster "$W/cluster/sha1.ini"
+"$CTLSIGN" ctl diff --cluster "$W/cluster/sha1.ini" --json | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["differs"] and d["old_digest"]=="sha512" and d["new_digest"]=="sha1", d' || bad "diff --json digest"
+expect 2 "$CTLSIGN" ctl update --cluster "$CL" --exit-code
+
 step "outputs: a missing output directory is refused before anything is signed (issue 12, item 11)"
 snap
 sed 's#^output = tftp-backup/.*#&\noutput = no-such-dir/#' "$CL" > "$W/cluster/missing-out.ini"
