@@ -1497,11 +1497,11 @@ static int cmd_ctl_show(int argc, char **argv)
 	return vrc;
 }
 
+static int cmd_ctl_sub(int argc, char **argv, struct ctl_opts *op);
+
 int cmd_ctl(int argc, char **argv)
 {
 	struct ctl_opts o;
-	const char *usage;
-	bool help = false;
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -1509,25 +1509,50 @@ int cmd_ctl(int argc, char **argv)
 		return argc < 2 ? CTL_E_USAGE : CTL_OK;
 	}
 	memset(&o, 0, sizeof(o));
-	if (!strcmp(argv[1], "show"))
-		return cmd_ctl_show(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "create")) {
+	/* The subcommand's arguments, named "ctl SUB" so that a bad option's hint reads
+	 * "see 'ctlsign ctl SUB --help'" (tool_getopt names argv[0]). */
+	{
+		char name[64];
+		char **av = calloc((size_t)argc, sizeof(*av));
+
+		if (!av)
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		snprintf(name, sizeof(name), "ctl %s", argv[1]);
+		av[0] = name;
+		for (int i = 2; i < argc; i++)
+			av[i - 1] = argv[i];
+		rc = cmd_ctl_sub(argc - 1, av, &o);
+		free(av);
+		return rc;
+	}
+}
+
+static int cmd_ctl_sub(int argc, char **argv, struct ctl_opts *op)
+{
+	struct ctl_opts o = *op;
+	const char *usage, *sub = argv[0] + 4;
+	bool help = false;
+	int rc;
+
+	if (!strcmp(sub, "show"))
+		return cmd_ctl_show(argc, argv);
+	if (!strcmp(sub, "create")) {
 		o.op = OP_CREATE;
 		usage = usage_create;
-	} else if (!strcmp(argv[1], "update")) {
+	} else if (!strcmp(sub, "update")) {
 		o.op = OP_UPDATE;
 		usage = usage_update;
-	} else if (!strcmp(argv[1], "delete-token")) {
+	} else if (!strcmp(sub, "delete-token")) {
 		o.op = OP_DELETE;
 		usage = usage_delete;
-	} else if (!strcmp(argv[1], "diff")) {
+	} else if (!strcmp(sub, "diff")) {
 		o.op = OP_DIFF;
 		usage = usage_diff;
 	} else {
 		return tool_fail(CTL_E_USAGE, "ctl: unknown command '%s'; see 'ctlsign ctl --help'",
-				 argv[1]);
+				 sub);
 	}
-	if ((rc = parse_opts(argc - 1, argv + 1, &o, usage, &help)) != CTL_OK || help)
+	if ((rc = parse_opts(argc, argv, &o, usage, &help)) != CTL_OK || help)
 		return rc;
 	return o.op == OP_DIFF ? run_diff(&o) : run(&o);
 }

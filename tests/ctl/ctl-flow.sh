@@ -64,6 +64,12 @@ interop() { # file signer-cert-pem
 }
 M=(--module "$SOFTHSM_MODULE")
 
+step "a bad option names the subcommand's help"
+for sub in show create update delete-token diff; do
+  expect 2 "$CTLSIGN" ctl "$sub" --bogus
+  err_has "see 'ctlsign ctl $sub --help'"
+done
+
 step "create: refused with one token, with the same token twice, without --yes"
 expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A
 err_has "at least 2 different security tokens"
