@@ -1083,7 +1083,9 @@ static int run(const struct ctl_opts *o)
 	/* One run at a time: a lock in every output directory, and nothing planted there
 	 * (a CTLFile.tlv, .bak or lock that is a link, FIFO or directory stops the run). */
 	{
-		static const char *const planted[] = {CTLRUN_FILE_NAME, CTLRUN_FILE_NAME ".bak", NULL};
+		static const char *const planted[] = {CTLRUN_FILE_NAME, CTLRUN_FILE_NAME ".bak",
+						     CTLRUN_FILE_NAME ".bak.1",
+						     CTLRUN_FILE_NAME ".bak.2", NULL};
 
 		if ((rc = publish_lock(s.c->outputs, s.c->noutputs, o->wait_s, planted, &s.lock,
 				       &err)) != CTL_OK ||

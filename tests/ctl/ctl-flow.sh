@@ -38,11 +38,11 @@ expect() {
 }
 err_has() { grep -q -- "$1" "$W/err" || { bad "stderr lacks '$1'"; sed 's/^/  | /' "$W/err"; }; }
 out_has() { grep -q -- "$1" "$W/out" || { bad "stdout lacks '$1'"; sed 's/^/  | /' "$W/out" | head -30; }; }
-# no temp files or locks left: only CTLFile.tlv and CTLFile.tlv.bak
+# no temp files or locks left: only CTLFile.tlv and its backups (.bak, .bak.1, .bak.2)
 clean_dirs() {
   local d extra
   for d in "$T1" "$T2"; do
-    extra=$(ls -A "$d" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak || true)
+    extra=$(ls -A "$d" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak -e CTLFile.tlv.bak.1 -e CTLFile.tlv.bak.2 || true)
     [ -z "$extra" ] || bad "left behind in $d: $extra"
   done
 }
@@ -185,6 +185,7 @@ interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/E.pem"
 
 step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
 snap
+cp "$T1/CTLFile.tlv" "$W/first.tlv"
 expect 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C
 err_has "not a SAST of the current CTL"
 # ...naming the tokens that would do (issue 12, item 6): subject, serial, SHA-256
@@ -280,6 +281,9 @@ cp "$T1/CTLFile.tlv" "$T2/CTLFile.tlv"
 step "mode: non-secure keeps SAST certificates, drops server ones; and back"
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C --mode non-secure
 out_has "mode:    mixed -> non-secure"
+# three generations of backups: the first CTL (create) is now .bak.1
+cmp -s "$T1/CTLFile.tlv.bak.1" "$W/first.tlv" || bad "the CTL before the previous one not kept as .bak.1"
+[ ! -e "$T1/CTLFile.tlv.bak.2" ] || bad ".bak.2 made up although there were only two CTLs before"
 "$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | python3 -c '
 import json,sys; d=json.load(sys.stdin); assert d["mode"]=="non-secure"
 assert all(r["has_certificate"]==(r["role"]=="SAST") for r in d["records"]), d' || bad "non-secure records"

@@ -124,7 +124,8 @@ static size_t count_other(const char *dir)
 		return 0;
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    strcmp(e->d_name, "CTLFile.tlv") && strcmp(e->d_name, "CTLFile.tlv.bak"))
+		    strcmp(e->d_name, "CTLFile.tlv") && strcmp(e->d_name, "CTLFile.tlv.bak") &&
+		    strcmp(e->d_name, "CTLFile.tlv.bak.1") && strcmp(e->d_name, "CTLFile.tlv.bak.2"))
 			n++;
 	closedir(d);
 	return n;
@@ -821,6 +822,75 @@ static void next_steps_fit_the_change(void **state)
 	ctldiff_free(&none);
 }
 
+static void assert_text(const char *dir, const char *name, const char *want)
+{
+	char path[400];
+	struct ctl_buf b = {0};
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	read_all(path, &b);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	ctl_buf_clear(&b);
+}
+
+/* Three generations of backups (issue 12): a --force after a recovery does not overwrite
+ * the only copy of the CTL from before it. A rerun after a kill that already wrote .bak
+ * shifts nothing (no generation lost, none doubled). */
+static void three_backups(void **state)
+{
+	struct fx *f = *state;
+	static const char *const gen[] = {"one", "two", "three", "four", "five"};
+	struct publish_result res[1];
+	char *dirs[1] = {f->d1};
+
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)gen[i],
+					     strlen(gen[i]), res), CTL_OK);
+	assert_text(f->d1, "CTLFile.tlv", "five");
+	assert_text(f->d1, "CTLFile.tlv.bak", "four");
+	assert_text(f->d1, "CTLFile.tlv.bak.1", "three");
+	assert_text(f->d1, "CTLFile.tlv.bak.2", "two");
+	assert_int_equal(count_other(f->d1), 0);
+
+	/* killed after "five" became .bak, before "six" was in place: the rerun */
+	put_file(f->d1, "CTLFile.tlv.bak", "five");
+	put_file(f->d1, "CTLFile.tlv.bak.1", "four");
+	put_file(f->d1, "CTLFile.tlv.bak.2", "three");
+	assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)"six", 3, res), CTL_OK);
+	assert_text(f->d1, "CTLFile.tlv", "six");
+	assert_text(f->d1, "CTLFile.tlv.bak", "five");
+	assert_text(f->d1, "CTLFile.tlv.bak.1", "four");
+	assert_text(f->d1, "CTLFile.tlv.bak.2", "three");
+
+	/* killed between the two shifts (.bak.1 already moved to .bak.2): nothing lost */
+	{
+		char p[400];
+
+		snprintf(p, sizeof(p), "%s/CTLFile.tlv.bak.1", f->d1);
+		assert_int_equal(unlink(p), 0);
+	}
+	put_file(f->d1, "CTLFile.tlv.bak.2", "four");
+	assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)"seven", 5, res), CTL_OK);
+	assert_text(f->d1, "CTLFile.tlv", "seven");
+	assert_text(f->d1, "CTLFile.tlv.bak", "six");
+	assert_text(f->d1, "CTLFile.tlv.bak.1", "five");
+	assert_text(f->d1, "CTLFile.tlv.bak.2", "four");
+
+	/* a planted backup generation is refused like a planted .bak */
+	{
+		char p[400];
+
+		snprintf(p, sizeof(p), "%s/CTLFile.tlv.bak.2", f->d1);
+		assert_int_equal(unlink(p), 0);
+		assert_int_equal(symlink("/etc/passwd", p), 0);
+		assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)"x", 1, res),
+				 CTL_E_POLICY);
+		assert_text(f->d1, "CTLFile.tlv", "seven");
+		assert_int_equal(unlink(p), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(audit_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupted_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(next_steps_fit_the_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(three_backups, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
