@@ -949,10 +949,13 @@ static int check_outputs_writable(const struct cluster *c, struct ctl_err *err)
 /* The output directories hold different CTLs at the start (issue 12, item 11): a run was
  * interrupted, or someone changed one. Listed on stdout. Bringing the others level to the
  * first directory's CTL (the update publishes to all; an up-to-date run copies it) is
- * right only when that CTL is anchored by ctlsign's own record (a) and no other directory
- * holds a newer one; otherwise refused (exit 9), nothing written. A directory without a
+ * right only when that CTL is anchored (a, b or c) and no other directory holds a newer
+ * one (by the CTL's own timestamp: an older CTL adopted by (b) must not roll the others
+ * back); otherwise refused (exit 9), nothing written. tokens_checked false (ctl diff): a
+ * CTL that a token of the update may still adopt is not refused. A directory without a
  * CTL (a new output) only lags. */
-static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
+static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
+			       bool tokens_checked, struct ctl_err *err)
 {
 	const struct cluster *c = s->c;
 	bool differ = false, newer = false;
@@ -1006,11 +1009,15 @@ static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o, st
 	if (newer)
 		return ctl_fail(err, CTL_E_POLICY, "another output directory holds a newer CTL than %s/%s (listed above); find out which is right and make every directory hold it before changing the CTL; nothing was written",
 				c->outputs[0], CTLRUN_FILE_NAME);
-	if (s->anchor.by != ANCHOR_RECORD)
-		return ctl_fail(err, CTL_E_POLICY, "the output directories hold different CTLs (listed above) and ctlsign has no record that %s/%s is the one it published last; find out which is right and make every directory hold it (or fix the cluster file's output list); nothing was written",
+	if (s->anchor.by == ANCHOR_NONE && tokens_checked)
+		return ctl_fail(err, CTL_E_POLICY, "the output directories hold different CTLs (listed above) and %s/%s is not anchored; find out which is right and make every directory hold it (or fix the cluster file's output list); nothing was written",
 				c->outputs[0], CTLRUN_FILE_NAME);
-	fprintf(fp, "  (%s/%s is the CTL ctlsign published last: the others are brought level with this run)\n",
-	       c->outputs[0], CTLRUN_FILE_NAME);
+	if (s->anchor.by == ANCHOR_NONE)
+		fprintf(fp, "  (brought level by an update only if a token of it anchors %s/%s, (b))\n",
+			c->outputs[0], CTLRUN_FILE_NAME);
+	else
+		fprintf(fp, "  (%s/%s is anchored: the others are brought level with this run)\n",
+			c->outputs[0], CTLRUN_FILE_NAME);
 	return CTL_OK;
 }
 
@@ -1122,7 +1129,6 @@ static int run(const struct ctl_opts *o)
 			goto fail;
 	}
 	if ((rc = check_outputs_writable(s.c, &err)) != CTL_OK ||
-	    (rc = check_outputs_level(&s, o, &err)) != CTL_OK ||
 	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK)
 		goto fail;
 	if (o->op == OP_DELETE) {
@@ -1159,7 +1165,8 @@ static int run(const struct ctl_opts *o)
 		char shown[256];
 
 		anchor_by_token(&s, o);
-		if ((rc = anchor_check(&s, o, curpath, true, &err)) != CTL_OK)
+		if ((rc = anchor_check(&s, o, curpath, true, &err)) != CTL_OK ||
+		    (rc = check_outputs_level(&s, o, true, &err)) != CTL_OK)
 			goto fail;
 		uri_for_print(o->ntokens ? o->tokens[0] : "", shown, sizeof(shown));
 		if (!s.signer_info.cert ||
@@ -1286,7 +1293,6 @@ static int run_diff(const struct ctl_opts *o)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
 	    (rc = anchor_load(&s, o, &err)) != CTL_OK ||
-	    (rc = check_outputs_level(&s, o, &err)) != CTL_OK ||
 	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK ||
 	    (rc = build_records(&s, o, mode, -1, &err)) != CTL_OK ||
 	    (rc = ctldiff_compute(s.cur->records, s.cur->nrecords,
@@ -1325,6 +1331,10 @@ static int run_diff(const struct ctl_opts *o)
 	fflush(stdout);
 	/* An update would refuse it whatever token is presented: say so, exit 6. */
 	rc = anchor_check(&s, o, curpath, false, &err);
+	/* Output directories holding different CTLs: listed; exit 9 when an update would
+	 * refuse to bring them level. */
+	if (rc == CTL_OK)
+		rc = check_outputs_level(&s, o, false, &err);
 	if (rc != CTL_OK)
 		goto fail;
 	/* --exit-code: like diff(1), say by the exit code whether the CTL would change */
