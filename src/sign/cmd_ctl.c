@@ -787,6 +787,27 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 	return CTL_OK;
 }
 
+/* The tokens that can authorize a change: the current CTL's SAST records by subject,
+ * serial and certificate SHA-256 (issue 12, item 6), and what to do when all are lost. */
+static void print_sasts_of_current(FILE *fp, const struct ctl_file *cur)
+{
+	fprintf(fp, "The tokens that can authorize a change are those of the current CTL's SAST records:\n");
+	for (size_t i = 0; i < cur->nrecords; i++) {
+		const struct ctl_record *r = &cur->records[i];
+		char sha[65] = "(no certificate)", *sn;
+
+		if (r->role != CTL_ROLE_SAST)
+			continue;
+		if (r->cert.len)
+			state_sha256_hex(r->cert.data, r->cert.len, sha);
+		sn = ctl_hex(r->serial.data, r->serial.len);
+		fprintf(fp, "  SAST  %s  serial %s  SHA-256 %s\n", r->subject ? r->subject : "?",
+			sn ? sn : "?", sha);
+		free(sn);
+	}
+	fprintf(fp, "'ctlsign token list' shows each token's certificate. If every one of these tokens is lost, only 'ctlsign ctl create --force' makes a new CTL, and then the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset).\n");
+}
+
 static int tokens_from_ceremony(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
 {
 	struct tty_ctx t = {s->m, o->timeout_ms, s->cur};
@@ -803,6 +824,8 @@ static int tokens_from_ceremony(struct ctl_state *s, const struct ctl_opts *o, s
 	if (!isatty(STDIN_FILENO))
 		return ctl_fail(err, CTL_E_USAGE,
 				"no --token given and no terminal for the token ceremony; pass --token URI for each token");
+	if (s->cur) /* which tokens will do, before the officer starts inserting them */
+		print_sasts_of_current(stderr, s->cur);
 	s->cer.ops = &ops;
 	rc = ceremony_run(&s->cer, err);
 	s->cer.ops = NULL;
@@ -1019,27 +1042,6 @@ static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
 		fprintf(fp, "  (%s/%s is anchored: the others are brought level with this run)\n",
 			c->outputs[0], CTLRUN_FILE_NAME);
 	return CTL_OK;
-}
-
-/* The tokens that can authorize a change: the current CTL's SAST records by subject,
- * serial and certificate SHA-256 (issue 12, item 6), and what to do when all are lost. */
-static void print_sasts_of_current(FILE *fp, const struct ctl_file *cur)
-{
-	fprintf(fp, "Only a token holding the key of one of the current CTL's SAST records can:\n");
-	for (size_t i = 0; i < cur->nrecords; i++) {
-		const struct ctl_record *r = &cur->records[i];
-		char sha[65] = "(no certificate)", *sn;
-
-		if (r->role != CTL_ROLE_SAST)
-			continue;
-		if (r->cert.len)
-			state_sha256_hex(r->cert.data, r->cert.len, sha);
-		sn = ctl_hex(r->serial.data, r->serial.len);
-		fprintf(fp, "  SAST  %s  serial %s  SHA-256 %s\n", r->subject ? r->subject : "?",
-			sn ? sn : "?", sha);
-		free(sn);
-	}
-	fprintf(fp, "'ctlsign token list' shows each token's certificate. If every one of these tokens is lost, only 'ctlsign ctl create --force' makes a new CTL, and then the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset).\n");
 }
 
 /* The security mode of the result (issue 12, item 3): --mode when given; else a create
