@@ -1048,7 +1048,7 @@ static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
  * takes the cluster file's and a change keeps the current CTL's. A cluster file whose mode
  * differs from the current CTL's is refused without --mode: a routine update must not
  * switch mixed mode on or off by surprise. */
-static int decide_mode(const struct ctl_state *s, const struct ctl_opts *o, const char *curpath,
+static int decide_mode(struct ctl_state *s, const struct ctl_opts *o, const char *curpath,
 		       int *mode, struct ctl_err *err)
 {
 	int cur;
@@ -1058,11 +1058,15 @@ static int decide_mode(const struct ctl_state *s, const struct ctl_opts *o, cons
 		return CTL_OK;
 	}
 	cur = ctlmake_mode_of(s->cur->records, s->cur->nrecords);
-	if (cur != s->c->mode)
-		return ctl_fail(err, CTL_E_POLICY,
-				"the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written",
-				curpath, cluster_mode_name(cur), o->cluster, cluster_mode_name(s->c->mode),
-				cluster_mode_name(s->c->mode), cluster_mode_name(cur));
+	if (cur != s->c->mode) {
+		/* two paths: may be longer than a struct ctl_err holds, so printed here */
+		fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written\n",
+			tool_prog, curpath, cluster_mode_name(cur), o->cluster,
+			cluster_mode_name(s->c->mode), cluster_mode_name(s->c->mode),
+			cluster_mode_name(cur));
+		s->reported = true;
+		return ctl_fail(err, CTL_E_POLICY, "the cluster file's mode differs from the current CTL's");
+	}
 	*mode = cur;
 	return CTL_OK;
 }
