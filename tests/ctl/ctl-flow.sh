@@ -130,7 +130,8 @@ step "create: two tokens, signed by the last (B)"
 # through and A's PIN tries stay untouched (pkcs11-tool still logs in with its PIN).
 expect 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:WRONG \
   --token "pkcs11:token=B?pin-source=env:PIN_B" --audit-log "$W/audit.log"
-pkcs11-tool --module "$SOFTHSM_MODULE" --token-label A -T 2>/dev/null | grep -q -i "count low" \
+pkcs11-tool --module "$SOFTHSM_MODULE" -T 2>/dev/null \
+  | awk '/token label/ {a = ($NF == "A")} a && /token flags/ {print}' | grep -q -i "count low" \
   && bad "token A's PIN was tried although A does not sign"
 out_has "published  $T1/CTLFile.tlv"
 out_has "published  $T2/CTLFile.tlv"
