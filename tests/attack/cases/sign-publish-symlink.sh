@@ -14,8 +14,8 @@ cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 CL=$W/cluster/cluster.ini T1=$W/cluster/tftp T2=$W/cluster/tftp-backup
 mkdir -p "$T1" "$T2"
 M=(--module "$SOFTHSM_MODULE")
-run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
-  --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --token pkcs11:token=B --pin env:PIN_B
 
 SECRET="the officer's private notes: not for phones"
 printf '%s\n' "$SECRET" >"$W/secret"
