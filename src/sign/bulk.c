@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -112,6 +113,7 @@ struct item {
 	char *name, *out_name;     /* raw base names */
 	char *disp_in, *disp_out;  /* printable paths */
 	bool always_sign;
+	bool named;                /* given by name (FILE...), not found in a directory */
 	struct ctl_buf out;        /* the signed file */
 	char tmp_name[64];
 	bool have_tmp;
@@ -267,7 +269,8 @@ static void clear_bar_locked(struct run *r)
 	}
 }
 
-enum outcome { OUT_SIGNED, OUT_UNCHANGED, OUT_FAILED, OUT_SKIPPED, OUT_NOT_DONE };
+/* OUT_HELD: skipped with a warning (a clear config beside its phone's .enc.sgn). */
+enum outcome { OUT_SIGNED, OUT_UNCHANGED, OUT_FAILED, OUT_SKIPPED, OUT_HELD, OUT_NOT_DONE };
 
 static void account(struct run *r, struct item *it, enum outcome oc, const char *msg)
 {
@@ -283,6 +286,23 @@ static void account(struct run *r, struct item *it, enum outcome oc, const char 
 		if (!r->o->quiet) {
 			clear_bar_locked(r);
 			fprintf(stderr, "ctlsign: note: skipping %s: %s\n", it->disp_in, msg);
+		}
+		break;
+	case OUT_HELD:
+		st->skipped++;
+		if (!r->o->quiet) {
+			clear_bar_locked(r);
+			fprintf(stderr, "ctlsign: warning: not signing %s: %s\n", it->disp_in, msg);
+		}
+		if (!st->warnings)
+			st->warnings = json_object_new_array();
+		if (st->warnings && json_object_array_length(st->warnings) < r->o->max_failures_listed) {
+			struct json_object *f = json_object_new_object();
+			if (f) {
+				json_object_object_add(f, "file", json_object_new_string(it->disp_in));
+				json_object_object_add(f, "warning", json_object_new_string(msg));
+				json_object_array_add(st->warnings, f);
+			}
 		}
 		break;
 	case OUT_FAILED:
@@ -377,6 +397,17 @@ static void stop_run(struct run *r, const struct ctl_err *e)
 	atomic_store(&r->stop, true);
 }
 
+/* NAME.enc.sgn in dfd (any kind of file: even a link there means the phone is meant to
+ * be encrypted). */
+static bool has_enc_sgn(int dfd, const char *name)
+{
+	char enc[NAME_MAX + 16];
+	struct stat sb;
+	int n = snprintf(enc, sizeof(enc), "%s.enc.sgn", name);
+
+	return n > 0 && (size_t)n < sizeof(enc) && fstatat(dfd, enc, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Returns true when the item goes on to the committer. */
 static bool process(struct run *r, struct item *it)
 {
@@ -386,6 +417,16 @@ static bool process(struct run *r, struct item *it)
 	const char *why = NULL;
 	int fd, rc;
 
+	/* A phone whose config is encrypted (NAME.enc.sgn beside it) must not be given its
+	 * clear full config as NAME.sgn, in place of the minimal one: when the clear file
+	 * reappears (the server wrote it again), a directory run leaves it alone. Signing it
+	 * by name still does (the officer decided to serve it in the clear). */
+	if (!it->named && (has_enc_sgn(it->out_dfd, it->name) ||
+			   (it->in_dfd != it->out_dfd && has_enc_sgn(it->in_dfd, it->name)))) {
+		account(r, it, OUT_HELD,
+			"the phone's config is encrypted (.enc.sgn beside it): its clear full config is not published as .sgn; encrypt it again (ctlsign encrypt), or name the file to sign it in the clear");
+		return false;
+	}
 	fd = openat(it->in_dfd, it->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ELOOP) {
@@ -967,6 +1008,7 @@ static struct item *files_next(void *ctx, struct run *r)
 			return NULL;
 		}
 		it->always_sign = s->always;
+		it->named = true;
 		if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
 			account(r, it, OUT_FAILED, "not a file name");
 		} else if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -1004,6 +1046,8 @@ void bulk_stats_clear(struct bulk_stats *st)
 {
 	if (st->failures)
 		json_object_put(st->failures);
+	if (st->warnings)
+		json_object_put(st->warnings);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1024,5 +1068,7 @@ struct json_object *bulk_stats_json(const struct bulk_stats *st)
 	json_object_object_add(o, "failures",
 			       st->failures ? json_object_get(st->failures) : json_object_new_array());
 	json_object_object_add(o, "failures_truncated", json_object_new_boolean(st->failures_truncated));
+	json_object_object_add(o, "warnings",
+			       st->warnings ? json_object_get(st->warnings) : json_object_new_array());
 	return o;
 }

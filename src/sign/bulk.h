@@ -78,12 +78,14 @@ struct bulk_stats {
 	unsigned long signed_files;
 	unsigned long unchanged;
 	unsigned long failed;
-	unsigned long skipped;     /* symlinks, non-regular files */
+	unsigned long skipped;     /* symlinks, non-regular files; in a directory, a clear
+				    * config whose phone has an .enc.sgn (with a warning) */
 	unsigned long not_done;    /* left when the run stopped early */
 	bool stopped;              /* a token fault stopped the run */
 	struct ctl_err stop;       /* why */
 	struct json_object *failures; /* array of {file, error}; owned, free with json_object_put */
 	bool failures_truncated;
+	struct json_object *warnings; /* array of {file, warning} (NULL: none); owned */
 };
 void bulk_stats_clear(struct bulk_stats *st);
 
