@@ -139,6 +139,7 @@ struct run {
 	struct queue work, commit;
 	atomic_bool stop;
 	atomic_bool audit_broken;  /* an intent could not be recorded: publish nothing more */
+	atomic_bool cancelled;     /* a cancel request stopped the run: publish nothing more */
 	atomic_uint_fast64_t tmp_seq;
 	unsigned workers_left;     /* under mu */
 	atomic_bool finished;
@@ -408,6 +409,22 @@ static bool has_enc_sgn(int dfd, const char *name)
 	return n > 0 && (size_t)n < sizeof(enc) && fstatat(dfd, enc, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* A cancel request (Ctrl-C, SIGTERM: o->cancelled) stops the run like a token fault. */
+static bool check_cancel(struct run *r)
+{
+	int sig = r->o->cancelled ? r->o->cancelled() : 0;
+	struct ctl_err e;
+
+	if (!sig)
+		return false;
+	memset(&e, 0, sizeof(e));
+	ctl_fail(&e, CTL_E_CANCELLED, "cancelled (%s)",
+		 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal");
+	atomic_store(&r->cancelled, true);
+	stop_run(r, &e);
+	return true;
+}
+
 /* Returns true when the item goes on to the committer. */
 static bool process(struct run *r, struct item *it)
 {
@@ -451,7 +468,7 @@ static bool process(struct run *r, struct item *it)
 		account(r, it, OUT_UNCHANGED, NULL);
 		return false;
 	}
-	if (atomic_load(&r->stop)) {
+	if (atomic_load(&r->stop) || check_cancel(r)) {
 		free(content.data);
 		account(r, it, OUT_NOT_DONE, NULL);
 		return false;
@@ -557,8 +574,10 @@ static void commit_batch(struct run *r, struct item **b, size_t n)
 		size_t j;
 		msg[i][0] = 0;
 		announced[i] = false;
-		if (atomic_load(&r->audit_broken)) {
-			/* the audit log failed: publish nothing more */
+		if (atomic_load(&r->audit_broken) || (i == 0 && check_cancel(r)) ||
+		    atomic_load(&r->cancelled)) {
+			/* the audit log failed, or the run was cancelled: publish nothing more
+			 * (a batch already announced is always finished) */
 			account(r, b[i], OUT_NOT_DONE, NULL);
 			continue;
 		}
@@ -735,6 +754,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 	q_init(&r.commit, COMMIT_QUEUE, COMMIT_WAKE);
 	atomic_init(&r.stop, false);
 	atomic_init(&r.audit_broken, false);
+	atomic_init(&r.cancelled, false);
 	atomic_init(&r.finished, false);
 	atomic_init(&r.tmp_seq, 0);
 	if (!st->failures && !(st->failures = json_object_new_array())) {
@@ -768,7 +788,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 		pthread_mutex_unlock(&r.mu);
 	}
 
-	while (!atomic_load(&r.stop) && (it = next(ctx, &r))) {
+	while (!atomic_load(&r.stop) && !check_cancel(&r) && (it = next(ctx, &r))) {
 		pthread_mutex_lock(&r.mu);
 		st->considered++;
 		pthread_mutex_unlock(&r.mu);
@@ -789,6 +809,9 @@ out:
 		pthread_join(tids[i], NULL);
 	if (committer)
 		pthread_join(ctid, NULL);
+	/* a signal during the last batch: the run was cut short as far as the caller knows */
+	if (rc == CTL_OK && !st->stopped)
+		(void)check_cancel(&r);
 	if (oc.progress && rc == CTL_OK)
 		draw_bar(&r, true);
 	free(tids);

@@ -71,6 +71,9 @@ struct bulk_opts {
 	bulk_outcome_fn outcome;
 	void *audit_ctx;
 	size_t max_failures_listed;/* failures kept for the JSON summary (0 = 100) */
+	/* Polled between files (may be NULL): nonzero (the signal) stops the run like a token
+	 * fault, with CTL_E_CANCELLED; a batch being published is finished first. */
+	int (*cancelled)(void);
 };
 
 struct bulk_stats {

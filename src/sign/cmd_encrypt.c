@@ -313,9 +313,27 @@ static bool do_file(struct enc *e, int dfd, const char *dir, const char *name)
 	return rc != CTL_E_TOKEN;
 }
 
+/* A Ctrl-C or SIGTERM (recorded while a file is being published) stops the run between
+ * files, like a token fault. */
+static bool cancel_requested(struct enc *e)
+{
+	int sig = tool_cancelled();
+
+	if (!sig)
+		return false;
+	memset(&e->stop, 0, sizeof(e->stop));
+	ctl_fail(&e->stop, CTL_E_CANCELLED, "cancelled (%s)", tool_signal_name(sig));
+	e->stopped = true;
+	return true;
+}
+
 static int run_files(struct enc *e, char **files, int n)
 {
 	for (int i = 0; i < n; i++) {
+		if (cancel_requested(e)) {
+			e->not_done += (unsigned long)(n - i);
+			break;
+		}
 		const char *slash = strrchr(files[i], '/');
 		const char *base = slash ? slash + 1 : files[i];
 		char *dir = slash ? strndup(files[i], slash == files[i] ? 1 : (size_t)(slash - files[i]))
@@ -360,7 +378,7 @@ static int run_dir(struct enc *e, const char *dir)
 		close(dfd);
 		return tool_fail(CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
 	}
-	while ((de = readdir(d)))
+	while (!cancel_requested(e) && (de = readdir(d)))
 		if (fnmatch("SEP*.cnf.xml", de->d_name, 0) == 0 && !do_file(e, dfd, dir, de->d_name))
 			break;
 	closedir(d);
@@ -379,6 +397,7 @@ int cmd_encrypt(int argc, char **argv)
 	char *ctl_path = NULL, *first_dir = NULL;
 	unsigned long wait_s = PUBLISH_WAIT_DEFAULT;
 	struct publish_lock *lock = NULL;
+	bool deferred = false;
 	int c, rc;
 
 	memset(&e, 0, sizeof(e));
@@ -460,6 +479,11 @@ int cmd_encrypt(int argc, char **argv)
 	if (dir) { /* one run at a time where the outputs go */
 		char *ldir[] = {(char *)(e.outdir ? e.outdir : dir)};
 
+		/* Ctrl-C while waiting for the lock or at the PIN prompt leaves no lock behind */
+		if (!tool_cancel_lock(ldir[0], PUBLISH_LOCK_NAME)) {
+			rc = tool_fail(CTL_E_INTERNAL, "out of memory");
+			goto done;
+		}
 		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
 						   "encrypts again every configuration still in the clear",
@@ -481,6 +505,10 @@ int cmd_encrypt(int argc, char **argv)
 	} else if (!e.quiet) {
 		fprintf(stderr, "ctlsign: note: no CTL found (give --ctl): not checking that phones trust this signer\n");
 	}
+	/* From here a signal stops the run between files: the file being published is
+	 * finished (both outputs, the audit outcome, the clear file removed), then exit 12. */
+	tool_defer_begin();
+	deferred = true;
 	rc = dir ? run_dir(&e, dir) : run_files(&e, argv + optind, argc - optind);
 	session_close(&e.s);
 	if (rc == CTL_OK) {
@@ -515,6 +543,8 @@ int cmd_encrypt(int argc, char **argv)
 			fprintf(stderr, "ctlsign: stopped: %s; %lu files were encrypted before that\n",
 				e.stop.msg, e.encrypted);
 			rc = e.stop.code ? e.stop.code : CTL_E_TOKEN;
+			if (rc == CTL_E_CANCELLED)
+				tool_cancel_handled();
 		} else if (e.failed) {
 			/* one file alone keeps its own reason as the exit code */
 			rc = e.encrypted || e.failed > 1 ? CTL_E_PARTIAL : e.last_code;
@@ -526,5 +556,7 @@ done:
 	json_object_put(e.skipped_files);
 	free(ctl_path);
 	free(first_dir);
+	if (deferred)
+		tool_defer_end(); /* a signal after the last file: exit 12 now */
 	return rc;
 }

@@ -187,6 +187,11 @@ int cmd_sign(int argc, char **argv)
 	if (dir) {
 		char *ldir[] = {(char *)(outdir ? outdir : dir)};
 
+		/* Ctrl-C while waiting for the lock or at the PIN prompt leaves no lock behind */
+		if (!tool_cancel_lock(ldir[0], PUBLISH_LOCK_NAME)) {
+			rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
+			goto fail;
+		}
 		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
 						   "signs again every file whose .sgn is not in place",
@@ -217,6 +222,10 @@ int cmd_sign(int argc, char **argv)
 	bo.intent = session_audit_intent;
 	bo.outcome = session_audit_outcome;
 	bo.audit_ctx = &s;
+	/* From here a Ctrl-C or SIGTERM stops the run between files: what is being published
+	 * is finished and audited, the summary says what was done, then exit 12. */
+	bo.cancelled = tool_cancelled;
+	tool_defer_begin();
 	if (dir)
 		rc = bulk_sign_dir(dir, &bo, &st, &err);
 	else
@@ -258,12 +267,15 @@ int cmd_sign(int argc, char **argv)
 		if (rc == CTL_OK)
 			rc = CTL_E_IO;
 	}
+	if (st.stopped && st.stop.code == CTL_E_CANCELLED)
+		tool_cancel_handled(); /* said above, with what was signed before */
 	bulk_stats_clear(&st);
 	publish_unlock(lock);
 	free(ctl_path);
 	free(first_dir);
 	free(inc);
 	free(exc);
+	tool_defer_end(); /* a signal that came after the run: exit 12 now */
 	return rc;
 fail:
 	tool_report(&err);
