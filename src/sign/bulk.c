@@ -1095,3 +1095,193 @@ struct json_object *bulk_stats_json(const struct bulk_stats *st)
 			       st->warnings ? json_object_get(st->warnings) : json_object_new_array());
 	return o;
 }
+
+/* ---- stale .sgn files ---- */
+
+void bulk_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The orphan test of one directory entry sgn_name ("X.sgn"); on true, *data holds its
+ * bytes when data is not NULL. */
+static bool orphan_check(int in_dfd, int out_dfd, const struct bulk_patterns *p, X509 *cert,
+			 const char *sgn_name, struct ctl_buf *data)
+{
+	size_t nl = strlen(sgn_name);
+	char x[NAME_MAX + 16];
+	struct ctl_buf b = {NULL, 0};
+	struct ctl_file *f = NULL;
+	struct ctl_err e;
+	struct stat sb;
+	const char *why;
+	bool ok = false;
+	int fd;
+
+	if (nl <= 4 || nl - 4 >= sizeof(x) || strcmp(sgn_name + nl - 4, ".sgn") != 0 ||
+	    (nl > 8 && strcmp(sgn_name + nl - 8, ".enc.sgn") == 0))
+		return false;
+	memcpy(x, sgn_name, nl - 4);
+	x[nl - 4] = 0;
+	if (!bulk_name_eligible(p, x) || fstatat(in_dfd, x, &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT || has_enc_sgn(out_dfd, x) || has_enc_sgn(in_dfd, x))
+		return false;
+	fd = openat(out_dfd, sgn_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (read_fd(fd, CTL_MAX_FILE_SIZE, &b, &why) != 0) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	memset(&e, 0, sizeof(e));
+	if (ctl_parse(b.data, b.len, &f, &e) == CTL_OK && f->kind == CTL_KIND_SGN &&
+	    f->hdr.file_name && strcmp(f->hdr.file_name, sgn_name) == 0 &&
+	    ctl_cert_is(cert, f->hdr.issuer_name, &f->hdr.signer_serial) &&
+	    ctl_verify_cert(f, cert, &e) == CTL_OK)
+		ok = true;
+	ctl_file_free(f);
+	if (ok && data)
+		*data = b;
+	else
+		free(b.data);
+	return ok;
+}
+
+int bulk_find_orphans(const char *dir, const char *outdir, const struct bulk_patterns *p,
+		      X509 *signer_cert, char ***names, size_t *n, struct ctl_err *err)
+{
+	int in_dfd = -1, out_dfd = -1, rfd, rc;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = open_dir(dir, &in_dfd, err)) != CTL_OK)
+		return rc;
+	if ((rc = open_dir(outdir ? outdir : dir, &out_dfd, err)) != CTL_OK)
+		goto out;
+	if ((rfd = openat(out_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    !(d = fdopendir(rfd))) {
+		if (rfd >= 0)
+			close(rfd);
+		rc = ctl_fail(err, CTL_E_IO, "cannot read directory %s: %s", outdir ? outdir : dir,
+			      strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (!orphan_check(in_dfd, out_dfd, p, signer_cert, de->d_name, NULL))
+			continue;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **nv = realloc(*names, nc * sizeof(*nv));
+			if (!nv) {
+				rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+				goto out;
+			}
+			*names = nv;
+			cap = nc;
+		}
+		if (!((*names)[*n] = strdup(de->d_name))) {
+			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+			goto out;
+		}
+		(*n)++;
+	}
+	rc = CTL_OK;
+out:
+	if (d)
+		closedir(d);
+	if (out_dfd >= 0)
+		close(out_dfd);
+	if (in_dfd >= 0)
+		close(in_dfd);
+	if (rc != CTL_OK) {
+		bulk_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int bulk_prune_orphans(const char *dir, const char *outdir, const struct bulk_patterns *p,
+		       X509 *signer_cert, char *const *names, size_t n, bulk_intent_fn intent,
+		       bulk_outcome_fn outcome, void *ctx, unsigned long *removed,
+		       struct ctl_err *err)
+{
+	const char *od = outdir ? outdir : dir;
+	int in_dfd = -1, out_dfd = -1, rc;
+	bool some_failed = false;
+
+	*removed = 0;
+	if ((rc = open_dir(dir, &in_dfd, err)) != CTL_OK)
+		return rc;
+	if ((rc = open_dir(od, &out_dfd, err)) != CTL_OK) {
+		close(in_dfd);
+		return rc;
+	}
+	for (size_t at = 0; at < n; at += COMMIT_BATCH) {
+		struct bulk_done done[COMMIT_BATCH];
+		struct ctl_buf data[COMMIT_BATCH];
+		char *disp[COMMIT_BATCH], msg[COMMIT_BATCH][300], id[BULK_ID_MAX] = "";
+		size_t k = 0, idx[COMMIT_BATCH];
+
+		for (size_t i = at; i < n && i < at + COMMIT_BATCH; i++) {
+			char *dd, *dn;
+			size_t len;
+
+			data[k] = (struct ctl_buf){NULL, 0};
+			/* checked again: it may have changed since it was found */
+			if (!orphan_check(in_dfd, out_dfd, p, signer_cert, names[i], &data[k]))
+				continue;
+			dd = bulk_display_name(od);
+			dn = bulk_display_name(names[i]);
+			len = (dd ? strlen(dd) : 0) + (dn ? strlen(dn) : 0) + 2;
+			disp[k] = dd && dn ? malloc(len) : NULL;
+			if (disp[k])
+				snprintf(disp[k], len, "%s/%s", dd, dn);
+			free(dd);
+			free(dn);
+			if (!disp[k]) {
+				free(data[k].data);
+				rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+				break;
+			}
+			done[k] = (struct bulk_done){disp[k], data[k].data, data[k].len, "ok"};
+			idx[k++] = i;
+		}
+		if (rc == CTL_OK && k && intent && (rc = intent(ctx, done, k, id, err)) != CTL_OK)
+			ctl_fail_prefix(err, "nothing more was removed (no audit record)");
+		if (rc == CTL_OK && k) {
+			for (size_t j = 0; j < k; j++) {
+				if (unlinkat(out_dfd, names[idx[j]], 0) != 0) {
+					snprintf(msg[j], sizeof(msg[j]), "cannot remove %s: %s", done[j].path,
+						 strerror(errno));
+					done[j].result = msg[j];
+					some_failed = true;
+				} else {
+					(*removed)++;
+				}
+			}
+			(void)fsync(out_dfd);
+			if (outcome)
+				outcome(ctx, id, done, k);
+		}
+		for (size_t j = 0; j < k; j++) {
+			free(disp[j]);
+			free(data[j].data);
+		}
+		if (rc != CTL_OK)
+			break;
+	}
+	close(out_dfd);
+	close(in_dfd);
+	if (rc != CTL_OK)
+		return rc;
+	if (some_failed)
+		return ctl_fail(err, CTL_E_PARTIAL, "some stale .sgn files could not be removed");
+	return CTL_OK;
+}
