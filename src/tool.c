@@ -254,6 +254,10 @@ void tool_signals_init(void)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_cancel_signal;
+	/* Outside a deferred section the handler ends the process; inside one, the work goes
+	 * on undisturbed (a token's socket read is not cut short by EINTR). The PIN prompt
+	 * installs its own handler, without SA_RESTART. */
+	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&sa.sa_mask, sigs[i]);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
