@@ -190,7 +190,10 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 	sigaddset(&block, SIGTSTP);
 	for (size_t i = 0; i < NPROMPT_SIGS; i++)
 		sigaddset(&block, prompt_cancel_sigs[i]);
-	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	if (pthread_sigmask(SIG_BLOCK, &block, &saved) != 0) {
+		close(fd);
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot block signals for the PIN prompt");
+	}
 	prompt_sig = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_prompt_signal; /* no SA_RESTART: ppoll returns EINTR */
@@ -234,7 +237,7 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 	}
 	rc = CTL_OK;
 restore:
-	tcsetattr(fd, TCSANOW, &old);
+	(void)tcsetattr(fd, TCSANOW, &old); /* nothing better to do if it fails */
 	if (write(fd, "\n", 1) < 0) {
 		/* nothing to do: only cosmetics */
 	}
@@ -242,18 +245,18 @@ restore:
 	sig = prompt_sig;
 	for (size_t i = 0; i < NPROMPT_SIGS; i++)
 		if (mine[i])
-			sigaction(prompt_cancel_sigs[i], &prev[i], NULL);
+			(void)sigaction(prompt_cancel_sigs[i], &prev[i], NULL);
 	if (sig) {
 		OPENSSL_cleanse(buf, sizeof(buf));
 		/* The terminal is back: the program's own handler takes the signal now (it may
 		 * end the process); restoring the mask delivers it. */
 		for (size_t i = 0; i < NPROMPT_SIGS; i++)
 			if (prompt_cancel_sigs[i] == sig && mine[i] && prev[i].sa_handler != SIG_DFL)
-				raise(sig);
-		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+				(void)raise(sig);
+		(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		return ctl_fail(err, CTL_E_CANCELLED, "cancelled at the PIN prompt; nothing was done with the token");
 	}
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (rc != CTL_OK)
 		return rc;
 	if (len == 0)
