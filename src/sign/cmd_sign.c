@@ -296,13 +296,14 @@ int cmd_sign(int argc, char **argv)
 			if (st.not_done)
 				printf(", not done %lu", st.not_done);
 			if (norphans)
-				printf(prune ? ", pruned %lu" : ", orphaned %zu",
+				printf(", %s %lu", prune ? "pruned" : "orphaned",
 				       prune ? pruned : (unsigned long)norphans);
 			putchar('\n');
 		}
 		if (norphans && !quiet) {
 			fprintf(stderr, "ctlsign: %s %zu stale .sgn file%s whose config is gone (signed by this key, no .enc.sgn beside %s):",
-				prune ? "removed" : "note:", norphans, norphans == 1 ? "" : "s",
+				prune ? "removed" : "note:", prune ? (size_t)pruned : norphans,
+				(prune ? (size_t)pruned : norphans) == 1 ? "" : "s",
 				norphans == 1 ? "it" : "them");
 			for (size_t i = 0; i < norphans && i < 5; i++) {
 				char *dn = bulk_display_name(orphans[i]);
