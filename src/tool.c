@@ -2,9 +2,13 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *tool_prog = "ctl";
 
@@ -137,4 +141,178 @@ bad:
 	ctl_fail(err, CTL_E_USAGE, "%s must be a whole number from %lu to %lu (got '%s')", what,
 		 min, max, s ? s : "");
 	return 0;
+}
+
+/* ---- signals ---- */
+
+#define CANCEL_LOCKS_MAX 16
+
+static volatile sig_atomic_t cancel_sig;     /* the first cancelling signal */
+static volatile sig_atomic_t cancel_taken;   /* tool_cancel_handled */
+static atomic_int defer_depth;
+static atomic_int defer_done;                 /* deferred sections completed */
+static struct {
+	char *dir, *name;
+} cancel_locks[CANCEL_LOCKS_MAX];
+static atomic_int ncancel_locks;
+
+const char *tool_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT: return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP: return "SIGHUP";
+	default: return "a signal";
+	}
+}
+
+/* Only async-signal-safe calls from here on: they run in the signal handler. */
+
+static void put(const char *s)
+{
+	ssize_t r = write(STDERR_FILENO, s, strlen(s));
+	(void)r; /* a closed stderr: nothing else to tell */
+}
+
+static size_t put_ulong(char *out, unsigned long v)
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(tmp));
+	while (n)
+		out[k++] = tmp[--n];
+	out[k] = 0;
+	return k;
+}
+
+static void remove_lock(const char *dir, const char *name)
+{
+	char buf[32], pid[24], tmp[300];
+	size_t nl = strlen(name), np;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	ssize_t n;
+
+	if (dfd < 0)
+		return;
+	np = put_ulong(pid, (unsigned long)getpid());
+	/* the lock's temporary name while it is being taken (publish.c): NAME.PID.tmp */
+	if (nl + np + 6 < sizeof(tmp)) {
+		memcpy(tmp, name, nl);
+		tmp[nl] = '.';
+		memcpy(tmp + nl + 1, pid, np);
+		memcpy(tmp + nl + 1 + np, ".tmp", 5);
+		(void)unlinkat(dfd, tmp, 0);
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		/* ours only while it holds our PID: we hold its flock, so nobody replaces it */
+		if (n > (ssize_t)np && memcmp(buf, pid, np) == 0 && buf[np] == '\n')
+			(void)unlinkat(dfd, name, 0);
+	}
+	close(dfd);
+}
+
+static _Noreturn void cancel_now(int sig, bool after_publishing)
+{
+	int n = atomic_load(&ncancel_locks);
+
+	for (int i = 0; i < n && i < CANCEL_LOCKS_MAX; i++)
+		if (cancel_locks[i].dir && cancel_locks[i].name)
+			remove_lock(cancel_locks[i].dir, cancel_locks[i].name);
+	put(tool_prog);
+	put(": cancelled (");
+	put(tool_signal_name(sig));
+	put(after_publishing ? ") once the publication in progress had finished and was audited\n"
+		: atomic_load(&defer_done) ? "); what was published before it stays ('ctlsign audit' lists it)\n"
+					   : "); nothing was published\n");
+	_exit(CTL_E_CANCELLED);
+}
+
+static void on_cancel_signal(int sig)
+{
+	int saved = errno;
+
+	if (!cancel_sig)
+		cancel_sig = sig;
+	if (atomic_load(&defer_depth) == 0)
+		cancel_now(sig, false);
+	errno = saved;
+}
+
+void tool_signals_init(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_cancel_signal;
+	/* Outside a deferred section the handler ends the process; inside one, the work goes
+	 * on undisturbed (a token's socket read is not cut short by EINTR). The PIN prompt
+	 * installs its own handler, without SA_RESTART. */
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* a signal ignored by whoever started us (nohup, a background job) stays ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		(void)sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+int tool_cancel_lock(const char *dir, const char *name)
+{
+	int n = atomic_load(&ncancel_locks);
+	char *d, *m;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(cancel_locks[i].dir, dir) && !strcmp(cancel_locks[i].name, name))
+			return 1;
+	if (n >= CANCEL_LOCKS_MAX)
+		return 0;
+	d = strdup(dir);
+	m = strdup(name);
+	if (!d || !m) {
+		free(d);
+		free(m);
+		return 0;
+	}
+	cancel_locks[n].dir = d;
+	cancel_locks[n].name = m;
+	atomic_store(&ncancel_locks, n + 1); /* visible to the handler only once complete */
+	return 1;
+}
+
+void tool_defer_begin(void)
+{
+	atomic_fetch_add(&defer_depth, 1);
+}
+
+void tool_defer_end(void)
+{
+	if (atomic_fetch_sub(&defer_depth, 1) != 1)
+		return;
+	atomic_fetch_add(&defer_done, 1);
+	if (cancel_sig && !cancel_taken) {
+		fflush(stdout); /* not in a handler here: the report so far goes out */
+		cancel_now(cancel_sig, true);
+	}
+}
+
+int tool_cancelled(void)
+{
+	return cancel_sig;
+}
+
+void tool_cancel_handled(void)
+{
+	cancel_taken = 1;
 }

@@ -56,4 +56,32 @@ struct json_object *tool_json_hex(const uint8_t *data, size_t len);
 int tool_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out,
 		    const char *what, struct ctl_err *err);
 
+/* ---- signals (ctlsign) ----
+ *
+ * tool_signals_init ignores SIGPIPE (a closed stdout, `ctlsign ctl update ... | head`,
+ * ends the report quietly: writes fail with EPIPE, the operation goes on and keeps its exit
+ * code) and makes SIGINT, SIGTERM and SIGHUP cancel the run with exit 12, at once: the
+ * lock files registered with tool_cancel_lock are removed and a line says so. (The no-echo
+ * PIN prompt restores the terminal first: tokens/token_pin.c.)
+ *
+ * Inside a deferred section (tool_defer_begin/end, nested; any thread) a signal is only
+ * recorded: publishing (audit intent, renames, audit outcome) is never cut in half. The
+ * outermost tool_defer_end acts on a recorded signal (exit 12), unless the code inside
+ * took it over with tool_cancel_handled (it stops on tool_cancelled() and returns 12
+ * itself, e.g. after printing what was done). */
+void tool_signals_init(void);
+/* DIR/NAME (a lock file holding this process's PID) and DIR/NAME.PID.tmp (its temporary
+ * name while it is being taken) are removed when a signal cancels the run. Register the
+ * directories before taking the locks; only a file holding this PID is removed. */
+int tool_cancel_lock(const char *dir, const char *name);
+void tool_defer_begin(void);
+void tool_defer_end(void);
+/* The signal that asked to cancel (SIGINT...), 0 if none. */
+int tool_cancelled(void);
+/* The code in a deferred section acted on the signal itself: the outermost
+ * tool_defer_end does not. */
+void tool_cancel_handled(void);
+/* "SIGINT", "SIGTERM", "SIGHUP", else "a signal". */
+const char *tool_signal_name(int sig);
+
 #endif

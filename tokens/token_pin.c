@@ -2,9 +2,12 @@
  * or a no-echo prompt on the terminal. Never a plain argument; wiped after use.
  * A source that is not valid is never echoed back (it is often the PIN itself, and error
  * lines end up in CI logs); a PIN file others may read or change is refused. */
+#define _GNU_SOURCE /* ppoll */
 #include "token_internal.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -142,14 +145,33 @@ static int check_pin_file_mode(int fd, const char *shown, struct ctl_err *err)
 	return CTL_OK;
 }
 
+/* The prompt's own handling of the cancelling signals: recorded here, acted on once the
+ * terminal is back as it was. */
+static volatile sig_atomic_t prompt_sig;
+
+static void on_prompt_signal(int sig)
+{
+	prompt_sig = sig;
+}
+
+static const int prompt_cancel_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NPROMPT_SIGS (sizeof(prompt_cancel_sigs) / sizeof(prompt_cancel_sigs[0]))
+
+/* Reads a line without echo. Ctrl-C, SIGTERM, SIGHUP or SIGQUIT cancel at once: echo is
+ * restored, then the signal goes on to the program's own handler if it has one (ctlsign's
+ * removes its locks and exits 12), else CTL_E_CANCELLED. Ctrl-Z waits for the Enter (a
+ * stopped job would leave the terminal without echo). The signals are blocked except
+ * inside ppoll, so one that comes between two steps is never lost. */
 static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 {
 	struct termios old, noecho;
+	struct sigaction sa, prev[NPROMPT_SIGS];
+	bool mine[NPROMPT_SIGS];
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	char buf[PIN_MAX + 2];
 	size_t len = 0;
-	int rc;
-	sigset_t block, saved;
+	int rc, sig;
+	sigset_t block, saved, waitmask;
 
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_USAGE,
@@ -164,22 +186,47 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 	noecho.c_lflag |= ICANON;
-	/* No Ctrl-C/Ctrl-Z between switching echo off and back on. */
 	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTSTP);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &saved);
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		sigaddset(&block, prompt_cancel_sigs[i]);
+	if (pthread_sigmask(SIG_BLOCK, &block, &saved) != 0) {
+		close(fd);
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot block signals for the PIN prompt");
+	}
+	prompt_sig = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_prompt_signal; /* no SA_RESTART: ppoll returns EINTR */
+	sa.sa_mask = block;
+	for (size_t i = 0; i < NPROMPT_SIGS; i++) {
+		mine[i] = sigaction(prompt_cancel_sigs[i], NULL, &prev[i]) == 0 &&
+			  prev[i].sa_handler != SIG_IGN &&
+			  sigaction(prompt_cancel_sigs[i], &sa, NULL) == 0;
+	}
+	waitmask = saved;
+	sigaddset(&waitmask, SIGTSTP);
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		sigdelset(&waitmask, prompt_cancel_sigs[i]);
 	/* Echo off before the prompt shows: a PIN typed (or pasted) the moment the prompt
 	 * appears must not be echoed. */
 	if (tcsetattr(fd, TCSANOW, &noecho) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
-		tcsetattr(fd, TCSANOW, &old);
-		sigprocmask(SIG_SETMASK, &saved, NULL);
-		close(fd);
-		return ctl_fail(err, CTL_E_IO, "cannot prompt for the PIN on the terminal");
+		rc = ctl_fail(err, CTL_E_IO, "cannot prompt for the PIN on the terminal");
+		len = sizeof(buf) + 1; /* no PIN read */
+		goto restore;
 	}
 	while (len < sizeof(buf)) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t r;
+		int k = ppoll(&p, 1, NULL, &waitmask);
+
+		if (k < 0 && errno == EINTR) {
+			if (prompt_sig)
+				break;
+			continue;
+		}
+		if (k < 0)
+			break;
+		r = read(fd, buf + len, sizeof(buf) - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -188,12 +235,30 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 		if (memchr(buf, '\n', len))
 			break;
 	}
-	tcsetattr(fd, TCSANOW, &old);
+	rc = CTL_OK;
+restore:
+	(void)tcsetattr(fd, TCSANOW, &old); /* nothing better to do if it fails */
 	if (write(fd, "\n", 1) < 0) {
 		/* nothing to do: only cosmetics */
 	}
-	sigprocmask(SIG_SETMASK, &saved, NULL);
 	close(fd);
+	sig = prompt_sig;
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		if (mine[i])
+			(void)sigaction(prompt_cancel_sigs[i], &prev[i], NULL);
+	if (sig) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		/* The terminal is back: the program's own handler takes the signal now (it may
+		 * end the process); restoring the mask delivers it. */
+		for (size_t i = 0; i < NPROMPT_SIGS; i++)
+			if (prompt_cancel_sigs[i] == sig && mine[i] && prev[i].sa_handler != SIG_DFL)
+				(void)raise(sig);
+		(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		return ctl_fail(err, CTL_E_CANCELLED, "cancelled at the PIN prompt; nothing was done with the token");
+	}
+	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (rc != CTL_OK)
+		return rc;
 	if (len == 0)
 		rc = ctl_fail(err, CTL_E_CANCELLED, "no PIN entered");
 	else if (len == sizeof(buf) && !memchr(buf, '\n', len))

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -112,6 +113,7 @@ struct item {
 	char *name, *out_name;     /* raw base names */
 	char *disp_in, *disp_out;  /* printable paths */
 	bool always_sign;
+	bool named;                /* given by name (FILE...), not found in a directory */
 	struct ctl_buf out;        /* the signed file */
 	char tmp_name[64];
 	bool have_tmp;
@@ -137,6 +139,7 @@ struct run {
 	struct queue work, commit;
 	atomic_bool stop;
 	atomic_bool audit_broken;  /* an intent could not be recorded: publish nothing more */
+	atomic_bool cancelled;     /* a cancel request stopped the run: publish nothing more */
 	atomic_uint_fast64_t tmp_seq;
 	unsigned workers_left;     /* under mu */
 	atomic_bool finished;
@@ -267,7 +270,8 @@ static void clear_bar_locked(struct run *r)
 	}
 }
 
-enum outcome { OUT_SIGNED, OUT_UNCHANGED, OUT_FAILED, OUT_SKIPPED, OUT_NOT_DONE };
+/* OUT_HELD: skipped with a warning (a clear config beside its phone's .enc.sgn). */
+enum outcome { OUT_SIGNED, OUT_UNCHANGED, OUT_FAILED, OUT_SKIPPED, OUT_HELD, OUT_NOT_DONE };
 
 static void account(struct run *r, struct item *it, enum outcome oc, const char *msg)
 {
@@ -283,6 +287,23 @@ static void account(struct run *r, struct item *it, enum outcome oc, const char 
 		if (!r->o->quiet) {
 			clear_bar_locked(r);
 			fprintf(stderr, "ctlsign: note: skipping %s: %s\n", it->disp_in, msg);
+		}
+		break;
+	case OUT_HELD:
+		st->skipped++;
+		if (!r->o->quiet) {
+			clear_bar_locked(r);
+			fprintf(stderr, "ctlsign: warning: not signing %s: %s\n", it->disp_in, msg);
+		}
+		if (!st->warnings)
+			st->warnings = json_object_new_array();
+		if (st->warnings && json_object_array_length(st->warnings) < r->o->max_failures_listed) {
+			struct json_object *f = json_object_new_object();
+			if (f) {
+				json_object_object_add(f, "file", json_object_new_string(it->disp_in));
+				json_object_object_add(f, "warning", json_object_new_string(msg));
+				json_object_array_add(st->warnings, f);
+			}
 		}
 		break;
 	case OUT_FAILED:
@@ -377,6 +398,33 @@ static void stop_run(struct run *r, const struct ctl_err *e)
 	atomic_store(&r->stop, true);
 }
 
+/* NAME.enc.sgn in dfd (any kind of file: even a link there means the phone is meant to
+ * be encrypted). */
+static bool has_enc_sgn(int dfd, const char *name)
+{
+	char enc[NAME_MAX + 16];
+	struct stat sb;
+	int n = snprintf(enc, sizeof(enc), "%s.enc.sgn", name);
+
+	return n > 0 && (size_t)n < sizeof(enc) && fstatat(dfd, enc, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* A cancel request (Ctrl-C, SIGTERM: o->cancelled) stops the run like a token fault. */
+static bool check_cancel(struct run *r)
+{
+	int sig = r->o->cancelled ? r->o->cancelled() : 0;
+	struct ctl_err e;
+
+	if (!sig)
+		return false;
+	memset(&e, 0, sizeof(e));
+	ctl_fail(&e, CTL_E_CANCELLED, "cancelled (%s)",
+		 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal");
+	atomic_store(&r->cancelled, true);
+	stop_run(r, &e);
+	return true;
+}
+
 /* Returns true when the item goes on to the committer. */
 static bool process(struct run *r, struct item *it)
 {
@@ -386,6 +434,16 @@ static bool process(struct run *r, struct item *it)
 	const char *why = NULL;
 	int fd, rc;
 
+	/* A phone whose config is encrypted (NAME.enc.sgn beside it) must not be given its
+	 * clear full config as NAME.sgn, in place of the minimal one: when the clear file
+	 * reappears (the server wrote it again), a directory run leaves it alone. Signing it
+	 * by name still does (the officer decided to serve it in the clear). */
+	if (!it->named && (has_enc_sgn(it->out_dfd, it->name) ||
+			   (it->in_dfd != it->out_dfd && has_enc_sgn(it->in_dfd, it->name)))) {
+		account(r, it, OUT_HELD,
+			"the phone's config is encrypted (.enc.sgn beside it): its clear full config is not published as .sgn; encrypt it again (ctlsign encrypt), or name the file to sign it in the clear");
+		return false;
+	}
 	fd = openat(it->in_dfd, it->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ELOOP) {
@@ -410,7 +468,7 @@ static bool process(struct run *r, struct item *it)
 		account(r, it, OUT_UNCHANGED, NULL);
 		return false;
 	}
-	if (atomic_load(&r->stop)) {
+	if (atomic_load(&r->stop) || check_cancel(r)) {
 		free(content.data);
 		account(r, it, OUT_NOT_DONE, NULL);
 		return false;
@@ -516,8 +574,10 @@ static void commit_batch(struct run *r, struct item **b, size_t n)
 		size_t j;
 		msg[i][0] = 0;
 		announced[i] = false;
-		if (atomic_load(&r->audit_broken)) {
-			/* the audit log failed: publish nothing more */
+		if (atomic_load(&r->audit_broken) || (i == 0 && check_cancel(r)) ||
+		    atomic_load(&r->cancelled)) {
+			/* the audit log failed, or the run was cancelled: publish nothing more
+			 * (a batch already announced is always finished) */
 			account(r, b[i], OUT_NOT_DONE, NULL);
 			continue;
 		}
@@ -694,6 +754,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 	q_init(&r.commit, COMMIT_QUEUE, COMMIT_WAKE);
 	atomic_init(&r.stop, false);
 	atomic_init(&r.audit_broken, false);
+	atomic_init(&r.cancelled, false);
 	atomic_init(&r.finished, false);
 	atomic_init(&r.tmp_seq, 0);
 	if (!st->failures && !(st->failures = json_object_new_array())) {
@@ -727,7 +788,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 		pthread_mutex_unlock(&r.mu);
 	}
 
-	while (!atomic_load(&r.stop) && (it = next(ctx, &r))) {
+	while (!atomic_load(&r.stop) && !check_cancel(&r) && (it = next(ctx, &r))) {
 		pthread_mutex_lock(&r.mu);
 		st->considered++;
 		pthread_mutex_unlock(&r.mu);
@@ -748,6 +809,9 @@ out:
 		pthread_join(tids[i], NULL);
 	if (committer)
 		pthread_join(ctid, NULL);
+	/* a signal during the last batch: the run was cut short as far as the caller knows */
+	if (rc == CTL_OK && !st->stopped)
+		(void)check_cancel(&r);
 	if (oc.progress && rc == CTL_OK)
 		draw_bar(&r, true);
 	free(tids);
@@ -967,6 +1031,7 @@ static struct item *files_next(void *ctx, struct run *r)
 			return NULL;
 		}
 		it->always_sign = s->always;
+		it->named = true;
 		if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
 			account(r, it, OUT_FAILED, "not a file name");
 		} else if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -1004,6 +1069,8 @@ void bulk_stats_clear(struct bulk_stats *st)
 {
 	if (st->failures)
 		json_object_put(st->failures);
+	if (st->warnings)
+		json_object_put(st->warnings);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1024,5 +1091,197 @@ struct json_object *bulk_stats_json(const struct bulk_stats *st)
 	json_object_object_add(o, "failures",
 			       st->failures ? json_object_get(st->failures) : json_object_new_array());
 	json_object_object_add(o, "failures_truncated", json_object_new_boolean(st->failures_truncated));
+	json_object_object_add(o, "warnings",
+			       st->warnings ? json_object_get(st->warnings) : json_object_new_array());
 	return o;
+}
+
+/* ---- stale .sgn files ---- */
+
+void bulk_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The orphan test of one directory entry sgn_name ("X.sgn"); on true, *data holds its
+ * bytes when data is not NULL. */
+static bool orphan_check(int in_dfd, int out_dfd, const struct bulk_patterns *p, X509 *cert,
+			 const char *sgn_name, struct ctl_buf *data)
+{
+	size_t nl = strlen(sgn_name);
+	char x[NAME_MAX + 16];
+	struct ctl_buf b = {NULL, 0};
+	struct ctl_file *f = NULL;
+	struct ctl_err e;
+	struct stat sb;
+	const char *why;
+	bool ok = false;
+	int fd;
+
+	if (nl <= 4 || nl - 4 >= sizeof(x) || strcmp(sgn_name + nl - 4, ".sgn") != 0 ||
+	    (nl > 8 && strcmp(sgn_name + nl - 8, ".enc.sgn") == 0))
+		return false;
+	memcpy(x, sgn_name, nl - 4);
+	x[nl - 4] = 0;
+	if (!bulk_name_eligible(p, x) || fstatat(in_dfd, x, &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT || has_enc_sgn(out_dfd, x) || has_enc_sgn(in_dfd, x))
+		return false;
+	fd = openat(out_dfd, sgn_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (read_fd(fd, CTL_MAX_FILE_SIZE, &b, &why) != 0) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	memset(&e, 0, sizeof(e));
+	if (ctl_parse(b.data, b.len, &f, &e) == CTL_OK && f->kind == CTL_KIND_SGN &&
+	    f->hdr.file_name && strcmp(f->hdr.file_name, sgn_name) == 0 &&
+	    ctl_cert_is(cert, f->hdr.issuer_name, &f->hdr.signer_serial) &&
+	    ctl_verify_cert(f, cert, &e) == CTL_OK)
+		ok = true;
+	ctl_file_free(f);
+	if (ok && data)
+		*data = b;
+	else
+		free(b.data);
+	return ok;
+}
+
+int bulk_find_orphans(const char *dir, const char *outdir, const struct bulk_patterns *p,
+		      X509 *signer_cert, char ***names, size_t *n, struct ctl_err *err)
+{
+	int in_dfd = -1, out_dfd = -1, rfd, rc;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = open_dir(dir, &in_dfd, err)) != CTL_OK)
+		return rc;
+	if ((rc = open_dir(outdir ? outdir : dir, &out_dfd, err)) != CTL_OK)
+		goto out;
+	if ((rfd = openat(out_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    !(d = fdopendir(rfd))) {
+		if (rfd >= 0)
+			close(rfd);
+		rc = ctl_fail(err, CTL_E_IO, "cannot read directory %s: %s", outdir ? outdir : dir,
+			      strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (!orphan_check(in_dfd, out_dfd, p, signer_cert, de->d_name, NULL))
+			continue;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **nv = realloc(*names, nc * sizeof(*nv));
+			if (!nv) {
+				rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+				goto out;
+			}
+			*names = nv;
+			cap = nc;
+		}
+		if (!((*names)[*n] = strdup(de->d_name))) {
+			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+			goto out;
+		}
+		(*n)++;
+	}
+	rc = CTL_OK;
+out:
+	if (d)
+		closedir(d);
+	if (out_dfd >= 0)
+		close(out_dfd);
+	if (in_dfd >= 0)
+		close(in_dfd);
+	if (rc != CTL_OK) {
+		bulk_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int bulk_prune_orphans(const char *dir, const char *outdir, const struct bulk_patterns *p,
+		       X509 *signer_cert, char *const *names, size_t n, bulk_intent_fn intent,
+		       bulk_outcome_fn outcome, void *ctx, unsigned long *removed,
+		       struct ctl_err *err)
+{
+	const char *od = outdir ? outdir : dir;
+	int in_dfd = -1, out_dfd = -1, rc;
+	bool some_failed = false;
+
+	*removed = 0;
+	if ((rc = open_dir(dir, &in_dfd, err)) != CTL_OK)
+		return rc;
+	if ((rc = open_dir(od, &out_dfd, err)) != CTL_OK) {
+		close(in_dfd);
+		return rc;
+	}
+	for (size_t at = 0; at < n; at += COMMIT_BATCH) {
+		struct bulk_done done[COMMIT_BATCH];
+		struct ctl_buf data[COMMIT_BATCH];
+		char *disp[COMMIT_BATCH], msg[COMMIT_BATCH][300], id[BULK_ID_MAX] = "";
+		size_t k = 0, idx[COMMIT_BATCH];
+
+		for (size_t i = at; i < n && i < at + COMMIT_BATCH; i++) {
+			char *dd, *dn;
+			size_t len;
+
+			data[k] = (struct ctl_buf){NULL, 0};
+			/* checked again: it may have changed since it was found */
+			if (!orphan_check(in_dfd, out_dfd, p, signer_cert, names[i], &data[k]))
+				continue;
+			dd = bulk_display_name(od);
+			dn = bulk_display_name(names[i]);
+			len = (dd ? strlen(dd) : 0) + (dn ? strlen(dn) : 0) + 2;
+			disp[k] = dd && dn ? malloc(len) : NULL;
+			if (disp[k])
+				snprintf(disp[k], len, "%s/%s", dd, dn);
+			free(dd);
+			free(dn);
+			if (!disp[k]) {
+				free(data[k].data);
+				rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+				break;
+			}
+			done[k] = (struct bulk_done){disp[k], data[k].data, data[k].len, "ok"};
+			idx[k++] = i;
+		}
+		if (rc == CTL_OK && k && intent && (rc = intent(ctx, done, k, id, err)) != CTL_OK)
+			ctl_fail_prefix(err, "nothing more was removed (no audit record)");
+		if (rc == CTL_OK && k) {
+			for (size_t j = 0; j < k; j++) {
+				if (unlinkat(out_dfd, names[idx[j]], 0) != 0) {
+					snprintf(msg[j], sizeof(msg[j]), "cannot remove %s: %s", done[j].path,
+						 strerror(errno));
+					done[j].result = msg[j];
+					some_failed = true;
+				} else {
+					(*removed)++;
+				}
+			}
+			(void)fsync(out_dfd);
+			if (outcome)
+				outcome(ctx, id, done, k);
+		}
+		for (size_t j = 0; j < k; j++) {
+			free(disp[j]);
+			free(data[j].data);
+		}
+		if (rc != CTL_OK)
+			break;
+	}
+	close(out_dfd);
+	close(in_dfd);
+	if (rc != CTL_OK)
+		return rc;
+	if (some_failed)
+		return ctl_fail(err, CTL_E_PARTIAL, "some stale .sgn files could not be removed");
+	return CTL_OK;
 }

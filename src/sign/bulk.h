@@ -71,6 +71,9 @@ struct bulk_opts {
 	bulk_outcome_fn outcome;
 	void *audit_ctx;
 	size_t max_failures_listed;/* failures kept for the JSON summary (0 = 100) */
+	/* Polled between files (may be NULL): nonzero (the signal) stops the run like a token
+	 * fault, with CTL_E_CANCELLED; a batch being published is finished first. */
+	int (*cancelled)(void);
 };
 
 struct bulk_stats {
@@ -78,12 +81,14 @@ struct bulk_stats {
 	unsigned long signed_files;
 	unsigned long unchanged;
 	unsigned long failed;
-	unsigned long skipped;     /* symlinks, non-regular files */
+	unsigned long skipped;     /* symlinks, non-regular files; in a directory, a clear
+				    * config whose phone has an .enc.sgn (with a warning) */
 	unsigned long not_done;    /* left when the run stopped early */
 	bool stopped;              /* a token fault stopped the run */
 	struct ctl_err stop;       /* why */
 	struct json_object *failures; /* array of {file, error}; owned, free with json_object_put */
 	bool failures_truncated;
+	struct json_object *warnings; /* array of {file, warning} (NULL: none); owned */
 };
 void bulk_stats_clear(struct bulk_stats *st);
 
@@ -96,6 +101,24 @@ int bulk_sign_dir(const char *dir, const struct bulk_opts *o, struct bulk_stats 
  * always_sign is false; `ctlsign sign FILE...` signs unconditionally). */
 int bulk_sign_files(char *const *files, size_t n, bool always_sign, const struct bulk_opts *o,
 		    struct bulk_stats *st, struct ctl_err *err);
+
+/* Stale .sgn files (issue 12 §9), narrowly: in outdir, X.sgn (not .enc.sgn) where X is
+ * eligible under p, X is absent from dir, no X.enc.sgn is beside it (an encrypted phone's
+ * minimal config), and the .sgn is a well-formed .sgn whose header names X.sgn and that
+ * verifies with signer_cert (this run's key: firmware and other vendor-signed files never
+ * qualify). Raw names (X.sgn) into *names (*n of them; free with bulk_names_free). */
+int bulk_find_orphans(const char *dir, const char *outdir, const struct bulk_patterns *p,
+		      X509 *signer_cert, char ***names, size_t *n, struct ctl_err *err);
+void bulk_names_free(char **names, size_t n);
+
+/* Removes the orphans of outdir named in names, each checked again first (still an
+ * orphan, same bytes as announced): intent records (via intent, ctx) for a batch before
+ * the first is removed, the outcome after. *removed counts the removed files. CTL_OK, or
+ * the intent's failure (nothing removed), or CTL_E_PARTIAL (some could not be removed). */
+int bulk_prune_orphans(const char *dir, const char *outdir, const struct bulk_patterns *p,
+		       X509 *signer_cert, char *const *names, size_t n, bulk_intent_fn intent,
+		       bulk_outcome_fn outcome, void *ctx, unsigned long *removed,
+		       struct ctl_err *err);
 
 /* Summary as JSON: {"signed":..,"unchanged":..,"failed":..,"skipped":..,"not_done":..,
  * "failures":[...]} (takes a reference to st->failures). */

@@ -1100,6 +1100,8 @@ static int run(const struct ctl_opts *o)
 						     CTLRUN_FILE_NAME ".bak.1",
 						     CTLRUN_FILE_NAME ".bak.2", NULL};
 
+		for (size_t i = 0; i < s.c->noutputs; i++) /* a Ctrl-C leaves no lock behind */
+			tool_cancel_lock(s.c->outputs[i], PUBLISH_LOCK_NAME);
 		if ((rc = publish_lock(s.c->outputs, s.c->noutputs, o->wait_s, planted, &s.lock,
 				       &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(o->audit_log), s.c->outputs,
@@ -1212,7 +1214,9 @@ static int run(const struct ctl_opts *o)
 	fflush(stdout);
 	if (o->op != OP_CREATE && ctldiff_is_empty(&s.diff) && !o->force) {
 		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
+		tool_defer_begin(); /* a signal waits for the catch-up's outcome (tool.h) */
 		rc = o->current ? CTL_OK : catch_up(s.c, &s.cur->raw, audit_path(o->audit_log), &err);
+		tool_defer_end();
 		/* An interrupted run's CTL, now known to be in place: record it. */
 		if (rc == CTL_OK && !o->current && s.anchor.via_pending &&
 		    (rc = state_published_put(s.c->outputs[0], CTLRUN_FILE_NAME, s.cur->raw.data,
@@ -1260,6 +1264,7 @@ static int run(const struct ctl_opts *o)
 		goto fail;
 	}
 	ro.results = results;
+	tool_defer_begin(); /* a signal waits for the publication and its outcome (tool.h) */
 	rc = ctlrun_finish(s.recs.recs, s.recs.n, signer, &ro, &err);
 	if (rc == CTL_OK || rc == CTL_E_PARTIAL) {
 		struct ctlrun_next nx = {
@@ -1268,6 +1273,7 @@ static int run(const struct ctl_opts *o)
 		};
 		ctlrun_print_next(stdout, s.c, &nx);
 	}
+	tool_defer_end();
 	if (rc != CTL_OK)
 		goto fail;
 	goto out;

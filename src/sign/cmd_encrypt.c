@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+
 #include "bulk.h"
 #include "devcfg.h"
 #include "publish.h"
@@ -28,11 +31,16 @@ static const char usage[] =
 	"ipAddressMode, loadInformation, capfAuthMode, capfList copied from the full config),\n"
 	"then deletes the clear SEP<MAC>.cnf.xml once both are safely written. The file must\n"
 	"have a <device> root element.\n"
+	"A certificate whose subject names another phone (CN=SEP<MAC>, or a MIC's\n"
+	"CN=<model>-SEP<MAC>) than the file is refused for that phone (9); an expired one\n"
+	"gives a warning.\n"
 	"\n"
 	"  --device-cert CERT   the phone's certificate (PEM or DER), for one file\n"
 	"  --device-certs DIR   phones' certificates named by MAC: SEP<MAC>.pem, .crt or .der\n"
 	"                       (or <MAC>.pem/.crt/.der), MAC as in the file name\n"
-	"  --dir TFTPDIR        encrypt every SEP<MAC>.cnf.xml in TFTPDIR (needs --device-certs)\n"
+	"  --dir TFTPDIR        encrypt every SEP<MAC>.cnf.xml in TFTPDIR (needs --device-certs);\n"
+	"                       phones without a certificate are skipped (they stay in the\n"
+	"                       clear; counted, not failed)\n"
 	"  --keep-clear         do not delete the clear configuration\n"
 	"  --key URI            PKCS#11 URI of the token/key (default: the only token)\n"
 	"  --module PATH        PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit)\n"
@@ -49,7 +57,7 @@ static const char usage[] =
 	"  -q, --quiet          no per-file messages\n"
 	"  --json               summary as JSON on stdout\n"
 	"\n"
-	"Exit: 0 all done, 13 some files failed, 11 token failure (stops the run), 7 EC device\n"
+	"Exit: 0 all done (also with phones skipped for want of a certificate), 13 some files failed, 11 token failure (stops the run), 7 EC device\n"
 	"certificate, 4 not a <device> configuration.\n";
 
 enum {
@@ -80,10 +88,10 @@ struct enc {
 	struct session s;
 	int hash;
 	const char *outdir, *cert_path, *certs_dir;
-	bool keep, quiet;
-	unsigned long encrypted, failed, not_done;
+	bool keep, quiet, bulk;
+	unsigned long encrypted, failed, not_done, skipped;
 	int last_code;
-	struct json_object *failures;
+	struct json_object *failures, *skipped_files;
 	bool stopped;
 	struct ctl_err stop;
 };
@@ -126,6 +134,34 @@ static int read_at(int dfd, const char *name, struct ctl_buf *out, struct ctl_er
 	return CTL_OK;
 }
 
+/* encrypt_one's "not done, and not a failure": in a TFTP directory, a phone without a
+ * certificate keeps its clear config (most phones of a cluster have none). */
+#define ENC_SKIPPED (-1)
+
+/* A warning (not a refusal) for a device certificate outside its validity period: a
+ * phone keeps using its LSC, and the officer may have no newer one yet. */
+static void warn_validity(const struct enc *e, X509 *cert, const char *name)
+{
+	int v = devcfg_cert_validity(cert, 0);
+	char *dn;
+	BIO *b;
+	char when[64] = "?";
+	long n;
+
+	if (!v || e->quiet)
+		return;
+	dn = bulk_display_name(name);
+	if ((b = BIO_new(BIO_s_mem()))) {
+		if (ASN1_TIME_print(b, v > 0 ? X509_get0_notAfter(cert) : X509_get0_notBefore(cert)) &&
+		    (n = BIO_read(b, when, sizeof(when) - 1)) > 0)
+			when[n] = 0;
+		BIO_free(b);
+	}
+	fprintf(stderr, "ctlsign: warning: %s: the device certificate %s %s; encrypting to it anyway (check that the phone still holds this certificate)\n",
+		dn ? dn : "?", v > 0 ? "expired on" : "is not valid before", when);
+	free(dn);
+}
+
 static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name,
 		       struct ctl_err *err)
 {
@@ -134,6 +170,7 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 	const char *odir = e->outdir ? e->outdir : dir;
 	char *enc_path = NULL, *sgn_path = NULL, *enc_name = NULL, *sgn_name = NULL, *disp = NULL;
 	char mac[13];
+	bool have_mac = devcfg_mac_from_name(name, mac), missing = false;
 	X509 *cert = NULL;
 	int rc;
 
@@ -143,19 +180,26 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 		goto out;
 	if (e->cert_path) {
 		cert = ctl_cert_load(e->cert_path, err);
-	} else if (!devcfg_mac_from_name(name, mac)) {
+	} else if (!have_mac) {
 		rc = ctl_fail(err, CTL_E_USAGE,
 			      "the file name is not SEP<MAC>.cnf.xml, so its certificate cannot be found by MAC (use --device-cert)");
 		goto out;
 	} else {
-		cert = devcfg_find_cert(e->certs_dir, mac, err);
+		cert = devcfg_find_cert(e->certs_dir, mac, &missing, err);
 	}
 	if (!cert) {
-		rc = err->code ? err->code : CTL_E_IO;
+		/* In a directory, a phone without a certificate is not a failure: it stays in
+		 * the clear. Named explicitly, it is. */
+		rc = missing && e->bulk ? ENC_SKIPPED : err->code ? err->code : CTL_E_IO;
 		goto out;
 	}
 	if ((rc = devcfg_check_cert(cert, "the device certificate", err)) != CTL_OK)
 		goto out;
+	/* The certificate must be this phone's: one naming another MAC would make the phone
+	 * unable to read its config (and give another phone's owner the content). */
+	if (have_mac && (rc = devcfg_check_cert_mac(cert, mac, err)) != CTL_OK)
+		goto out;
+	warn_validity(e, cert, name);
 	enc_name = ctl_path_join("", name, ".enc.sgn");
 	sgn_name = ctl_path_join("", name, ".sgn");
 	enc_path = ctl_path_join(odir, name, ".enc.sgn");
@@ -243,6 +287,10 @@ static bool do_file(struct enc *e, int dfd, const char *dir, const char *name)
 	rc = encrypt_one(e, dfd, dir, name, &err);
 	if (rc == CTL_OK) {
 		e->encrypted++;
+	} else if (rc == ENC_SKIPPED) {
+		e->skipped++;
+		if (json_object_array_length(e->skipped_files) < 100)
+			json_object_array_add(e->skipped_files, json_object_new_string(dn ? dn : "?"));
 	} else if (rc == CTL_E_TOKEN) {
 		e->stopped = true;
 		e->stop = err;
@@ -265,9 +313,27 @@ static bool do_file(struct enc *e, int dfd, const char *dir, const char *name)
 	return rc != CTL_E_TOKEN;
 }
 
+/* A Ctrl-C or SIGTERM (recorded while a file is being published) stops the run between
+ * files, like a token fault. */
+static bool cancel_requested(struct enc *e)
+{
+	int sig = tool_cancelled();
+
+	if (!sig)
+		return false;
+	memset(&e->stop, 0, sizeof(e->stop));
+	ctl_fail(&e->stop, CTL_E_CANCELLED, "cancelled (%s)", tool_signal_name(sig));
+	e->stopped = true;
+	return true;
+}
+
 static int run_files(struct enc *e, char **files, int n)
 {
 	for (int i = 0; i < n; i++) {
+		if (cancel_requested(e)) {
+			e->not_done += (unsigned long)(n - i);
+			break;
+		}
 		const char *slash = strrchr(files[i], '/');
 		const char *base = slash ? slash + 1 : files[i];
 		char *dir = slash ? strndup(files[i], slash == files[i] ? 1 : (size_t)(slash - files[i]))
@@ -312,7 +378,7 @@ static int run_dir(struct enc *e, const char *dir)
 		close(dfd);
 		return tool_fail(CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
 	}
-	while ((de = readdir(d)))
+	while (!cancel_requested(e) && (de = readdir(d)))
 		if (fnmatch("SEP*.cnf.xml", de->d_name, 0) == 0 && !do_file(e, dfd, dir, de->d_name))
 			break;
 	closedir(d);
@@ -331,6 +397,7 @@ int cmd_encrypt(int argc, char **argv)
 	char *ctl_path = NULL, *first_dir = NULL;
 	unsigned long wait_s = PUBLISH_WAIT_DEFAULT;
 	struct publish_lock *lock = NULL;
+	bool deferred = false;
 	int c, rc;
 
 	memset(&e, 0, sizeof(e));
@@ -378,6 +445,13 @@ int cmd_encrypt(int argc, char **argv)
 		if (!cert)
 			return tool_report(&err);
 		rc = devcfg_check_cert(cert, e.cert_path, &err);
+		if (rc == CTL_OK) {
+			const char *slash = strrchr(argv[optind], '/');
+			char mac[13];
+
+			if (devcfg_mac_from_name(slash ? slash + 1 : argv[optind], mac))
+				rc = devcfg_check_cert_mac(cert, mac, &err);
+		}
 		X509_free(cert);
 		if (rc != CTL_OK)
 			return tool_report(&err);
@@ -397,13 +471,19 @@ int cmd_encrypt(int argc, char **argv)
 		tool_report(&err);
 		goto done;
 	}
-	if (!(e.failures = json_object_new_array())) {
+	e.bulk = dir != NULL;
+	if (!(e.failures = json_object_new_array()) || !(e.skipped_files = json_object_new_array())) {
 		rc = tool_fail(CTL_E_INTERNAL, "out of memory");
 		goto done;
 	}
 	if (dir) { /* one run at a time where the outputs go */
 		char *ldir[] = {(char *)(e.outdir ? e.outdir : dir)};
 
+		/* Ctrl-C while waiting for the lock or at the PIN prompt leaves no lock behind */
+		if (!tool_cancel_lock(ldir[0], PUBLISH_LOCK_NAME)) {
+			rc = tool_fail(CTL_E_INTERNAL, "out of memory");
+			goto done;
+		}
 		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
 						   "encrypts again every configuration still in the clear",
@@ -425,6 +505,10 @@ int cmd_encrypt(int argc, char **argv)
 	} else if (!e.quiet) {
 		fprintf(stderr, "ctlsign: note: no CTL found (give --ctl): not checking that phones trust this signer\n");
 	}
+	/* From here a signal stops the run between files: the file being published is
+	 * finished (both outputs, the audit outcome, the clear file removed), then exit 12. */
+	tool_defer_begin();
+	deferred = true;
 	rc = dir ? run_dir(&e, dir) : run_files(&e, argv + optind, argc - optind);
 	session_close(&e.s);
 	if (rc == CTL_OK) {
@@ -434,6 +518,8 @@ int cmd_encrypt(int argc, char **argv)
 				json_object_object_add(o, "encrypted", json_object_new_int64((int64_t)e.encrypted));
 				json_object_object_add(o, "failed", json_object_new_int64((int64_t)e.failed));
 				json_object_object_add(o, "not_done", json_object_new_int64((int64_t)e.not_done));
+				json_object_object_add(o, "skipped", json_object_new_int64((int64_t)e.skipped));
+				json_object_object_add(o, "skipped_files", json_object_get(e.skipped_files));
 				json_object_object_add(o, "stopped", json_object_new_boolean(e.stopped));
 				if (e.stopped)
 					json_object_object_add(o, "stop_reason", json_object_new_string(e.stop.msg));
@@ -442,14 +528,23 @@ int cmd_encrypt(int argc, char **argv)
 			}
 		} else {
 			printf("encrypted %lu, failed %lu", e.encrypted, e.failed);
+			if (e.bulk)
+				printf(", skipped %lu", e.skipped);
 			if (e.not_done)
 				printf(", not done %lu", e.not_done);
 			putchar('\n');
 		}
+		if (e.skipped && !e.quiet)
+			fprintf(stderr, "ctlsign: note: %lu configuration%s stay%s in the clear: no certificate for %s phone in %s (SEP<MAC>.pem, .crt or .der%s)\n",
+				e.skipped, e.skipped == 1 ? "" : "s", e.skipped == 1 ? "s" : "",
+				e.skipped == 1 ? "its" : "their", e.certs_dir,
+				json ? "; listed in skipped_files" : "; --json lists them");
 		if (e.stopped) {
 			fprintf(stderr, "ctlsign: stopped: %s; %lu files were encrypted before that\n",
 				e.stop.msg, e.encrypted);
 			rc = e.stop.code ? e.stop.code : CTL_E_TOKEN;
+			if (rc == CTL_E_CANCELLED)
+				tool_cancel_handled();
 		} else if (e.failed) {
 			/* one file alone keeps its own reason as the exit code */
 			rc = e.encrypted || e.failed > 1 ? CTL_E_PARTIAL : e.last_code;
@@ -458,7 +553,10 @@ int cmd_encrypt(int argc, char **argv)
 done:
 	publish_unlock(lock);
 	json_object_put(e.failures);
+	json_object_put(e.skipped_files);
 	free(ctl_path);
 	free(first_dir);
+	if (deferred)
+		tool_defer_end(); /* a signal after the last file: exit 12 now */
 	return rc;
 }

@@ -19,6 +19,9 @@ static const char usage[] =
 	"The header file name is the output's base name. Explicit FILEs are always signed.\n"
 	"With --dir, every eligible file in TFTPDIR is signed in one token session, skipping\n"
 	"files whose .sgn already holds the same content, signer and digest (unless --all).\n"
+	"A config whose phone is encrypted (NAME.enc.sgn beside it) is skipped with a warning:\n"
+	"its clear full config is never published as NAME.sgn over the minimal one (name the\n"
+	"file to sign it anyway).\n"
 	"\n"
 	"  --key URI          PKCS#11 URI of the token/key (default: the only token)\n"
 	"  --module PATH      PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit)\n"
@@ -36,6 +39,11 @@ static const char usage[] =
 	"                     *dictionary*.xml *-tones.xml g3-tones.xml *dialplan*.xml\n"
 	"  --exclude PAT      names never signed; repeatable (always excluded: *.sgn *.tlv .*)\n"
 	"  --all              re-sign unchanged files too\n"
+	"  --prune            with --dir: remove stale .sgn files (audited). Stale: X.sgn where\n"
+	"                     X is eligible (--include/--exclude) but gone, signed by this\n"
+	"                     run's key, and no X.enc.sgn beside it (an encrypted phone's\n"
+	"                     minimal config is not stale; firmware and other vendor-signed\n"
+	"                     files never are). Without --prune they are only reported\n"
 	"  -j, --jobs N       signing threads (default: number of cores; 1 for tokens that\n"
 	"                     serialise anyway)\n"
 	"  --audit-log PATH   audit log (default: $CTLSIGN_AUDIT_LOG, else audit.log in the state\n"
@@ -52,7 +60,7 @@ static const char usage[] =
 
 enum {
 	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_INCLUDE, O_EXCLUDE,
-	O_ALL, O_AUDIT, O_JSON, O_WAIT,
+	O_ALL, O_AUDIT, O_JSON, O_WAIT, O_PRUNE,
 };
 
 static const struct option longopts[] = {
@@ -72,6 +80,7 @@ static const struct option longopts[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"json", no_argument, NULL, O_JSON},
 	{"wait", required_argument, NULL, O_WAIT},
+	{"prune", no_argument, NULL, O_PRUNE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -111,7 +120,10 @@ int cmd_sign(int argc, char **argv)
 	struct session s;
 	struct bulk_opts bo;
 	struct bulk_stats st;
-	char *ctl_path = NULL, *first_dir = NULL;
+	char *ctl_path = NULL, *first_dir = NULL, **orphans = NULL;
+	size_t norphans = 0;
+	unsigned long pruned = 0;
+	bool prune = false;
 	char detail[256];
 
 	memset(&err, 0, sizeof(err));
@@ -151,6 +163,7 @@ int cmd_sign(int argc, char **argv)
 				return tool_report(&err);
 			break;
 		case 'q': quiet = true; break;
+		case O_PRUNE: prune = true; break;
 		case O_JSON: json = true; break;
 		default:
 			free(inc);
@@ -168,6 +181,11 @@ int cmd_sign(int argc, char **argv)
 		free(exc);
 		return tool_fail(CTL_E_USAGE, "sign: give either FILE... or --dir TFTPDIR; see 'ctlsign sign --help'");
 	}
+	if (prune && !dir) {
+		free(inc);
+		free(exc);
+		return tool_fail(CTL_E_USAGE, "sign: --prune works on a directory: give --dir TFTPDIR");
+	}
 	if (!dir)
 		first_dir = dir_of(argv[optind]);
 	{
@@ -184,6 +202,11 @@ int cmd_sign(int argc, char **argv)
 	if (dir) {
 		char *ldir[] = {(char *)(outdir ? outdir : dir)};
 
+		/* Ctrl-C while waiting for the lock or at the PIN prompt leaves no lock behind */
+		if (!tool_cancel_lock(ldir[0], PUBLISH_LOCK_NAME)) {
+			rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
+			goto fail;
+		}
 		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
 						   "signs again every file whose .sgn is not in place",
@@ -214,11 +237,32 @@ int cmd_sign(int argc, char **argv)
 	bo.intent = session_audit_intent;
 	bo.outcome = session_audit_outcome;
 	bo.audit_ctx = &s;
+	/* From here a Ctrl-C or SIGTERM stops the run between files: what is being published
+	 * is finished and audited, the summary says what was done, then exit 12. */
+	bo.cancelled = tool_cancelled;
+	tool_defer_begin();
 	if (dir)
 		rc = bulk_sign_dir(dir, &bo, &st, &err);
 	else
 		rc = bulk_sign_files(argv + optind, (size_t)(argc - optind), true, &bo, &st, &err);
 
+	/* Stale .sgn files: their config is gone but phones are still served them. */
+	if (dir && st.failures && !st.stopped && (rc == CTL_OK || rc == CTL_E_PARTIAL)) {
+		struct ctl_err oe;
+		int orc;
+
+		memset(&oe, 0, sizeof(oe));
+		orc = bulk_find_orphans(dir, outdir, &bo.patterns, s.cert, &orphans, &norphans, &oe);
+		if (orc == CTL_OK && prune && norphans && !s.audit_failed)
+			orc = bulk_prune_orphans(dir, outdir, &bo.patterns, s.cert, orphans, norphans,
+						 session_audit_intent_prune, session_audit_outcome_prune,
+						 &s, &pruned, &oe);
+		if (orc != CTL_OK) {
+			tool_report(&oe);
+			if (rc == CTL_OK)
+				rc = orc == CTL_E_PARTIAL ? CTL_E_IO : orc;
+		}
+	}
 	if (st.failures) { /* the run happened (fully or partly) */
 		struct ctl_err ae;
 		snprintf(detail, sizeof(detail),
@@ -232,8 +276,18 @@ int cmd_sign(int argc, char **argv)
 		}
 		if (json) {
 			struct json_object *o = bulk_stats_json(&st);
-			if (o && dir)
+			if (o && dir) {
+				struct json_object *a = json_object_new_array();
+				for (size_t i = 0; a && i < norphans && i < 100; i++) {
+					char *dn = bulk_display_name(orphans[i]);
+					json_object_array_add(a, json_object_new_string(dn ? dn : "?"));
+					free(dn);
+				}
 				json_object_object_add(o, "dir", json_object_new_string(dir));
+				json_object_object_add(o, "orphans", a ? a : json_object_new_array());
+				json_object_object_add(o, "orphans_count", json_object_new_int64((int64_t)norphans));
+				json_object_object_add(o, "pruned", json_object_new_int64((int64_t)pruned));
+			}
 			if (o)
 				tool_json_print(o);
 		} else {
@@ -241,7 +295,23 @@ int cmd_sign(int argc, char **argv)
 			       st.unchanged, st.failed, st.skipped);
 			if (st.not_done)
 				printf(", not done %lu", st.not_done);
+			if (norphans)
+				printf(", %s %lu", prune ? "pruned" : "orphaned",
+				       prune ? pruned : (unsigned long)norphans);
 			putchar('\n');
+		}
+		if (norphans && !quiet) {
+			fprintf(stderr, "ctlsign: %s %zu stale .sgn file%s whose config is gone (signed by this key, no .enc.sgn beside %s):",
+				prune ? "removed" : "note:", prune ? (size_t)pruned : norphans,
+				(prune ? (size_t)pruned : norphans) == 1 ? "" : "s",
+				norphans == 1 ? "it" : "them");
+			for (size_t i = 0; i < norphans && i < 5; i++) {
+				char *dn = bulk_display_name(orphans[i]);
+				fprintf(stderr, "%s %s", i ? "," : "", dn ? dn : "?");
+				free(dn);
+			}
+			fprintf(stderr, "%s%s\n", norphans > 5 ? ", ..." : "",
+				prune ? "" : "; phones are still served them: --prune removes them");
 		}
 		if (st.stopped)
 			fprintf(stderr, "ctlsign: stopped: %s; %lu files were signed before that; run the same command again to finish (unchanged files are skipped)\n",
@@ -255,12 +325,16 @@ int cmd_sign(int argc, char **argv)
 		if (rc == CTL_OK)
 			rc = CTL_E_IO;
 	}
+	if (st.stopped && st.stop.code == CTL_E_CANCELLED)
+		tool_cancel_handled(); /* said above, with what was signed before */
+	bulk_names_free(orphans, norphans);
 	bulk_stats_clear(&st);
 	publish_unlock(lock);
 	free(ctl_path);
 	free(first_dir);
 	free(inc);
 	free(exc);
+	tool_defer_end(); /* a signal that came after the run: exit 12 now */
 	return rc;
 fail:
 	tool_report(&err);

@@ -27,5 +27,8 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	/* Ctrl-C, SIGTERM, SIGHUP: exit 12 at once (locks removed), but never in the middle
+	 * of publishing; a closed stdout ends the report, not the run (tool.h). */
+	tool_signals_init();
 	return tool_dispatch("ctlsign", commands, argc, argv);
 }

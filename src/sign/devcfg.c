@@ -272,7 +272,7 @@ int devcfg_check_cert(X509 *cert, const char *what, struct ctl_err *err)
 	return CTL_OK;
 }
 
-X509 *devcfg_find_cert(const char *dir, const char *mac, struct ctl_err *err)
+X509 *devcfg_find_cert(const char *dir, const char *mac, bool *missing, struct ctl_err *err)
 {
 	static const char *const pre[] = {"SEP", ""};
 	static const char *const ext[] = {".pem", ".crt", ".der"};
@@ -281,6 +281,8 @@ X509 *devcfg_find_cert(const char *dir, const char *mac, struct ctl_err *err)
 	char path[4096];
 	struct stat sb;
 
+	if (missing)
+		*missing = false;
 	for (int i = 0; i < 12 && mac[i]; i++)
 		lower[i] = (char)tolower((unsigned char)mac[i]);
 	lower[12] = 0;
@@ -293,7 +295,67 @@ X509 *devcfg_find_cert(const char *dir, const char *mac, struct ctl_err *err)
 				if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode))
 					return ctl_cert_load(path, err);
 			}
+	if (missing)
+		*missing = true;
 	ctl_fail(err, CTL_E_IO,
 		 "no certificate for phone %s in %s (expected SEP%s.pem, .crt or .der)", mac, dir, mac);
 	return NULL;
+}
+
+/* "SEP" and exactly 12 hex digits in s (case-insensitive), upper case into mac. */
+static bool mac_in(const unsigned char *s, size_t n, char mac[13])
+{
+	for (size_t i = 0; i + 15 <= n; i++) {
+		size_t k;
+
+		if (toupper(s[i]) != 'S' || toupper(s[i + 1]) != 'E' || toupper(s[i + 2]) != 'P')
+			continue;
+		for (k = 0; k < 12 && isxdigit(s[i + 3 + k]); k++)
+			mac[k] = (char)toupper(s[i + 3 + k]);
+		if (k == 12 && (i + 15 == n || !isxdigit(s[i + 15]))) {
+			mac[12] = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool devcfg_cert_mac(X509 *cert, char mac[13])
+{
+	X509_NAME *subj = X509_get_subject_name(cert);
+	int i = -1;
+
+	while (subj && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0) {
+		ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i));
+		unsigned char *u = NULL;
+		int n = v ? ASN1_STRING_to_UTF8(&u, v) : -1;
+		bool found = n > 0 && mac_in(u, (size_t)n, mac);
+
+		OPENSSL_free(u);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+int devcfg_check_cert_mac(X509 *cert, const char *mac, struct ctl_err *err)
+{
+	char named[13];
+
+	if (!devcfg_cert_mac(cert, named) || strcmp(named, mac) == 0)
+		return CTL_OK;
+	return ctl_fail(err, CTL_E_POLICY,
+			"the device certificate's subject names phone SEP%s, not SEP%s (this file's phone): refused, the config stays in the clear; give SEP%s's own certificate",
+			named, mac, mac);
+}
+
+int devcfg_cert_validity(X509 *cert, time_t now)
+{
+	time_t t = now ? now : time(NULL);
+
+	if (X509_cmp_time(X509_get0_notAfter(cert), &t) < 0)
+		return 1;
+	if (X509_cmp_time(X509_get0_notBefore(cert), &t) > 0)
+		return -1;
+	return 0;
 }

@@ -161,8 +161,8 @@ char *session_find_ctl(const char *explicit_path, const char *const *dirs, size_
 	return NULL;
 }
 
-int session_audit_intent(void *ctx, const struct bulk_done *d, size_t n, char *id,
-			 struct ctl_err *err)
+static int intent_op(void *ctx, const char *op, const char *detail, const struct bulk_done *d,
+		     size_t n, char *id, struct ctl_err *err)
 {
 	struct session *s = ctx;
 	struct audit_rec *recs = calloc(n ? n : 1, sizeof(*recs));
@@ -172,14 +172,28 @@ int session_audit_intent(void *ctx, const struct bulk_done *d, size_t n, char *i
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory writing the audit log");
 	audit_new_id(id);
 	for (size_t i = 0; i < n; i++)
-		recs[i] = (struct audit_rec){.operation = "sign", .output = d[i].path,
+		recs[i] = (struct audit_rec){.operation = op, .output = d[i].path,
 					     .data = d[i].data, .len = d[i].len,
 					     .token_label = s->label, .token_serial = s->serial,
 					     .signer_cert = s->cert, .result = d[i].result,
-					     .phase = "intent", .intent = id};
+					     .detail = detail, .phase = "intent", .intent = id};
 	rc = audit_append_batch(s->audit_log, recs, n, err);
 	free(recs);
 	return rc;
+}
+
+int session_audit_intent(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			 struct ctl_err *err)
+{
+	return intent_op(ctx, "sign", NULL, d, n, id, err);
+}
+
+int session_audit_intent_prune(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			       struct ctl_err *err)
+{
+	return intent_op(ctx, "prune",
+			 "stale .sgn: its config is gone, signed by this key, no .enc.sgn beside it",
+			 d, n, id, err);
 }
 
 int session_audit_intent2(struct session *s, const struct bulk_done d[2], char *id,
@@ -198,7 +212,8 @@ int session_audit_intent2(struct session *s, const struct bulk_done d[2], char *
 	return audit_append_batch(s->audit_log, recs, 2, err);
 }
 
-void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d, size_t n)
+static void outcome_verb(void *ctx, const char *id, const struct bulk_done *d, size_t n,
+			 const char *verb)
 {
 	struct session *s = ctx;
 	struct audit_rec r = {.operation = "publish", .phase = "outcome", .intent = id};
@@ -224,7 +239,7 @@ void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d,
 	if (used) {
 		r.detail = detail;
 	} else {
-		snprintf(detail, sizeof(detail), "%zu file%s in place", nok, nok == 1 ? "" : "s");
+		snprintf(detail, sizeof(detail), "%zu file%s %s", nok, nok == 1 ? "" : "s", verb);
 		r.detail = detail;
 	}
 	if (audit_append(s->audit_log, &r, &e) == CTL_OK)
@@ -234,6 +249,16 @@ void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d,
 		s->audit_failed = true;
 		s->audit_err = e;
 	}
+}
+
+void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d, size_t n)
+{
+	outcome_verb(ctx, id, d, n, "in place");
+}
+
+void session_audit_outcome_prune(void *ctx, const char *id, const struct bulk_done *d, size_t n)
+{
+	outcome_verb(ctx, id, d, n, "removed");
 }
 
 int session_audit(struct session *s, const char *operation, const char *output,

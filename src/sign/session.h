@@ -55,6 +55,11 @@ char *session_find_ctl(const char *explicit_path, const char *const *dirs, size_
 int session_audit_intent(void *ctx, const struct bulk_done *d, size_t n, char *id,
 			 struct ctl_err *err);
 void session_audit_outcome(void *ctx, const char *id, const struct bulk_done *d, size_t n);
+/* The same for stale .sgn files about to be removed (operation "prune"; the outcome
+ * says how many were removed). */
+int session_audit_intent_prune(void *ctx, const struct bulk_done *d, size_t n, char *id,
+			       struct ctl_err *err);
+void session_audit_outcome_prune(void *ctx, const char *id, const struct bulk_done *d, size_t n);
 /* encrypt's two outputs: the .enc.sgn ("encrypt") and the minimal .sgn ("sign"). */
 int session_audit_intent2(struct session *s, const struct bulk_done d[2], char *id,
 			  struct ctl_err *err);

@@ -12,13 +12,20 @@ Scenario lines (one step each, '#' comments):
                                 that must not have been echoed)
   run SHELL-COMMAND             run it (sh -c) and wait; it must exit 0 (e.g. the vcard
                                 tests insert and pull cards with scripts/vcard-stack)
+  ctrl-c                        type Ctrl-C (the terminal sends SIGINT to the program)
+  signal NAME                   send signal NAME (TERM, INT, HUP...) to the program
+  echo on|off                   the terminal's echo must be on (off): after a no-echo
+                                prompt ended, the program must have switched it back on
+The exit step waits 120 s at most for the program to end.
 Environment (only for remove/insert): TOKENDIR (SoftHSM token directory), PARK (where
 removed tokens wait), TOKEN_<LABEL>=<directory name of that token>."""
 import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
+import termios
 import sys
 import time
 
@@ -94,9 +101,19 @@ for lineno, line in enumerate(open(scenario), 1):
                     fail("%s:%d: program ended before %r" % (scenario, lineno, arg))
     elif op == "send":
         os.write(fd, (arg + "\n").encode())
+    elif op == "ctrl-c":
+        os.write(fd, b"\x03")
+    elif op == "signal":
+        os.kill(pid, getattr(signal, "SIG" + arg))
+    elif op == "echo":
+        on = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+        if on != (arg == "on"):
+            fail("%s:%d: the terminal's echo is %s" % (scenario, lineno, "on" if on else "off"))
     elif op == "exit":
+        deadline = time.time() + 120
         while pump(0.2):
-            pass
+            if time.time() > deadline:
+                fail("%s:%d: the program did not end within 120 s" % (scenario, lineno))
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != int(arg):

@@ -22,13 +22,15 @@ cp orig.xml "$T/SEP001122334455.cnf.xml"; cp "$T/SEP001122334455.cnf.xml.enc.sgn
 encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" -q "$T/SEP001122334455.cnf.xml" >/dev/null
 ! cmp -s first.enc "$T/SEP001122334455.cnf.xml.enc.sgn" || fail "same ciphertext twice"
 
-# Not a <device> config: refused, clear file kept.
+# Not a <device> config: refused, clear file kept. (Each phone gets a certificate naming
+# its own MAC: another phone's is refused before the file is read, issue 12 §8.)
+mkcert a.pem SEP00000000000A; mkcert b.pem SEP00000000000B
 printf '<config><a/></config>\n' > "$T/SEP00000000000A.cnf.xml"
-expect 4 encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" "$T/SEP00000000000A.cnf.xml" 2>err.txt
+expect 4 encrypt --key "pkcs11:token=tftp" --device-cert a.pem "$T/SEP00000000000A.cnf.xml" 2>err.txt
 grep -q "<device>" err.txt || fail "message: $(cat err.txt)"
 [ -e "$T/SEP00000000000A.cnf.xml" ] && [ ! -e "$T/SEP00000000000A.cnf.xml.enc.sgn" ] || fail "outputs"
 printf 'plain text\n' > "$T/SEP00000000000B.cnf.xml"
-expect 4 encrypt --key "pkcs11:token=tftp" --device-cert "$V/phone.crt" "$T/SEP00000000000B.cnf.xml" 2>/dev/null
+expect 4 encrypt --key "pkcs11:token=tftp" --device-cert b.pem "$T/SEP00000000000B.cnf.xml" 2>/dev/null
 
 # EC device certificate: refused with the reason, before anything is done.
 cp orig.xml "$T/SEP00AABBCCDDEE.cnf.xml"
@@ -37,20 +39,22 @@ expect 7 encrypt --key "pkcs11:token=tftp" --device-cert "$DATA/sign/SEP00AABBCC
 grep -q "EC key" err.txt || fail "message: $(cat err.txt)"
 [ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "clear file removed"
 
-# Bulk: certificates by MAC; the EC phone and the non-device configs fail, others done.
+# Bulk: certificates by MAC; the EC phone and the non-device configs fail, others done;
+# a phone without a certificate is skipped (issue 12 §8: it stays in the clear).
 rm -f "$T"/SEP00000000000B.cnf.xml
 cp "$V/phone.crt" certs/SEP001122334455.pem
-openssl x509 -in "$V/phone.crt" -outform DER -out certs/SEP0011223344AA.der
+mkcert aa.pem SEP0011223344AA
+openssl x509 -in aa.pem -outform DER -out certs/SEP0011223344AA.der
 cp "$DATA/sign/SEP00AABBCCDDEE-ec.crt" certs/SEP00AABBCCDDEE.crt
 cp orig.xml "$T/SEP001122334455.cnf.xml"; cp orig.xml "$T/SEP0011223344AA.cnf.xml"
 cp orig.xml "$T/SEP0011223344BB.cnf.xml"   # no certificate for this one
 expect 13 encrypt --key "pkcs11:token=tftp" --device-certs certs --dir "$T" --json >sum.json 2>err.txt
-python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["encrypted"]==2 and s["failed"]==3, s' sum.json
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert (s["encrypted"],s["failed"],s["skipped"])==(2,2,1) and s["skipped_files"] == ["SEP0011223344BB.cnf.xml"], s' sum.json
 vdecrypt "$T/SEP0011223344AA.cnf.xml.enc.sgn" "$V/ccm.crt" "$V/phone.key" plain
 cmp plain orig.xml
 vcheck "$T/SEP0011223344AA.cnf.xml.sgn" "$V/ccm.crt" SEP0011223344AA.cnf.xml.sgn
 [ -e "$T/SEP0011223344BB.cnf.xml" ] && [ -e "$T/SEP00AABBCCDDEE.cnf.xml" ] || fail "failed files removed"
-grep -q "SEP0011223344BB.pem" err.txt || fail "missing-cert message: $(cat err.txt)"
+grep -q "1 configuration stays in the clear: no certificate for its phone in certs" err.txt || fail "missing-cert message: $(cat err.txt)"
 
 # One run at a time in a directory: another run's lock (this shell's PID, flock held)
 # makes --dir wait (--wait 0: not at all) and exit 12 naming the holder; nothing done.

@@ -66,3 +66,24 @@ expect() {
   set +e; "$@"; local got=$?; set -e
   [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
 }
+# mkcert OUT CN [expired]: a PEM certificate for the vectors' phone key (phone.key) with
+# subject CN, valid now (or expired a year ago).
+mkcert() {
+  python3 - "$V/phone.key" "$1" "$2" "${3:-}" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, sys.argv[3])])
+now = datetime.datetime.now(datetime.timezone.utc)
+if sys.argv[4]:
+    nb, na = now - datetime.timedelta(days=800), now - datetime.timedelta(days=400)
+else:
+    nb, na = now - datetime.timedelta(days=1), now + datetime.timedelta(days=365)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(nb).not_valid_after(na).sign(key, hashes.SHA256()))
+open(sys.argv[2], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+}

@@ -299,20 +299,59 @@ static void test_cert_check(void **state)
 	assert_non_null(strstr(e.msg, "EC"));
 }
 
+/* Issue 12 §8: the MAC a device certificate names (CN=SEP<MAC>, or a MIC's
+ * CN=<model>-SEP<MAC>) must be the file's; one naming no MAC is taken. */
+static void test_cert_mac(void **state)
+{
+	char mac[13];
+	struct ctl_err e;
+	X509 *c = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	(void)state;
+
+	assert_true(devcfg_cert_mac(phone_cert, mac));
+	assert_string_equal(mac, "001122334455");
+	assert_int_equal(devcfg_check_cert_mac(phone_cert, "001122334455", &e), CTL_OK);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(devcfg_check_cert_mac(phone_cert, "0011223344AA", &e), CTL_E_POLICY);
+	assert_non_null(strstr(e.msg, "SEP001122334455"));
+	/* a MIC: the model first, the MAC in lower case */
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+						    (const unsigned char *)"CP-7975G-SEP001e7ac4f5b6", -1, -1, 0), 1);
+	assert_int_equal(X509_set_subject_name(c, n), 1);
+	assert_true(devcfg_cert_mac(c, mac));
+	assert_string_equal(mac, "001E7AC4F5B6");
+	assert_int_equal(devcfg_check_cert_mac(c, "001E7AC4F5B6", &e), CTL_OK);
+	assert_int_equal(devcfg_check_cert_mac(c, "001E7AC4F5B7", &e), CTL_E_POLICY);
+	/* 13 hex digits are not a MAC; a subject without one is taken */
+	X509_NAME_free(n);
+	n = X509_NAME_new();
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+						    (const unsigned char *)"SEP001E7AC4F5B61", -1, -1, 0), 1);
+	assert_int_equal(X509_set_subject_name(c, n), 1);
+	assert_false(devcfg_cert_mac(c, mac));
+	assert_int_equal(devcfg_check_cert_mac(c, "001E7AC4F5B6", &e), CTL_OK);
+	X509_NAME_free(n);
+	X509_free(c);
+}
+
 static void test_find_cert(void **state)
 {
 	char *d = mktmp(), p[4200];
 	struct ctl_err e;
 	X509 *c;
+	bool missing = true;
 	(void)state;
 
 	snprintf(p, sizeof(p), "cp '%s' '%s/SEP001122334455.der'", datapath("vectors/phone.crt"), d);
 	assert_int_equal(system(p), 0);
-	c = devcfg_find_cert(d, "001122334455", &e);
+	c = devcfg_find_cert(d, "001122334455", &missing, &e);
 	assert_non_null(c);
+	assert_false(missing);
 	assert_int_equal(X509_cmp(c, phone_cert), 0);
 	X509_free(c);
-	assert_null(devcfg_find_cert(d, "001122334466", &e));
+	assert_null(devcfg_find_cert(d, "001122334466", &missing, &e));
+	assert_true(missing);
 	assert_non_null(strstr(e.msg, "SEP001122334466.pem"));
 	rm_rf(d);
 	free(d);
@@ -731,6 +770,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_minimal_matches_vector),
 		cmocka_unit_test(test_minimal_boot_elements),
 		cmocka_unit_test(test_cert_check),
+		cmocka_unit_test(test_cert_mac),
 		cmocka_unit_test(test_find_cert),
 		cmocka_unit_test(test_sgn_current_name_forms),
 		cmocka_unit_test(test_dir_odd_names),
