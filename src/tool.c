@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,18 @@ int tool_getopt(struct tool_getopt *g)
 	}
 	if (c == '?' || c == ':') {
 		const char *bad = g->argv[optind - 1];
-		if (optopt && optopt < 0x100 && optopt > ' ')
+		if (bad && !strncmp(bad, "--", 2)) {
+			/* A long option: name it as typed (optopt holds its short value). */
+			size_t len = strcspn(bad + 2, "=");
+			const char *why = "is not known";
+
+			for (size_t i = 0; i < n && opts[i].name; i++)
+				if (strlen(opts[i].name) == len && !strncmp(opts[i].name, bad + 2, len))
+					why = opts[i].has_arg == no_argument ? "takes no value"
+									     : "needs a value";
+			tool_fail(CTL_E_USAGE, "%s: option '%.*s' %s; see '%s %s --help'", g->argv[0],
+				  (int)(len + 2), bad, why, tool_prog, g->argv[0]);
+		} else if (optopt && optopt < 0x100 && optopt > ' ')
 			tool_fail(CTL_E_USAGE, "%s: option -%c %s; see '%s %s --help'", g->argv[0],
 				  optopt, c == ':' ? "needs a value" : "is not known", tool_prog,
 				  g->argv[0]);
