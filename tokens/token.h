@@ -116,8 +116,13 @@ int token_pin_read(const char *spec, bool uri_style, const char *prompt, char **
 void token_pin_free(char *pin);
 
 /* The new-PIN policy: differs from the current PIN and from the factory default,
- * at least max(min_len, token min) and at most the token max (0: no limit) long.
- * CTL_E_POLICY saying which rule failed. */
+ * at least max(min_len, token min) and at most the token max (0: no limit) long, not
+ * trivial (one character repeated, an ascending or descending run such as 12345678 or
+ * 87654321) and not the token's label (any case). CTL_E_POLICY saying which rule failed
+ * and naming the token. token_pin_policy: the same without a label. */
+int token_pin_policy_for(const char *label, const char *cur, const char *new_pin,
+			 const char *factory_pin, size_t min_len, unsigned long tok_min,
+			 unsigned long tok_max, struct ctl_err *err);
 int token_pin_policy(const char *cur, const char *new_pin, const char *factory_pin,
 		     size_t min_len, unsigned long tok_min, unsigned long tok_max,
 		     struct ctl_err *err);

@@ -294,7 +294,10 @@ static const char passwd_usage[] =
 	"usage: ctlsign token passwd [options]\n"
 	"Changes the token's user PIN (C_SetPIN). Asks the current PIN, then the new one\n"
 	"twice. The new PIN must differ from the current one and from the factory default,\n"
-	"and be at least --min-length (default 8) and within the token's own limits.\n\n" COMMON_HELP
+	"be at least --min-length (default 8) and within the token's own limits, and not be\n"
+	"trivial: one character repeated (aaaaaaaa), an ascending or descending run\n"
+	"(12345678, 87654321), or the token's label. At the prompt a refused PIN or a\n"
+	"confirmation that differs asks again, three times in all (then exit 12).\n\n" COMMON_HELP
 	"  --new-pin SRC    new PIN from env:VAR, file:PATH or fd:N (automation)\n"
 	"  --factory-pin P  the factory default PIN to refuse (default Cisco123; not secret)\n"
 	"  --min-length N   minimum new PIN length (default 8)\n";
