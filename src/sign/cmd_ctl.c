@@ -47,6 +47,9 @@ static const char usage_create[] =
 	"from the URI's pin-source or the --pin given in the same position).\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"                     (without: a warning)\n"
 	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
 	"  --pin SRC          env:VAR, file:PATH or fd:N, for the --token in the same position\n"
 	"                     (without --token: the PIN of the token that signs)\n"
@@ -89,6 +92,9 @@ static const char usage_update[] =
 	ANCHOR_HELP
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"                     (without: a warning)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
 	"  --pin SRC          its PIN: env:VAR, file:PATH or fd:N\n"
 	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
@@ -134,7 +140,7 @@ static const char usage_show[] =
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
 
 static const char usage_diff[] =
-	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256] [--json]\n"
+	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256] [--strict] [--json]\n"
 	"\n"
 	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
 	"file was edited (servers added, removed, renamed, re-certified; the mode), without\n"
@@ -144,6 +150,9 @@ static const char usage_diff[] =
 	"a token of the update or --trust-current), and every SAST record of the result.\n"
 	"Exit 6 when an update would refuse the current CTL whatever token is presented.\n"
 	"  --cluster FILE     the cluster description (INI)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"                     (without: a warning)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
 	"  --trust-current SHA256  as for 'ctl update'\n"
@@ -162,6 +171,7 @@ struct ctl_opts {
 	bool yes, force, final_try, json;
 	int timeout_ms;
 	unsigned wait_s;     /* --wait: for another run's lock */
+	bool strict;         /* --strict: server certificate doubts refuse (issue 12 §4) */
 };
 
 /* Why the current CTL may be changed (issue 10, attack 1): a CTL in a TFTP directory is
@@ -370,6 +380,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"final-try", no_argument, NULL, 'F'},
 		{"json", no_argument, NULL, 'j'},
 		{"trust-current", required_argument, NULL, 'H'},
+		{"strict", no_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
@@ -390,6 +401,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		case 'y': o->yes = true; break;
 		case 'f': o->force = true; break;
 		case 'F': o->final_try = true; break;
+		case 'S': o->strict = true; break;
 		case 'H': {
 			size_t k = strlen(optarg);
 
@@ -784,7 +796,8 @@ static int build_records(struct ctl_state *s, const struct ctl_opts *o, int mode
 	for (size_t i = 0; i < s->cer.nadded; i++)
 		if ((rc = ctlmake_append_sast(&s->recs, s->cer.added[i].cert, err)) != CTL_OK)
 			return rc;
-	if ((rc = ctlmake_append_servers(&s->recs, s->c, mode, err)) != CTL_OK)
+	if ((rc = ctlmake_append_servers(&s->recs, s->c, mode, err)) != CTL_OK ||
+	    (rc = cluster_check_mode(s->c, mode, err)) != CTL_OK)
 		return rc;
 	if (ctlmake_count_role(s->recs.recs, s->recs.n, CTL_ROLE_SAST) < 2)
 		return ctl_fail(err, CTL_E_POLICY,
@@ -892,7 +905,8 @@ static int run(const struct ctl_opts *o)
 	ceremony_init(&s.cer, o->op == OP_CREATE ? CEREMONY_CREATE : CEREMONY_UPDATE, NULL);
 	s.cer.authorize_only = o->op == OP_DELETE;
 
-	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
+	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+				    &s.c, &err)) != CTL_OK)
 		goto fail;
 	mode = o->mode >= 0 ? o->mode : s.c->mode;
 	if (s.c->hash_alg == CTL_HASH_SHA1)
@@ -954,7 +968,8 @@ static int run(const struct ctl_opts *o)
 		deleted = (long)idx[0];
 	}
 
-	if ((rc = token_module_open(o->module, &s.m, &err)) != CTL_OK)
+	if ((rc = cluster_check_mode(s.c, mode, &err)) != CTL_OK || /* before any token */
+	    (rc = token_module_open(o->module, &s.m, &err)) != CTL_OK)
 		goto fail;
 	rc = o->ntokens ? tokens_from_uris(&s, o, &err) : tokens_from_ceremony(&s, o, &err);
 	if (rc != CTL_OK)
@@ -1068,7 +1083,8 @@ static int run_diff(const struct ctl_opts *o)
 	int rc, mode;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
+	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+				    &s.c, &err)) != CTL_OK)
 		goto fail;
 	mode = o->mode >= 0 ? o->mode : s.c->mode;
 	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
