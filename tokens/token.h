@@ -159,6 +159,27 @@ struct token_provision_opts {
 int token_provision(struct token_module *m, const struct token_opts *o,
 		    const struct token_provision_opts *p, X509 **cert_out, struct ctl_err *err);
 
+/* An existing RSA key and its certificate (PEM or DER files) stored on the token: the
+ * key sensitive, not extractable, private, a token object, for signing only; the
+ * certificate beside it with the same CKA_ID (SHA-1 of the public key) and label. A key
+ * that does not belong to the certificate: CTL_E_POLICY before the token is touched.
+ * The retry flags and the default-password rule apply. After creating the objects the
+ * key's attributes are read back and a test signature is checked against the
+ * certificate; on any failure what was created is removed again. */
+struct token_import_opts {
+	const char *key_path, *cert_path;
+	const char *label;      /* NULL: the URI's object=, else the certificate's CN */
+	bool force;             /* replace objects with that label */
+};
+struct token_import_result {
+	char token_label[33], object_label[128];
+	int bits;
+	X509 *cert;             /* owned by the caller */
+};
+int token_import(struct token_module *m, const struct token_opts *o,
+		 const struct token_import_opts *p, struct token_import_result *res,
+		 struct ctl_err *err);
+
 /* Token selection by URI (o->uri, NULL: the only initialised token): the slot's info.
  * No token / several: CTL_E_TOKEN listing what is present. */
 int token_select(struct token_module *m, const char *uri, struct token_info *out,
