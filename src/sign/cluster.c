@@ -43,6 +43,9 @@ static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int vfail_code_at(struct parse_state *st, int code, int line, const char *fmt,
+			 va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int vfail_code_at(struct parse_state *st, int code, int line, const char *fmt,
 			 va_list ap)
 {
 	char msg[400];
