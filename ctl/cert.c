@@ -79,6 +79,19 @@ X509 *ctl_cert_from_der(const uint8_t *der, size_t len, struct ctl_err *err)
 	return x;
 }
 
+/* A file that holds a private key where a certificate was expected: said so, since the
+ * officer most likely picked the wrong one of a key pair's two files. */
+static bool holds_private_key(const struct ctl_buf *b)
+{
+	static const char marker[] = "PRIVATE KEY-----";
+	size_t n = sizeof(marker) - 1;
+
+	for (size_t i = 0; i + n <= b->len; i++)
+		if (!memcmp(b->data + i, marker, n))
+			return true;
+	return false;
+}
+
 X509 *ctl_cert_load(const char *path, struct ctl_err *err)
 {
 	struct ctl_buf b = {0};
@@ -98,23 +111,13 @@ X509 *ctl_cert_load(const char *path, struct ctl_err *err)
 		x = d2i_X509(NULL, &p, (long)b.len);
 		ERR_clear_error();
 	}
-	ctl_buf_clear(&b);
-	if (!x)
+	if (!x && holds_private_key(&b))
+		ctl_fail(err, CTL_E_MALFORMED,
+			 "%s is a private key, not a certificate: give the certificate", path);
+	else if (!x)
 		ctl_fail(err, CTL_E_MALFORMED, "%s: not a PEM or DER certificate", path);
+	ctl_buf_clear(&b);
 	return x;
-}
-
-/* A file that holds a private key where a certificate was expected: said so, since the
- * officer most likely picked the wrong one of a key pair's two files. */
-static bool holds_private_key(const struct ctl_buf *b)
-{
-	static const char marker[] = "PRIVATE KEY-----";
-	size_t n = sizeof(marker) - 1;
-
-	for (size_t i = 0; i + n <= b->len; i++)
-		if (!memcmp(b->data + i, marker, n))
-			return true;
-	return false;
 }
 
 X509 *ctl_cert_load_leaf(const char *path, size_t *ncerts, struct ctl_err *err)
