@@ -62,6 +62,8 @@ int ctl_buf_set(struct ctl_buf *b, const void *data, size_t len); /* copy; 0 on 
  * (caller frees; NULL on ENOMEM). */
 void ctl_hex_to(const uint8_t *p, size_t n, char *out);
 char *ctl_hex(const uint8_t *p, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int ctl_hex_digit(int c);
 
 /* --- algorithms and roles --- */
 

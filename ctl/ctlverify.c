@@ -19,7 +19,7 @@ _Static_assert(CTLV_E_INTERNAL == CTL_E_INTERNAL && CTLV_E_USAGE == CTL_E_USAGE 
 		       CTLV_E_SIGNATURE == CTL_E_SIGNATURE && CTLV_E_SIGNER == CTL_E_SIGNER &&
 		       CTLV_E_UNSUPPORTED == CTL_E_UNSUPPORTED &&
 		       CTLV_E_DECRYPT == CTL_E_DECRYPT && CTLV_E_POLICY == CTL_E_POLICY &&
-		       CTLV_E_NETWORK == CTL_E_NETWORK,
+		       CTLV_E_NETWORK == CTL_E_NETWORK && CTLV_E_BUSY == CTL_E_CANCELLED,
 	       "ctlverify.h codes must equal enum ctl_status");
 _Static_assert(CTLV_KIND_CTL == CTL_KIND_CTL && CTLV_KIND_ITL == CTL_KIND_ITL &&
 		       CTLV_KIND_SGN == CTL_KIND_SGN && CTLV_KIND_ENC_SGN == CTL_KIND_ENC_SGN &&
@@ -33,14 +33,21 @@ _Static_assert(CTLV_KIND_CTL == CTL_KIND_CTL && CTLV_KIND_ITL == CTL_KIND_ITL &&
 
 /* A timestamp this far ahead of our clock earns a warning (clock skew allowance). */
 #define FUTURE_SLACK 300
+/* A CTL or ITL dated further ahead than this is refused (SPEC §5: the signer's or the
+ * device's clock is wrong, and a file from the future would make every real one look
+ * like a replay). */
+#define FUTURE_LIMIT (24 * 3600)
+/* A device clock before this (2025-01-01) is certainly wrong: no file is judged by it
+ * without saying so. */
+#define CLOCK_FLOOR 1735689600LL
 
 #define MAX_PINS 16
 
 struct ctlv_store {
 	struct store st;
 	struct ctl_err err;
-	char warning[512];
-	char note[128];
+	char warning[1024];
+	char note[256];
 	char signer[512];
 	int kind;
 	char pins[MAX_PINS][65]; /* lowercase hex, no colons: SHA-1 (40) or SHA-256 (64) */
@@ -78,11 +85,14 @@ static void warn(ctlv_store *s, const char *fmt, ...) __attribute__((format(prin
 static void warn(ctlv_store *s, const char *fmt, ...)
 {
 	va_list ap;
+	size_t n = strlen(s->warning);
 
-	if (s->warning[0])
-		return; /* the first warning is the one shown */
+	if (n && n + 2 < sizeof(s->warning)) { /* several: one line, in order */
+		memcpy(s->warning + n, "; ", 3);
+		n += 2;
+	}
 	va_start(ap, fmt);
-	vsnprintf(s->warning, sizeof(s->warning), fmt, ap);
+	vsnprintf(s->warning + n, sizeof(s->warning) - n, fmt, ap);
 	va_end(ap);
 }
 
@@ -93,20 +103,37 @@ ctlv_store *ctlv_store_new(void)
 	ctlv_store *s = calloc(1, sizeof(*s));
 
 	if (s)
-		store_open(&s->st, NULL, NULL);
+		store_open(&s->st, NULL, STORE_DEFAULT_WAIT, NULL);
 	return s;
 }
 
-int ctlv_store_open(const char *dir, ctlv_store **out)
+int ctlv_store_open_wait(const char *dir, int wait_seconds, ctlv_store **out)
 {
 	ctlv_store *s = calloc(1, sizeof(*s));
 
 	*out = s;
 	if (!s)
 		return CTLV_E_INTERNAL;
+	s->st.lock_fd = -1;
 	if (!dir)
 		return ctl_fail(&s->err, CTL_E_USAGE, "no store directory given");
-	return store_open(&s->st, dir, &s->err);
+	if (wait_seconds < 0 || wait_seconds > 3600)
+		return ctl_fail(&s->err, CTL_E_USAGE, "lock wait %d s out of range (0 to 3600)", wait_seconds);
+	return store_open(&s->st, dir, wait_seconds, &s->err);
+}
+
+int ctlv_store_open(const char *dir, ctlv_store **out)
+{
+	return ctlv_store_open_wait(dir, STORE_DEFAULT_WAIT, out);
+}
+
+int ctlv_store_set_wait(ctlv_store *s, int seconds)
+{
+	reset_last(s);
+	if (seconds < 0 || seconds > 3600)
+		return ctl_fail(&s->err, CTL_E_USAGE, "lock wait %d s out of range (0 to 3600)", seconds);
+	s->st.wait_s = seconds;
+	return CTL_OK;
 }
 
 void ctlv_store_free(ctlv_store *s)
@@ -232,20 +259,69 @@ static int verify_with_record(ctlv_store *s, const struct ctl_file *f, const str
 	return rc;
 }
 
+static void fmt_utc(long long t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "%lld", t);
+}
+
 static void check_future(ctlv_store *s, const struct ctl_file *f)
 {
 	time_t now = time(NULL);
 
 	if ((long long)f->hdr.timestamp > (long long)now + FUTURE_SLACK) {
-		char when[32] = "?";
-		time_t t = (time_t)f->hdr.timestamp;
-		struct tm tm;
+		char when[32];
 
-		if (gmtime_r(&t, &tm))
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fmt_utc((long long)f->hdr.timestamp, when, sizeof(when));
 		warn(s, "%s header timestamp %s is in the future (this clock or the signer's is wrong); accepted anyway",
 		     ctl_kind_name(f->kind), when);
 	}
+}
+
+/* A CTL or ITL dated more than FUTURE_LIMIT ahead of this device's clock is refused,
+ * saying whose clock is wrong. f's signature has been verified (signer: its subject). */
+static int check_not_ahead(ctlv_store *s, const struct ctl_file *f, const char *signer)
+{
+	long long now = (long long)time(NULL);
+	char when[32], clock[32];
+
+	if ((long long)f->hdr.timestamp <= now + FUTURE_LIMIT)
+		return CTL_OK;
+	fmt_utc((long long)f->hdr.timestamp, when, sizeof(when));
+	fmt_utc(now, clock, sizeof(clock));
+	if (now < CLOCK_FLOOR)
+		return ctl_fail(&s->err, CTL_E_POLICY, "%s is dated %s, more than 24 hours ahead of this device's clock (%s), and it is this device's clock that is wrong: set it (NTP) and try again; refused",
+				ctl_kind_name(f->kind), when, clock);
+	return ctl_fail(&s->err, CTL_E_POLICY, "%s is dated %s, more than 24 hours ahead of this device's clock (%s): the clock of its signer '%.200s' was wrong when it signed (or the file is forged); have it signed again with the right date; refused",
+			ctl_kind_name(f->kind), when, clock, signer ? signer : "?");
+}
+
+/* The replay rule: a new file must not be older than the held one. When the held file
+ * is itself dated beyond this device's clock (held from before that was refused, or the
+ * clock went back), its date proves nothing and would block every real file: the time
+ * this device installed it (by its own clock) counts instead. */
+static int check_replay(ctlv_store *s, const struct ctl_file *f, const struct store_held *h)
+{
+	long long now = (long long)time(NULL), held_ts = (long long)h->file->hdr.timestamp;
+	const char *name = ctl_kind_name(f->kind);
+	char a[32], b[32];
+
+	if (held_ts <= now + FUTURE_LIMIT) {
+		if ((long long)f->hdr.timestamp < held_ts)
+			return ctl_fail(&s->err, CTL_E_POLICY, "%s is older than the held one (timestamp %u < %lld): a replay? held %s kept",
+					name, f->hdr.timestamp, held_ts, name);
+		return CTL_OK;
+	}
+	if ((long long)f->hdr.timestamp < (h->installed < now ? h->installed : now)) {
+		fmt_utc((long long)f->hdr.timestamp, a, sizeof(a));
+		fmt_utc(h->installed, b, sizeof(b));
+		return ctl_fail(&s->err, CTL_E_POLICY, "%s is dated %s, before the held %s was installed (%s by this device's clock; the held one's own date is beyond this clock, so it does not count): a replay? held %s kept",
+				name, a, name, b, name);
+	}
+	return CTL_OK;
 }
 
 /* Structural rules for a list we are about to hold. */
@@ -337,7 +413,7 @@ static int accept_ctl(ctlv_store *s, const struct ctl_file *f, const char **trus
 			warn(s, "no CTL was held: this CTL is TRUSTED ON FIRST USE, signed by '%.200s' (SHA-256 %s); pin it with --expect-sast to be sure",
 			     r->subject ? r->subject : "?", fp);
 		}
-		return CTL_OK;
+		return check_not_ahead(s, f, r->subject);
 	}
 	r = find_signer_in(held, &f->hdr, role_sast, NULL);
 	if (!r)
@@ -345,9 +421,11 @@ static int accept_ctl(ctlv_store *s, const struct ctl_file *f, const char **trus
 	rc = verify_with_record(s, f, r, "held SAST");
 	if (rc != CTL_OK)
 		return ctl_fail_prefix(&s->err, "held CTL kept");
-	if (f->hdr.timestamp < held->hdr.timestamp)
-		return ctl_fail(&s->err, CTL_E_POLICY, "CTL is older than the held one (timestamp %u < %u): a replay? held CTL kept",
-				f->hdr.timestamp, held->hdr.timestamp);
+	rc = check_not_ahead(s, f, r->subject);
+	if (rc == CTL_OK)
+		rc = check_replay(s, f, &s->st.ctl);
+	if (rc != CTL_OK)
+		return rc;
 	*trust = "signed-by-held-sast";
 	*signer = r->subject;
 	set_str(s->note, sizeof(s->note), "signed by a SAST of the held CTL");
@@ -361,6 +439,8 @@ static int accept_itl(ctlv_store *s, const struct ctl_file *f, const char **trus
 	const struct ctl_record *r, *other = NULL;
 	int rc;
 
+	if (!ctl && s->npins)
+		return ctl_fail(&s->err, CTL_E_POLICY, "ITL refused: SAST fingerprints are pinned but no CTL is held, so no ITL can be trusted (an ITL is trusted only through a CTL signed by a pinned SAST); install that CTL first");
 	if (ctl) {
 		r = find_signer_in(ctl, &f->hdr, role_tftp, &other);
 		if (!r && other)
@@ -392,19 +472,60 @@ static int accept_itl(ctlv_store *s, const struct ctl_file *f, const char **trus
 		*trust = "first-sight";
 		set_str(s->note, sizeof(s->note), "first ITL, no CTL held: trusted on first sight");
 	}
-	if (itl && f->hdr.timestamp < itl->hdr.timestamp)
-		return ctl_fail(&s->err, CTL_E_POLICY, "ITL is older than the held one (timestamp %u < %u): a replay? held ITL kept",
-				f->hdr.timestamp, itl->hdr.timestamp);
+	rc = check_not_ahead(s, f, r->subject);
+	if (rc == CTL_OK && itl)
+		rc = check_replay(s, f, &s->st.itl);
+	if (rc != CTL_OK)
+		return rc;
 	*signer = r->subject;
 	return CTL_OK;
+}
+
+/* A new CTL judges the held ITL again: it stays only if its signer is a TFTP or
+ * CCM+TFTP record of the new CTL whose certificate verifies it, and it is not dated
+ * beyond this device's clock. Otherwise *why says why it is dropped (with the CTL, in
+ * one commit). */
+static void rejudge_itl(ctlv_store *s, const struct ctl_file *ctl, const char **itl_trust,
+			char *why, size_t cap)
+{
+	const struct ctl_file *itl = s->st.itl.file;
+	const struct ctl_record *r, *other = NULL;
+	const char *subj = s->st.itl.signer;
+
+	why[0] = 0;
+	if (!itl)
+		return;
+	r = find_signer_in(ctl, &itl->hdr, role_tftp, &other);
+	if (!r && other) {
+		snprintf(why, cap, "the new CTL lists its signer '%.200s' as %s, not TFTP or CCM+TFTP", subj, role_str(other->role));
+	} else if (!r) {
+		snprintf(why, cap, "its signer '%.200s' is not a TFTP or CCM+TFTP record of the new CTL", subj);
+	} else {
+		struct ctl_err e = {0};
+		X509 *x = ctl_record_x509(r, &e);
+
+		if (!x || ctl_verify_cert(itl, x, &e) != CTL_OK)
+			snprintf(why, cap, "its signature does not verify with the new CTL's record '%.200s'", r->subject ? r->subject : "?");
+		else if ((long long)itl->hdr.timestamp > (long long)time(NULL) + FUTURE_LIMIT)
+			snprintf(why, cap, "it is dated more than 24 hours ahead of this device's clock");
+		X509_free(x);
+	}
+	if (why[0]) {
+		warn(s, "the held ITL (signed by '%.200s') is DROPPED: %s; configs are trusted only through the new CTL until an ITL it signs is installed",
+		     subj, why);
+		return;
+	}
+	*itl_trust = "signed-by-ctl";
 }
 
 int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind)
 {
 	struct ctl_file *f = NULL;
-	const char *trust = NULL, *signer = NULL;
+	const char *trust = NULL, *signer = NULL, *itl_trust = NULL;
+	char drop_why[400] = "";
 	struct store_held *h;
 	char hex[65];
+	int locked = 0;
 	int rc;
 
 	rc = begin_file(s, data, len, &f);
@@ -425,11 +546,17 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 			      f->hdr.file_name ? f->hdr.file_name : "");
 		goto out;
 	}
-	h = store_held(&s->st, f->kind);
 	if (!store_sha256_hex(data, len, hex)) {
 		rc = ctl_fail(&s->err, CTL_E_INTERNAL, "SHA-256 failed");
 		goto out;
 	}
+	/* Judged against the store as it is now, under the lock (re-read: another process
+	 * may have installed since this one was opened). */
+	rc = store_lock(&s->st, &s->err);
+	if (rc != CTL_OK)
+		goto out;
+	locked = 1;
+	h = store_held(&s->st, f->kind);
 	if (h->file && !strcmp(hex, h->sha256)) {
 		set_str(s->note, sizeof(s->note), "identical to the held one, unchanged");
 		set_str(s->signer, sizeof(s->signer), h->signer);
@@ -443,11 +570,22 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	if (rc != CTL_OK)
 		goto out;
 	check_future(s, f);
+	if (f->kind == CTL_KIND_CTL)
+		rejudge_itl(s, f, &itl_trust, drop_why, sizeof(drop_why));
 	set_str(s->signer, sizeof(s->signer), signer);
-	rc = store_commit(&s->st, f, signer, trust, &s->err);
-	if (rc == CTL_OK)
+	rc = store_commit(&s->st, f, signer, trust, itl_trust, drop_why[0] ? drop_why : NULL,
+			  &s->err);
+	if (rc == CTL_OK) {
 		f = NULL; /* held now */
+		if (drop_why[0]) {
+			size_t n = strlen(s->note);
+
+			snprintf(s->note + n, sizeof(s->note) - n, "; held ITL dropped");
+		}
+	}
 out:
+	if (locked)
+		store_unlock(&s->st);
 	ctl_file_free(f);
 	return rc;
 }
@@ -512,6 +650,14 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "no CTL or ITL is held, so no signer can be trusted; install a CTL first");
 		goto out;
 	}
+	if (!ctl && s->npins) {
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "SAST fingerprints are pinned but no CTL is held: a file is trusted only through a CTL signed by a pinned SAST (a held ITL does not count); refused");
+		goto out;
+	}
+	/* With a CTL held, an ITL counts only if that CTL vouched for it: one held from
+	 * before the CTL by a version that did not judge it again is ignored. */
+	if (ctl && itl && strcmp(s->st.itl.trust, "signed-by-ctl") != 0)
+		itl = NULL;
 	r = find_signer_in(ctl, &f->hdr, role_tftp, &other);
 	if (!r) {
 		r = find_signer_in(itl, &f->hdr, role_tftp, &other);
@@ -686,6 +832,15 @@ const char *ctlv_held_signer(const ctlv_store *s, int kind)
 const char *ctlv_held_trust(const ctlv_store *s, int kind)
 {
 	return ctlv_held(s, kind) ? held_of(s, kind)->trust : "";
+}
+
+const char *ctlv_held_dropped(const ctlv_store *s, int kind, long long *when)
+{
+	const struct store_held *h = held_of(s, kind);
+
+	if (when)
+		*when = h && h->dropped_sha256[0] ? h->dropped_at : 0;
+	return h && h->dropped_sha256[0] ? h->dropped_why : "";
 }
 
 const char *ctlv_held_sha256(const ctlv_store *s, int kind)

@@ -10,8 +10,17 @@
  * values as ctlverify's exit codes). After a failure, ctlv_last_error() is one line that
  * says what went wrong. Nothing is written to stdout or stderr by the library.
  *
- * A store is not thread-safe; use one per thread. A store opened on a directory holds an
- * exclusive lock on it (flock) until ctlv_store_free().
+ * A store is not thread-safe; use one per thread. Several processes may open the same
+ * store directory and keep it open as long as they like: an open store holds no lock.
+ * ctlv_store_open() reads the directory under a shared lock (flock on DIR/lock) and
+ * releases it; ctlv_install() takes the exclusive lock only while it judges and commits
+ * the file, reading the store again under it (so it judges against what another process
+ * may have installed meanwhile), and writes its PID into DIR/lock while it holds it.
+ * Either waits at most ctlv_store_set_wait() seconds (default 10; for opening:
+ * ctlv_store_open_wait) for a lock another process holds, then returns CTLV_E_BUSY
+ * naming that process's PID.
+ * An open store object sees the files as they were when it was opened or when it last
+ * installed; open the store again to see what other processes installed since.
  */
 #ifndef CTLVERIFY_H
 #define CTLVERIFY_H
@@ -41,6 +50,7 @@ extern "C" {
 #define CTLV_E_DECRYPT 8     /* key unwrap, decryption or plaintext hash failed */
 #define CTLV_E_POLICY 9      /* refused by a trust rule (no CTL held, role, name, age) */
 #define CTLV_E_NETWORK 10    /* transfer failed (used by the program, not the library) */
+#define CTLV_E_BUSY 12       /* the store stayed locked by another process (a wait timed out) */
 
 /* File kinds. */
 #define CTLV_KIND_CTL 1
@@ -56,8 +66,13 @@ typedef struct ctlv_store ctlv_store;
  * refuses (CTLV_E_IO) a store whose files do not match its state file. On failure *out
  * is still set (read ctlv_last_error() from it, then free it) unless out of memory. */
 CTLV_API int ctlv_store_open(const char *dir, ctlv_store **out);
+/* The same, waiting at most wait_seconds (0 to 3600) for the store's lock, here and in
+ * later installs (ctlv_store_open waits 10 seconds). */
+CTLV_API int ctlv_store_open_wait(const char *dir, int wait_seconds, ctlv_store **out);
 /* A store that lives in memory only (nothing is persisted). NULL if out of memory. */
 CTLV_API ctlv_store *ctlv_store_new(void);
+/* How long ctlv_install() waits for the store's lock (0 to 3600 seconds; default 10). */
+CTLV_API int ctlv_store_set_wait(ctlv_store *s, int seconds);
 CTLV_API void ctlv_store_free(ctlv_store *s);
 
 /* The last failure (one line), the last warning ("" if none) and how the last accepted
@@ -71,7 +86,9 @@ CTLV_API const char *ctlv_last_signer(const ctlv_store *s);
 
 /* Pins the first CTL: its signer's certificate must have this SHA-256 or SHA-1
  * fingerprint (hex, colons allowed, any case). Repeatable: any one of them matches.
- * Only matters while no CTL is held. */
+ * Only matters while no CTL is held; then, with pins set, no ITL is trusted either
+ * (ctlv_install refuses any ITL, ctlv_verify_file any file): trust comes only through a
+ * CTL signed by a pinned SAST. */
 CTLV_API int ctlv_expect_sast(ctlv_store *s, const char *fingerprint);
 
 /* Installs a CTL or ITL (the kind comes from the file). expect_kind is CTLV_KIND_CTL,
@@ -80,14 +97,26 @@ CTLV_API int ctlv_expect_sast(ctlv_store *s, const char *fingerprint);
  *    (ctlv_expect_sast);
  *  - later CTL: signer must be a SAST record of the held CTL, signature verified with
  *    that record's certificate; a CTL older than the held one is refused (replay);
- *  - ITL while no CTL is held: the first one is verified against its own signer record,
+ *  - ITL while no CTL is held: refused if SAST fingerprints are pinned; otherwise the
+ *    first one is verified against its own signer record (trusted on first sight),
  *    later ones must be signed by a certificate of the held ITL;
- *  - ITL while a CTL is held: signer must be a TFTP/CCM+TFTP record of the held CTL.
- * A refused file leaves the store as it was. An identical file is accepted unchanged. */
+ *  - ITL while a CTL is held: signer must be a TFTP/CCM+TFTP record of the held CTL;
+ *  - a CTL or ITL dated more than 24 hours ahead of this device's clock is refused
+ *    (CTLV_E_POLICY, saying whose clock is wrong). When the held file is itself dated
+ *    beyond that, the replay rule compares with the time it was installed instead;
+ *  - a new CTL judges the held ITL again, in the same commit: it is kept only if signed
+ *    by a TFTP/CCM+TFTP record of the new CTL (and not dated beyond the clock), else
+ *    dropped (a warning says so; ctlv_held_dropped() tells why and when). A dropped
+ *    ITL takes no part in the replay rule.
+ * A refused file leaves the store as it was. An identical file is accepted unchanged.
+ * The store's exclusive lock is held only during the call (see the top of this file):
+ * CTLV_E_BUSY when another process kept it longer than the wait. */
 CTLV_API int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind);
 
 /* Verifies a .sgn or .enc.sgn: signer must be a TFTP or CCM+TFTP record of the held CTL
- * or ITL, the header file name must equal requested_name (NULL: not checked). A .sgn
+ * or ITL (with a CTL held, the ITL counts only if that CTL vouched for it, trust
+ * "signed-by-ctl"; with SAST fingerprints pinned and no CTL held, nothing is trusted),
+ * the header file name must equal requested_name (NULL: not checked). A .sgn
  * yields its payload; an .enc.sgn is verified first, then decrypted with the device's
  * RSA private key (PEM or DER file device_key; required for .enc.sgn). *out is
  * allocated; release it with ctlv_free(). */
@@ -118,6 +147,10 @@ CTLV_API const char *ctlv_held_signer(const ctlv_store *s, int kind);   /* subje
 CTLV_API const char *ctlv_held_trust(const ctlv_store *s, int kind);    /* see state file */
 CTLV_API const char *ctlv_held_sha256(const ctlv_store *s, int kind);   /* hex */
 CTLV_API size_t ctlv_held_records(const ctlv_store *s, int kind);
+/* Why the last file of this kind held was dropped by a later install ("" if none, or
+ * since replaced by a new one); *when (may be NULL) gets the drop time (epoch s). Only an
+ * ITL is ever dropped (by a CTL install that does not vouch for its signer). */
+CTLV_API const char *ctlv_held_dropped(const ctlv_store *s, int kind, long long *when);
 /* Record i of a held file: role name ("SAST", "CCM+TFTP", ...) and subject; NULL when
  * out of range. */
 CTLV_API const char *ctlv_held_record_role(const ctlv_store *s, int kind, size_t i);

@@ -1,4 +1,5 @@
-/* hex.c - lowercase hex of bytes (see ctl.h): the one encoder every module uses. */
+/* hex.c - lowercase hex of bytes and hex digits (see ctl.h): the one encoder and digit
+ * decoder every module uses. */
 #include "ctl.h"
 
 #include <stdlib.h>
@@ -21,4 +22,15 @@ char *ctl_hex(const uint8_t *p, size_t n)
 	if (s)
 		ctl_hex_to(p, n, s);
 	return s;
+}
+
+int ctl_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

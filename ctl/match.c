@@ -95,17 +95,6 @@ static bool is_sep(char c)
 	return c == ',' || c == ';' || c == '+';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One escape after a backslash: a hex pair is one byte, any other character is itself. */
 static bool unescape(const char **p, uint8_t *out)
 {
@@ -114,8 +103,8 @@ static bool unescape(const char **p, uint8_t *out)
 
 	if (!*s)
 		return false;
-	hi = hexval(s[0]);
-	lo = hi >= 0 ? hexval(s[1]) : -1;
+	hi = ctl_hex_digit(s[0]);
+	lo = hi >= 0 ? ctl_hex_digit(s[1]) : -1;
 	if (hi >= 0 && lo >= 0) {
 		*out = (uint8_t)(hi << 4 | lo);
 		*p = s + 2;
@@ -198,8 +187,8 @@ static int parse_value(const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int s
 		ASN1_TYPE *t;
 		int type;
 
-		for (p++; hexval(p[0]) >= 0 && hexval(p[1]) >= 0; p += 2)
-			buf[n++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+		for (p++; ctl_hex_digit(p[0]) >= 0 && ctl_hex_digit(p[1]) >= 0; p += 2)
+			buf[n++] = (uint8_t)(ctl_hex_digit(p[0]) << 4 | ctl_hex_digit(p[1]));
 		while (is_space(*p))
 			p++;
 		if (!n || (*p && !is_sep(*p)))

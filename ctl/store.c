@@ -1,6 +1,7 @@
 /* store.c - see store.h */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,6 +149,15 @@ static int state_parse(struct store *st, const struct ctl_buf *b, const char *pa
 			copy_field(h->signer, sizeof(h->signer), val);
 		} else if (!strcmp(key, "trust")) {
 			copy_field(h->trust, sizeof(h->trust), val);
+		} else if (!strcmp(key, "dropped")) {
+			if (strlen(val) != 64 || strspn(val, "0123456789abcdef") != 64)
+				return ctl_fail(err, CTL_E_IO, "%s:%u: bad sha256 of a dropped file", path, lineno);
+			memcpy(h->dropped_sha256, val, 65);
+		} else if (!strcmp(key, "dropped_at")) {
+			if (!parse_ll(val, &h->dropped_at))
+				return ctl_fail(err, CTL_E_IO, "%s:%u: bad drop time", path, lineno);
+		} else if (!strcmp(key, "dropped_why")) {
+			copy_field(h->dropped_why, sizeof(h->dropped_why), val);
 		} /* unknown keys: written by a newer version, ignored */
 	}
 	return CTL_OK;
@@ -158,8 +168,16 @@ static int state_add_held(struct cbb *b, const char *sec, const struct store_hel
 	char line[1024];
 	int ok = 1;
 
+	if (h->dropped_sha256[0]) {
+		snprintf(line, sizeof(line), "%s.dropped=%s\n", sec, h->dropped_sha256);
+		ok &= cbb_add_bytes(b, line, strlen(line));
+		snprintf(line, sizeof(line), "%s.dropped_at=%lld\n", sec, h->dropped_at);
+		ok &= cbb_add_bytes(b, line, strlen(line));
+		snprintf(line, sizeof(line), "%s.dropped_why=%s\n", sec, h->dropped_why);
+		ok &= cbb_add_bytes(b, line, strlen(line));
+	}
 	if (!h->sha256[0])
-		return 1;
+		return ok;
 	snprintf(line, sizeof(line), "%s.sha256=%s\n", sec, h->sha256);
 	ok &= cbb_add_bytes(b, line, strlen(line));
 	snprintf(line, sizeof(line), "%s.installed=%lld\n", sec, h->installed);
@@ -197,19 +215,128 @@ static int state_write(const struct store *st, const struct store_held *ctl,
 	return rc;
 }
 
+/* --- the lock --- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static double elapsed_s(const struct timespec *since)
+{
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return 1e9; /* cannot tell: give up waiting */
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* The PID the exclusive holder wrote into the lock file, 0 if none. */
+static long lock_holder(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno || end == buf || pid <= 0 || (*end && *end != '\n'))
+		return 0;
+	return pid;
+}
+
+/* flock(op) on the store's lock file, retrying for at most wait_s seconds; then
+ * CTL_E_CANCELLED ("a wait timed out") naming the holder. */
+static int lock_take(struct store *st, int op, int wait_s, struct ctl_err *err)
+{
+	struct timespec start;
+	long pid;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &start) != 0)
+		return ctl_fail(err, CTL_E_INTERNAL, "clock_gettime: %s", strerror(errno));
+	for (;;) {
+		if (flock(st->lock_fd, op | LOCK_NB) == 0)
+			return CTL_OK;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return ctl_fail(err, CTL_E_IO, "cannot lock %s/lock: %s", st->dir, strerror(errno));
+		if (elapsed_s(&start) >= (double)wait_s)
+			break;
+		sleep_ms(20);
+	}
+	pid = lock_holder(st->lock_fd);
+	if (pid)
+		return ctl_fail(err, CTL_E_CANCELLED, "trust store %s is busy: process %ld holds its lock (%s/lock) to install a file; gave up after %d s, try again",
+				st->dir, pid, st->dir, wait_s);
+	return ctl_fail(err, CTL_E_CANCELLED, "trust store %s is busy: another process holds its lock (%s/lock); gave up after %d s, try again",
+			st->dir, st->dir, wait_s);
+}
+
+/* Exclusive holder: our PID into the lock file (only for the messages of those who wait). */
+static void lock_write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != (ssize_t)n) {
+		/* a read-only lock file: the waiters' message names no PID */
+	}
+}
+
+static void lock_release(struct store *st, int exclusive)
+{
+	if (st->lock_fd < 0)
+		return;
+	if (exclusive && ftruncate(st->lock_fd, 0) != 0) {
+		/* as in lock_write_pid */
+	}
+	flock(st->lock_fd, LOCK_UN); /* closing the file would release it too */
+}
+
 /* --- loading --- */
 
 /* ctl_write_atomic's NAME.tmp.XXXXXX of a commit that was killed before its rename (the
- * CTL/ITL .next or the state file). Called with the store's lock held: no commit is
- * running, so any such file is a leftover. */
+ * CTL/ITL .next or the state file). Called with the store's exclusive lock held: no
+ * commit is running, so any such file is a leftover. */
+static const char *const temp_names[] = {"CTLFile.tlv.next", "ITLFile.tlv.next", "state"};
+
 static int remove_leftovers(const char *dir, struct ctl_err *err)
 {
-	static const char *const names[] = {"CTLFile.tlv.next", "ITLFile.tlv.next", "state"};
 	int rc = CTL_OK;
 
-	for (size_t i = 0; rc == CTL_OK && i < sizeof(names) / sizeof(names[0]); i++)
-		rc = ctl_remove_atomic_leftovers(dir, names[i], NULL, err);
+	for (size_t i = 0; rc == CTL_OK && i < sizeof(temp_names) / sizeof(temp_names[0]); i++)
+		rc = ctl_remove_atomic_leftovers(dir, temp_names[i], NULL, err);
 	return rc;
+}
+
+/* Whether dir holds such a leftover (read under the shared lock: no commit running). */
+static int has_leftovers(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0; /* reading the state will say what is wrong */
+	while (!found && (e = readdir(d))) {
+		for (size_t i = 0; i < sizeof(temp_names) / sizeof(temp_names[0]); i++) {
+			size_t nl = strlen(temp_names[i]);
+
+			if (strlen(e->d_name) == nl + 11 && !strncmp(e->d_name, temp_names[i], nl) &&
+			    !strncmp(e->d_name + nl, ".tmp.", 5))
+				found = 1;
+		}
+	}
+	closedir(d);
+	return found;
 }
 
 static int file_exists(const char *path)
@@ -219,14 +346,26 @@ static int file_exists(const char *path)
 	return lstat(path, &sb) == 0;
 }
 
-static int load_held(struct store *st, int kind, struct ctl_err *err)
+static int file_sha256_is(const char *path, const char *want, struct ctl_buf *buf)
+{
+	char hex[65];
+
+	ctl_buf_clear(buf);
+	return ctl_read_file(path, CTL_MAX_FILE_SIZE, buf, NULL) == CTL_OK &&
+	       store_sha256_hex(buf->data, buf->len, hex) && !strcmp(hex, want);
+}
+
+/* Loads the held file of `kind` named by the state. repair 0 (shared lock): anything an
+ * interrupted install left sets *needs_repair and stops; repair 1 (exclusive lock): it is
+ * finished or dropped. */
+static int load_held(struct store *st, int kind, int repair, int *needs_repair,
+		     struct ctl_err *err)
 {
 	struct store_held *h = store_held(st, kind);
 	const char *name = store_file_name(kind);
 	char *main_path = ctl_path_join(st->dir, name, "");
 	char *next_path = ctl_path_join(st->dir, name, ".next");
 	struct ctl_buf buf = {0};
-	char hex[65];
 	int rc = CTL_OK;
 
 	if (!main_path || !next_path) {
@@ -234,32 +373,50 @@ static int load_held(struct store *st, int kind, struct ctl_err *err)
 		goto out;
 	}
 	if (!h->sha256[0]) {
-		/* Not held. A .next is an install that crashed before its commit point. */
-		if (file_exists(next_path) && unlink(next_path) != 0) {
+		/* Not held. A .next is an install that crashed before its commit point; a main
+		 * file with the hash of a dropped one is a drop that crashed after it. */
+		int stale_next = file_exists(next_path);
+		int dropped = file_exists(main_path) && h->dropped_sha256[0] &&
+			      file_sha256_is(main_path, h->dropped_sha256, &buf);
+
+		if (!repair && (stale_next || dropped)) {
+			*needs_repair = 1;
+			goto out;
+		}
+		if (stale_next && unlink(next_path) != 0) {
 			rc = ctl_fail(err, CTL_E_IO, "cannot remove %s: %s", next_path, strerror(errno));
+			goto out;
+		}
+		if (dropped) {
+			if (unlink(main_path) != 0 || fsync_dir(st->dir) != 0)
+				rc = ctl_fail(err, CTL_E_IO, "cannot remove the dropped %s: %s", main_path, strerror(errno));
 			goto out;
 		}
 		if (file_exists(main_path))
 			rc = ctl_fail(err, CTL_E_IO, "%s is not recorded in the store's state file (copied in by hand?); move it away, then install it with 'ctlverify install'", main_path);
 		goto out;
 	}
-	if (ctl_read_file(main_path, CTL_MAX_FILE_SIZE, &buf, NULL) == CTL_OK &&
-	    store_sha256_hex(buf.data, buf.len, hex) && !strcmp(hex, h->sha256)) {
-		if (file_exists(next_path))
-			unlink(next_path); /* a newer install that never committed */
-	} else {
-		ctl_buf_clear(&buf);
-		if (ctl_read_file(next_path, CTL_MAX_FILE_SIZE, &buf, NULL) == CTL_OK &&
-		    store_sha256_hex(buf.data, buf.len, hex) && !strcmp(hex, h->sha256)) {
-			/* Committed but not yet renamed: finish the install. */
-			if (rename(next_path, main_path) != 0 || fsync_dir(st->dir) != 0) {
-				rc = ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", main_path, strerror(errno));
+	if (file_sha256_is(main_path, h->sha256, &buf)) {
+		if (file_exists(next_path)) {
+			if (!repair) {
+				*needs_repair = 1;
 				goto out;
 			}
-		} else {
-			rc = ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", main_path, st->dir);
+			unlink(next_path); /* a newer install that never committed */
+		}
+	} else if (file_sha256_is(next_path, h->sha256, &buf)) {
+		if (!repair) {
+			*needs_repair = 1;
 			goto out;
 		}
+		/* Committed but not yet renamed: finish the install. */
+		if (rename(next_path, main_path) != 0 || fsync_dir(st->dir) != 0) {
+			rc = ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", main_path, strerror(errno));
+			goto out;
+		}
+	} else {
+		rc = ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", main_path, st->dir);
+		goto out;
 	}
 	rc = ctl_parse(buf.data, buf.len, &h->file, err);
 	if (rc != CTL_OK) {
@@ -279,22 +436,54 @@ out:
 	return rc;
 }
 
-int store_open(struct store *st, const char *dir, struct ctl_err *err)
+/* Reads the state file and the held files into st->ctl/itl (which must be empty). See
+ * load_held for repair / needs_repair. On failure or needs_repair nothing is held. */
+static int store_load(struct store *st, int repair, int *needs_repair, struct ctl_err *err)
 {
 	struct ctl_buf state = {0};
-	char *state_path = NULL, *lock_path = NULL;
+	char *state_path = ctl_path_join(st->dir, "state", "");
+	int rc = CTL_OK;
+
+	if (!state_path)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	if (repair)
+		rc = remove_leftovers(st->dir, err);
+	else if (has_leftovers(st->dir))
+		*needs_repair = 1;
+	if (rc == CTL_OK && file_exists(state_path)) {
+		rc = ctl_read_file(state_path, STORE_STATE_MAX, &state, err);
+		if (rc == CTL_OK)
+			rc = state_parse(st, &state, state_path, err);
+	}
+	if (rc == CTL_OK)
+		rc = load_held(st, CTL_KIND_CTL, repair, needs_repair, err);
+	if (rc == CTL_OK)
+		rc = load_held(st, CTL_KIND_ITL, repair, needs_repair, err);
+	ctl_buf_clear(&state);
+	free(state_path);
+	if (rc != CTL_OK || (needs_repair && *needs_repair)) {
+		held_clear(&st->ctl);
+		held_clear(&st->itl);
+	}
+	return rc;
+}
+
+int store_open(struct store *st, const char *dir, int wait_s, struct ctl_err *err)
+{
+	char *lock_path = NULL;
+	int needs_repair = 0;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;
+	st->wait_s = wait_s;
 	if (!dir)
 		return CTL_OK;
 	if (!*dir)
 		return ctl_fail(err, CTL_E_USAGE, "store directory name is empty");
 	st->dir = strdup(dir);
-	state_path = ctl_path_join(dir, "state", "");
 	lock_path = ctl_path_join(dir, "lock", "");
-	if (!st->dir || !state_path || !lock_path) {
+	if (!st->dir || !lock_path) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -303,35 +492,28 @@ int store_open(struct store *st, const char *dir, struct ctl_err *err)
 		goto out;
 	}
 	st->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (st->lock_fd < 0 && (errno == EACCES || errno == EROFS))
+		st->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* a reader */
 	if (st->lock_fd < 0) {
 		rc = ctl_fail(err, CTL_E_IO, "cannot open %s: %s (is %s a writable directory?)", lock_path, strerror(errno), dir);
 		goto out;
 	}
-	if (flock(st->lock_fd, LOCK_EX) != 0) {
-		rc = ctl_fail(err, CTL_E_IO, "cannot lock %s: %s", lock_path, strerror(errno));
+	rc = lock_take(st, LOCK_SH, st->wait_s, err);
+	if (rc != CTL_OK)
 		goto out;
-	}
-	if ((rc = remove_leftovers(dir, err)) != CTL_OK)
-		goto out;
-	if (file_exists(state_path)) {
-		rc = ctl_read_file(state_path, STORE_STATE_MAX, &state, err);
+	rc = store_load(st, 0, &needs_repair, err);
+	lock_release(st, 0);
+	if (rc == CTL_OK && needs_repair) {
+		/* An install was interrupted: finish or drop it, as a writer. */
+		rc = lock_take(st, LOCK_EX, st->wait_s, err);
 		if (rc != CTL_OK)
 			goto out;
-		rc = state_parse(st, &state, state_path, err);
-		if (rc != CTL_OK)
-			goto out;
+		lock_write_pid(st->lock_fd);
+		rc = store_load(st, 1, NULL, err);
+		lock_release(st, 1);
 	}
-	rc = load_held(st, CTL_KIND_CTL, err);
-	if (rc == CTL_OK)
-		rc = load_held(st, CTL_KIND_ITL, err);
 out:
-	ctl_buf_clear(&state);
-	free(state_path);
 	free(lock_path);
-	if (rc != CTL_OK) {
-		held_clear(&st->ctl);
-		held_clear(&st->itl);
-	}
 	return rc;
 }
 
@@ -346,12 +528,47 @@ void store_close(struct store *st)
 	st->dir = NULL;
 }
 
+int store_lock(struct store *st, struct ctl_err *err)
+{
+	struct store fresh;
+	int rc;
+
+	if (!st->dir)
+		return CTL_OK;
+	if (st->lock_fd < 0)
+		return ctl_fail(err, CTL_E_IO, "trust store %s was not opened", st->dir);
+	rc = lock_take(st, LOCK_EX, st->wait_s, err);
+	if (rc != CTL_OK)
+		return rc;
+	lock_write_pid(st->lock_fd);
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.dir = st->dir;
+	fresh.lock_fd = st->lock_fd;
+	rc = store_load(&fresh, 1, NULL, err);
+	if (rc != CTL_OK) {
+		lock_release(st, 1);
+		return rc;
+	}
+	held_clear(&st->ctl);
+	held_clear(&st->itl);
+	st->ctl = fresh.ctl;
+	st->itl = fresh.itl;
+	return CTL_OK;
+}
+
+void store_unlock(struct store *st)
+{
+	if (st->dir)
+		lock_release(st, 1);
+}
+
 int store_commit(struct store *st, struct ctl_file *f, const char *signer, const char *trust,
-		 struct ctl_err *err)
+		 const char *itl_trust, const char *itl_drop_why, struct ctl_err *err)
 {
 	int kind = f->kind;
-	struct store_held nh, *h;
-	char *main_path = NULL, *next_path = NULL;
+	struct store_held nh, nitl, *h;
+	char *main_path = NULL, *next_path = NULL, *itl_path = NULL;
+	int drop = 0;
 	int rc;
 
 	if (kind != CTL_KIND_CTL && kind != CTL_KIND_ITL)
@@ -363,35 +580,57 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 	nh.installed = (long long)time(NULL);
 	copy_field(nh.signer, sizeof(nh.signer), signer);
 	copy_field(nh.trust, sizeof(nh.trust), trust);
+	/* The ITL's next state (for a CTL install): kept, re-trusted or dropped. */
+	nitl = st->itl;
+	nitl.file = NULL;
+	if (kind == CTL_KIND_CTL && st->itl.file && itl_drop_why) {
+		drop = 1;
+		memset(&nitl, 0, sizeof(nitl));
+		memcpy(nitl.dropped_sha256, st->itl.sha256, sizeof(nitl.dropped_sha256));
+		nitl.dropped_at = nh.installed;
+		copy_field(nitl.dropped_why, sizeof(nitl.dropped_why), itl_drop_why);
+	} else if (kind == CTL_KIND_CTL && st->itl.file && itl_trust) {
+		copy_field(nitl.trust, sizeof(nitl.trust), itl_trust);
+	}
 
 	if (st->dir) {
 		const char *name = store_file_name(kind);
 
 		main_path = ctl_path_join(st->dir, name, "");
 		next_path = ctl_path_join(st->dir, name, ".next");
-		if (!main_path || !next_path) {
+		itl_path = ctl_path_join(st->dir, store_file_name(CTL_KIND_ITL), "");
+		if (!main_path || !next_path || !itl_path) {
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			goto out;
 		}
 		rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
 		if (rc != CTL_OK)
 			goto out;
-		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &st->itl, err)
+		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &nitl, err)
 					  : state_write(st, &st->ctl, &nh, err);
 		if (rc != CTL_OK) {
 			unlink(next_path);
 			goto out;
 		}
-		/* Committed. If this rename fails, store_open() completes it. */
+		/* Committed. If what follows fails, store_open() completes it. */
 		if (rename(next_path, main_path) == 0)
+			fsync_dir(st->dir);
+		if (drop && unlink(itl_path) == 0)
 			fsync_dir(st->dir);
 	}
 	ctl_file_free(h->file);
 	*h = nh;
 	h->file = f;
+	if (kind == CTL_KIND_CTL) {
+		nitl.file = drop ? NULL : st->itl.file;
+		if (drop)
+			ctl_file_free(st->itl.file);
+		st->itl = nitl;
+	}
 	rc = CTL_OK;
 out:
 	free(main_path);
 	free(next_path);
+	free(itl_path);
 	return rc;
 }

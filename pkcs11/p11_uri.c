@@ -11,17 +11,6 @@
 
 #define URI_MAX 4096
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Characters allowed unencoded in a value: RFC 7512 pk11-pchar (path: unreserved,
  * pk11-res-avail and '&') and pk11-qchar (query: unreserved, pk11-res-avail, '/', '?',
  * '|'). ';' ends a path attribute, '?' the path, '&' a query attribute. */
@@ -48,13 +37,13 @@ static int get_value(struct cbs *s, const char *stops, bool query, unsigned char
 		cbs_skip(s, 1);
 		if (c == '%') {
 			uint8_t h, l;
-			if (!cbs_get_u8(s, &h) || !cbs_get_u8(s, &l) || hexval(h) < 0 ||
-			    hexval(l) < 0) {
+			if (!cbs_get_u8(s, &h) || !cbs_get_u8(s, &l) || ctl_hex_digit(h) < 0 ||
+			    ctl_hex_digit(l) < 0) {
 				free(v);
 				return ctl_fail(err, CTL_E_USAGE,
 						"PKCS#11 URI: bad percent-encoding in '%s'", name);
 			}
-			c = (uint8_t)(hexval(h) << 4 | hexval(l));
+			c = (uint8_t)(ctl_hex_digit(h) << 4 | ctl_hex_digit(l));
 		} else if (!allowed(c, query)) {
 			free(v);
 			return ctl_fail(err, CTL_E_USAGE,

@@ -12,7 +12,10 @@
 #include <time.h>
 
 #include <ini.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #define CLUSTER_MAX_SERVERS 256
@@ -336,6 +339,11 @@ static int handler(void *user, const char *section, const char *name, const char
 	(void)section;
 	if (st->failed)
 		return 0;
+	/* "mode = mixed # x": '#' is a comment only at the start of a line */
+	for (const char *h = strchr(value, '#'); h; h = strchr(h + 1, '#'))
+		if (h > value && (h[-1] == ' ' || h[-1] == '\t'))
+			return fail_at(st, st->line, "'%s' has a '#' comment after its value; comments start with ';' or '#' at the start of a line (or ' ;' after a value)",
+				       name);
 	if (st->section == -2)
 		return fail_at(st, st->line, "'%s' outside any section; start with [cluster]", name);
 	if (st->section == -1)
@@ -353,6 +361,31 @@ static bool roles_overlap(int a, int b)
 	if (b == CTL_ROLE_CCM_TFTP)
 		return a == CTL_ROLE_CCM || a == CTL_ROLE_TFTP;
 	return false;
+}
+
+/* A private key given where a certificate belongs (PEM of any key type, or DER). */
+static bool is_private_key(const char *path)
+{
+	struct ctl_buf b = {0};
+	struct ctl_err ignored = {0};
+	const unsigned char *p;
+	EVP_PKEY *k;
+	bool yes;
+
+	if (ctl_read_file(path, CTL_MAX_FILE_SIZE, &b, &ignored) != CTL_OK)
+		return false;
+	yes = false;
+	for (size_t i = 0; !yes && i + 16 <= b.len; i++)
+		yes = !memcmp(b.data + i, "PRIVATE KEY-----", 16);
+	p = b.data;
+	if (!yes && (k = d2i_AutoPrivateKey(NULL, &p, (long)b.len))) {
+		yes = true;
+		EVP_PKEY_free(k);
+	}
+	ERR_clear_error();
+	OPENSSL_cleanse(b.data, b.len);
+	ctl_buf_clear(&b);
+	return yes;
 }
 
 /* ---- the server certificates' sanity (issue 12 §4) ---- */
@@ -438,7 +471,10 @@ static int load_server_cert(struct parse_state *st, struct cluster_server *s,
 	int ok = 1;
 
 	if (!(s->cert = ctl_cert_load_leaf(s->cert_path, &ncerts, &cerr)))
-		return fail_at(st, k->cert, "[%s %s] cert: %s", kind, s->name, cerr.msg);
+		return fail_at(st, k->cert, "[%s %s] cert: %s", kind, s->name,
+			       is_private_key(s->cert_path) ?
+			       "the file is a private key, not a certificate: give the server's certificate (PEM or DER); the key stays on the server" :
+			       cerr.msg);
 	subj = ctl_name_string(X509_get_subject_name(s->cert));
 	if (ncerts > 1)
 		note_at(st, k->cert,

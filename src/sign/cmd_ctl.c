@@ -25,6 +25,8 @@
 #include "tool.h"
 
 #define MAX_URIS 16
+/* ctl diff --exit-code: the CTL would change (README's exit code table: 14) */
+#define CTL_EXIT_DIFFERENCES 14
 
 static const char usage_ctl[] =
 	"usage: ctlsign ctl <create|update|delete-token|diff|show> [options]\n"
@@ -43,20 +45,24 @@ static const char usage_create[] =
 	"Makes the cluster's first CTL and publishes it to every output directory.\n"
 	"Without --token: the ceremony on this terminal (insert one token at a time; at least\n"
 	"two; the token inserted when you finish signs). With --token (CI): each URI names a\n"
-	"token, at least two different ones; the LAST one signs and is logged in to (its PIN\n"
-	"from the URI's pin-source or the --pin given in the same position).\n"
+	"token, at least two different ones; the LAST one signs and is the only one logged in\n"
+	"to (its PIN from the --pin right after it, else the URI's pin-source). The others are\n"
+	"not logged in to: a PIN given for one is only compared with the factory PIN.\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
 	"                     valid, or that names neither the host as CN nor in its SAN\n"
 	"                     (without: a warning)\n"
 	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
-	"  --pin SRC          env:VAR, file:PATH or fd:N, for the --token in the same position\n"
-	"                     (without --token: the PIN of the token that signs)\n"
+	"  --pin SRC          env:VAR, file:PATH or fd:N: the PIN of the --token right before it\n"
+	"                     (a --pin before any --token is an error; without --token: the PIN\n"
+	"                     of the token that signs)\n"
 	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
 	"  --yes              do not ask for confirmation (needed without a terminal)\n"
-	"  --force            replace an existing CTL (phones holding it will refuse the new one\n"
-	"                     until they are reset to factory settings)\n"
+	"  --force            replace an existing CTL, when every token of its SAST records is\n"
+	"                     lost: phones holding the old CTL refuse the new one, so the CTL\n"
+	"                     must then be erased on every phone (Settings > Security > CTL >\n"
+	"                     Erase, or a factory reset)\n"
 	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else " AUDIT_DEFAULT_NAME " in the\n"
 	"                     state directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
 	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
@@ -96,9 +102,13 @@ static const char usage_update[] =
 	"                     valid, or that names neither the host as CN nor in its SAN\n"
 	"                     (without: a warning)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
-	"  --pin SRC          its PIN: env:VAR, file:PATH or fd:N\n"
+	"  --pin SRC          the PIN of the --token or --add-token right before it: env:VAR,\n"
+	"                     file:PATH or fd:N (an added token is not logged in to; its PIN is\n"
+	"                     only compared with the factory PIN)\n"
 	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
-	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
+	"  --mode MODE        switch to mixed or non-secure. Without it the update keeps the\n"
+	"                     current CTL's mode, and a cluster file whose mode differs from\n"
+	"                     it is refused (exit 9): pass --mode, or edit the file\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --trust-current SHA256  trust the current CTL with this SHA-256 (64 hex digits),\n"
 	"                     after comparing it out of band (anchor (c) above)\n"
@@ -121,7 +131,7 @@ static const char usage_delete[] =
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
-	"  --pin SRC          its PIN\n"
+	"  --pin SRC          its PIN (right after --token)\n"
 	"  --current FILE     the current CTL\n"
 	"  --trust-current SHA256  trust the current CTL with this SHA-256, after comparing\n"
 	"                     it out of band\n"
@@ -140,35 +150,43 @@ static const char usage_show[] =
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
 
 static const char usage_diff[] =
-	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256] [--strict] [--json]\n"
+	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256]\n"
+	"                        [--strict] [--json] [--exit-code]\n"
 	"\n"
 	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
-	"file was edited (servers added, removed, renamed, re-certified; the mode), without\n"
-	"any token: nothing is signed or written. The current CTL must verify. Also shows the\n"
-	"current file's SHA-256 and signer, whether it is anchored (see 'ctlsign ctl update\n"
+	"file was edited (servers added, removed, renamed, re-certified; the mode; the digest),\n"
+	"without any token: nothing is signed or written. The current CTL must verify. Also\n"
+	"shows the current file's SHA-256 and signer, whether it is anchored (see 'ctlsign ctl update\n"
 	"--help'; (b) needs a token, so a CTL with no record is reported as adoptable only by\n"
 	"a token of the update or --trust-current), and every SAST record of the result.\n"
-	"Exit 6 when an update would refuse the current CTL whatever token is presented.\n"
+	"Exit 6 when an update would refuse the current CTL whatever token is presented; with\n"
+	"--exit-code, exit 14 when the CTL would change (else 0, as without it).\n"
+	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
 	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
 	"                     valid, or that names neither the host as CN nor in its SAN\n"
 	"                     (without: a warning)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
-	"  --mode MODE        mixed or non-secure, instead of the cluster file's\n"
+	"  --mode MODE        as for 'ctl update' (without it: the current CTL's mode, and a\n"
+	"                     cluster file whose mode differs is refused, exit 9)\n"
 	"  --trust-current SHA256  as for 'ctl update'\n"
-	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"unchanged\",\n"
-	"                     \"current_sha256\", \"current_signer\", \"anchor\", \"sast\": [...]}\n";
+	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"old_digest\",\n"
+	"                     \"new_digest\", \"differs\", \"unchanged\", \"current_sha256\",\n"
+	"                     \"current_signer\", \"anchor\", \"sast\": [...]}\n"
+	"  --exit-code        exit 14 when the CTL would change (differences found)\n";
 
 enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 
 struct ctl_opts {
 	int op;
 	const char *cluster, *module, *current, *audit_log, *selector;
-	const char *tokens[MAX_URIS], *pins[MAX_URIS], *adds[MAX_URIS];
+	/* --pin belongs to the nearest --token / --add-token before it (issue 12) */
+	const char *tokens[MAX_URIS], *token_pins[MAX_URIS], *adds[MAX_URIS], *add_pins[MAX_URIS];
 	size_t ntokens, npins, nadds;
+	const char *ceremony_pin;  /* a --pin with no --token/--add-token at all: the signer's */
 	char trust_current[65];  /* --trust-current, lowercase; "" if not given */
 	int mode;            /* -1: the cluster file's */
-	bool yes, force, final_try, json;
+	bool yes, force, final_try, json, exit_code;
 	int timeout_ms;
 	unsigned wait_s;     /* --wait: for another run's lock */
 	bool strict;         /* --strict: server certificate doubts refuse (issue 12 §4) */
@@ -380,13 +398,14 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"final-try", no_argument, NULL, 'F'},
 		{"json", no_argument, NULL, 'j'},
 		{"trust-current", required_argument, NULL, 'H'},
+		{"exit-code", no_argument, NULL, 'X'},
 		{"strict", no_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
 	struct ctl_err err = {0};
 	unsigned long secs;
-	int ch;
+	int ch, last = 0; /* 't' or 'a': the option a --pin belongs to */
 
 	o->mode = -1;
 	o->timeout_ms = -1;
@@ -412,21 +431,44 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 			o->trust_current[k] = 0;
 			break;
 		}
+		case 'X':
+			if (o->op != OP_DIFF)
+				return tool_fail(CTL_E_USAGE, "ctl: --exit-code is for 'ctl diff'");
+			o->exit_code = true;
+			break;
 		case 'j':
 			if (o->op != OP_DIFF)
 				return tool_fail(CTL_E_USAGE, "ctl: --json is for 'ctl diff' and 'ctl show'");
 			o->json = true;
 			break;
 		case 't':
-		case 'p':
 		case 'a': {
-			const char **v = ch == 't' ? o->tokens : ch == 'p' ? o->pins : o->adds;
-			size_t *n = ch == 't' ? &o->ntokens : ch == 'p' ? &o->npins : &o->nadds;
+			const char **v = ch == 't' ? o->tokens : o->adds;
+			size_t *n = ch == 't' ? &o->ntokens : &o->nadds;
 
 			if (*n >= MAX_URIS)
-				return tool_fail(CTL_E_USAGE, "ctl: at most %d of each of --token, --pin, --add-token",
+				return tool_fail(CTL_E_USAGE, "ctl: at most %d of each of --token and --add-token",
 						 MAX_URIS);
 			v[(*n)++] = optarg;
+			last = ch;
+			break;
+		}
+		case 'p': {
+			const char **slot = last == 't' ? &o->token_pins[o->ntokens - 1] :
+					    last == 'a' ? &o->add_pins[o->nadds - 1] : &o->ceremony_pin;
+
+			o->npins++;
+			if (!last && o->ceremony_pin)
+				return tool_fail(CTL_E_USAGE, "ctl: --pin given twice before any --token; a --pin goes right after the --token or --add-token it belongs to");
+			if (last && *slot) {
+				char shown[256];
+
+				uri_for_print(last == 't' ? o->tokens[o->ntokens - 1] : o->adds[o->nadds - 1],
+					      shown, sizeof(shown));
+				return tool_fail(CTL_E_USAGE, "ctl: two --pin for %s %s; a --pin goes right after the --token or --add-token it belongs to",
+						 last == 't' ? "--token" : "--add-token", shown);
+			}
+			*slot = optarg;
 			break;
 		}
 		case 'm':
@@ -472,19 +514,20 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		return tool_fail(CTL_E_USAGE, "ctl delete-token: --add-token is for 'ctl update'");
 	if (o->op != OP_CREATE && o->ntokens > 1)
 		return tool_fail(CTL_E_USAGE, "ctl: give one --token (the one that signs); add tokens with --add-token");
-	/* Without --token (the ceremony) one --pin may be given: the signing token's. */
-	if (o->npins > o->ntokens && !(o->ntokens == 0 && o->npins == 1))
-		return tool_fail(CTL_E_USAGE, "ctl: more --pin than --token");
+	/* A --pin belongs to the --token or --add-token before it. Only without any (the
+	 * ceremony on the terminal) may one --pin stand alone: the signing token's. */
+	if (o->ceremony_pin && (o->ntokens || o->nadds))
+		return tool_fail(CTL_E_USAGE, "ctl: --pin before any --token: a --pin belongs to the --token or --add-token right before it (--token URI --pin SRC)");
 	return CTL_OK;
 }
 
 /* Reads and checks the current CTL: it must parse and verify against its own SAST. */
 static int load_current(const char *path, struct ctl_file **out, struct ctl_err *err)
 {
-	int rc = ctl_parse_file(path, out, err);
+	int rc = publish_parse(path, out, err); /* never through a planted link */
 
 	if (rc != CTL_OK) {
-		if (access(path, F_OK) != 0)
+		if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
 			return ctl_fail(err, CTL_E_IO,
 					"there is no current CTL at %s; make the first one with 'ctlsign ctl create'",
 					path);
@@ -662,36 +705,33 @@ static void anchor_status(const struct ctl_state *s, const struct ctl_opts *o, c
 		snprintf(buf, n, "not anchored: no record; an update will adopt it only if a presented token verifies it, or with --trust-current");
 }
 
-/* The PIN source for --token i: --pin i, else the URI's own pin-source, else NULL. */
-static const char *pin_for(const struct ctl_opts *o, size_t i)
+/* A token that does not sign is never logged in to (a wrong PIN would burn one of its few
+ * tries for nothing), but it is still held to the default-password rule as far as that
+ * needs no login: its "PIN to be changed" flag (ceremony_add) and, when a PIN is given for
+ * it (its --pin, else the URI's pin-source), that PIN compared with the factory PIN. */
+static int check_member_pin(const struct token_info *ti, const char *uri, const char *pin_src,
+			    const char *what, struct ctl_err *err)
 {
-	return i < o->npins ? o->pins[i] : NULL;
-}
-
-/* A token that does not sign is still held to the default-password rule: when a PIN source
- * is given for it, log in once (token_open applies the rule) and close again. Without one,
- * only the token's flags were checked (ceremony_add). */
-static int check_member_pin(struct ctl_state *s, const struct ctl_opts *o, size_t i,
-			    struct ctl_err *err)
-{
-	struct token_opts to = {.uri = o->tokens[i], .pin = pin_for(o, i), .final_try = o->final_try};
 	struct p11_uri u;
-	struct token *t = NULL;
-	bool has_source;
+	char *pin = NULL, shown[256];
+	bool uri_style = false;
 	int rc;
 
-	if (!to.pin) {
-		if ((rc = p11_uri_parse(o->tokens[i], &u, err)) != CTL_OK)
+	memset(&u, 0, sizeof(u));
+	if (!pin_src) {
+		if ((rc = p11_uri_parse(uri, &u, err)) != CTL_OK)
 			return rc;
-		has_source = u.pin_source != NULL;
-		p11_uri_clear(&u);
-		if (!has_source)
-			return CTL_OK;
+		pin_src = u.pin_source;
+		uri_style = true;
 	}
-	if ((rc = token_open(s->m, &to, &t, err)) != CTL_OK)
-		return ctl_fail_prefix(err, "token %zu of the CTL (%s); nothing was written", i + 1,
-				       o->tokens[i]);
-	token_close(t);
+	rc = CTL_OK;
+	if (pin_src && (rc = token_pin_read(pin_src, uri_style, NULL, &pin, err)) == CTL_OK)
+		rc = token_check_not_default(ti, pin, NULL, err);
+	token_pin_free(pin);
+	p11_uri_clear(&u);
+	uri_for_print(uri, shown, sizeof(shown));
+	if (rc != CTL_OK)
+		return ctl_fail_prefix(err, "%s (%s); nothing was written", what, shown);
 	return CTL_OK;
 }
 
@@ -708,8 +748,12 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 			if ((rc = info_for_uri(s->m, o->tokens[i], &ti, err)) != CTL_OK)
 				return rc;
 			rc = ceremony_add(&s->cer, &ti, &dup, err);
-			if (rc == CTL_OK && !dup && i + 1 < o->ntokens)
-				rc = check_member_pin(s, o, i, err);
+			if (rc == CTL_OK && !dup && i + 1 < o->ntokens) {
+				char what[64];
+
+				snprintf(what, sizeof(what), "token %zu of the CTL", i + 1);
+				rc = check_member_pin(&ti, o->tokens[i], o->token_pins[i], what, err);
+			}
 			if (rc == CTL_OK && dup)
 				fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
 					ti.label, ti.serial);
@@ -743,6 +787,8 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 			continue;
 		}
 		rc = ceremony_add(&s->cer, &ti, &dup, err);
+		if (rc == CTL_OK && !dup)
+			rc = check_member_pin(&ti, o->adds[i], o->add_pins[i], "--add-token", err);
 		if (rc == CTL_OK && dup)
 			fprintf(stderr, "ctlsign: note: token '%s' (serial %s) was given twice; it counts once\n",
 				ti.label, ti.serial);
@@ -751,6 +797,27 @@ static int tokens_from_uris(struct ctl_state *s, const struct ctl_opts *o, struc
 			return rc;
 	}
 	return CTL_OK;
+}
+
+/* The tokens that can authorize a change: the current CTL's SAST records by subject,
+ * serial and certificate SHA-256 (issue 12, item 6), and what to do when all are lost. */
+static void print_sasts_of_current(FILE *fp, const struct ctl_file *cur)
+{
+	fprintf(fp, "The tokens that can authorize a change are those of the current CTL's SAST records:\n");
+	for (size_t i = 0; i < cur->nrecords; i++) {
+		const struct ctl_record *r = &cur->records[i];
+		char sha[65] = "(no certificate)", *sn;
+
+		if (r->role != CTL_ROLE_SAST)
+			continue;
+		if (r->cert.len)
+			state_sha256_hex(r->cert.data, r->cert.len, sha);
+		sn = ctl_hex(r->serial.data, r->serial.len);
+		fprintf(fp, "  SAST  %s  serial %s  SHA-256 %s\n", r->subject ? r->subject : "?",
+			sn ? sn : "?", sha);
+		free(sn);
+	}
+	fprintf(fp, "'ctlsign token list' shows each token's certificate. If every one of these tokens is lost, only 'ctlsign ctl create --force' makes a new CTL, and then the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset).\n");
 }
 
 static int tokens_from_ceremony(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err)
@@ -769,6 +836,8 @@ static int tokens_from_ceremony(struct ctl_state *s, const struct ctl_opts *o, s
 	if (!isatty(STDIN_FILENO))
 		return ctl_fail(err, CTL_E_USAGE,
 				"no --token given and no terminal for the token ceremony; pass --token URI for each token");
+	if (s->cur) /* which tokens will do, before the officer starts inserting them */
+		print_sasts_of_current(stderr, s->cur);
 	s->cer.ops = &ops;
 	rc = ceremony_run(&s->cer, err);
 	s->cer.ops = NULL;
@@ -890,6 +959,131 @@ static void print_plan(FILE *fp, const struct ctl_state *s, const struct ctl_opt
 			    s->cur ? s->cur->nrecords : 0);
 }
 
+/* Every output directory must exist and be writable before anything is signed (issue 12,
+ * item 11): a second directory that cannot take the CTL stops the run here (exit 3), not
+ * after the first one was published. The lock files (publish_lock) already proved that
+ * each existing directory can be written to; this catches the ones that are missing or
+ * are not directories. */
+static int check_outputs_writable(const struct cluster *c, struct ctl_err *err)
+{
+	for (size_t i = 0; i < c->noutputs; i++) {
+		struct stat st;
+
+		if (stat(c->outputs[i], &st) != 0)
+			return ctl_fail(err, CTL_E_IO, "output directory %s: %s (create it, or fix the cluster file); nothing was signed",
+					c->outputs[i], strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return ctl_fail(err, CTL_E_IO, "output %s is not a directory (fix the cluster file); nothing was signed",
+					c->outputs[i]);
+		if (access(c->outputs[i], W_OK | X_OK) != 0)
+			return ctl_fail(err, CTL_E_IO, "output directory %s is not writable: %s; nothing was signed",
+					c->outputs[i], strerror(errno));
+	}
+	return CTL_OK;
+}
+
+/* The output directories hold different CTLs at the start (issue 12, item 11): a run was
+ * interrupted, or someone changed one. Listed on stdout. Bringing the others level to the
+ * first directory's CTL (the update publishes to all; an up-to-date run copies it) is
+ * right only when that CTL is anchored (a, b or c) and no other directory holds a newer
+ * one (by the CTL's own timestamp: an older CTL adopted by (b) must not roll the others
+ * back); otherwise refused (exit 9), nothing written. tokens_checked false (ctl diff): a
+ * CTL that a token of the update may still adopt is not refused. A directory without a
+ * CTL (a new output) only lags. */
+static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
+			       bool tokens_checked, struct ctl_err *err)
+{
+	const struct cluster *c = s->c;
+	bool differ = false, newer = false;
+	char shown[8192];
+	size_t used = 0;
+	FILE *fp = o->json ? stderr : stdout; /* ctl diff --json: stdout is JSON */
+
+	if (o->op == OP_CREATE || o->current || c->noutputs < 2 || !s->cur)
+		return CTL_OK;
+	for (size_t i = 1; i < c->noutputs; i++) {
+		struct ctl_buf b = {0};
+		struct ctl_err ignored = {0};
+		struct ctl_file *f = NULL;
+		bool missing = false;
+		char sha[65] = "", line[1200];
+		int k;
+
+		if (publish_read(c->outputs[i], CTLRUN_FILE_NAME, CTL_MAX_FILE_SIZE, &b, &missing,
+				 &ignored) == CTL_OK) {
+			if (b.len == s->cur->raw.len && !memcmp(b.data, s->cur->raw.data, b.len)) {
+				ctl_buf_clear(&b);
+				continue;
+			}
+			state_sha256_hex(b.data, b.len, sha);
+			if (ctl_parse(b.data, b.len, &f, &ignored) == CTL_OK &&
+			    f->hdr.timestamp > s->cur->hdr.timestamp)
+				newer = true;
+			snprintf(line, sizeof(line), "  %s/%s  SHA-256 %s%s\n", c->outputs[i],
+				 CTLRUN_FILE_NAME, sha, !f ? " (not a CTL)" :
+				 f->hdr.timestamp > s->cur->hdr.timestamp ? " (NEWER than the first)" : "");
+			ctl_file_free(f);
+			differ = true;
+		} else {
+			snprintf(line, sizeof(line), "  %s/%s  %s\n", c->outputs[i], CTLRUN_FILE_NAME,
+				 missing ? "missing" : ignored.msg);
+			differ = differ || !missing;
+		}
+		ctl_buf_clear(&b);
+		k = snprintf(shown + used, sizeof(shown) - used, "%s", line);
+		if (k > 0 && used + (size_t)k < sizeof(shown))
+			used += (size_t)k;
+	}
+	if (!used)
+		return CTL_OK;
+	fprintf(fp, "The output directories do not hold the same CTL:\n  %s/%s  SHA-256 %s (first: the current CTL)\n%s",
+	       c->outputs[0], CTLRUN_FILE_NAME, s->anchor.sha, shown);
+	if (!differ) {
+		fprintf(fp, "  (the missing ones get the CTL with this run)\n");
+		return CTL_OK;
+	}
+	if (newer)
+		return ctl_fail(err, CTL_E_POLICY, "another output directory holds a newer CTL than %s/%s (listed above); find out which is right and make every directory hold it before changing the CTL; nothing was written",
+				c->outputs[0], CTLRUN_FILE_NAME);
+	if (s->anchor.by == ANCHOR_NONE && tokens_checked)
+		return ctl_fail(err, CTL_E_POLICY, "the output directories hold different CTLs (listed above) and %s/%s is not anchored; find out which is right and make every directory hold it (or fix the cluster file's output list); nothing was written",
+				c->outputs[0], CTLRUN_FILE_NAME);
+	if (s->anchor.by == ANCHOR_NONE)
+		fprintf(fp, "  (brought level by an update only if a token of it anchors %s/%s, (b))\n",
+			c->outputs[0], CTLRUN_FILE_NAME);
+	else
+		fprintf(fp, "  (%s/%s is anchored: the others are brought level with this run)\n",
+			c->outputs[0], CTLRUN_FILE_NAME);
+	return CTL_OK;
+}
+
+/* The security mode of the result (issue 12, item 3): --mode when given; else a create
+ * takes the cluster file's and a change keeps the current CTL's. A cluster file whose mode
+ * differs from the current CTL's is refused without --mode: a routine update must not
+ * switch mixed mode on or off by surprise. */
+static int decide_mode(struct ctl_state *s, const struct ctl_opts *o, const char *curpath,
+		       int *mode, struct ctl_err *err)
+{
+	int cur;
+
+	if (o->mode >= 0 || !s->cur) {
+		*mode = o->mode >= 0 ? o->mode : s->c->mode;
+		return CTL_OK;
+	}
+	cur = ctlmake_mode_of(s->cur->records, s->cur->nrecords);
+	if (cur != s->c->mode) {
+		/* two paths: may be longer than a struct ctl_err holds, so printed here */
+		fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written\n",
+			tool_prog, curpath, cluster_mode_name(cur), o->cluster,
+			cluster_mode_name(s->c->mode), cluster_mode_name(s->c->mode),
+			cluster_mode_name(cur));
+		s->reported = true;
+		return ctl_fail(err, CTL_E_POLICY, "the cluster file's mode differs from the current CTL's");
+	}
+	*mode = cur;
+	return CTL_OK;
+}
+
 static int run(const struct ctl_opts *o)
 {
 	static const char *opnames[] = {"", "ctl-create", "ctl-update", "ctl-delete-token"};
@@ -898,8 +1092,10 @@ static int run(const struct ctl_opts *o)
 	char curpath[4096];
 	long deleted = -1;
 	int rc, mode;
+	bool replacing = false;  /* create over an existing CTL (--force) */
 	const struct ctl_signer *signer;
 	struct ctlrun_opts ro;
+	struct publish_result *results = NULL;
 
 	memset(&s, 0, sizeof(s));
 	ceremony_init(&s.cer, o->op == OP_CREATE ? CEREMONY_CREATE : CEREMONY_UPDATE, NULL);
@@ -908,14 +1104,15 @@ static int run(const struct ctl_opts *o)
 	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
 				    &s.c, &err)) != CTL_OK)
 		goto fail;
-	mode = o->mode >= 0 ? o->mode : s.c->mode;
 	if (s.c->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
 
 	/* One run at a time: a lock in every output directory, and nothing planted there
 	 * (a CTLFile.tlv, .bak or lock that is a link, FIFO or directory stops the run). */
 	{
-		static const char *const planted[] = {CTLRUN_FILE_NAME, CTLRUN_FILE_NAME ".bak", NULL};
+		static const char *const planted[] = {CTLRUN_FILE_NAME, CTLRUN_FILE_NAME ".bak",
+						     CTLRUN_FILE_NAME ".bak.1",
+						     CTLRUN_FILE_NAME ".bak.2", NULL};
 
 		if ((rc = publish_lock(s.c->outputs, s.c->noutputs, o->wait_s, planted, &s.lock,
 				       &err)) != CTL_OK ||
@@ -929,12 +1126,20 @@ static int run(const struct ctl_opts *o)
 	if (o->current)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if (o->op == OP_CREATE) {
+		for (size_t i = 0; i < s.c->noutputs && !replacing; i++) {
+			char p[4200];
+
+			snprintf(p, sizeof(p), "%s/%s", s.c->outputs[i], CTLRUN_FILE_NAME);
+			replacing = access(p, F_OK) == 0;
+		}
 		if (!o->force && access(curpath, F_OK) == 0) {
 			rc = ctl_fail(&err, CTL_E_POLICY,
-				      "a CTL already exists at %s; change it with 'ctlsign ctl update' (or --force: phones holding it will refuse the new one)",
+				      "a CTL already exists at %s; change it with 'ctlsign ctl update' and a token of its SAST records ('ctlsign ctl show' lists them); only if all of them are lost, --force replaces it, and then every phone must have its CTL erased",
 				      curpath);
 			goto fail;
 		}
+		if (replacing)
+			fprintf(stderr, "ctlsign: warning: --force replaces the existing CTL. Phones holding the old CTL refuse the new one (none of the SAST tokens they trust signed it), so after publishing, the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset) before it takes the new one.\n");
 	} else {
 		/* Trusted as the base of the change only when anchored: (a) or (c) now, (b) once
 		 * the tokens of the run are known. */
@@ -943,6 +1148,9 @@ static int run(const struct ctl_opts *o)
 		    (rc = anchor_check(&s, o, curpath, false, &err)) != CTL_OK)
 			goto fail;
 	}
+	if ((rc = check_outputs_writable(s.c, &err)) != CTL_OK ||
+	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK)
+		goto fail;
 	if (o->op == OP_DELETE) {
 		size_t idx[4], k = ctlmake_select(s.cur->records, s.cur->nrecords, o->selector, idx, 4);
 
@@ -978,14 +1186,17 @@ static int run(const struct ctl_opts *o)
 		char shown[256];
 
 		anchor_by_token(&s, o);
-		if ((rc = anchor_check(&s, o, curpath, true, &err)) != CTL_OK)
+		if ((rc = anchor_check(&s, o, curpath, true, &err)) != CTL_OK ||
+		    (rc = check_outputs_level(&s, o, true, &err)) != CTL_OK)
 			goto fail;
 		uri_for_print(o->ntokens ? o->tokens[0] : "", shown, sizeof(shown));
 		if (!s.signer_info.cert ||
 		    ctlmake_find_sast(s.cur->records, s.cur->nrecords, s.signer_info.cert) < 0) {
-			rc = ctl_fail(&err, CTL_E_SIGNER,
-				      "token '%s' (serial %s) is not a SAST of the current CTL %s, so it cannot authorize a change; present one that is (nothing was written)",
-				      s.signer_info.label, s.signer_info.serial, curpath);
+			fprintf(stderr, "%s: token '%s' (serial %s) is not a SAST of the current CTL %s, so it cannot authorize a change; present one that is (nothing was written)\n",
+				tool_prog, s.signer_info.label, s.signer_info.serial, curpath);
+			print_sasts_of_current(stderr, s.cur);
+			s.reported = true;
+			rc = ctl_fail(&err, CTL_E_SIGNER, "token not in the current CTL");
 			goto fail;
 		}
 		if (deleted >= 0 && ctl_record_is_cert(&s.cur->records[deleted], s.signer_info.cert)) {
@@ -1003,6 +1214,8 @@ static int run(const struct ctl_opts *o)
 				  s.cur ? ctlmake_mode_of(s.cur->records, s.cur->nrecords) : -1,
 				  s.recs.recs, s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
+	if (s.cur)
+		ctldiff_set_digest(&s.diff, s.cur->hdr.hash_alg, s.c->hash_alg);
 	{
 		char title[4200];
 
@@ -1012,7 +1225,7 @@ static int run(const struct ctl_opts *o)
 		print_plan(stdout, &s, o, curpath, title);
 	}
 	fflush(stdout);
-	if (o->op != OP_CREATE && !s.diff.n && s.diff.old_mode == mode && !o->force) {
+	if (o->op != OP_CREATE && ctldiff_is_empty(&s.diff) && !o->force) {
 		printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
 		rc = o->current ? CTL_OK : catch_up(s.c, &s.cur->raw, audit_path(o->audit_log), &err);
 		/* An interrupted run's CTL, now known to be in place: record it. */
@@ -1032,9 +1245,9 @@ static int run(const struct ctl_opts *o)
 		char uri[128];
 		struct token_opts to = {
 			.uri = o->ntokens ? o->tokens[o->ntokens - 1] : uri,
-			/* --pin i goes with --token i */
-			.pin = o->ntokens && o->ntokens <= o->npins ? o->pins[o->ntokens - 1] :
-			       !o->ntokens && o->npins ? o->pins[0] : NULL,
+			/* the --pin right after the signing --token (create: the last one) */
+			.pin = o->ntokens ? o->token_pins[o->op == OP_CREATE ? o->ntokens - 1 : 0] :
+			       o->ceremony_pin,
 			.final_try = o->final_try,
 		};
 		serial_uri(&s.signer_info, uri, sizeof(uri));
@@ -1057,9 +1270,19 @@ static int run(const struct ctl_opts *o)
 	ro.token_label = token_get_info(s.tok)->label;
 	ro.token_serial = token_get_info(s.tok)->serial;
 	ro.out = stdout;
+	if (!(results = calloc(s.c->noutputs, sizeof(*results)))) {
+		rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	ro.results = results;
 	rc = ctlrun_finish(s.recs.recs, s.recs.n, signer, &ro, &err);
-	if (rc == CTL_OK || rc == CTL_E_PARTIAL)
-		ctlrun_print_restart(stdout, s.c);
+	if (rc == CTL_OK || rc == CTL_E_PARTIAL) {
+		struct ctlrun_next nx = {
+			.diff = &s.diff, .replaced = replacing,
+			.res = results, .nres = s.c->noutputs,
+		};
+		ctlrun_print_next(stdout, s.c, &nx);
+	}
 	if (rc != CTL_OK)
 		goto fail;
 	goto out;
@@ -1070,6 +1293,7 @@ fail:
 		rc = CTL_E_INTERNAL;
 out:
 	fflush(stdout);
+	free(results);
 	state_free(&s);
 	return rc;
 }
@@ -1086,17 +1310,18 @@ static int run_diff(const struct ctl_opts *o)
 	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
 				    &s.c, &err)) != CTL_OK)
 		goto fail;
-	mode = o->mode >= 0 ? o->mode : s.c->mode;
 	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
 	if (o->current)
 		snprintf(curpath, sizeof(curpath), "%s", o->current);
 	if ((rc = load_current(curpath, &s.cur, &err)) != CTL_OK ||
 	    (rc = anchor_load(&s, o, &err)) != CTL_OK ||
+	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK ||
 	    (rc = build_records(&s, o, mode, -1, &err)) != CTL_OK ||
 	    (rc = ctldiff_compute(s.cur->records, s.cur->nrecords,
 				  ctlmake_mode_of(s.cur->records, s.cur->nrecords), s.recs.recs,
 				  s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
+	ctldiff_set_digest(&s.diff, s.cur->hdr.hash_alg, s.c->hash_alg);
 	if (o->json) {
 		struct json_object *j = ctldiff_json(&s.diff), *an = json_object_new_object();
 		struct json_object *sg = json_object_new_object();
@@ -1128,8 +1353,15 @@ static int run_diff(const struct ctl_opts *o)
 	fflush(stdout);
 	/* An update would refuse it whatever token is presented: say so, exit 6. */
 	rc = anchor_check(&s, o, curpath, false, &err);
+	/* Output directories holding different CTLs: listed; exit 9 when an update would
+	 * refuse to bring them level. */
+	if (rc == CTL_OK)
+		rc = check_outputs_level(&s, o, false, &err);
 	if (rc != CTL_OK)
 		goto fail;
+	/* --exit-code: like diff(1), say by the exit code whether the CTL would change */
+	if (o->exit_code && !ctldiff_is_empty(&s.diff))
+		rc = CTL_EXIT_DIFFERENCES;
 	goto out;
 fail:
 	if (!s.reported)
@@ -1299,11 +1531,11 @@ static int cmd_ctl_show(int argc, char **argv)
 	return vrc;
 }
 
+static int cmd_ctl_sub(int argc, char **argv, struct ctl_opts *op);
+
 int cmd_ctl(int argc, char **argv)
 {
 	struct ctl_opts o;
-	const char *usage;
-	bool help = false;
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -1311,25 +1543,50 @@ int cmd_ctl(int argc, char **argv)
 		return argc < 2 ? CTL_E_USAGE : CTL_OK;
 	}
 	memset(&o, 0, sizeof(o));
-	if (!strcmp(argv[1], "show"))
-		return cmd_ctl_show(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "create")) {
+	/* The subcommand's arguments, named "ctl SUB" so that a bad option's hint reads
+	 * "see 'ctlsign ctl SUB --help'" (tool_getopt names argv[0]). */
+	{
+		char name[64];
+		char **av = calloc((size_t)argc, sizeof(*av));
+
+		if (!av)
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		snprintf(name, sizeof(name), "ctl %s", argv[1]);
+		av[0] = name;
+		for (int i = 2; i < argc; i++)
+			av[i - 1] = argv[i];
+		rc = cmd_ctl_sub(argc - 1, av, &o);
+		free(av);
+		return rc;
+	}
+}
+
+static int cmd_ctl_sub(int argc, char **argv, struct ctl_opts *op)
+{
+	struct ctl_opts o = *op;
+	const char *usage, *sub = argv[0] + 4;
+	bool help = false;
+	int rc;
+
+	if (!strcmp(sub, "show"))
+		return cmd_ctl_show(argc, argv);
+	if (!strcmp(sub, "create")) {
 		o.op = OP_CREATE;
 		usage = usage_create;
-	} else if (!strcmp(argv[1], "update")) {
+	} else if (!strcmp(sub, "update")) {
 		o.op = OP_UPDATE;
 		usage = usage_update;
-	} else if (!strcmp(argv[1], "delete-token")) {
+	} else if (!strcmp(sub, "delete-token")) {
 		o.op = OP_DELETE;
 		usage = usage_delete;
-	} else if (!strcmp(argv[1], "diff")) {
+	} else if (!strcmp(sub, "diff")) {
 		o.op = OP_DIFF;
 		usage = usage_diff;
 	} else {
 		return tool_fail(CTL_E_USAGE, "ctl: unknown command '%s'; see 'ctlsign ctl --help'",
-				 argv[1]);
+				 sub);
 	}
-	if ((rc = parse_opts(argc - 1, argv + 1, &o, usage, &help)) != CTL_OK || help)
+	if ((rc = parse_opts(argc, argv, &o, usage, &help)) != CTL_OK || help)
 		return rc;
 	return o.op == OP_DIFF ? run_diff(&o) : run(&o);
 }

@@ -185,6 +185,22 @@ void ctldiff_free(struct ctldiff *d)
 	d->n = 0;
 }
 
+void ctldiff_set_digest(struct ctldiff *d, int old_hash, int new_hash)
+{
+	d->old_hash = old_hash;
+	d->new_hash = new_hash;
+}
+
+static bool digest_changed(const struct ctldiff *d)
+{
+	return d->old_hash && d->new_hash && d->old_hash != d->new_hash;
+}
+
+bool ctldiff_is_empty(const struct ctldiff *d)
+{
+	return !d->n && d->old_mode == d->new_mode && !digest_changed(d);
+}
+
 size_t ctldiff_count(const struct ctldiff *d, int kind)
 {
 	size_t k = 0;
@@ -218,6 +234,9 @@ void ctldiff_print(FILE *fp, const struct ctldiff *d)
 	if (d->old_mode >= 0 && d->old_mode != d->new_mode)
 		fprintf(fp, "  mode:    %s -> %s\n", cluster_mode_name(d->old_mode),
 			cluster_mode_name(d->new_mode));
+	if (digest_changed(d))
+		fprintf(fp, "  digest:  %s -> %s (the signature's hash)\n", ctl_hash_name(d->old_hash),
+			ctl_hash_name(d->new_hash));
 	for (size_t i = 0; i < d->n; i++) {
 		const struct ctldiff_entry *e = &d->e[i];
 
@@ -266,6 +285,11 @@ struct json_object *ctldiff_json(const struct ctldiff *d)
 		json_object_object_add(o, "old_mode",
 				       json_object_new_string(cluster_mode_name(d->old_mode)));
 	json_object_object_add(o, "new_mode", json_object_new_string(cluster_mode_name(d->new_mode)));
+	if (d->old_hash)
+		json_object_object_add(o, "old_digest", json_object_new_string(ctl_hash_name(d->old_hash)));
+	if (d->new_hash)
+		json_object_object_add(o, "new_digest", json_object_new_string(ctl_hash_name(d->new_hash)));
+	json_object_object_add(o, "differs", json_object_new_boolean(!ctldiff_is_empty(d)));
 	for (size_t i = 0; i < d->n; i++) {
 		const struct ctldiff_entry *e = &d->e[i];
 		struct json_object *x = rec_json(e->new_rec ? e->new_rec : e->old_rec);

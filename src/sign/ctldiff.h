@@ -6,6 +6,7 @@
 #ifndef CTL_CTLDIFF_H
 #define CTL_CTLDIFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,6 +28,7 @@ struct ctldiff {
 	size_t n;
 	size_t unchanged;
 	int old_mode, new_mode;          /* enum cluster_mode; old -1 when there was no CTL */
+	int old_hash, new_hash;          /* CTL_HASH_* of the signature; 0: not compared */
 };
 
 /* Compares two record lists (old may be empty: a create). The entries point into the
@@ -35,6 +37,11 @@ int ctldiff_compute(const struct ctl_record *old_recs, size_t nold, int old_mode
 		    const struct ctl_record *new_recs, size_t nnew, int new_mode,
 		    struct ctldiff *out, struct ctl_err *err);
 void ctldiff_free(struct ctldiff *d);
+/* The signature digest of the current CTL and of the new one (issue 12, item 5): a
+ * different digest is a change, even when every record stays. */
+void ctldiff_set_digest(struct ctldiff *d, int old_hash, int new_hash);
+/* Nothing changes: no record, the same mode, the same digest. */
+bool ctldiff_is_empty(const struct ctldiff *d);
 size_t ctldiff_count(const struct ctldiff *d, int kind);
 /* One line per change, then a summary line. */
 void ctldiff_print(FILE *fp, const struct ctldiff *d);

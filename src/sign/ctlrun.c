@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "audit.h"
+#include "ctldiff.h"
 #include "publish.h"
 #include "state.h"
 
@@ -119,6 +122,8 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 		goto out;
 	}
 	rc = publish_all(o->dirs, o->ndirs, CTLRUN_FILE_NAME, out.data, out.len, res);
+	if (o->results)
+		memcpy(o->results, res, o->ndirs * sizeof(*res));
 	detail[0] = 0;
 	for (size_t i = 0; i < o->ndirs; i++) {
 		if (res[i].leftovers)
@@ -180,16 +185,36 @@ out:
 	return rc;
 }
 
-void ctlrun_print_restart(FILE *fp, const struct cluster *c)
+/* The cluster entry a record stands for: same kind of entry, role and host. */
+static const struct cluster_server *server_of(const struct cluster *c, const struct ctl_record *r,
+					      int kind)
 {
+	for (size_t i = 0; r && r->dns_name && i < c->nservers; i++) {
+		const struct cluster_server *s = &c->servers[i];
+
+		if (s->kind == kind && s->role == r->role && !strcasecmp(s->host, r->dns_name))
+			return s;
+	}
+	return NULL;
+}
+
+void ctlrun_print_next(FILE *fp, const struct cluster *c, const struct ctlrun_next *n)
+{
+	const struct ctldiff *d = n ? n->diff : NULL;
 	bool any = false;
 
 	fprintf(fp, "\nNext steps (the new CTL takes effect only after these):\n");
+	for (size_t i = 0; n && n->res && i < n->nres; i++)
+		if (n->res[i].rc != CTL_OK)
+			fprintf(fp, "  - NOT DONE: %s still holds the previous CTL (publishing there failed); phones that load their CTL from it keep getting the old one: fix it and run 'ctlsign ctl update' again, which copies the new CTL there\n",
+				n->res[i].dir);
 	for (size_t i = 0; i < c->nservers; i++) {
 		const struct cluster_server *s = &c->servers[i];
 		const char *what = NULL;
 
-		if (s->kind == CLUSTER_FIREWALL)
+		/* An alternate TFTP server belongs to another cluster and a firewall runs no
+		 * CallManager service: nothing of theirs is restarted from here. */
+		if (s->kind != CLUSTER_SERVER)
 			continue;
 		switch (s->role) {
 		case CTL_ROLE_CCM: what = "Cisco CallManager"; break;
@@ -205,5 +230,24 @@ void ctlrun_print_restart(FILE *fp, const struct cluster *c)
 	}
 	if (!any)
 		fprintf(fp, "  - restart the Cisco CallManager and Cisco TFTP services on every node\n");
-	fprintf(fp, "  - then reset all devices (phones) so that they download the new CTL\n");
+	for (size_t i = 0; d && i < d->n; i++) {
+		const struct ctl_record *r = d->e[i].new_rec;
+		const struct cluster_server *s;
+
+		if (!r || d->e[i].kind == CTLDIFF_REMOVED)
+			continue;
+		if (r->role == CTL_ROLE_CAPF) {
+			s = server_of(c, r, CLUSTER_SERVER);
+			fprintf(fp, "  - restart the Cisco Certificate Authority Proxy Function (CAPF) service on %s (%s): its certificate in the CTL changed\n",
+				s ? s->name : r->dns_name ? r->dns_name : "the CAPF server",
+				s ? s->host : r->subject ? r->subject : "?");
+		} else if ((s = server_of(c, r, CLUSTER_FIREWALL))) {
+			fprintf(fp, "  - import the new CTL on the ASA firewall %s (%s): its record changed\n",
+				s->name, s->host);
+		}
+	}
+	if (n && n->replaced)
+		fprintf(fp, "  - then erase the CTL on every phone (Settings > Security > CTL > Erase, or a factory reset): phones holding the old CTL refuse this one, which none of their SAST tokens signed\n");
+	else
+		fprintf(fp, "  - then reset all devices (phones) so that they download the new CTL\n");
 }

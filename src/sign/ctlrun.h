@@ -29,6 +29,7 @@ struct ctlrun_opts {
 	const char *token_label;    /* for the audit record; may be NULL */
 	const char *token_serial;
 	FILE *out;                  /* per-directory report (stdout) */
+	struct publish_result *results; /* NULL, or ndirs entries: each directory's outcome */
 };
 
 /* Builds and signs the CTL, parses it back and verifies it against its own SAST record,
@@ -47,7 +48,21 @@ struct publish_result;
 void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *data, size_t len,
 		   int *rc, struct ctl_err *err);
 
-/* The services and devices to restart after a new CTL (SPEC §4.2, G-1.13). */
-void ctlrun_print_restart(FILE *fp, const struct cluster *c);
+struct ctldiff;
+/* What the next steps depend on. */
+struct ctlrun_next {
+	const struct ctldiff *diff;           /* what changed (NULL: not known) */
+	bool replaced;                        /* a CTL replaced by `ctl create --force`: phones
+						 * holding the old one refuse the new one */
+	const struct publish_result *res;     /* each directory's outcome, or NULL (all done) */
+	size_t nres;
+};
+
+/* What to do after a new CTL (SPEC §4.2, G-1.13), fitted to the change (issue 12, item
+ * 12): directories that still hold the previous CTL; restart CCM/TFTP on this cluster's
+ * servers (an alternate TFTP server of another cluster restarts nothing here); restart
+ * CAPF when a CAPF record changed; import the CTL on an ASA whose record changed; then
+ * reset the phones, or erase their CTL when it was replaced. */
+void ctlrun_print_next(FILE *fp, const struct cluster *c, const struct ctlrun_next *n);
 
 #endif

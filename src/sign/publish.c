@@ -444,20 +444,60 @@ static size_t remove_leftovers(const char *dir, const char *name)
 	return a + b;
 }
 
-/* NAME and NAME.bak in dir are regular files or absent. */
+/* NAME and its backups NAME.bak, NAME.bak.1, NAME.bak.2 in dir are regular files or
+ * absent. */
 static int check_dir(const char *dir, const char *name, struct ctl_err *err)
 {
-	char bak[300];
+	static const char *const sfx[] = {"", ".bak", ".bak.1", ".bak.2"};
+	char nm[300];
 	int dfd, rc;
 
-	snprintf(bak, sizeof(bak), "%s.bak", name);
 	if ((rc = open_dir(dir, &dfd, err)) != CTL_OK)
 		return rc;
-	rc = check_at(dfd, dir, name, err);
-	if (rc == CTL_OK)
-		rc = check_at(dfd, dir, bak, err);
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]) && rc == CTL_OK; i++) {
+		snprintf(nm, sizeof(nm), "%s%s", name, sfx[i]);
+		rc = check_at(dfd, dir, nm, err);
+	}
 	close(dfd);
 	return rc;
+}
+
+/* Three generations of backups (issue 12): before the previous file becomes NAME.bak,
+ * NAME.bak.1 becomes NAME.bak.2 and NAME.bak becomes NAME.bak.1, each by one rename, so
+ * that at every instant each name holds a whole file (or none) and no generation is lost:
+ * killed between the renames, the next run finds NAME.bak or NAME.bak.1 missing and
+ * shifts only what is there. When NAME.bak already is the previous file (a rerun after a
+ * kill once it was written) nothing is shifted and it is not written again (*keep
+ * false). */
+static int rotate_backups(const char *path, const struct ctl_buf *old, bool *keep,
+			  struct ctl_err *err)
+{
+	char b0[4200], b1[4200], b2[4200];
+	struct ctl_buf cur = {0};
+	struct ctl_err ignored = {0};
+	struct stat st;
+	bool same;
+
+	*keep = true;
+	snprintf(b0, sizeof(b0), "%s.bak", path);
+	snprintf(b1, sizeof(b1), "%s.bak.1", path);
+	snprintf(b2, sizeof(b2), "%s.bak.2", path);
+	if (lstat(b0, &st) != 0) /* no NAME.bak: nothing to shift */
+		return errno == ENOENT ? CTL_OK :
+		       ctl_fail(err, CTL_E_IO, "cannot look at %s: %s", b0, strerror(errno));
+	if (ctl_read_file(b0, CTL_MAX_FILE_SIZE, &cur, &ignored) == CTL_OK) {
+		same = cur.len == old->len && !memcmp(cur.data, old->data, old->len);
+		ctl_buf_clear(&cur);
+		if (same) {
+			*keep = false;
+			return CTL_OK;
+		}
+	}
+	if (lstat(b1, &st) == 0 && rename(b1, b2) != 0)
+		return ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", b1, b2, strerror(errno));
+	if (rename(b0, b1) != 0)
+		return ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", b0, b1, strerror(errno));
+	return CTL_OK;
 }
 
 static int publish_one(const char *dir, const char *name, const uint8_t *data, size_t len,
@@ -490,7 +530,11 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 	/* The previous file, never through a link: a planted symlink is refused here too. */
 	rc = publish_read(dir, name, CTL_MAX_FILE_SIZE, &old, &missing, &err);
 	if (rc == CTL_OK) {
-		rc = ctl_write_atomic(bak, old.data, old.len, 0644, &err);
+		bool keep;
+
+		rc = rotate_backups(path, &old, &keep, &err);
+		if (rc == CTL_OK && keep)
+			rc = ctl_write_atomic(bak, old.data, old.len, 0644, &err);
 		if (rc != CTL_OK) {
 			ctl_fail_prefix(&err, "keeping the previous %s as %s.bak", name, name);
 			goto out;
@@ -638,5 +682,30 @@ out:
 	free(intents);
 	free(todo);
 	ctl_buf_clear(&first);
+	return rc;
+}
+
+int publish_parse(const char *path, struct ctl_file **out, struct ctl_err *err)
+{
+	char *dir = strdup(path), *slash;
+	const char *name;
+	struct ctl_buf b = {0};
+	int rc;
+
+	*out = NULL;
+	if (!dir)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		name = slash + 1;
+	} else {
+		name = dir;
+	}
+	rc = publish_read(slash ? (*dir ? dir : "/") : ".", name, CTL_MAX_FILE_SIZE, &b, NULL, err);
+	if (rc == CTL_OK)
+		rc = ctl_parse(b.data, b.len, out, err);
+	ctl_buf_clear(&b);
+	free(dir);
 	return rc;
 }

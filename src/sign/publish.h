@@ -1,10 +1,11 @@
 /*
  * publish.h - putting files into TFTP directories (SPEC §4.2): one run at a time per
- * directory (a lock file), the previous CTL kept as NAME.bak, the new one written
- * atomically, each directory reported on its own.
+ * directory (a lock file), the previous CTL kept as NAME.bak (the ones before it as
+ * NAME.bak.1 and NAME.bak.2: three generations), the new one written atomically, each
+ * directory reported on its own.
  *
  * A TFTP directory is writable by people who hold no token. Nothing in one is followed:
- * every open there uses O_NOFOLLOW, and a CTLFile.tlv, CTLFile.tlv.bak or .ctlsign.lock
+ * every open there uses O_NOFOLLOW, and a CTLFile.tlv, its backups or .ctlsign.lock
  * that is not a regular file (a symbolic link, a FIFO, a directory) is refused with
  * CTL_E_POLICY before anything is published to any directory.
  */
@@ -44,18 +45,22 @@ int publish_check_path(const char *path, struct ctl_err *err);
  * *missing (may be NULL) is set when it does not exist (then CTL_E_IO). */
 int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *out,
 		 bool *missing, struct ctl_err *err);
+/* Parses PATH (DIR/NAME in an output directory) read as publish_read reads it: a link,
+ * FIFO or directory there is refused (CTL_E_POLICY), never followed. */
+int publish_parse(const char *path, struct ctl_file **out, struct ctl_err *err);
 
 struct publish_result {
 	const char *dir;
 	int rc;              /* CTL_OK or the failure */
-	bool had_old;        /* a previous file was there (and is now NAME.bak) */
+	bool had_old;        /* a previous file was there (and is now NAME.bak; the older
+			      * backups shifted to NAME.bak.1 and NAME.bak.2) */
 	size_t leftovers;    /* temporary files of an interrupted run, removed */
 	char msg[512];
 };
 
 /* Writes data as DIR/name in every directory (first removing temporary files that an
  * interrupted run left there: call with the lock held). Every directory's NAME and
- * NAME.bak are checked (regular or absent) before the first is written: on a refusal
+ * backups are checked (regular or absent) before the first is written: on a refusal
  * nothing is written anywhere (CTL_E_POLICY, each refused directory's res says why).
  * res has ndirs entries. Returns CTL_OK when all succeeded, CTL_E_PARTIAL when some
  * did, else the first failure's code. */

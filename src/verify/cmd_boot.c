@@ -11,14 +11,15 @@
 static const char usage[] =
 	"usage: ctlverify boot --server HOST[:PORT] --mac MAC --store DIR [--device-key KEY]\n"
 	"                      [--expect-sast FP]... [-o CONFIG-OUT] [--timeout SECONDS]\n"
-	"                      [--max-size BYTES] [--json]\n"
+	"                      [--max-size BYTES] [--wait SECONDS] [--json]\n"
 	"\n"
 	"Boots like a phone: downloads over TFTP (UDP, default port 69) CTLFile.tlv, ITLFile.tlv,\n"
 	"then SEP<MAC>.cnf.xml.enc.sgn, falling back to SEP<MAC>.cnf.xml.sgn when the server\n"
 	"answers file-not-found, and applies the trust rules of 'ctlverify install' and\n"
 	"'ctlverify config' to each. Prints one decision line per file (or --json). A CTL or ITL\n"
-	"the server lacks leaves the held one in place. A server that does not answer stops the\n"
-	"boot with exit code 10 and the store unchanged. Exit code: the first failure's.\n"
+	"the server lacks leaves the held one in place. With --expect-sast and no CTL held, no ITL\n"
+	"and no config is trusted (nothing is written to -o). A server that does not answer stops\n"
+	"the boot with exit code 10 and the store unchanged. Exit code: the first failure's.\n"
 	"\n"
 	"  --server HOST[:PORT] the TFTP server\n"
 	"  --mac MAC            the phone's MAC (001122334455, 00:11:22:33:44:55 or 00-11-...)\n"
@@ -28,6 +29,7 @@ static const char usage[] =
 	"  -o, --output FILE    write the accepted configuration (plaintext) to FILE\n"
 	"  --timeout SECONDS    per-download time limit (default 5)\n"
 	"  --max-size BYTES     refuse any download larger than this (default 1048576)\n"
+	"  --wait SECONDS       how long to wait for the store's lock (0-3600, default 10)\n"
 	"  --json               machine-readable decisions\n";
 
 static int mac_normalize(const char *in, char out[13])
@@ -83,12 +85,14 @@ int cmd_boot(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"max-size", required_argument, NULL, 'M'},
 		{"json", no_argument, NULL, 'j'},
+		{"wait", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
 				.usage = usage};
 	const char *dir = NULL, *mac_in = NULL, *key = NULL, *outpath = NULL, *pins[16];
 	size_t npins = 0;
+	long wait_s = -1;
 	unsigned long v;
 	bool json = false;
 	struct ctl_err err = {0};
@@ -123,6 +127,11 @@ int cmd_boot(int argc, char **argv)
 				return tool_report(&err);
 			b.max = v;
 			break;
+		case 'w':
+			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
+				return tool_report(&err);
+			wait_s = (long)v;
+			break;
 		default: return CTL_E_USAGE;
 		}
 	}
@@ -144,7 +153,7 @@ int cmd_boot(int argc, char **argv)
 		return tool_fail(CTL_E_USAGE, "boot: bad MAC '%s': expected 12 hex digits, e.g. 001122334455", mac_in);
 	snprintf(enc_name, sizeof(enc_name), "SEP%s.cnf.xml.enc.sgn", mac);
 	snprintf(sgn_name, sizeof(sgn_name), "SEP%s.cnf.xml.sgn", mac);
-	rc = dev_store_open(dir, &b.s);
+	rc = dev_store_open_wait(dir, wait_s, &b.s);
 	if (rc != CTL_OK)
 		return rc;
 	for (size_t i = 0; i < npins; i++) {

@@ -7,7 +7,7 @@
 #include "verify.h"
 
 static const char usage[] =
-	"usage: ctlverify install --store DIR [--expect-sast FP]... [--json] FILE\n"
+	"usage: ctlverify install --store DIR [--expect-sast FP]... [--wait SECONDS] [--json] FILE\n"
 	"\n"
 	"Installs a CTL (CTLFile.tlv) or ITL (ITLFile.tlv) into the trust store DIR the way a\n"
 	"phone does:\n"
@@ -16,11 +16,18 @@ static const char usage[] =
 	"    fingerprints (hex, colons allowed; repeat the option for several);\n"
 	"  - a later CTL only if signed by a SAST listed in the held CTL, and not older;\n"
 	"  - an ITL, when no CTL is held, on first sight (verified against its own signer\n"
-	"    record); otherwise its signer must be a TFTP or CCM+TFTP record of the held CTL.\n"
+	"    record) - never while --expect-sast is given; otherwise its signer must be a TFTP\n"
+	"    or CCM+TFTP record of the held CTL;\n"
+	"  - a CTL or ITL dated more than 24 hours ahead of this device's clock is refused;\n"
+	"  - a new CTL judges the held ITL again: unless the new CTL lists its signer as TFTP\n"
+	"    or CCM+TFTP, the ITL is dropped (a warning says so; 'ctlverify status' shows it).\n"
 	"A refused file leaves the store unchanged. Prints one decision line (or --json).\n"
+	"Another process installing into the same store at the same moment is waited for\n"
+	"(--wait, default 10 seconds), then exit code 12 names its PID.\n"
 	"\n"
 	"  --store DIR          the trust store (the device's flash); created if missing\n"
 	"  --expect-sast FP     pin the first CTL's signer (SHA-256 or SHA-1 fingerprint)\n"
+	"  --wait SECONDS       how long to wait for the store's lock (0-3600, default 10)\n"
 	"  --json               machine-readable decision\n";
 
 int cmd_install(int argc, char **argv)
@@ -29,12 +36,16 @@ int cmd_install(int argc, char **argv)
 		{"store", required_argument, NULL, 's'},
 		{"expect-sast", required_argument, NULL, 'e'},
 		{"json", no_argument, NULL, 'j'},
+		{"wait", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
 	const char *dir = NULL, *pins[16];
 	size_t npins = 0;
 	bool json = false;
+	long wait_s = -1;
+	unsigned long v;
+	struct ctl_err err = {0};
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
@@ -50,6 +61,11 @@ int cmd_install(int argc, char **argv)
 			pins[npins++] = optarg;
 			break;
 		case 'j': json = true; break;
+		case 'w':
+			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
+				return tool_report(&err);
+			wait_s = (long)v;
+			break;
 		default: return CTL_E_USAGE;
 		}
 	}
@@ -57,7 +73,7 @@ int cmd_install(int argc, char **argv)
 		return CTL_OK;
 	if (optind != argc - 1)
 		return tool_fail(CTL_E_USAGE, "install: give exactly one FILE; see 'ctlverify install --help'");
-	rc = dev_store_open(dir, &s);
+	rc = dev_store_open_wait(dir, wait_s, &s);
 	if (rc != CTL_OK)
 		return rc;
 	for (size_t i = 0; i < npins; i++) {

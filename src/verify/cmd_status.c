@@ -14,7 +14,8 @@ static const char usage[] =
 	"Shows what the trust store holds: for the CTL and the ITL, since when (install time),\n"
 	"the file's own timestamp, who signed it, how it came to be trusted (tofu = trusted on\n"
 	"first use, pinned = first CTL matched --expect-sast, signed-by-held-sast, first-sight,\n"
-	"signed-by-ctl, signed-by-held-itl), its SHA-256 and its records.\n"
+	"signed-by-ctl, signed-by-held-itl), its SHA-256 and its records. When a CTL install\n"
+	"dropped the held ITL (its signer is not a TFTP record of the new CTL), says when and why.\n"
 	"\n"
 	"  --store DIR          the trust store\n"
 	"  --json               machine-readable\n";
@@ -52,11 +53,35 @@ static struct json_object *held_json(ctlv_store *s, int kind)
 	return o;
 }
 
+static struct json_object *dropped_json(ctlv_store *s, int kind)
+{
+	long long when = 0;
+	const char *why = ctlv_held_dropped(s, kind, &when);
+	struct json_object *o;
+	char t[32];
+
+	if (!why[0])
+		return NULL;
+	o = json_object_new_object();
+	fmt_time(when, t, sizeof(t));
+	json_object_object_add(o, "at", json_object_new_string(t));
+	json_object_object_add(o, "reason", json_object_new_string(why));
+	return o;
+}
+
 static void held_print(ctlv_store *s, int kind, const char *name)
 {
 	char inst[32], ts[32];
+	long long when = 0;
+	const char *why = ctlv_held_dropped(s, kind, &when);
 
 	if (!ctlv_held(s, kind)) {
+		if (why[0]) {
+			fmt_time(when, inst, sizeof(inst));
+			printf("%s: none held (the held %s was DROPPED at %s by a CTL install: %s)\n",
+			       name, name, inst, why);
+			return;
+		}
 		printf("%s: none held\n", name);
 		return;
 	}
@@ -113,14 +138,17 @@ int cmd_status(int argc, char **argv)
 		json_object_object_add(o, "store", json_object_new_string(dir));
 		for (int kind = CTLV_KIND_CTL; kind <= CTLV_KIND_ITL; kind++) {
 			const char *key = kind == CTLV_KIND_CTL ? "ctl" : "itl";
+			struct json_object *dropped = dropped_json(s, kind);
 
 			if (ctlv_held(s, kind)) {
-				json_object_object_add(o, key, held_json(s, kind));
+				none = held_json(s, kind);
 			} else {
 				none = json_object_new_object();
 				json_object_object_add(none, "held", json_object_new_boolean(0));
-				json_object_object_add(o, key, none);
 			}
+			if (dropped)
+				json_object_object_add(none, "dropped", dropped);
+			json_object_object_add(o, key, none);
 		}
 		tool_json_print(o);
 	} else {

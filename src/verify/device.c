@@ -11,13 +11,18 @@
 
 int dev_store_open(const char *dir, ctlv_store **out)
 {
+	return dev_store_open_wait(dir, -1, out);
+}
+
+int dev_store_open_wait(const char *dir, long wait_s, ctlv_store **out)
+{
 	int rc;
 
 	if (!dir) {
 		*out = NULL;
 		return tool_fail(CTL_E_USAGE, "no trust store given: add --store DIR (the device's flash)");
 	}
-	rc = ctlv_store_open(dir, out);
+	rc = wait_s < 0 ? ctlv_store_open(dir, out) : ctlv_store_open_wait(dir, (int)wait_s, out);
 	if (rc != CTLV_OK) {
 		tool_fail(rc, "store %s: %s", dir, *out ? ctlv_last_error(*out) : "out of memory");
 		ctlv_store_free(*out);

@@ -20,6 +20,8 @@
 
 /* Opens the store or prints the one-line error; returns the exit code. */
 int dev_store_open(const char *dir, ctlv_store **out);
+/* The same with --wait SECONDS for the store's lock (-1: the library's default). */
+int dev_store_open_wait(const char *dir, long wait_s, ctlv_store **out);
 
 /* Decision output: one line per file on stdout for people (failure reasons also go to
  * stderr as one line), or a JSON document. */

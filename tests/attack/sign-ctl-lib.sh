@@ -29,8 +29,8 @@ SERVERS=("ccm+tftp:$CERTS/cucm1.pem" "ccm:$CERTS/cucm2.pem" "tftp:$CERTS/tftp1.p
 
 # real_create: the officer's first CTL, made by ctlsign with A and B (B signs).
 real_create() {
-  run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
-    --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+  run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+    --token pkcs11:token=B --pin env:PIN_B
 }
 
 # forge OUT KEY CERT SAST-CERT...: a CTL signed by KEY/CERT that lists these SAST
@@ -48,13 +48,13 @@ ok_records() {
 }
 
 # refused_untouched PLANTED-COPY T2-COPY OKS: after a refused run, nothing was signed or
-# published: the planted file is still in $T1, $T2 unchanged, no .bak made, no temp
+# published: the planted file is still in $T1, $T2 unchanged, no backup made, no temp
 # files, no new "ok" audit record.
 refused_untouched() {
   cmp -s "$T1/CTLFile.tlv" "$1" || fail "$T1/CTLFile.tlv changed although the run was refused"
   cmp -s "$T2/CTLFile.tlv" "$2" || fail "$T2/CTLFile.tlv changed although the run was refused"
   [ "$(ok_records)" = "$3" ] || fail "a new \"ok\" audit record although the run was refused"
   local extra
-  extra=$(ls -A "$T1" "$T2" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak -e "$T1:" -e "$T2:" -e '' || true)
+  extra=$(ls -A "$T1" "$T2" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak -e CTLFile.tlv.bak.1 -e CTLFile.tlv.bak.2 -e "$T1:" -e "$T2:" -e '' || true)
   [ -z "$extra" ] || fail "left in the TFTP directories: $extra"
 }

@@ -39,7 +39,7 @@ set -- $ctrl
 
 CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "${as[@]}" "$CTLSIGN" ctl create \
   --cluster "$W/cluster/cluster.ini" --module "$SOFTHSM_MODULE" --yes \
-  --token pkcs11:token=A --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B \
+  --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B --pin env:PIN_B \
   </dev/null >"$W/out" 2>"$W/err" &
 pid=$!
 

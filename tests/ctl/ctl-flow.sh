@@ -38,11 +38,11 @@ expect() {
 }
 err_has() { grep -q -- "$1" "$W/err" || { bad "stderr lacks '$1'"; sed 's/^/  | /' "$W/err"; }; }
 out_has() { grep -q -- "$1" "$W/out" || { bad "stdout lacks '$1'"; sed 's/^/  | /' "$W/out" | head -30; }; }
-# no temp files or locks left: only CTLFile.tlv and CTLFile.tlv.bak
+# no temp files or locks left: only CTLFile.tlv and its backups (.bak, .bak.1, .bak.2)
 clean_dirs() {
   local d extra
   for d in "$T1" "$T2"; do
-    extra=$(ls -A "$d" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak || true)
+    extra=$(ls -A "$d" | grep -v -x -e CTLFile.tlv -e CTLFile.tlv.bak -e CTLFile.tlv.bak.1 -e CTLFile.tlv.bak.2 || true)
     [ -z "$extra" ] || bad "left behind in $d: $extra"
   done
 }
@@ -64,33 +64,47 @@ interop() { # file signer-cert-pem
 }
 M=(--module "$SOFTHSM_MODULE")
 
+step "a bad option names the subcommand's help"
+for sub in show create update delete-token diff; do
+  expect 2 "$CTLSIGN" ctl "$sub" --bogus
+  err_has "see 'ctlsign ctl $sub --help'"
+done
+
 step "create: refused with one token, with the same token twice, without --yes"
 expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A
 err_has "at least 2 different security tokens"
 expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
   --token "pkcs11:token=A?pin-source=env:PIN_A"
 err_has "counts once"
-expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --token pkcs11:token=A --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B --pin env:PIN_B
 err_has "pass --yes"
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although refused"
 
+step "create: --pin belongs to the --token before it (issue 12, item 2)"
+# A --pin before any --token, and two for one token, are usage errors.
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --pin env:PIN_A --token pkcs11:token=A \
+  --token pkcs11:token=B --pin env:PIN_B
+err_has "before any --token"
+expect 2 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+err_has "two --pin for --token pkcs11:token=B"
+[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although refused"
+
 step "create: signer with the factory default PIN, wrong PIN"
-expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=D \
-  --pin env:PIN_A --pin env:PIN_D
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --token pkcs11:token=D --pin env:PIN_D
 err_has "token passwd"
-# A token that takes part but does not sign is held to the rule too when its PIN is given.
-expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=D --token pkcs11:token=A \
-  --pin env:PIN_D --pin env:PIN_A
+# A token that takes part but does not sign is held to the rule too when its PIN is given
+# (compared with the factory PIN: no login).
+expect 9 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=D --pin env:PIN_D \
+  --token pkcs11:token=A --pin env:PIN_A
 err_has "token 1 of the CTL"
 err_has "token passwd"
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although a member token has the default PIN"
 export WRONG='not-the-pin'
-# ...and a wrong PIN for it stops the run before anything is signed.
-expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
-  --pin env:WRONG --pin env:PIN_B
-[ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although a member token's login failed"
-expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
-  --pin env:PIN_A --pin env:WRONG
+# A wrong PIN for the signer stops the run before anything is signed.
+expect 11 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+  --token pkcs11:token=B --pin env:WRONG
 [ ! -e "$T1/CTLFile.tlv" ] || bad "CTL written although login failed"
 clean_dirs
 
@@ -112,8 +126,13 @@ expect 2 "$CTLSIGN" ctl create --cluster "$W/cluster/bad-ip.ini" --yes --token p
 err_has "bad-ip.ini:.*10.0.0.311"
 
 step "create: two tokens, signed by the last (B)"
-expect 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
+# The member token A is given a wrong PIN: it is not logged in to, so the create goes
+# through and A's PIN tries stay untouched (pkcs11-tool still logs in with its PIN).
+expect 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:WRONG \
   --token "pkcs11:token=B?pin-source=env:PIN_B" --audit-log "$W/audit.log"
+pkcs11-tool --module "$SOFTHSM_MODULE" -T 2>/dev/null \
+  | awk '/token label/ {a = ($NF == "A")} a && /token flags/ {print}' | grep -q -i "count low" \
+  && bad "token A's PIN was tried although A does not sign"
 out_has "published  $T1/CTLFile.tlv"
 out_has "published  $T2/CTLFile.tlv"
 out_has "restart the Cisco CallManager and Cisco TFTP services on cucm1"
@@ -142,16 +161,41 @@ cp -r "$W/cluster" "$W/sha1"
 rm -rf "$W/sha1/tftp" "$W/sha1/tftp-backup"; mkdir -p "$W/sha1/tftp" "$W/sha1/tftp-backup"
 sed -i 's#^digest = sha512#digest = sha1#' "$W/sha1/cluster.ini"
 expect 0 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --token pkcs11:token=B \
-  --token pkcs11:token=A --pin env:PIN_B --pin env:PIN_A --audit-log "$W/audit-sha1.log"
+  --pin env:PIN_B --token pkcs11:token=A --pin env:PIN_A --audit-log "$W/audit-sha1.log"
 err_has "warning: digest sha1"
 [ "$(python3 "$SRC/tests/ctl/tlv-split.py" "$W/sha1/tftp/CTLFile.tlv" /dev/null /dev/null)" = sha1 ] \
   || bad "sha1 CTL has another hash algorithm"
 interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/A.pem"
+# The next steps restart this cluster's services only: the alternate TFTP server [tftp alt1]
+# belongs to another cluster (issue 12, item 12); CAPF and the ASA are new here.
+grep '^  - .*\(alt1\|tftp.other.example\)' "$W/out" && bad "next steps tell another cluster's TFTP server to restart"
+out_has "restart the Cisco Certificate Authority Proxy Function (CAPF) service on capf (cucm1.demo.example)"
+out_has "import the new CTL on the ASA firewall asa1 (asa1.demo.example)"
+out_has "then reset all devices"
+
+step "create --force: both tokens lost; phones must erase their CTL (issue 12, item 6)"
+expect 9 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --token pkcs11:token=C \
+  --token pkcs11:token=E --pin env:PIN_E --audit-log "$W/audit-sha1.log"
+err_has "only if all of them are lost, --force replaces it"
+expect 0 "$CTLSIGN" ctl create --cluster "$W/sha1/cluster.ini" "${M[@]}" --yes --force --token pkcs11:token=C \
+  --token pkcs11:token=E --pin env:PIN_E --audit-log "$W/audit-sha1.log"
+err_has "the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset)"
+out_has "then erase the CTL on every phone (Settings > Security > CTL > Erase, or a factory reset)"
+grep -q "reset all devices" "$W/out" && bad "create --force still says 'reset all devices'"
+interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/E.pem"
 
 step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
 snap
+cp "$T1/CTLFile.tlv" "$W/first.tlv"
 expect 6 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C
 err_has "not a SAST of the current CTL"
+# ...naming the tokens that would do (issue 12, item 6): subject, serial, SHA-256
+for t in A B; do
+  fp=$(openssl x509 -in "$W/hsm/$t.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+  sn=$(openssl x509 -in "$W/hsm/$t.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
+  err_has "SAST  CN=SAST-$t,O=Demo Corp,OU=Voice  serial 0*${sn#0}  SHA-256 $fp"
+done
+err_has "ctl create --force' makes a new CTL, and then the CTL must be erased on every phone (Settings > Security > CTL > Erase, or a factory reset)"
 unchanged
 python3 - "$T1/CTLFile.tlv" "$W/corrupt.tlv" "$W/tampered.tlv" "$W/foreign.tlv" <<'PY'
 import sys
@@ -196,14 +240,69 @@ expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:to
 out_has "up to date"
 clean_dirs
 
+step "diff: a digest change is a change (issue 12, item 5); --exit-code"
+expect 0 "$CTLSIGN" ctl diff --cluster "$CL" --exit-code
+sed 's#^digest = sha512#digest = sha1#' "$CL" > "$W/cluster/sha1.ini"
+expect 14 "$CTLSIGN" ctl diff --cluster "$W/cluster/sha1.ini" --exit-code
+out_has "digest:  sha512 -> sha1"
+expect 0 "$CTLSIGN" ctl diff --cluster "$W/cluster/sha1.ini"
+"$CTLSIGN" ctl diff --cluster "$W/cluster/sha1.ini" --json | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["differs"] and d["old_digest"]=="sha512" and d["new_digest"]=="sha1", d' || bad "diff --json digest"
+expect 2 "$CTLSIGN" ctl update --cluster "$CL" --exit-code
+
+step "outputs: a missing output directory is refused before anything is signed (issue 12, item 11)"
+snap
+sed 's#^output = tftp-backup/.*#&\noutput = no-such-dir/#' "$CL" > "$W/cluster/missing-out.ini"
+lines=$(wc -l < "$W/audit.log")
+expect 3 "$CTLSIGN" ctl update --cluster "$W/cluster/missing-out.ini" "${M[@]}" --yes --force \
+  --token pkcs11:token=A --pin env:PIN_A
+err_has "output directory $W/cluster/no-such-dir: No such file or directory (create it, or fix the cluster file); nothing was signed"
+[ "$(wc -l < "$W/audit.log")" = "$lines" ] || bad "something was signed although an output directory is missing"
+unchanged
+
+step "outputs holding different CTLs: listed, brought level to the anchored first one"
+cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --audit-log "$W/audit-level.log"
+out_has "The output directories do not hold the same CTL:"
+out_has "$T2/CTLFile.tlv  SHA-256 $(sha256sum "$T1/CTLFile.tlv.bak" | cut -c1-64)"
+out_has "brought level with this run"
+cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" || bad "the lagging directory was not brought level"
+# the lagging directory is listed by ctl diff too; refusals (a newer CTL elsewhere, an
+# unanchored first directory): tests/attack/cases/sign-ctl-newer-elsewhere.sh
+cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"
+expect 0 "$CTLSIGN" ctl diff --cluster "$CL"
+out_has "The output directories do not hold the same CTL:"
+cp "$T1/CTLFile.tlv" "$T2/CTLFile.tlv"
+
 step "mode: non-secure keeps SAST certificates, drops server ones; and back"
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=C --pin env:PIN_C --mode non-secure
 out_has "mode:    mixed -> non-secure"
+# three generations of backups: the first CTL (create) is now .bak.1
+cmp -s "$T1/CTLFile.tlv.bak.1" "$W/first.tlv" || bad "the CTL before the previous one not kept as .bak.1"
+[ ! -e "$T1/CTLFile.tlv.bak.2" ] || bad ".bak.2 made up although there were only two CTLs before"
 "$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | python3 -c '
 import json,sys; d=json.load(sys.stdin); assert d["mode"]=="non-secure"
 assert all(r["has_certificate"]==(r["role"]=="SAST") for r in d["records"]), d' || bad "non-secure records"
 interop "$T1/CTLFile.tlv" "$W/hsm/C.pem"
-expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B
+# The mode persists (issue 12, item 3): a routine update does not switch mixed mode back
+# on because the cluster file says mixed; it is refused, naming --mode.
+snap
+expect 9 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B \
+  --add-token pkcs11:token=E
+err_has "is non-secure but .*cluster.ini says mode = mixed; pass --mode mixed to switch it (or --mode non-secure to keep it), or edit the file"
+unchanged
+expect 9 "$CTLSIGN" ctl diff --cluster "$CL"
+err_has "pass --mode mixed"
+# ...and with the file saying non-secure, the update keeps non-secure.
+sed 's#^mode = mixed#mode = non-secure#' "$CL" > "$W/cluster/nonsecure.ini"
+expect 0 "$CTLSIGN" ctl update --cluster "$W/cluster/nonsecure.ini" "${M[@]}" --yes --force \
+  --token pkcs11:token=B --pin env:PIN_B
+grep -q "mode:" "$W/out" && bad "an update without --mode changed the mode"
+"$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | python3 -c '
+import json,sys; assert json.load(sys.stdin)["mode"]=="non-secure"' || bad "the mode did not persist"
+expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B --mode mixed
 out_has "mode:    non-secure -> mixed"
 interop "$T1/CTLFile.tlv" "$W/hsm/B.pem"
 
@@ -280,9 +379,9 @@ out_has "ctl-create"
 out_has "ctl-update"
 out_has "ctl-delete-token"
 grep '"phase":"intent"' "$W/audit.log" | grep -c '"result":"ok"' > "$W/nok"
-[ "$(cat "$W/nok")" = 10 ] || bad "expected 10 intent lines (5 CTLs, 2 directories), got $(cat "$W/nok")"
+[ "$(cat "$W/nok")" = 12 ] || bad "expected 12 intent lines (6 CTLs, 2 directories), got $(cat "$W/nok")"
 grep '"phase":"outcome"' "$W/audit.log" | grep -c '"result":"ok"' > "$W/nok"
-[ "$(cat "$W/nok")" = 5 ] || bad "expected 5 ok outcome lines, got $(cat "$W/nok")"
+[ "$(cat "$W/nok")" = 6 ] || bad "expected 6 ok outcome lines, got $(cat "$W/nok")"
 expect 0 "$CTLSIGN" audit --verify "$W/audit.log"
 out_has "chain intact"
 echo '{"time": "broken' >> "$W/audit.log"

@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "cluster.h"
+#include "ctldiff.h"
 #include "ctlmake.h"
 #include "ctlrun.h"
 #include "publish.h"
@@ -123,7 +124,8 @@ static size_t count_other(const char *dir)
 		return 0;
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    strcmp(e->d_name, "CTLFile.tlv") && strcmp(e->d_name, "CTLFile.tlv.bak"))
+		    strcmp(e->d_name, "CTLFile.tlv") && strcmp(e->d_name, "CTLFile.tlv.bak") &&
+		    strcmp(e->d_name, "CTLFile.tlv.bak.1") && strcmp(e->d_name, "CTLFile.tlv.bak.2"))
 			n++;
 	closedir(d);
 	return n;
@@ -331,8 +333,29 @@ static void one_directory_fails(void **state)
 		assert_int_equal(chmod(f->d2, 0555), 0);
 	else
 		assert_int_equal(rename(f->d2, moved), 0);
-	assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
-			 CTL_E_PARTIAL);
+	{
+		struct publish_result res[2];
+		struct ctlrun_next nx = {.res = res, .nres = 2};
+		char *text = NULL, want[600];
+		size_t tn = 0;
+		FILE *mf;
+
+		f->o.results = res;
+		assert_int_equal(ctlrun_finish(f->recs.recs, f->recs.n, &f->signer, &f->o, &err),
+				 CTL_E_PARTIAL);
+		f->o.results = NULL;
+		/* the truth, in the audit log and in the next steps (issue 12, item 11) */
+		snprintf(want, sizeof(want), "\"detail\":\"the old file is still in: %s\"", f->d2);
+		assert_int_equal(lines_with(f->log, want), 1);
+		assert_non_null(mf = open_memstream(&text, &tn));
+		ctlrun_print_next(mf, f->c, &nx);
+		fclose(mf);
+		snprintf(want, sizeof(want), "NOT DONE: %s still holds the previous CTL", f->d2);
+		assert_non_null(strstr(text, want));
+		snprintf(want, sizeof(want), "NOT DONE: %s ", f->d1);
+		assert_null(strstr(text, want));
+		free(text);
+	}
 	assert_non_null(strstr(err.msg, "published to 1 of 2 directories"));
 	assert_int_equal(lines_with(f->log, "\"result\":\"partial\""), 1);
 	if (geteuid() == 0)
@@ -750,6 +773,124 @@ static void record_fails(void **state)
 	assert_int_equal(rc, CTL_OK);
 }
 
+/* The next steps fit the change (issue 12, item 12): the cluster's own CCM/TFTP services
+ * are restarted, an alternate TFTP server of another cluster is not told to restart
+ * anything, CAPF is restarted when its record changed, the CTL is imported on an ASA whose
+ * record changed; a CTL replaced by create --force means erasing it on every phone. */
+static void next_steps_fit_the_change(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	struct ctldiff all = {0}, none = {0};
+	struct ctlrun_next nx = {0};
+	char *text = NULL;
+	size_t tn = 0;
+	FILE *mf;
+
+	/* a first CTL: every server record is new */
+	assert_int_equal(ctldiff_compute(NULL, 0, -1, f->recs.recs, f->recs.n, CLUSTER_MIXED, &all,
+					 &err), CTL_OK);
+	nx.diff = &all;
+	assert_non_null(mf = open_memstream(&text, &tn));
+	ctlrun_print_next(mf, f->c, &nx);
+	fclose(mf);
+	assert_non_null(strstr(text, "restart the Cisco CallManager and Cisco TFTP services on cucm1 (cucm1.example.com)"));
+	assert_non_null(strstr(text, "restart the Cisco Certificate Authority Proxy Function (CAPF) service on capf (capf.example.com)"));
+	assert_non_null(strstr(text, "import the new CTL on the ASA firewall asa1 (asa1.example.com)"));
+	assert_null(strstr(text, "alt1"));
+	assert_null(strstr(text, "tftp.other.example.com"));
+	assert_non_null(strstr(text, "reset all devices"));
+	assert_null(strstr(text, "Erase"));
+	free(text);
+	text = NULL;
+
+	/* nothing changed in CAPF or the firewall: neither is mentioned; replaced: erase */
+	assert_int_equal(ctldiff_compute(f->recs.recs, f->recs.n, CLUSTER_MIXED, f->recs.recs,
+					 f->recs.n, CLUSTER_MIXED, &none, &err), CTL_OK);
+	nx.diff = &none;
+	nx.replaced = true;
+	assert_non_null(mf = open_memstream(&text, &tn));
+	ctlrun_print_next(mf, f->c, &nx);
+	fclose(mf);
+	assert_non_null(strstr(text, "restart the Cisco CallManager and Cisco TFTP services on cucm1"));
+	assert_null(strstr(text, "CAPF"));
+	assert_null(strstr(text, "ASA"));
+	assert_non_null(strstr(text, "erase the CTL on every phone (Settings > Security > CTL > Erase, or a factory reset)"));
+	assert_null(strstr(text, "reset all devices"));
+	free(text);
+	ctldiff_free(&all);
+	ctldiff_free(&none);
+}
+
+static void assert_text(const char *dir, const char *name, const char *want)
+{
+	char path[400];
+	struct ctl_buf b = {0};
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	read_all(path, &b);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	ctl_buf_clear(&b);
+}
+
+/* Three generations of backups (issue 12): a --force after a recovery does not overwrite
+ * the only copy of the CTL from before it. A rerun after a kill that already wrote .bak
+ * shifts nothing (no generation lost, none doubled). */
+static void three_backups(void **state)
+{
+	struct fx *f = *state;
+	static const char *const gen[] = {"one", "two", "three", "four", "five"};
+	struct publish_result res[1];
+	char *dirs[1] = {f->d1};
+
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)gen[i],
+					     strlen(gen[i]), res), CTL_OK);
+	assert_text(f->d1, "CTLFile.tlv", "five");
+	assert_text(f->d1, "CTLFile.tlv.bak", "four");
+	assert_text(f->d1, "CTLFile.tlv.bak.1", "three");
+	assert_text(f->d1, "CTLFile.tlv.bak.2", "two");
+	assert_int_equal(count_other(f->d1), 0);
+
+	/* killed after "five" became .bak, before "six" was in place: the rerun */
+	put_file(f->d1, "CTLFile.tlv.bak", "five");
+	put_file(f->d1, "CTLFile.tlv.bak.1", "four");
+	put_file(f->d1, "CTLFile.tlv.bak.2", "three");
+	assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)"six", 3, res), CTL_OK);
+	assert_text(f->d1, "CTLFile.tlv", "six");
+	assert_text(f->d1, "CTLFile.tlv.bak", "five");
+	assert_text(f->d1, "CTLFile.tlv.bak.1", "four");
+	assert_text(f->d1, "CTLFile.tlv.bak.2", "three");
+
+	/* killed between the two shifts (.bak.1 already moved to .bak.2): nothing lost */
+	{
+		char p[400];
+
+		snprintf(p, sizeof(p), "%s/CTLFile.tlv.bak.1", f->d1);
+		assert_int_equal(unlink(p), 0);
+	}
+	put_file(f->d1, "CTLFile.tlv.bak.2", "four");
+	assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)"seven", 5, res), CTL_OK);
+	assert_text(f->d1, "CTLFile.tlv", "seven");
+	assert_text(f->d1, "CTLFile.tlv.bak", "six");
+	assert_text(f->d1, "CTLFile.tlv.bak.1", "five");
+	assert_text(f->d1, "CTLFile.tlv.bak.2", "four");
+
+	/* a planted backup generation is refused like a planted .bak */
+	{
+		char p[400];
+
+		snprintf(p, sizeof(p), "%s/CTLFile.tlv.bak.2", f->d1);
+		assert_int_equal(unlink(p), 0);
+		assert_int_equal(symlink("/etc/passwd", p), 0);
+		assert_int_equal(publish_all(dirs, 1, "CTLFile.tlv", (const uint8_t *)"x", 1, res),
+				 CTL_E_POLICY);
+		assert_text(f->d1, "CTLFile.tlv", "seven");
+		assert_int_equal(unlink(p), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -764,6 +905,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unaudited_never_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupted_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(next_steps_fit_the_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(three_backups, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

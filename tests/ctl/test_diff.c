@@ -265,6 +265,39 @@ static void other_name_form_is_unchanged(void **state)
 	assert_int_equal(ctlmake_find_sast(f->b.recs, f->b.n, f->ccm), -1);
 }
 
+/* A digest change is a change (issue 12, item 5): the same records signed with SHA-1
+ * instead of SHA-512 are not "up to date". */
+static void digest_change_is_a_change(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_err err = {0};
+	char *text = NULL;
+	size_t tn = 0;
+	FILE *mf;
+
+	copy_all(&f->b, &f->a);
+	assert_int_equal(ctldiff_compute(f->a.recs, f->a.n, CLUSTER_MIXED, f->b.recs, f->b.n,
+					 CLUSTER_MIXED, &f->d, &err), CTL_OK);
+	ctldiff_set_digest(&f->d, CTL_HASH_SHA512, CTL_HASH_SHA512);
+	assert_true(ctldiff_is_empty(&f->d));
+	ctldiff_set_digest(&f->d, CTL_HASH_SHA512, CTL_HASH_SHA1);
+	assert_false(ctldiff_is_empty(&f->d));
+	assert_non_null(mf = open_memstream(&text, &tn));
+	ctldiff_print(mf, &f->d);
+	fclose(mf);
+	assert_non_null(strstr(text, "digest:  sha512 -> sha1"));
+	free(text);
+	{
+		struct json_object *j = ctldiff_json(&f->d), *v;
+
+		assert_true(json_object_object_get_ex(j, "differs", &v));
+		assert_true(json_object_get_boolean(v));
+		assert_true(json_object_object_get_ex(j, "new_digest", &v));
+		assert_string_equal(json_object_get_string(v), "sha1");
+		json_object_put(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(renamed_recertified_removed_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(select_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_sast_listed, setup, teardown),
+		cmocka_unit_test_setup_teardown(digest_change_is_a_change, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,7 @@ variant() { # NAME SED-EXPR: a copy of the demo cluster file with one change
   cmp -s "$CL" "$W/cluster/$1.ini" && fail "variant $1: the edit did not apply"
   echo "$W/cluster/$1.ini"
 }
-A_B=(--yes --token pkcs11:token=A --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B)
+A_B=(--yes --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B --pin env:PIN_B)
 
 # An issued CA certificate alone: refused, with or without --strict, before any token.
 cp "$CERTDATA/issued-ca.pem" "$W/cluster/certs/"

@@ -14,8 +14,8 @@ cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 CL=$W/cluster/cluster.ini T1=$W/cluster/tftp T2=$W/cluster/tftp-backup
 mkdir -p "$T1" "$T2"
 M=(--module "$SOFTHSM_MODULE")
-run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A \
-  --token pkcs11:token=B --pin env:PIN_A --pin env:PIN_B
+run 0 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --token pkcs11:token=B --pin env:PIN_B
 
 SECRET="the officer's private notes: not for phones"
 printf '%s\n' "$SECRET" >"$W/secret"
@@ -33,6 +33,17 @@ err_has "$T2/CTLFile.tlv is a symbolic link"
 ! grep -rqF -- "$SECRET" "$W/cluster" || fail "the secret was copied into the TFTP tree"
 tree >"$W/after"
 diff "$W/before" "$W/after" >&2 || fail "something was published or changed"
+
+# the first directory's CTLFile.tlv, read as the current CTL: never through a link
+# (ctl update and ctl diff), so the secret is neither parsed nor shown
+mv "$T1/CTLFile.tlv" "$W/ctl1.tlv"
+ln -s "$W/ctl1.tlv" "$T1/CTLFile.tlv"
+run 9 update
+err_has "$T1/CTLFile.tlv is a symbolic link"
+run 9 "$CTLSIGN" ctl diff --cluster "$CL"
+err_has "$T1/CTLFile.tlv is a symbolic link"
+rm "$T1/CTLFile.tlv"
+mv "$W/ctl1.tlv" "$T1/CTLFile.tlv"
 
 # a FIFO, then a directory, planted as the lock file of the second directory
 rm "$T2/CTLFile.tlv"
