@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 /* Certificates and keys are small; anything bigger is not one. */
 #define CTL_MAX_PEM_SIZE (1024u * 1024)
@@ -78,6 +79,19 @@ X509 *ctl_cert_from_der(const uint8_t *der, size_t len, struct ctl_err *err)
 	return x;
 }
 
+/* A file that holds a private key where a certificate was expected: said so, since the
+ * officer most likely picked the wrong one of a key pair's two files. */
+static bool holds_private_key(const struct ctl_buf *b)
+{
+	static const char marker[] = "PRIVATE KEY-----";
+	size_t n = sizeof(marker) - 1;
+
+	for (size_t i = 0; i + n <= b->len; i++)
+		if (!memcmp(b->data + i, marker, n))
+			return true;
+	return false;
+}
+
 X509 *ctl_cert_load(const char *path, struct ctl_err *err)
 {
 	struct ctl_buf b = {0};
@@ -97,10 +111,95 @@ X509 *ctl_cert_load(const char *path, struct ctl_err *err)
 		x = d2i_X509(NULL, &p, (long)b.len);
 		ERR_clear_error();
 	}
-	ctl_buf_clear(&b);
-	if (!x)
+	if (!x && holds_private_key(&b))
+		ctl_fail(err, CTL_E_MALFORMED,
+			 "%s is a private key, not a certificate: give the certificate", path);
+	else if (!x)
 		ctl_fail(err, CTL_E_MALFORMED, "%s: not a PEM or DER certificate", path);
+	ctl_buf_clear(&b);
 	return x;
+}
+
+X509 *ctl_cert_load_leaf(const char *path, size_t *ncerts, struct ctl_err *err)
+{
+	struct ctl_buf b = {0};
+	STACK_OF(X509_INFO) *infos = NULL;
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	X509 *leaf = NULL;
+	size_t nleaf = 0;
+	BIO *bio;
+	int n;
+
+	*ncerts = 0;
+	if (!certs) {
+		ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	if (ctl_read_file(path, CTL_MAX_PEM_SIZE, &b, err)) {
+		sk_X509_free(certs);
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(b.data, (int)b.len);
+	if (bio) {
+		infos = PEM_X509_INFO_read_bio(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	ERR_clear_error();
+	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		if (xi->x509 && sk_X509_push(certs, xi->x509) > 0)
+			xi->x509 = NULL; /* now owned by certs */
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (sk_X509_num(certs) == 0) {
+		const uint8_t *p = b.data;
+		X509 *x = d2i_X509(NULL, &p, (long)b.len);
+
+		ERR_clear_error();
+		if (x && !sk_X509_push(certs, x))
+			X509_free(x);
+	}
+	n = sk_X509_num(certs);
+	*ncerts = (size_t)n;
+	if (n == 0) {
+		if (holds_private_key(&b))
+			ctl_fail(err, CTL_E_MALFORMED,
+				 "%s is a private key, not a certificate: give the server's "
+				 "certificate (and keep the key off this machine)",
+				 path);
+		else
+			ctl_fail(err, CTL_E_MALFORMED, "%s: not a PEM or DER certificate", path);
+		goto out;
+	}
+	/* The leaf is the one certificate that issued none of the others. */
+	for (int i = 0; i < n; i++) {
+		X509 *cand = sk_X509_value(certs, i);
+		bool issued = false;
+
+		for (int j = 0; j < n && !issued; j++)
+			issued = j != i && X509_check_issued(cand, sk_X509_value(certs, j)) == X509_V_OK;
+		if (!issued) {
+			leaf = cand;
+			nleaf++;
+		}
+	}
+	if (nleaf != 1) {
+		ctl_fail(err, CTL_E_USAGE,
+			 "%s holds %d certificates and %s: put the server's own certificate alone "
+			 "in the file (or with the CA certificates that issued it)",
+			 path, n,
+			 nleaf ? "several of them issued none of the others (not one chain)"
+			       : "each issued another (a loop)");
+		leaf = NULL;
+		goto out;
+	}
+	X509_up_ref(leaf);
+out:
+	ERR_clear_error();
+	sk_X509_pop_free(certs, X509_free);
+	ctl_buf_clear(&b);
+	return leaf;
 }
 
 EVP_PKEY *ctl_pkey_load(const char *path, struct ctl_err *err)

@@ -258,6 +258,11 @@ char *ctl_name_string(const X509_NAME *name);
 char *ctl_cert_fingerprint(X509 *cert, int hash_alg);
 /* Loads a certificate from PEM or DER. */
 X509 *ctl_cert_load(const char *path, struct ctl_err *err);
+/* A server's certificate from a file that may hold its chain: every certificate of a PEM
+ * file (or the one of a DER file); with several, the leaf (the one that issued none of
+ * the others). *ncerts: how many the file holds. Not exactly one leaf: CTL_E_USAGE; a
+ * private key instead of a certificate is named as such. */
+X509 *ctl_cert_load_leaf(const char *path, size_t *ncerts, struct ctl_err *err);
 X509 *ctl_cert_from_der(const uint8_t *der, size_t len, struct ctl_err *err);
 /* Loads a private key from PEM or DER. */
 EVP_PKEY *ctl_pkey_load(const char *path, struct ctl_err *err);

@@ -91,9 +91,24 @@ int p11_destroy_label(struct p11_module *m, CK_SESSION_HANDLE s, const char *lab
 int p11_generate_rsa(struct p11_module *m, CK_SESSION_HANDLE s, unsigned bits,
 		     const char *label, const unsigned char *id, size_t id_len,
 		     CK_OBJECT_HANDLE *priv, EVP_PKEY **pub, struct ctl_err *err);
+/* An existing RSA private key stored on the token (C_CreateObject): CKA_TOKEN,
+ * CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_SIGN only; its public half
+ * beside it (CKA_VERIFY). The key's components are wiped from our memory. On failure
+ * the handles created so far are returned (the caller destroys them). */
+int p11_import_rsa(struct p11_module *m, CK_SESSION_HANDLE s, const EVP_PKEY *key,
+		   const char *label, const unsigned char *id, size_t id_len,
+		   CK_OBJECT_HANDLE *priv, CK_OBJECT_HANDLE *pub, struct ctl_err *err);
+/* Reads the key's attributes back: CTL_E_TOKEN unless sensitive, not extractable, a
+ * token object, private and able to sign. */
+int p11_key_protected(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+		      struct ctl_err *err);
 /* Stores a certificate object (CKA_TOKEN, CKA_ID, CKA_LABEL, subject, issuer, serial). */
 int p11_store_cert(struct p11_module *m, CK_SESSION_HANDLE s, X509 *cert, const char *label,
 		   const unsigned char *id, size_t id_len, struct ctl_err *err);
+/* The same, returning the new object's handle. */
+int p11_store_cert_h(struct p11_module *m, CK_SESSION_HANDLE s, X509 *cert, const char *label,
+		     const unsigned char *id, size_t id_len, CK_OBJECT_HANDLE *h,
+		     struct ctl_err *err);
 
 /* RSA PKCS#1 v1.5 over a DigestInfo built for md_nid (NID_sha1/sha256/sha512) and the
  * digest; the signature (modulus length) is written to sig, *sig_len set. */

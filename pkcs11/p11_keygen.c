@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/param_build.h>
 
 static EVP_PKEY *rsa_from_parts(const unsigned char *n, size_t nlen, const unsigned char *e,
@@ -91,6 +92,15 @@ int p11_generate_rsa(struct p11_module *m, CK_SESSION_HANDLE s, unsigned bits,
 int p11_store_cert(struct p11_module *m, CK_SESSION_HANDLE s, X509 *cert, const char *label,
 		   const unsigned char *id, size_t id_len, struct ctl_err *err)
 {
+	CK_OBJECT_HANDLE h;
+
+	return p11_store_cert_h(m, s, cert, label, id, id_len, &h, err);
+}
+
+int p11_store_cert_h(struct p11_module *m, CK_SESSION_HANDLE s, X509 *cert, const char *label,
+		     const unsigned char *id, size_t id_len, CK_OBJECT_HANDLE *hout,
+		     struct ctl_err *err)
+{
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_CERTIFICATE_TYPE ct = CKC_X_509;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -119,14 +129,142 @@ int p11_store_cert(struct p11_module *m, CK_SESSION_HANDLE s, X509 *cert, const 
 		{CKA_SERIAL_NUMBER, ser, (CK_ULONG)serlen},
 		{CKA_VALUE, der, (CK_ULONG)dlen},
 	};
+	*hout = CK_INVALID_HANDLE;
 	rv = m->fl->C_CreateObject(s, t, sizeof(t) / sizeof(t[0]), &h);
 	if (rv != CKR_OK)
 		rc = ctl_fail(err, CTL_E_TOKEN, "cannot store the certificate on the token: %s",
 			      p11_rv_name(rv));
+	else
+		*hout = h;
 out:
 	OPENSSL_free(der);
 	OPENSSL_free(subj);
 	OPENSSL_free(iss);
 	OPENSSL_free(ser);
 	return rc;
+}
+
+/* One RSA component as big-endian bytes in buf (wiped by the caller). */
+static bool rsa_part(const EVP_PKEY *key, const char *name, unsigned char *buf, size_t cap,
+		     CK_ATTRIBUTE *a, CK_ATTRIBUTE_TYPE type)
+{
+	BIGNUM *bn = NULL;
+	int n;
+
+	if (!EVP_PKEY_get_bn_param(key, name, &bn))
+		return false;
+	n = BN_num_bytes(bn);
+	if (n <= 0 || (size_t)n > cap || BN_bn2bin(bn, buf) != n) {
+		BN_clear_free(bn);
+		return false;
+	}
+	BN_clear_free(bn);
+	*a = (CK_ATTRIBUTE){type, buf, (CK_ULONG)n};
+	return true;
+}
+
+int p11_import_rsa(struct p11_module *m, CK_SESSION_HANDLE s, const EVP_PKEY *key,
+		   const char *label, const unsigned char *id, size_t id_len,
+		   CK_OBJECT_HANDLE *priv, CK_OBJECT_HANDLE *pub, struct ctl_err *err)
+{
+	enum { CAP = 512, NPARTS = 8 };
+	static const struct {
+		const char *name;
+		CK_ATTRIBUTE_TYPE type;
+	} parts[NPARTS] = {
+		{OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS},
+		{OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT},
+		{OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT},
+		{OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1},
+		{OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2},
+		{OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1},
+		{OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2},
+		{OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT},
+	};
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_KEY_TYPE kt = CKK_RSA;
+	CK_OBJECT_CLASS privc = CKO_PRIVATE_KEY, pubc = CKO_PUBLIC_KEY;
+	unsigned char *buf = OPENSSL_secure_zalloc(CAP * NPARTS);
+	CK_ATTRIBUTE t[13 + NPARTS];
+	CK_ULONG nt = 0;
+	CK_RV rv;
+	int rc = CTL_OK;
+
+	*priv = *pub = CK_INVALID_HANDLE;
+	if (!buf)
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	t[nt++] = (CK_ATTRIBUTE){CKA_CLASS, &privc, sizeof(privc)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt, sizeof(kt)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof(yes)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof(no)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof(no)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_UNWRAP, &no, sizeof(no)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)label, strlen(label)};
+	t[nt++] = (CK_ATTRIBUTE){CKA_ID, (void *)id, id_len};
+	for (size_t i = 0; i < NPARTS; i++)
+		if (!rsa_part(key, parts[i].name, buf + i * CAP, CAP, &t[nt++], parts[i].type)) {
+			rc = ctl_fail(err, CTL_E_UNSUPPORTED,
+				      "the RSA key lacks its CRT components (or is larger than 4096 "
+				      "bits); nothing was written to the token");
+			goto out;
+		}
+	rv = m->fl->C_CreateObject(s, t, nt, priv);
+	if (rv != CKR_OK) {
+		*priv = CK_INVALID_HANDLE;
+		rc = ctl_fail(err, CTL_E_TOKEN, "the token refused the private key: %s",
+			      p11_rv_name(rv));
+		goto out;
+	}
+	/* The public half (modulus and exponent, the first two parts), as provision makes. */
+	{
+		CK_ATTRIBUTE pt[] = {
+			{CKA_CLASS, &pubc, sizeof(pubc)},
+			{CKA_KEY_TYPE, &kt, sizeof(kt)},
+			{CKA_TOKEN, &yes, sizeof(yes)},
+			{CKA_PRIVATE, &no, sizeof(no)},
+			{CKA_VERIFY, &yes, sizeof(yes)},
+			{CKA_ENCRYPT, &no, sizeof(no)},
+			{CKA_WRAP, &no, sizeof(no)},
+			{CKA_LABEL, (void *)label, strlen(label)},
+			{CKA_ID, (void *)id, id_len},
+			t[11],
+			t[12],
+		};
+		rv = m->fl->C_CreateObject(s, pt, sizeof(pt) / sizeof(pt[0]), pub);
+		if (rv != CKR_OK) {
+			*pub = CK_INVALID_HANDLE;
+			rc = ctl_fail(err, CTL_E_TOKEN, "the token refused the public key: %s",
+				      p11_rv_name(rv));
+		}
+	}
+out:
+	OPENSSL_secure_clear_free(buf, CAP * NPARTS);
+	return rc;
+}
+
+int p11_key_protected(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+		      struct ctl_err *err)
+{
+	CK_BBOOL sens = CK_FALSE, extr = CK_TRUE, tok = CK_FALSE, priv = CK_FALSE,
+		 sign = CK_FALSE;
+	CK_ATTRIBUTE a[] = {
+		{CKA_SENSITIVE, &sens, sizeof(sens)}, {CKA_EXTRACTABLE, &extr, sizeof(extr)},
+		{CKA_TOKEN, &tok, sizeof(tok)},       {CKA_PRIVATE, &priv, sizeof(priv)},
+		{CKA_SIGN, &sign, sizeof(sign)},
+	};
+	CK_RV rv = m->fl->C_GetAttributeValue(s, key, a, sizeof(a) / sizeof(a[0]));
+
+	if (rv != CKR_OK)
+		return ctl_fail(err, CTL_E_TOKEN, "cannot read the new key's attributes: %s",
+				p11_rv_name(rv));
+	if (!sens || extr || !tok || !priv || !sign)
+		return ctl_fail(err, CTL_E_TOKEN,
+				"the token did not keep the key as asked (sensitive %s, extractable "
+				"%s, token %s, private %s, sign %s): removed it again",
+				sens ? "yes" : "no", extr ? "yes" : "no", tok ? "yes" : "no",
+				priv ? "yes" : "no", sign ? "yes" : "no");
+	return CTL_OK;
 }

@@ -116,8 +116,13 @@ int token_pin_read(const char *spec, bool uri_style, const char *prompt, char **
 void token_pin_free(char *pin);
 
 /* The new-PIN policy: differs from the current PIN and from the factory default,
- * at least max(min_len, token min) and at most the token max (0: no limit) long.
- * CTL_E_POLICY saying which rule failed. */
+ * at least max(min_len, token min) and at most the token max (0: no limit) long, not
+ * trivial (one character repeated, an ascending or descending run such as 12345678 or
+ * 87654321) and not the token's label (any case). CTL_E_POLICY saying which rule failed
+ * and naming the token. token_pin_policy: the same without a label. */
+int token_pin_policy_for(const char *label, const char *cur, const char *new_pin,
+			 const char *factory_pin, size_t min_len, unsigned long tok_min,
+			 unsigned long tok_max, struct ctl_err *err);
 int token_pin_policy(const char *cur, const char *new_pin, const char *factory_pin,
 		     size_t min_len, unsigned long tok_min, unsigned long tok_max,
 		     struct ctl_err *err);
@@ -153,6 +158,27 @@ struct token_provision_opts {
 };
 int token_provision(struct token_module *m, const struct token_opts *o,
 		    const struct token_provision_opts *p, X509 **cert_out, struct ctl_err *err);
+
+/* An existing RSA key and its certificate (PEM or DER files) stored on the token: the
+ * key sensitive, not extractable, private, a token object, for signing only; the
+ * certificate beside it with the same CKA_ID (SHA-1 of the public key) and label. A key
+ * that does not belong to the certificate: CTL_E_POLICY before the token is touched.
+ * The retry flags and the default-password rule apply. After creating the objects the
+ * key's attributes are read back and a test signature is checked against the
+ * certificate; on any failure what was created is removed again. */
+struct token_import_opts {
+	const char *key_path, *cert_path;
+	const char *label;      /* NULL: the URI's object=, else the certificate's CN */
+	bool force;             /* replace objects with that label */
+};
+struct token_import_result {
+	char token_label[33], object_label[128];
+	int bits;
+	X509 *cert;             /* owned by the caller */
+};
+int token_import(struct token_module *m, const struct token_opts *o,
+		 const struct token_import_opts *p, struct token_import_result *res,
+		 struct ctl_err *err);
 
 /* Token selection by URI (o->uri, NULL: the only initialised token): the slot's info.
  * No token / several: CTL_E_TOKEN listing what is present. */

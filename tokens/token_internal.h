@@ -44,4 +44,12 @@ int token_login_pin(struct token_module *m, const struct token_info *ti, const c
 		    bool rw, CK_SESSION_HANDLE *login, struct ctl_err *err);
 void token_logout(struct token_module *m, CK_SESSION_HANDLE login);
 
+/* What to do about a locked token, in practice: eTokens rarely have an SO PIN set, so a
+ * locked SAST token is replaced, not unblocked. Follows "... is locked". */
+#define TOKEN_LOCKED_ADVICE                                                                  \
+	"only its SO (administrator) PIN can unblock it, which eTokens rarely have: in "     \
+	"practice take a new token, add it with 'ctlsign ctl update --token OTHER "          \
+	"--add-token NEW' signed by your other SAST token, then remove this one with "       \
+	"'ctlsign ctl delete-token --token OTHER' and its certificate's serial"
+
 #endif

@@ -19,7 +19,7 @@ static void flags_now(struct token_module *m, const struct token_info *ti, char 
 		return;
 	}
 	if (ck.flags & CKF_USER_PIN_LOCKED)
-		snprintf(buf, len, "the token is now LOCKED: its security officer must unblock it");
+		snprintf(buf, len, "the token is now LOCKED; " TOKEN_LOCKED_ADVICE);
 	else if (ck.flags & CKF_USER_PIN_FINAL_TRY)
 		snprintf(buf, len, "ONE try left: the next wrong PIN locks the token");
 	else if (ck.flags & CKF_USER_PIN_COUNT_LOW)
@@ -45,7 +45,7 @@ int token_read_pin(const struct token_info *ti, const struct token_opts *o,
 int token_login_pin(struct token_module *m, const struct token_info *ti, const char *pin,
 		    bool rw, CK_SESSION_HANDLE *login, struct ctl_err *err)
 {
-	char now[128];
+	char now[400];
 	CK_SESSION_HANDLE s;
 	CK_RV rv;
 
@@ -75,8 +75,7 @@ int token_login_pin(struct token_module *m, const struct token_info *ti, const c
 				ti->label, ti->serial, now);
 	case CKR_PIN_LOCKED:
 		return ctl_fail(err, CTL_E_TOKEN,
-				"token '%s' (serial %s) is locked: its security officer must "
-				"unblock it",
+				"token '%s' (serial %s) is locked; " TOKEN_LOCKED_ADVICE,
 				ti->label, ti->serial);
 	case CKR_PIN_EXPIRED:
 		return ctl_fail(err, CTL_E_POLICY,

@@ -5,30 +5,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int read_new_pin(const struct token_info *ti, const char *src, char **out,
+#define NEW_PIN_TRIES 3
+
+/* The new PIN: from src (automation: the policy refuses at once), else asked on the
+ * terminal and confirmed. At the terminal a PIN the policy refuses, or a confirmation
+ * that differs, asks again (the reason shown above the next prompt), NEW_PIN_TRIES
+ * times in all: then the policy's refusal (CTL_E_POLICY), or for differing
+ * confirmations CTL_E_CANCELLED. The policy runs before any login: a refused new PIN
+ * costs no PIN try. */
+static int read_new_pin(const struct token_info *ti, const struct token_opts *o,
+			const char *src, const char *cur, size_t min_len, char **out,
 			struct ctl_err *err)
 {
-	char prompt[160], *again = NULL;
-	int rc;
+	char prompt[700], why[sizeof(err->msg)] = "", *again = NULL;
+	int rc = CTL_OK;
 
 	*out = NULL;
-	if (src)
-		return token_pin_read(src, false, NULL, out, err);
-	snprintf(prompt, sizeof(prompt), "new PIN for token '%s': ", ti->label);
-	if ((rc = token_pin_read(NULL, false, prompt, out, err)) != CTL_OK)
-		return rc;
-	snprintf(prompt, sizeof(prompt), "new PIN again: ");
-	if ((rc = token_pin_read(NULL, false, prompt, &again, err)) != CTL_OK) {
+	if (src) {
+		if ((rc = token_pin_read(src, false, NULL, out, err)) != CTL_OK)
+			return rc;
+		rc = token_pin_policy_for(ti->label, cur, *out, o->factory_pin, min_len,
+					  ti->min_pin_len, ti->max_pin_len, err);
+		goto done;
+	}
+	for (int attempt = 1; attempt <= NEW_PIN_TRIES; attempt++) {
+		if (why[0])
+			snprintf(prompt, sizeof(prompt), "%s; try again (%d of %d)\nnew PIN for token '%s': ",
+				 why, attempt, NEW_PIN_TRIES, ti->label);
+		else
+			snprintf(prompt, sizeof(prompt), "new PIN for token '%s': ", ti->label);
+		if ((rc = token_pin_read(NULL, false, prompt, out, err)) != CTL_OK)
+			return rc;
+		rc = token_pin_policy_for(ti->label, cur, *out, o->factory_pin, min_len,
+					  ti->min_pin_len, ti->max_pin_len, err);
+		if (rc != CTL_OK) {
+			snprintf(why, sizeof(why), "%s", err->msg);
+			token_pin_free(*out);
+			*out = NULL;
+			continue;
+		}
+		snprintf(prompt, sizeof(prompt), "new PIN for token '%s' again: ", ti->label);
+		if ((rc = token_pin_read(NULL, false, prompt, &again, err)) != CTL_OK)
+			goto done;
+		if (strcmp(*out, again) == 0) {
+			token_pin_free(again);
+			return CTL_OK;
+		}
+		token_pin_free(again);
+		again = NULL;
 		token_pin_free(*out);
 		*out = NULL;
-		return rc;
+		snprintf(why, sizeof(why), "the two new PINs for token '%s' differ", ti->label);
+		rc = ctl_fail(err, CTL_E_CANCELLED,
+			      "the two new PINs for token '%s' differed %d times; nothing changed",
+			      ti->label, NEW_PIN_TRIES);
 	}
-	if (strcmp(*out, again) != 0) {
+	return rc;
+done:
+	if (rc != CTL_OK) {
 		token_pin_free(*out);
 		*out = NULL;
-		rc = ctl_fail(err, CTL_E_USAGE, "the two new PINs differ; nothing changed");
 	}
-	token_pin_free(again);
 	return rc;
 }
 
@@ -54,11 +91,8 @@ int token_passwd(struct token_module *m, const struct token_opts *o, const char 
 		goto out;
 	if ((rc = token_read_pin(&ti, o, up, "current PIN", &cur, err)) != CTL_OK)
 		goto out;
-	if ((rc = read_new_pin(&ti, new_pin_src, &new_pin, err)) != CTL_OK)
-		goto out;
 	/* The policy before the login: a refused new PIN costs no try. */
-	if ((rc = token_pin_policy(cur, new_pin, o->factory_pin, min_len, ti.min_pin_len,
-				   ti.max_pin_len, err)) != CTL_OK)
+	if ((rc = read_new_pin(&ti, o, new_pin_src, cur, min_len, &new_pin, err)) != CTL_OK)
 		goto out;
 	if ((rc = token_login_pin(m, &ti, cur, true, &s, err)) != CTL_OK)
 		goto out;

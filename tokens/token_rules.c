@@ -43,9 +43,8 @@ int token_check_retry_flags(const struct token_info *ti, bool final_try, struct 
 {
 	if (ti->flags & CKF_USER_PIN_LOCKED)
 		return ctl_fail(err, CTL_E_TOKEN,
-				"token '%s' (serial %s) is locked after too many wrong PINs: its "
-				"security officer must unblock it (reset the user PIN with the SO PIN)",
-				ti->label, ti->serial);
+				"token '%s' (serial %s) is locked after too many wrong PINs; "
+				TOKEN_LOCKED_ADVICE, ti->label, ti->serial);
 	if ((ti->flags & CKF_USER_PIN_FINAL_TRY) && !final_try)
 		return ctl_fail(err, CTL_E_POLICY,
 				"token '%s' (serial %s) has ONE PIN try left: a wrong PIN locks it; "
@@ -72,32 +71,85 @@ int token_check_not_default(const struct token_info *ti, const char *pin,
 	return CTL_OK;
 }
 
+/* One character repeated ("aaaaaaaa"), or a run up or down by one ("12345678",
+ * "87654321", "abcdefgh"): the first PINs anyone tries. */
+static bool pin_trivial(const char *p, size_t len, const char **why)
+{
+	bool same = true, up = true, down = true;
+
+	for (size_t i = 1; i < len; i++) {
+		int d = (unsigned char)p[i] - (unsigned char)p[i - 1];
+		same = same && d == 0;
+		up = up && d == 1;
+		down = down && d == -1;
+	}
+	if (len < 2)
+		return false;
+	*why = same ? "one character repeated" : up ? "an ascending run" : "a descending run";
+	return same || up || down;
+}
+
+static bool same_ignoring_case(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a, y = *b;
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
 int token_pin_policy(const char *cur, const char *new_pin, const char *factory_pin,
 		     size_t min_len, unsigned long tok_min, unsigned long tok_max,
 		     struct ctl_err *err)
 {
+	return token_pin_policy_for(NULL, cur, new_pin, factory_pin, min_len, tok_min, tok_max,
+				    err);
+}
+
+int token_pin_policy_for(const char *label, const char *cur, const char *new_pin,
+			 const char *factory_pin, size_t min_len, unsigned long tok_min,
+			 unsigned long tok_max, struct ctl_err *err)
+{
 	size_t len = strlen(new_pin), need;
+	char who[64] = "";
+	const char *why = NULL;
 
 	if (!factory_pin)
 		factory_pin = TOKEN_DEFAULT_FACTORY_PIN;
 	if (min_len == 0)
 		min_len = TOKEN_DEFAULT_MIN_PIN_LEN;
+	if (label && *label)
+		snprintf(who, sizeof(who), " for token '%s'", label);
 	need = min_len > tok_min ? min_len : (size_t)tok_min;
 	if (cur && strcmp(cur, new_pin) == 0)
-		return ctl_fail(err, CTL_E_POLICY, "the new PIN must differ from the current one");
+		return ctl_fail(err, CTL_E_POLICY,
+				"the new PIN%s must differ from the current one", who);
 	if (*factory_pin && strcmp(factory_pin, new_pin) == 0)
 		return ctl_fail(err, CTL_E_POLICY,
-				"the new PIN must not be the factory default PIN");
+				"the new PIN%s must not be the factory default PIN", who);
 	if (len < need)
-		return ctl_fail(err, CTL_E_POLICY, "the new PIN is too short: at least %zu characters",
-				need);
+		return ctl_fail(err, CTL_E_POLICY,
+				"the new PIN%s is too short: at least %zu characters", who, need);
 	if (tok_max && len > tok_max)
 		return ctl_fail(err, CTL_E_POLICY,
-				"the new PIN is too long: the token takes at most %lu characters",
-				tok_max);
+				"the new PIN%s is too long: the token takes at most %lu characters",
+				who, tok_max);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)new_pin[i] < 0x20 || new_pin[i] == 0x7f)
 			return ctl_fail(err, CTL_E_POLICY,
-					"the new PIN must not contain control characters");
+					"the new PIN%s must not contain control characters", who);
+	if (pin_trivial(new_pin, len, &why))
+		return ctl_fail(err, CTL_E_POLICY,
+				"the new PIN%s is too easy to guess (%s): choose one that is not a "
+				"pattern",
+				who, why);
+	if (label && *label && same_ignoring_case(label, new_pin))
+		return ctl_fail(err, CTL_E_POLICY,
+				"the new PIN%s must not be the token's label", who);
 	return CTL_OK;
 }

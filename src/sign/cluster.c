@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <ini.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define CLUSTER_MAX_SERVERS 256
 #define CLUSTER_MAX_OUTPUTS 32
@@ -36,26 +38,39 @@ struct parse_state {
 	int cluster_line;
 	int mode_line, digest_line;
 	struct key_lines *keys;    /* per server */
+	bool strict;               /* --strict: certificate warnings refuse */
+	FILE *warn;                /* where warnings and notes go */
 };
 
 static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
+static int vfail_code_at(struct parse_state *st, int code, int line, const char *fmt,
+			 va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int vfail_code_at(struct parse_state *st, int code, int line, const char *fmt,
+			 va_list ap)
 {
 	char msg[400];
-	va_list ap;
 
 	if (st->failed)
 		return 0;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	st->failed = true;
 	if (line > 0)
-		ctl_fail(st->err, CTL_E_USAGE, "%s:%d: %s", st->file, line, msg);
+		ctl_fail(st->err, code, "%s:%d: %s", st->file, line, msg);
 	else
-		ctl_fail(st->err, CTL_E_USAGE, "%s: %s", st->file, msg);
+		ctl_fail(st->err, code, "%s: %s", st->file, msg);
+	return 0;
+}
+
+static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_code_at(st, CTL_E_USAGE, line, fmt, ap);
+	va_end(ap);
 	return 0;
 }
 
@@ -373,6 +388,134 @@ static bool is_private_key(const char *path)
 	return yes;
 }
 
+/* ---- the server certificates' sanity (issue 12 §4) ---- */
+
+static int refuse_at(struct parse_state *st, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A refusal by a rule (CTL_E_POLICY, exit 9). */
+static int refuse_at(struct parse_state *st, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_code_at(st, CTL_E_POLICY, line, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static void note_at(struct parse_state *st, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note_at(struct parse_state *st, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(st->warn, "ctlsign: %s:%d: ", st->file, line);
+	va_start(ap, fmt);
+	vfprintf(st->warn, fmt, ap);
+	va_end(ap);
+	fputc('\n', st->warn);
+}
+
+/* A doubt about a certificate: a warning, or with --strict a refusal (exit 9). */
+static int doubt_at(struct parse_state *st, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int doubt_at(struct parse_state *st, int line, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (st->strict)
+		return refuse_at(st, line, "%s (refused with --strict)", msg);
+	note_at(st, line, "warning: %s (--strict refuses this)", msg);
+	return 1;
+}
+
+static void time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!t || !ASN1_TIME_to_tm(t, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
+		snprintf(buf, len, "?");
+}
+
+/* The host is the certificate's CN or one of its SAN names (an IP host: a SAN IP). */
+static bool names_host(X509 *x, const char *host)
+{
+	unsigned char ip[16];
+
+	if (inet_pton(AF_INET, host, ip) == 1 && X509_check_ip_asc(x, host, 0) == 1)
+		return true;
+	return X509_check_host(x, host, 0,
+			       X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT |
+				       X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+			       NULL) == 1;
+}
+
+/* Loads the entry's certificate and checks it is one a server would present: the leaf
+ * of a chain file (said so), no CA certificate unless self-signed, valid now, naming
+ * the host. */
+static int load_server_cert(struct parse_state *st, struct cluster_server *s,
+			    const struct key_lines *k)
+{
+	const char *kind = cluster_kind_name(s->kind);
+	struct ctl_err cerr = {0};
+	size_t ncerts = 0;
+	char *subj, day[32];
+	uint32_t xf;
+	int ok = 1;
+
+	if (!(s->cert = ctl_cert_load_leaf(s->cert_path, &ncerts, &cerr)))
+		return fail_at(st, k->cert, "[%s %s] cert: %s", kind, s->name,
+			       is_private_key(s->cert_path) ?
+			       "the file is a private key, not a certificate: give the server's certificate (PEM or DER); the key stays on the server" :
+			       cerr.msg);
+	subj = ctl_name_string(X509_get_subject_name(s->cert));
+	if (ncerts > 1)
+		note_at(st, k->cert,
+			"[%s %s] cert: %s holds %zu certificates; taking the leaf %s (the others "
+			"are its issuers and are not put in the CTL)",
+			kind, s->name, s->cert_path, ncerts, subj ? subj : "?");
+	xf = X509_get_extension_flags(s->cert);
+	if ((xf & EXFLAG_CA) && !X509_self_signed(s->cert, 1)) {
+		char *iss = ctl_name_string(X509_get_issuer_name(s->cert));
+
+		ok = refuse_at(st, k->cert,
+			       "[%s %s] cert: %s is a CA certificate (CA:TRUE, issued by %s), not a "
+			       "server's: give the server's own certificate",
+			       kind, s->name, subj ? subj : "?", iss ? iss : "?");
+		free(iss);
+		goto out;
+	}
+	ERR_clear_error();
+	if (X509_cmp_current_time(X509_get0_notAfter(s->cert)) < 0) {
+		time_text(X509_get0_notAfter(s->cert), day, sizeof(day));
+		if (!(ok = doubt_at(st, k->cert,
+				    "[%s %s] cert: %s expired on %s; renew it on the server first",
+				    kind, s->name, subj ? subj : "?", day)))
+			goto out;
+	} else if (X509_cmp_current_time(X509_get0_notBefore(s->cert)) > 0) {
+		time_text(X509_get0_notBefore(s->cert), day, sizeof(day));
+		if (!(ok = doubt_at(st, k->cert, "[%s %s] cert: %s is not valid before %s", kind,
+				    s->name, subj ? subj : "?", day)))
+			goto out;
+	}
+	/* CAPF certificates are named CAPF-<id> by the vendor, never after the host. */
+	if (s->role != CTL_ROLE_CAPF && !names_host(s->cert, s->host))
+		ok = doubt_at(st, k->host,
+			      "[%s %s] host %s is neither the CN nor a subject alternative name of "
+			      "its certificate %s",
+			      kind, s->name, s->host, subj ? subj : "?");
+out:
+	free(subj);
+	return ok;
+}
+
 static int validate(struct parse_state *st)
 {
 	struct cluster *c = st->c;
@@ -389,7 +532,6 @@ static int validate(struct parse_state *st)
 	for (size_t i = 0; i < c->nservers; i++) {
 		struct cluster_server *s = &c->servers[i];
 		struct key_lines *k = &st->keys[i];
-		struct ctl_err cerr = {0};
 
 		if (s->role < 0)
 			return fail_at(st, s->line, "[server %s] needs role", s->name);
@@ -399,11 +541,8 @@ static int validate(struct parse_state *st)
 		if (!s->cert_path)
 			return fail_at(st, s->line, "[%s %s] needs cert", cluster_kind_name(s->kind),
 				       s->name);
-		if (!(s->cert = ctl_cert_load(s->cert_path, &cerr)))
-			return fail_at(st, k->cert, "[%s %s] cert: %s", cluster_kind_name(s->kind),
-				       s->name, is_private_key(s->cert_path) ?
-				       "the file is a private key, not a certificate: give the server's certificate (PEM or DER); the key stays on the server" :
-				       cerr.msg);
+		if (!load_server_cert(st, s, k))
+			return 0;
 		for (size_t j = 0; j < i; j++) {
 			struct cluster_server *o = &c->servers[j];
 
@@ -432,6 +571,12 @@ static int validate(struct parse_state *st)
 
 int cluster_load(const char *path, struct cluster **out, struct ctl_err *err)
 {
+	return cluster_load_opts(path, NULL, out, err);
+}
+
+int cluster_load_opts(const char *path, const struct cluster_load_opts *lo,
+		      struct cluster **out, struct ctl_err *err)
+{
 	struct parse_state st = {0};
 	struct cluster *c = calloc(1, sizeof(*c));
 	char *pathcopy = strdup(path);
@@ -448,6 +593,8 @@ int cluster_load(const char *path, struct cluster **out, struct ctl_err *err)
 	st.c = c;
 	st.err = err;
 	st.section = -2;
+	st.strict = lo && lo->strict;
+	st.warn = lo && lo->warn ? lo->warn : stderr;
 	c->mode = -1;
 	if (!(st.fp = fopen(path, "r"))) {
 		rc = ctl_fail(err, CTL_E_IO, "cannot read cluster file %s: %s", path, strerror(errno));
@@ -473,6 +620,20 @@ out:
 	}
 	*out = c;
 	return CTL_OK;
+}
+
+int cluster_check_mode(const struct cluster *c, int mode, struct ctl_err *err)
+{
+	if (mode != CLUSTER_MIXED)
+		return CTL_OK;
+	for (size_t i = 0; i < c->nservers; i++)
+		if (c->servers[i].role == CTL_ROLE_TFTP || c->servers[i].role == CTL_ROLE_CCM_TFTP)
+			return CTL_OK;
+	return ctl_fail(err, CTL_E_POLICY,
+			"%s: a mixed-mode CTL needs a TFTP server (phones check their signed "
+			"configuration files against it): add a [server NAME] with role = ccm+tftp "
+			"or tftp and its certificate",
+			c->path);
 }
 
 void cluster_free(struct cluster *c)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <openssl/x509.h>
 
@@ -53,6 +54,22 @@ struct cluster {
 /* Reads, validates and loads every certificate. CTL_E_USAGE for a bad file (with line),
  * CTL_E_IO if the file cannot be read. */
 int cluster_load(const char *path, struct cluster **out, struct ctl_err *err);
+
+/* The server certificates are checked as they load: from a file holding several, the
+ * leaf is taken (the one that issued none of the others; a note says so); a CA
+ * certificate (CA:TRUE) that is not self-signed is refused (CTL_E_POLICY); an expired
+ * or not yet valid certificate, and a host that is neither the certificate's CN nor in
+ * its subject alternative names (CAPF entries excepted: the vendor names those
+ * CAPF-<id>), are warnings, refusals (CTL_E_POLICY) with strict. */
+struct cluster_load_opts {
+	bool strict;       /* --strict */
+	FILE *warn;        /* warnings and notes (NULL: stderr) */
+};
+int cluster_load_opts(const char *path, const struct cluster_load_opts *lo,
+		      struct cluster **out, struct ctl_err *err);
+
+/* A mixed-mode CTL needs a TFTP record (role tftp or ccm+tftp): CTL_E_POLICY without. */
+int cluster_check_mode(const struct cluster *c, int mode, struct ctl_err *err);
 void cluster_free(struct cluster *c);
 
 const char *cluster_mode_name(int mode);   /* "mixed", "non-secure" */

@@ -50,6 +50,9 @@ static const char usage_create[] =
 	"not logged in to: a PIN given for one is only compared with the factory PIN.\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"                     (without: a warning)\n"
 	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
 	"  --pin SRC          env:VAR, file:PATH or fd:N: the PIN of the --token right before it\n"
 	"                     (a --pin before any --token is an error; without --token: the PIN\n"
@@ -95,6 +98,9 @@ static const char usage_update[] =
 	ANCHOR_HELP
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"                     (without: a warning)\n"
 	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
 	"  --pin SRC          the PIN of the --token or --add-token right before it: env:VAR,\n"
 	"                     file:PATH or fd:N (an added token is not logged in to; its PIN is\n"
@@ -145,7 +151,7 @@ static const char usage_show[] =
 
 static const char usage_diff[] =
 	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256]\n"
-	"                        [--json] [--exit-code]\n"
+	"                        [--strict] [--json] [--exit-code]\n"
 	"\n"
 	"Shows what 'ctlsign ctl update' would change in the current CTL after the cluster\n"
 	"file was edited (servers added, removed, renamed, re-certified; the mode; the digest),\n"
@@ -157,6 +163,9 @@ static const char usage_diff[] =
 	"--exit-code, exit 14 when the CTL would change (else 0, as without it).\n"
 	"\n"
 	"  --cluster FILE     the cluster description (INI)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"                     (without: a warning)\n"
 	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
 	"  --mode MODE        as for 'ctl update' (without it: the current CTL's mode, and a\n"
 	"                     cluster file whose mode differs is refused, exit 9)\n"
@@ -180,6 +189,7 @@ struct ctl_opts {
 	bool yes, force, final_try, json, exit_code;
 	int timeout_ms;
 	unsigned wait_s;     /* --wait: for another run's lock */
+	bool strict;         /* --strict: server certificate doubts refuse (issue 12 §4) */
 };
 
 /* Why the current CTL may be changed (issue 10, attack 1): a CTL in a TFTP directory is
@@ -389,6 +399,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		{"json", no_argument, NULL, 'j'},
 		{"trust-current", required_argument, NULL, 'H'},
 		{"exit-code", no_argument, NULL, 'X'},
+		{"strict", no_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
@@ -409,6 +420,7 @@ static int parse_opts(int argc, char **argv, struct ctl_opts *o, const char *usa
 		case 'y': o->yes = true; break;
 		case 'f': o->force = true; break;
 		case 'F': o->final_try = true; break;
+		case 'S': o->strict = true; break;
 		case 'H': {
 			size_t k = strlen(optarg);
 
@@ -853,7 +865,8 @@ static int build_records(struct ctl_state *s, const struct ctl_opts *o, int mode
 	for (size_t i = 0; i < s->cer.nadded; i++)
 		if ((rc = ctlmake_append_sast(&s->recs, s->cer.added[i].cert, err)) != CTL_OK)
 			return rc;
-	if ((rc = ctlmake_append_servers(&s->recs, s->c, mode, err)) != CTL_OK)
+	if ((rc = ctlmake_append_servers(&s->recs, s->c, mode, err)) != CTL_OK ||
+	    (rc = cluster_check_mode(s->c, mode, err)) != CTL_OK)
 		return rc;
 	if (ctlmake_count_role(s->recs.recs, s->recs.n, CTL_ROLE_SAST) < 2)
 		return ctl_fail(err, CTL_E_POLICY,
@@ -1088,7 +1101,8 @@ static int run(const struct ctl_opts *o)
 	ceremony_init(&s.cer, o->op == OP_CREATE ? CEREMONY_CREATE : CEREMONY_UPDATE, NULL);
 	s.cer.authorize_only = o->op == OP_DELETE;
 
-	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
+	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+				    &s.c, &err)) != CTL_OK)
 		goto fail;
 	if (s.c->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
@@ -1164,7 +1178,8 @@ static int run(const struct ctl_opts *o)
 		deleted = (long)idx[0];
 	}
 
-	if ((rc = token_module_open(o->module, &s.m, &err)) != CTL_OK)
+	if ((rc = cluster_check_mode(s.c, mode, &err)) != CTL_OK || /* before any token */
+	    (rc = token_module_open(o->module, &s.m, &err)) != CTL_OK)
 		goto fail;
 	rc = o->ntokens ? tokens_from_uris(&s, o, &err) : tokens_from_ceremony(&s, o, &err);
 	if (rc != CTL_OK)
@@ -1298,7 +1313,8 @@ static int run_diff(const struct ctl_opts *o)
 	int rc, mode;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cluster_load(o->cluster, &s.c, &err)) != CTL_OK)
+	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+				    &s.c, &err)) != CTL_OK)
 		goto fail;
 	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
 	if (o->current)

@@ -1,4 +1,4 @@
-/* cmd_token.c - `ctlsign token list|passwd|provision|sign|wait` (SPEC §4.1). */
+/* cmd_token.c - `ctlsign token list|passwd|provision|import|sign|wait` (SPEC §4.1). */
 #include "sign.h"
 #include "tool.h"
 #include "p11_uri.h"
@@ -19,7 +19,7 @@
 /* Options every token subcommand takes. */
 enum { O_MODULE = 0x100, O_TOKEN, O_PIN, O_FINAL_TRY, O_JSON, O_LOGIN, O_NEW_PIN, O_FACTORY,
        O_MINLEN, O_SUBJECT, O_BITS, O_YEARS, O_LABEL, O_FORCE, O_IN, O_OUT, O_HASH, O_REMOVED,
-       O_TIMEOUT, O_CERT_OUT };
+       O_TIMEOUT, O_CERT_OUT, O_KEY, O_CERT };
 
 #define COMMON_HELP                                                                         \
 	"  --module PATH    PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit's\n"   \
@@ -294,7 +294,10 @@ static const char passwd_usage[] =
 	"usage: ctlsign token passwd [options]\n"
 	"Changes the token's user PIN (C_SetPIN). Asks the current PIN, then the new one\n"
 	"twice. The new PIN must differ from the current one and from the factory default,\n"
-	"and be at least --min-length (default 8) and within the token's own limits.\n\n" COMMON_HELP
+	"be at least --min-length (default 8) and within the token's own limits, and not be\n"
+	"trivial: one character repeated (aaaaaaaa), an ascending or descending run\n"
+	"(12345678, 87654321), or the token's label. At the prompt a refused PIN or a\n"
+	"confirmation that differs asks again, three times in all (then exit 12).\n\n" COMMON_HELP
 	"  --new-pin SRC    new PIN from env:VAR, file:PATH or fd:N (automation)\n"
 	"  --factory-pin P  the factory default PIN to refuse (default Cisco123; not secret)\n"
 	"  --min-length N   minimum new PIN length (default 8)\n";
@@ -443,6 +446,87 @@ static int cmd_provision(int argc, char **argv)
 		return tool_report(&err);
 	}
 	X509_free(cert);
+	return CTL_OK;
+}
+
+/* ---- import: an existing server key and certificate onto a token ---- */
+
+static const char import_usage[] =
+	"usage: ctlsign token import --token URI --key KEY.pem --cert CERT.pem [options]\n"
+	"Brings an existing key (e.g. the TFTP server's, from its disk) onto a token: the\n"
+	"private key is stored sensitive and not extractable (it can sign, never be read\n"
+	"back), the certificate beside it with the same CKA_ID and label. A key and\n"
+	"certificate that do not belong together are refused (exit 9) before the token is\n"
+	"touched. RSA keys only, unencrypted PEM or DER. The token must not be on its\n"
+	"factory PIN. Afterwards destroy every file copy of the key (e.g. shred -u KEY).\n\n"
+	COMMON_HELP
+	"  --key FILE       the private key (PEM or DER, unencrypted)\n"
+	"  --cert FILE      its certificate (PEM or DER)\n"
+	"  --label L        object label (default: the URI's object=, else the certificate's CN)\n"
+	"  --force          replace existing objects with that label\n"
+	"  --factory-pin P  the factory default PIN to refuse (default Cisco123)\n";
+
+static int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {COMMON_OPTS,
+					     {"key", required_argument, NULL, O_KEY},
+					     {"cert", required_argument, NULL, O_CERT},
+					     {"label", required_argument, NULL, O_LABEL},
+					     {"force", no_argument, NULL, O_FORCE},
+					     {"factory-pin", required_argument, NULL, O_FACTORY},
+					     {0, 0, 0, 0}};
+	struct tool_getopt g = {argc, argv, opts, NULL, import_usage, false};
+	struct common co = {0};
+	struct token_import_opts p = {0};
+	struct token_import_result res;
+	struct token_module *m;
+	struct ctl_err err = {0};
+	int c, rc;
+
+	while ((c = tool_getopt(&g)) != -1) {
+		if (common_opt(c, &co))
+			continue;
+		switch (c) {
+		case O_KEY: p.key_path = optarg; break;
+		case O_CERT: p.cert_path = optarg; break;
+		case O_LABEL: p.label = optarg; break;
+		case O_FORCE: p.force = true; break;
+		case O_FACTORY: co.o.factory_pin = optarg; break;
+		default: return CTL_E_USAGE;
+		}
+	}
+	if (g.help_shown)
+		return CTL_OK;
+	if (optind < argc)
+		return tool_fail(CTL_E_USAGE, "token import: unexpected argument '%s'", argv[optind]);
+	if (!p.key_path || !p.cert_path)
+		return tool_fail(CTL_E_USAGE, "token import: --key and --cert are required");
+	if (!co.o.uri)
+		return tool_fail(CTL_E_USAGE, "token import: --token URI is required (the token "
+					      "the key goes onto)");
+	if ((rc = open_module(&co, &m)) != CTL_OK)
+		return rc;
+	rc = token_import(m, &co.o, &p, &res, &err);
+	token_module_close(m);
+	if (rc != CTL_OK)
+		return tool_report(&err);
+	{
+		char *sha1 = ctl_cert_fingerprint(res.cert, CTL_HASH_SHA1);
+		char *subj = ctl_name_string(X509_get_subject_name(res.cert));
+
+		fprintf(stderr,
+			"%s: imported RSA-%d key and certificate %s (SHA-1 %s) onto token '%s' as "
+			"'%s': sensitive, not extractable\n"
+			"%s: sign with --key 'pkcs11:token=%s;object=%s'\n"
+			"%s: now destroy every file copy of the key: shred -u %s (and its backups); "
+			"it is safe only on the token\n",
+			tool_prog, res.bits, subj ? subj : "?", sha1 ? sha1 : "?", res.token_label,
+			res.object_label, tool_prog, res.token_label, res.object_label, tool_prog,
+			p.key_path);
+		free(sha1);
+		free(subj);
+	}
+	X509_free(res.cert);
 	return CTL_OK;
 }
 
@@ -595,6 +679,7 @@ static const struct tool_cmd token_cmds[] = {
 	{"list", cmd_list, "list tokens, their PIN flags, keys and certificates (--json)"},
 	{"passwd", cmd_passwd, "change a token's PIN"},
 	{"provision", cmd_provision, "labs/CI: generate a key pair and self-signed cert on a token"},
+	{"import", cmd_import, "store an existing key (not extractable) and its cert on a token"},
 	{"sign", cmd_token_sign, "sign a file's digest with the token key (raw signature)"},
 	{"wait", cmd_wait, "wait for one token to be inserted, or removed"},
 	{NULL, NULL, NULL},

@@ -13,24 +13,91 @@
 
 #include "cluster.h"
 
+/* The header lines of a case, each "; KEY: TEXT" (or "; quiet"):
+ *   expect: ok | <substring of the one-line error>   (first line, always)
+ *   code: N          the error's exit code (default: any)
+ *   also: TEXT       a further substring of the error (repeatable)
+ *   warns: TEXT      a loaded file's warnings and notes contain TEXT (repeatable)
+ *   quiet            a loaded file gives no warning or note at all
+ *   strict: ok | TEXT  loaded with --strict: fine, or refused (exit 9) with TEXT
+ *   mode: ok | TEXT  cluster_check_mode for the file's mode: fine, or refused with TEXT */
+#define MAX_HDR 8
+struct case_hdr {
+	char expect[512], strict[512], mode[512];
+	char also[MAX_HDR][512], warns[MAX_HDR][512];
+	size_t nalso, nwarns;
+	int code;
+	bool quiet;
+};
+
+static void read_hdr(const char *path, struct case_hdr *h)
+{
+	char line[600];
+	FILE *fp = fopen(path, "r");
+
+	memset(h, 0, sizeof(*h));
+	h->code = -1;
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		char *v;
+
+		line[strcspn(line, "\r\n")] = 0;
+		if (strncmp(line, "; ", 2))
+			continue;
+		v = strstr(line, ": ");
+		if (!strcmp(line, "; quiet")) {
+			h->quiet = true;
+			continue;
+		}
+		if (!v)
+			continue;
+		*v = 0;
+		v += 2;
+		if (!strcmp(line + 2, "expect"))
+			snprintf(h->expect, sizeof(h->expect), "%s", v);
+		else if (!strcmp(line + 2, "strict"))
+			snprintf(h->strict, sizeof(h->strict), "%s", v);
+		else if (!strcmp(line + 2, "mode"))
+			snprintf(h->mode, sizeof(h->mode), "%s", v);
+		else if (!strcmp(line + 2, "code"))
+			h->code = atoi(v);
+		else if (!strcmp(line + 2, "also") && h->nalso < MAX_HDR)
+			snprintf(h->also[h->nalso++], sizeof(h->also[0]), "%s", v);
+		else if (!strcmp(line + 2, "warns") && h->nwarns < MAX_HDR)
+			snprintf(h->warns[h->nwarns++], sizeof(h->warns[0]), "%s", v);
+	}
+	fclose(fp);
+	if (!h->expect[0])
+		fail_msg("%s: no '; expect:' line", path);
+}
+
+/* cluster_load_opts with warnings caught in *warned (caller frees). */
+static int load(const char *path, bool strict, struct cluster **c, struct ctl_err *err,
+		char **warned)
+{
+	size_t len = 0;
+	FILE *w = open_memstream(warned, &len);
+	struct cluster_load_opts lo = {.strict = strict, .warn = w};
+	int rc;
+
+	assert_non_null(w);
+	rc = cluster_load_opts(path, &lo, c, err);
+	fclose(w);
+	return rc;
+}
+
 static void run_case(void **state)
 {
 	const char *path = *state;
-	char first[512], *expect;
+	struct case_hdr h;
 	struct cluster *c = NULL;
 	struct ctl_err err = {0};
-	FILE *fp = fopen(path, "r");
+	char *warned = NULL;
 	int rc;
 
-	assert_non_null(fp);
-	assert_non_null(fgets(first, sizeof(first), fp));
-	fclose(fp);
-	first[strcspn(first, "\r\n")] = 0;
-	expect = strstr(first, "expect: ");
-	assert_non_null(expect);
-	expect += 8;
-	rc = cluster_load(path, &c, &err);
-	if (!strcmp(expect, "ok")) {
+	read_hdr(path, &h);
+	rc = load(path, false, &c, &err, &warned);
+	if (!strcmp(h.expect, "ok")) {
 		if (rc != CTL_OK)
 			fail_msg("%s: expected ok, got: %s", path, err.msg);
 		assert_non_null(c);
@@ -40,17 +107,55 @@ static void run_case(void **state)
 			assert_non_null(c->servers[i].cert);
 			assert_true(c->servers[i].role >= 0);
 		}
+		for (size_t i = 0; i < h.nwarns; i++)
+			if (!strstr(warned, h.warns[i]))
+				fail_msg("%s: no warning '%s' in:\n%s", path, h.warns[i], warned);
+		if (h.quiet && *warned)
+			fail_msg("%s: expected no warning, got:\n%s", path, warned);
+		if (h.mode[0]) {
+			rc = cluster_check_mode(c, c->mode, &err);
+			if (!strcmp(h.mode, "ok") && rc != CTL_OK)
+				fail_msg("%s: mode check refused: %s", path, err.msg);
+			if (strcmp(h.mode, "ok") &&
+			    (rc != CTL_E_POLICY || !strstr(err.msg, h.mode)))
+				fail_msg("%s: mode check: want '%s', got %d '%s'", path, h.mode, rc,
+					 err.msg);
+		}
 		cluster_free(c);
+		free(warned);
+		if (h.strict[0]) {
+			c = NULL;
+			rc = load(path, true, &c, &err, &warned);
+			if (!strcmp(h.strict, "ok")) {
+				if (rc != CTL_OK)
+					fail_msg("%s: refused with --strict: %s", path, err.msg);
+				cluster_free(c);
+			} else {
+				if (rc == CTL_OK)
+					cluster_free(c);
+				if (rc != CTL_E_POLICY || !strstr(err.msg, h.strict))
+					fail_msg("%s: --strict: want exit 9 '%s', got %d '%s'", path,
+						 h.strict, rc, err.msg);
+				assert_null(c);
+			}
+			free(warned);
+		}
 		return;
 	}
+	free(warned);
 	if (rc == CTL_OK) {
 		cluster_free(c);
-		fail_msg("%s: expected error '%s', got ok", path, expect);
+		fail_msg("%s: expected error '%s', got ok", path, h.expect);
 	}
 	assert_null(c);
 	assert_int_equal(rc, err.code);
-	if (!strstr(err.msg, expect))
-		fail_msg("%s: expected '%s' in: %s", path, expect, err.msg);
+	if (!strstr(err.msg, h.expect))
+		fail_msg("%s: expected '%s' in: %s", path, h.expect, err.msg);
+	for (size_t i = 0; i < h.nalso; i++)
+		if (!strstr(err.msg, h.also[i]))
+			fail_msg("%s: expected also '%s' in: %s", path, h.also[i], err.msg);
+	if (h.code >= 0 && rc != h.code)
+		fail_msg("%s: exit code %d, expected %d: %s", path, rc, h.code, err.msg);
 	/* one line, naming the file */
 	assert_null(strchr(err.msg, '\n'));
 	assert_non_null(strstr(err.msg, path));

@@ -1,10 +1,13 @@
-# lib.sh - shared by the t-*.sh token tests. Arguments: CTLSIGN SRC_DIR WORK_DIR [THREADS_BIN]
+# lib.sh - shared by the t-*.sh token tests. Arguments: CTLSIGN SRC_DIR WORK_DIR [THREADS_BIN
+# [CTLVERIFY MKFIXTURE]]
 # Creates NTOKENS (default 2) fresh SoftHSM tokens in WORK_DIR (own SOFTHSM2_CONF).
 set -euo pipefail
 CTLSIGN=$1
 SRC=$2
 WORK=$3
 THREADS_BIN=${4:-}
+CTLVERIFY=${5:-}
+MKFIXTURE=${6:-}
 rm -rf "$WORK"
 mkdir -p "$WORK"
 eval "$("$SRC/scripts/softhsm-tokens" "$WORK/hsm" "${NTOKENS:-2}")"

@@ -12,6 +12,19 @@ run 9 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:FACTORY --new
 err_has "at least 12"
 run 2 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:FACTORY --new-pin env:LONG
 err_has "longer than"
+# Trivial PINs (issue 12 §13): refused before any login, the message names the token.
+export TRIVIAL=12345678
+run 9 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:FACTORY --new-pin env:TRIVIAL
+err_has "the new PIN for token 'SAST1' is too easy to guess (an ascending run)"
+export TRIVIAL=87654321
+run 9 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:FACTORY --new-pin env:TRIVIAL
+err_has "too easy to guess (a descending run)"
+export TRIVIAL=aaaaaaaa
+run 9 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:FACTORY --new-pin env:TRIVIAL
+err_has "too easy to guess (one character repeated)"
+export TRIVIAL=sast1
+run 9 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:FACTORY --new-pin env:TRIVIAL --min-length 4
+err_has "the new PIN for token 'SAST1' must not be the token's label"
 run 11 "$CTLSIGN" token passwd --token pkcs11:token=SAST1 --pin env:OTHER --new-pin env:NEWPIN
 err_has "wrong PIN"
 p11 "$FACTORY" >/dev/null 2>&1 || fail "a refused change altered the PIN"

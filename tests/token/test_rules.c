@@ -201,11 +201,21 @@ static const struct {
 	{"Other999", "Vendor99", "Vendor99", 0, 4, 255, false, "factory default"},
 	{"Cisco123", "short", NULL, 0, 4, 255, false, "at least 8"},
 	{"Cisco123", "1234567", NULL, 0, 4, 255, false, "at least 8"},
-	{"Cisco123", "12345678", NULL, 0, 4, 255, true, NULL},
+	/* Trivial PINs (issue 12 §13): one character repeated, a run up or down. */
+	{"Cisco123", "12345678", NULL, 0, 4, 255, false, "too easy to guess (an ascending run)"},
+	{"Cisco123", "87654321", NULL, 0, 4, 255, false, "too easy to guess (a descending run)"},
+	{"Cisco123", "aaaaaaaa", NULL, 0, 4, 255, false, "(one character repeated)"},
+	{"Cisco123", "00000000", NULL, 0, 4, 255, false, "(one character repeated)"},
+	{"Cisco123", "abcdefghij", NULL, 0, 4, 255, false, "(an ascending run)"},
+	{"Cisco123", "ZYXWVUTS", NULL, 0, 4, 255, false, "(a descending run)"},
+	{"Cisco123", "12345679", NULL, 0, 4, 255, true, NULL},
+	{"Cisco123", "aaaaaaab", NULL, 0, 4, 255, true, NULL},
+	{"Cisco123", "24681357", NULL, 0, 4, 255, true, NULL},
+	{"Cisco123", "12341234", NULL, 0, 4, 255, true, NULL},
 	{"Cisco123", "12345678", NULL, 10, 4, 255, false, "at least 10"},
 	{"Cisco123", "12345678", NULL, 6, 9, 255, false, "at least 9"},
 	{"Cisco123", "123456789012", NULL, 0, 4, 10, false, "at most 10"},
-	{"Cisco123", "1234567890", NULL, 0, 4, 10, true, NULL},
+	{"Cisco123", "1357924680", NULL, 0, 4, 10, true, NULL},
 	{"Cisco123", "tab\there12", NULL, 0, 4, 0, false, "control characters"},
 };
 
@@ -220,6 +230,41 @@ static void test_pin_policy(void **state)
 			fail_msg("case %zu: refused: %s", i, err.msg);
 		if (!policy[i].ok && (rc != CTL_E_POLICY || !strstr(err.msg, policy[i].msg)))
 			fail_msg("case %zu: want '%s', got %d '%s'", i, policy[i].msg, rc, err.msg);
+	}
+}
+
+/* The token-aware policy: the label is refused (any case) and every message names the
+ * token. */
+static void test_pin_policy_label(void **state)
+{
+	static const struct {
+		const char *new_pin;
+		bool ok;
+		const char *msg;
+	} c[] = {
+		{"SAST-ADN0001", false, "must not be the token's label"},
+		{"sast-adn0001", false, "must not be the token's label"},
+		{"SAST-ADN0002", true, NULL},
+		{"Cisco123", false, "factory default"},
+		{"short", false, "too short"},
+		{"99999999", false, "too easy to guess"},
+		{"Cur-PIN-42", false, "differ from the current"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct ctl_err err = {0};
+		int rc = token_pin_policy_for("SAST-ADN0001", "Cur-PIN-42", c[i].new_pin, NULL, 0, 4,
+					      255, &err);
+		if (c[i].ok) {
+			if (rc != CTL_OK)
+				fail_msg("'%s' refused: %s", c[i].new_pin, err.msg);
+			continue;
+		}
+		if (rc != CTL_E_POLICY || !strstr(err.msg, c[i].msg))
+			fail_msg("'%s': want '%s', got %d '%s'", c[i].new_pin, c[i].msg, rc, err.msg);
+		if (!strstr(err.msg, "for token 'SAST-ADN0001'"))
+			fail_msg("'%s': the message does not name the token: %s", c[i].new_pin,
+				 err.msg);
 	}
 }
 
@@ -240,7 +285,10 @@ static void test_retry_flags(void **state)
 	assert_int_equal(token_check_retry_flags(&ti, true, &err), CTL_OK);
 	ti.flags |= TOKEN_F_PIN_LOCKED;
 	assert_int_equal(token_check_retry_flags(&ti, true, &err), CTL_E_TOKEN);
-	assert_non_null(strstr(err.msg, "security officer"));
+	/* What to do with a locked eToken in practice: a new token, then delete-token. */
+	assert_non_null(strstr(err.msg, "token 'SAST1' (serial 42) is locked"));
+	assert_non_null(strstr(err.msg, "--add-token"));
+	assert_non_null(strstr(err.msg, "ctlsign ctl delete-token"));
 	token_flags_text(ti.flags, buf, sizeof(buf));
 	assert_string_equal(buf, "initialised, count-low, final-try, locked");
 	token_flags_text(0, buf, sizeof(buf));
@@ -271,7 +319,8 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pin_sources), cmocka_unit_test(test_pin_read),
-		cmocka_unit_test(test_pin_policy), cmocka_unit_test(test_retry_flags),
+		cmocka_unit_test(test_pin_policy), cmocka_unit_test(test_pin_policy_label),
+		cmocka_unit_test(test_retry_flags),
 		cmocka_unit_test(test_default_rule),
 	};
 	if (argc < 2)

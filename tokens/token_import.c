@@ -1,0 +1,173 @@
+/* token_import.c - an existing server key brought onto a token (issue 12 §7): a TFTP
+ * server's key that lives on its disk becomes a sensitive, non-extractable token key,
+ * with its certificate beside it, so that `ctlsign sign --key pkcs11:...` can use it. */
+#include "token_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+/* The label when none is given: the certificate's CN (else "imported"). */
+static void default_label(X509 *cert, char *buf, size_t len)
+{
+	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf,
+					  (int)len);
+
+	if (n <= 0)
+		snprintf(buf, len, "imported");
+}
+
+/* A signature made on the token with the new key must verify with the certificate. */
+static int check_signs(struct token_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+		       X509 *cert, struct ctl_err *err)
+{
+	static const unsigned char msg[] = "ctlsign token import: test signature";
+	unsigned char md[32], sig[1024];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx;
+	CK_RV rv;
+	int ok;
+
+	if (!EVP_Digest(msg, sizeof(msg), md, NULL, EVP_sha256(), NULL))
+		return ctl_fail(err, CTL_E_INTERNAL, "digest failed");
+	rv = p11_sign_digest(m->p, s, key, NID_sha256, md, sizeof(md), sig, &siglen);
+	if (rv != CKR_OK)
+		return ctl_fail(err, CTL_E_TOKEN, "the token cannot sign with the imported key: %s",
+				p11_rv_name(rv));
+	ctx = EVP_MD_CTX_new();
+	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1 &&
+	     EVP_DigestVerify(ctx, sig, siglen, msg, sizeof(msg)) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return ctl_fail(err, CTL_E_TOKEN,
+				"a signature by the imported key does not verify with the certificate");
+	return CTL_OK;
+}
+
+int token_import(struct token_module *m, const struct token_opts *o,
+		 const struct token_import_opts *p, struct token_import_result *res,
+		 struct ctl_err *err)
+{
+	struct p11_uri u, *up = NULL;
+	struct token_info ti;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE h = 0, hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE,
+			 hcert = CK_INVALID_HANDLE;
+	static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE};
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	char *pin = NULL, labelbuf[128];
+	const char *label;
+	unsigned char id[SHA_DIGEST_LENGTH], *spki = NULL;
+	int rc, bits, spki_len;
+	bool done = false;
+
+	memset(res, 0, sizeof(*res));
+	memset(&ti, 0, sizeof(ti));
+	if (!p->key_path || !p->cert_path)
+		return ctl_fail(err, CTL_E_USAGE, "token import needs --key PEM and --cert PEM");
+	/* Both files first, and whether they belong together: nothing is asked of the token
+	 * for a pair that does not match. */
+	if (!(cert = ctl_cert_load(p->cert_path, err)))
+		return err->code;
+	if (!(key = ctl_pkey_load(p->key_path, err))) {
+		rc = err->code;
+		goto out;
+	}
+	if (X509_check_private_key(cert, key) != 1) {
+		char *subj = ctl_name_string(X509_get_subject_name(cert));
+
+		rc = ctl_fail(err, CTL_E_POLICY,
+			      "the key in %s does not belong to the certificate %s (%s): their "
+			      "public keys differ; nothing was written to any token",
+			      p->key_path, p->cert_path, subj ? subj : "?");
+		free(subj);
+		goto out;
+	}
+	ERR_clear_error();
+	bits = EVP_PKEY_get_bits(key);
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || bits < 1024 || bits > 4096) {
+		rc = ctl_fail(err, CTL_E_UNSUPPORTED,
+			      "%s is not an RSA key of 1024 to 4096 bits: the files ctlsign signs "
+			      "need RSA (PKCS#1 v1.5)",
+			      p->key_path);
+		goto out;
+	}
+	/* CKA_ID: the SHA-1 of the public key (SubjectPublicKeyInfo), the same for key and
+	 * certificate. */
+	if ((spki_len = i2d_PUBKEY(key, &spki)) <= 0 ||
+	    !EVP_Digest(spki, (size_t)spki_len, id, NULL, EVP_sha1(), NULL)) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot encode the public key");
+		goto out;
+	}
+	if (o->uri) {
+		if ((rc = p11_uri_parse(o->uri, &u, err)) != CTL_OK)
+			goto out;
+		up = &u;
+	}
+	if (p->label)
+		snprintf(labelbuf, sizeof(labelbuf), "%s", p->label);
+	else if (up && up->object)
+		snprintf(labelbuf, sizeof(labelbuf), "%s", up->object);
+	else
+		default_label(cert, labelbuf, sizeof(labelbuf));
+	label = labelbuf;
+	if ((rc = token_select_uri(m, up, &ti, err)) != CTL_OK)
+		goto out;
+	/* The usual PIN rules: retry flags, and no production key onto a token still on
+	 * its factory PIN. */
+	if ((rc = token_check_not_default(&ti, NULL, o->factory_pin, err)) != CTL_OK ||
+	    (rc = token_login(m, &ti, o, up, true, &s, &pin, err)) != CTL_OK ||
+	    (rc = token_check_not_default(&ti, pin, o->factory_pin, err)) != CTL_OK)
+		goto out;
+	for (size_t i = 0; i < 3 && !h; i++)
+		if ((rc = p11_find_object(m->p, s, classes[i], NULL, 0, label, &h, err)) != CTL_OK)
+			goto out;
+	if (h && !p->force) {
+		rc = ctl_fail(err, CTL_E_POLICY,
+			      "token '%s' already holds objects labelled '%s'; choose another "
+			      "--label, or replace them with --force",
+			      ti.label, label);
+		goto out;
+	}
+	if (h && (rc = p11_destroy_label(m->p, s, label, err)) != CTL_OK)
+		goto out;
+	if ((rc = p11_import_rsa(m->p, s, key, label, id, sizeof(id), &hpriv, &hpub, err)) !=
+		    CTL_OK ||
+	    (rc = p11_key_protected(m->p, s, hpriv, err)) != CTL_OK ||
+	    (rc = p11_store_cert_h(m->p, s, cert, label, id, sizeof(id), &hcert, err)) != CTL_OK ||
+	    (rc = check_signs(m, s, hpriv, cert, err)) != CTL_OK)
+		goto out;
+	done = true;
+	snprintf(res->token_label, sizeof(res->token_label), "%s", ti.label);
+	snprintf(res->object_label, sizeof(res->object_label), "%s", label);
+	res->bits = bits;
+	res->cert = cert;
+	cert = NULL;
+out:
+	/* Half an import is no import: what was created is removed again. */
+	if (!done && s != CK_INVALID_HANDLE) {
+		if (hcert != CK_INVALID_HANDLE)
+			m->p->fl->C_DestroyObject(s, hcert);
+		if (hpub != CK_INVALID_HANDLE)
+			m->p->fl->C_DestroyObject(s, hpub);
+		if (hpriv != CK_INVALID_HANDLE)
+			m->p->fl->C_DestroyObject(s, hpriv);
+	}
+	OPENSSL_free(spki);
+	token_pin_free(pin);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	token_logout(m, s);
+	token_info_clear(&ti);
+	if (up)
+		p11_uri_clear(up);
+	return rc;
+}
