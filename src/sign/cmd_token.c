@@ -19,7 +19,7 @@
 /* Options every token subcommand takes. */
 enum { O_MODULE = 0x100, O_TOKEN, O_PIN, O_FINAL_TRY, O_JSON, O_LOGIN, O_NEW_PIN, O_FACTORY,
        O_MINLEN, O_SUBJECT, O_BITS, O_YEARS, O_LABEL, O_FORCE, O_IN, O_OUT, O_HASH, O_REMOVED,
-       O_TIMEOUT, O_CERT_OUT, O_KEY, O_CERT };
+       O_TIMEOUT, O_CERT_OUT, O_KEY, O_CERT, O_CTL };
 
 #define COMMON_HELP                                                                         \
 	"  --module PATH    PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit's\n"   \
@@ -103,7 +103,10 @@ static const char list_usage[] =
 	"Lists every slot holding a token: label, manufacturer, model, serial, PIN flags,\n"
 	"and each key/certificate pair (label, id, key type and size, certificate subject,\n"
 	"serial, SHA-1 fingerprint, validity). Works without a PIN; --login also shows\n"
-	"private objects (asks each token's PIN, or --pin for all).\n\n" COMMON_HELP
+	"private objects (asks each token's PIN, or --pin for all). With --ctl, each\n"
+	"certificate is marked with the record it has in that CTL (e.g. SAST), or as not in it.\n\n"
+	COMMON_HELP
+	"  --ctl FILE       the current CTL (e.g. tftp/CTLFile.tlv): is each certificate in it?\n"
 	"  --json           machine-readable output\n";
 
 static struct json_object *cert_json(X509 *x, bool *expired)
@@ -136,8 +139,17 @@ static struct json_object *cert_json(X509 *x, bool *expired)
 	return o;
 }
 
+/* The role of the record of ctl that is cert ("SAST", ...), or NULL (or no ctl). */
+static const char *in_ctl(const struct ctl_file *ctl, X509 *cert)
+{
+	for (size_t i = 0; ctl && cert && i < ctl->nrecords; i++)
+		if (ctl_record_is_cert(&ctl->records[i], cert))
+			return ctl_role_name(ctl->records[i].role);
+	return NULL;
+}
+
 static struct json_object *token_json(const struct token_info *ti, struct token_object *objs,
-				      size_t nobj)
+				      size_t nobj, const struct ctl_file *ctl)
 {
 	struct json_object *t = json_object_new_object(), *f = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
@@ -170,6 +182,10 @@ static struct json_object *token_json(const struct token_info *ti, struct token_
 		json_object_object_add(o, "key_bits", json_object_new_int(objs[i].key_bits));
 		if (objs[i].cert)
 			json_object_object_add(o, "cert", cert_json(objs[i].cert, &expired));
+		if (objs[i].cert && ctl) {
+			const char *role = in_ctl(ctl, objs[i].cert);
+			json_object_object_add(o, "in_ctl", role ? json_object_new_string(role) : NULL);
+		}
 		if ((objs[i].has_private || objs[i].has_public) && !objs[i].cert)
 			json_object_array_add(w, json_object_new_string("no certificate"));
 		if (expired)
@@ -181,7 +197,8 @@ static struct json_object *token_json(const struct token_info *ti, struct token_
 	return t;
 }
 
-static void token_text(const struct token_info *ti, struct token_object *objs, size_t nobj)
+static void token_text(const struct token_info *ti, struct token_object *objs, size_t nobj,
+		       const struct ctl_file *ctl)
 {
 	char flags[128];
 
@@ -207,6 +224,13 @@ static void token_text(const struct token_info *ti, struct token_object *objs, s
 			       expired ? "  ** EXPIRED **" : "");
 #undef S
 			json_object_put(c);
+			if (ctl) {
+				const char *role = in_ctl(ctl, o->cert);
+				if (role)
+					printf("      in the current CTL: %s record\n", role);
+				else
+					printf("      not in the current CTL\n");
+			}
 		} else if (o->has_private || o->has_public) {
 			printf("    ** no certificate for this key **\n");
 		}
@@ -216,8 +240,11 @@ static void token_text(const struct token_info *ti, struct token_object *objs, s
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {COMMON_OPTS, {"json", no_argument, NULL, O_JSON},
-					     {"login", no_argument, NULL, O_LOGIN}, {0, 0, 0, 0}};
+					     {"login", no_argument, NULL, O_LOGIN},
+					     {"ctl", required_argument, NULL, O_CTL}, {0, 0, 0, 0}};
 	struct tool_getopt g = {argc, argv, opts, NULL, list_usage, false};
+	const char *ctl_path = NULL, *env_module = getenv(TOKEN_MODULE_ENV);
+	struct ctl_file *ctl = NULL;
 	struct common co = {0};
 	bool json = false, login = false;
 	struct token_module *m;
@@ -234,6 +261,8 @@ static int cmd_list(int argc, char **argv)
 			json = true;
 		else if (c == O_LOGIN)
 			login = true;
+		else if (c == O_CTL)
+			ctl_path = optarg;
 		else
 			return CTL_E_USAGE;
 	}
@@ -241,24 +270,40 @@ static int cmd_list(int argc, char **argv)
 		return CTL_OK;
 	if (optind < argc)
 		return tool_fail(CTL_E_USAGE, "token list: unexpected argument '%s'", argv[optind]);
-	if ((rc = open_module(&co, &m)) != CTL_OK)
+	if (ctl_path) {
+		if (ctl_parse_file(ctl_path, &ctl, &err) != CTL_OK)
+			return tool_report(&err);
+		if (ctl->kind != CTL_KIND_CTL) {
+			ctl_file_free(ctl);
+			return tool_fail(CTL_E_MALFORMED, "token list: %s is not a CTL", ctl_path);
+		}
+	}
+	if ((rc = open_module(&co, &m)) != CTL_OK) {
+		ctl_file_free(ctl);
 		return rc;
+	}
 	if (co.o.uri) {
 		v = calloc(1, sizeof(*v));
 		if (!v || token_select(m, co.o.uri, v, &err) != CTL_OK) {
 			free(v);
 			token_module_close(m);
+			ctl_file_free(ctl);
 			return tool_report(&err);
 		}
 		n = 1;
 	} else if (token_module_list(m, &v, &n, &err) != CTL_OK) {
 		token_module_close(m);
+		ctl_file_free(ctl);
 		return tool_report(&err);
 	}
 	arr = json_object_new_array();
 	if (!json)
-		printf("module %s: %zu token%s\n", co.module ? co.module : "(default)", n,
-		       n == 1 ? "" : "s");
+		printf("module %s%s: %zu token%s\n",
+		       co.module ? co.module : env_module && *env_module ? env_module
+									 : "p11-kit's proxy",
+		       co.module ? "" : env_module && *env_module ? " (from $" TOKEN_MODULE_ENV ")"
+								  : " (the default)",
+		       n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
 		struct token_object *objs = NULL;
 		size_t nobj = 0;
@@ -266,7 +311,7 @@ static int cmd_list(int argc, char **argv)
 			if (!json)
 				printf("slot %lu: token not initialised\n", v[i].slot_id);
 			else
-				json_object_array_add(arr, token_json(&v[i], NULL, 0));
+				json_object_array_add(arr, token_json(&v[i], NULL, 0, ctl));
 			continue;
 		}
 		if (token_list_objects(m, &v[i], login ? &co.o : NULL, &objs, &nobj, &err) != CTL_OK) {
@@ -274,9 +319,9 @@ static int cmd_list(int argc, char **argv)
 			continue;
 		}
 		if (json)
-			json_object_array_add(arr, token_json(&v[i], objs, nobj));
+			json_object_array_add(arr, token_json(&v[i], objs, nobj, ctl));
 		else
-			token_text(&v[i], objs, nobj);
+			token_text(&v[i], objs, nobj, ctl);
 		token_objects_free(objs, nobj);
 	}
 	if (json)
@@ -285,6 +330,7 @@ static int cmd_list(int argc, char **argv)
 		json_object_put(arr);
 	token_infos_free(v, n);
 	token_module_close(m);
+	ctl_file_free(ctl);
 	return rc;
 }
 

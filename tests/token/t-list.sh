@@ -50,6 +50,31 @@ import json, sys
 t = [x for x in json.load(open(sys.argv[1])) if x["label"] == "SAST2"][0]
 assert t["objects"][0]["warnings"] == ["no certificate"], t' "$WORK/out"
 
+# The module line says where the module came from.
+run 0 "$CTLSIGN" token list
+out_has "module $MOD (from \$CTLSIGN_PKCS11_MODULE): "
+
+# --ctl: each certificate is marked with its record in that CTL, or as not in it.
+MKFIXTURE=${6:?mkfixture}
+V=$SRC/tests/data/vectors
+pkcs11-tool --module "$MOD" --token-label SAST1 --read-object --type cert --label sast \
+	-o "$WORK/sast1-token.der" >/dev/null 2>&1 || fail "cannot read SAST1's certificate"
+"$MKFIXTURE" tlv -K ctl -k "$V/sast1.key" -c "$V/sast1.crt" -o "$WORK/ctl.tlv" \
+	"sast:$V/sast1.crt" "sast:$WORK/sast1-token.der" "ccm+tftp:$V/ccm.crt" >/dev/null ||
+	fail "mkfixture"
+run 0 "$CTLSIGN" token list --ctl "$WORK/ctl.tlv" --token pkcs11:token=SAST1
+out_has "in the current CTL: SAST record"
+"$MKFIXTURE" tlv -K ctl -k "$V/sast1.key" -c "$V/sast1.crt" -o "$WORK/other.tlv" \
+	"sast:$V/sast1.crt" "sast:$V/sast2.crt" "ccm+tftp:$V/ccm.crt" >/dev/null || fail "mkfixture"
+run 0 "$CTLSIGN" token list --ctl "$WORK/other.tlv" --token pkcs11:token=SAST1
+out_has "not in the current CTL"
+run 0 "$CTLSIGN" token list --json --ctl "$WORK/ctl.tlv" --token pkcs11:token=SAST1
+python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t[0]["objects"][0]["in_ctl"] == "SAST", t' "$WORK/out"
+run 4 "$CTLSIGN" token list --ctl "$V/SEP001122334455.cnf.xml.sgn"
+
 # Explicit --module beats the environment; a bad module says what to do.
 run 0 env -u CTLSIGN_PKCS11_MODULE "$CTLSIGN" token list --module "$MOD"
 out_has "token 'SAST1'"
