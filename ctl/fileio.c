@@ -94,10 +94,18 @@ static int write_all(int fd, const uint8_t *data, size_t len)
 int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
 		     struct ctl_err *err)
 {
+	return ctl_write_atomic_ex(path, data, len, mode, NULL, err);
+}
+
+int ctl_write_atomic_ex(const char *path, const uint8_t *data, size_t len, unsigned mode,
+			int *renamed, struct ctl_err *err)
+{
 	char *tmp, *dir, *slash;
 	size_t plen = strlen(path);
 	int fd, dfd, e;
 
+	if (renamed)
+		*renamed = 0;
 	if (plen == 0)
 		return ctl_fail(err, CTL_E_USAGE, "empty output path");
 	tmp = malloc(plen + 16);
@@ -142,6 +150,8 @@ int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned
 		ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
 		goto out;
 	}
+	if (renamed)
+		*renamed = 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0) {
 		e = errno;
