@@ -73,5 +73,23 @@ point fsync "$dir_fsync..$((dir_fsync + 2))" EIO new 3
 point openat "$dir_open" EACCES new 0   # the directory cannot even be opened for its fsync
 point fsync "$tmp_fsync" EIO old 3      # before it: rolled back
 
+# A reader meets a committed install that was not finished (killed between the state's
+# rename and the CTL's) and cannot repair it (every rename fails): it still reads the
+# store, and names the CTL the repair keeps; a reader that can repairs it.
+echo "--- status on an unfinished install it cannot repair"
+fresh
+rc=0
+strace -f -qq -o "$W/trace3" -e trace=rename -e inject=rename:signal=SIGKILL:when=3 \
+  "$CTLVERIFY" install --store "$S" "$W/new.tlv" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 137 ] || bad "install was not killed at its third rename ($rc)"
+[ -e "$S/CTLFile.tlv.next" ] || bad "no CTLFile.tlv.next after the kill"
+h=$(strace -f -qq -o /dev/null -e trace=rename,unlink,unlinkat -e inject=rename,unlink,unlinkat:error=EROFS \
+  "$CTLVERIFY" status --store "$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ctl"]["sha256"])') \
+  || bad "status failed on a store it cannot repair"
+[ "$h" = "$new" ] || bad "status names $h, not the committed CTL"
+[ -e "$S/CTLFile.tlv.next" ] || bad "the injected errors did not stop the repair"
+[ "$(held)" = "$new" ] || bad "status (repairing) does not name the committed CTL"
+[ ! -e "$S/CTLFile.tlv.next" ] && cmp -s "$S/CTLFile.tlv" "$W/new.tlv" || bad "status did not finish the install"
+
 if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "all store fsync checks passed"
