@@ -338,6 +338,11 @@ int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned
  * its durability is in doubt. */
 int ctl_write_atomic_ex(const char *path, const uint8_t *data, size_t len, unsigned mode,
 			int *renamed, struct ctl_err *err);
+/* The first half of ctl_write_atomic, for a caller that renames several files as one
+ * step: writes and syncs PATH.tmp.XXXXXX, whose name goes to *tmp_out (caller frees;
+ * renames it, or unlinks it). On failure nothing is left behind. */
+int ctl_write_temp(const char *path, const uint8_t *data, size_t len, unsigned mode,
+		   char **tmp_out, struct ctl_err *err);
 /* Removes what ctl_write_atomic(DIR/NAME) leaves when it is killed before its rename:
  * regular files NAME.tmp.XXXXXX. Call only while no writer of DIR/NAME can be running
  * (under the caller's lock). *removed (may be NULL) counts them. */

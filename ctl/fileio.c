@@ -172,6 +172,45 @@ out:
 	return CTL_E_IO;
 }
 
+int ctl_write_temp(const char *path, const uint8_t *data, size_t len, unsigned mode,
+		   char **tmp_out, struct ctl_err *err)
+{
+	size_t plen = strlen(path);
+	char *tmp;
+	int fd, e;
+
+	*tmp_out = NULL;
+	if (plen == 0)
+		return ctl_fail(err, CTL_E_USAGE, "empty output path");
+	if (!(tmp = malloc(plen + 16)))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		e = errno;
+		free(tmp);
+		return ctl_fail(err, CTL_E_IO, "cannot create a temporary file next to %s: %s", path,
+				strerror(e));
+	}
+	if (fchmod(fd, mode & 07777) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot write %s: %s", tmp, strerror(e));
+		free(tmp);
+		return CTL_E_IO;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot write %s: %s", tmp, strerror(e));
+		free(tmp);
+		return CTL_E_IO;
+	}
+	*tmp_out = tmp;
+	return CTL_OK;
+}
+
 int ctl_remove_atomic_leftovers(const char *dir, const char *name, size_t *removed,
 				struct ctl_err *err)
 {
