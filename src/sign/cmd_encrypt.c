@@ -327,7 +327,7 @@ static int run_files(struct enc *e, char **files, int n)
 
 static int run_dir(struct enc *e, const char *dir)
 {
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rfd;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rfd, rerr = 0;
 	struct dirent *de;
 	DIR *d;
 
@@ -339,11 +339,14 @@ static int run_dir(struct enc *e, const char *dir)
 		close(dfd);
 		return tool_fail(CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
 	}
-	while ((de = readdir(d)))
+	while ((errno = 0, de = readdir(d)) || (rerr = errno, 0))
 		if (fnmatch("SEP*.cnf.xml", de->d_name, 0) == 0 && !do_file(e, dfd, dir, de->d_name))
 			break;
 	closedir(d);
 	close(dfd);
+	if (rerr) /* the listing is incomplete */
+		return tool_fail(CTL_E_IO, "cannot read directory %s: %s; configs listed after the error were not encrypted: run again",
+				 dir, strerror(rerr));
 	return CTL_OK;
 }
 
