@@ -336,9 +336,20 @@ char *ctl_path_join(const char *dir, const char *name, const char *suffix);
 /* Reads a whole regular file, refusing more than max bytes. */
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir.
- * mode as for open(2). On failure nothing is left behind and the old file is intact. */
+ * mode as for open(2). On failure nothing is left behind and the old file is intact,
+ * except when only the final fsync of the directory failed: see ctl_write_atomic_ex. */
 int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
 		     struct ctl_err *err);
+/* ctl_write_atomic that also says whether the new file was renamed into place (*renamed
+ * 1) when it fails: then only the directory's fsync failed, the new file is in place and
+ * its durability is in doubt. */
+int ctl_write_atomic_ex(const char *path, const uint8_t *data, size_t len, unsigned mode,
+			int *renamed, struct ctl_err *err);
+/* The first half of ctl_write_atomic, for a caller that renames several files as one
+ * step: writes and syncs PATH.tmp.XXXXXX, whose name goes to *tmp_out (caller frees;
+ * renames it, or unlinks it). On failure nothing is left behind. */
+int ctl_write_temp(const char *path, const uint8_t *data, size_t len, unsigned mode,
+		   char **tmp_out, struct ctl_err *err);
 /* Removes what ctl_write_atomic(DIR/NAME) leaves when it is killed before its rename:
  * regular files NAME.tmp.XXXXXX. Call only while no writer of DIR/NAME can be running
  * (under the caller's lock). *removed (may be NULL) counts them. */

@@ -575,8 +575,9 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	set_str(s->signer, sizeof(s->signer), signer);
 	rc = store_commit(&s->st, f, signer, trust, itl_trust, drop_why[0] ? drop_why : NULL,
 			  &s->err);
+	if (s->st.ctl.file == f || s->st.itl.file == f)
+		f = NULL; /* held now (also when the commit's last steps failed) */
 	if (rc == CTL_OK) {
-		f = NULL; /* held now */
 		if (drop_why[0]) {
 			size_t n = strlen(s->note);
 

@@ -94,10 +94,18 @@ static int write_all(int fd, const uint8_t *data, size_t len)
 int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
 		     struct ctl_err *err)
 {
+	return ctl_write_atomic_ex(path, data, len, mode, NULL, err);
+}
+
+int ctl_write_atomic_ex(const char *path, const uint8_t *data, size_t len, unsigned mode,
+			int *renamed, struct ctl_err *err)
+{
 	char *tmp, *dir, *slash;
 	size_t plen = strlen(path);
 	int fd, dfd, e;
 
+	if (renamed)
+		*renamed = 0;
 	if (plen == 0)
 		return ctl_fail(err, CTL_E_USAGE, "empty output path");
 	tmp = malloc(plen + 16);
@@ -142,6 +150,8 @@ int ctl_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned
 		ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
 		goto out;
 	}
+	if (renamed)
+		*renamed = 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0) {
 		e = errno;
@@ -160,6 +170,45 @@ out:
 	free(tmp);
 	free(dir);
 	return CTL_E_IO;
+}
+
+int ctl_write_temp(const char *path, const uint8_t *data, size_t len, unsigned mode,
+		   char **tmp_out, struct ctl_err *err)
+{
+	size_t plen = strlen(path);
+	char *tmp;
+	int fd, e;
+
+	*tmp_out = NULL;
+	if (plen == 0)
+		return ctl_fail(err, CTL_E_USAGE, "empty output path");
+	if (!(tmp = malloc(plen + 16)))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		e = errno;
+		free(tmp);
+		return ctl_fail(err, CTL_E_IO, "cannot create a temporary file next to %s: %s", path,
+				strerror(e));
+	}
+	if (fchmod(fd, mode & 07777) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot write %s: %s", tmp, strerror(e));
+		free(tmp);
+		return CTL_E_IO;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(tmp);
+		ctl_fail(err, CTL_E_IO, "cannot write %s: %s", tmp, strerror(e));
+		free(tmp);
+		return CTL_E_IO;
+	}
+	*tmp_out = tmp;
+	return CTL_OK;
 }
 
 int ctl_remove_atomic_leftovers(const char *dir, const char *name, size_t *removed,

@@ -190,7 +190,7 @@ static int state_add_held(struct cbb *b, const char *sec, const struct store_hel
 }
 
 static int state_write(const struct store *st, const struct store_held *ctl,
-		       const struct store_held *itl, struct ctl_err *err)
+		       const struct store_held *itl, int *renamed, struct ctl_err *err)
 {
 	struct cbb b;
 	uint8_t *data = NULL;
@@ -209,7 +209,7 @@ static int state_write(const struct store *st, const struct store_held *ctl,
 		free(data);
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 	}
-	rc = ctl_write_atomic(path, data, len, 0600, err);
+	rc = ctl_write_atomic_ex(path, data, len, 0600, renamed, err);
 	free(path);
 	free(data);
 	return rc;
@@ -398,18 +398,22 @@ static int load_held(struct store *st, int kind, int repair, int *needs_repair,
 	}
 	if (file_sha256_is(main_path, h->sha256, &buf)) {
 		if (file_exists(next_path)) {
-			if (!repair) {
-				*needs_repair = 1;
+			if (!repair)
+				*needs_repair = 1; /* a reader sees the held file, as a repair keeps it */
+			else if (unlink(next_path) != 0 && errno != ENOENT) {
+				/* a newer install that never committed */
+				rc = ctl_fail(err, CTL_E_IO, "cannot remove %s (an install that did not complete): %s", next_path, strerror(errno));
 				goto out;
 			}
-			unlink(next_path); /* a newer install that never committed */
 		}
 	} else if (file_sha256_is(next_path, h->sha256, &buf)) {
+		/* Committed (the state names it) but not yet renamed. A reader sees the
+		 * committed file, which the repair keeps. */
 		if (!repair) {
 			*needs_repair = 1;
-			goto out;
+			goto parse;
 		}
-		/* Committed but not yet renamed: finish the install. */
+		/* Finish the install. */
 		if (rename(next_path, main_path) != 0 || fsync_dir(st->dir) != 0) {
 			rc = ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", main_path, strerror(errno));
 			goto out;
@@ -418,6 +422,7 @@ static int load_held(struct store *st, int kind, int repair, int *needs_repair,
 		rc = ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", main_path, st->dir);
 		goto out;
 	}
+parse:
 	rc = ctl_parse(buf.data, buf.len, &h->file, err);
 	if (rc != CTL_OK) {
 		ctl_fail_prefix(err, "held %s", main_path);
@@ -437,7 +442,8 @@ out:
 }
 
 /* Reads the state file and the held files into st->ctl/itl (which must be empty). See
- * load_held for repair / needs_repair. On failure or needs_repair nothing is held. */
+ * load_held for repair / needs_repair: with needs_repair set, st holds what the repair
+ * will keep. On failure nothing is held. */
 static int store_load(struct store *st, int repair, int *needs_repair, struct ctl_err *err)
 {
 	struct ctl_buf state = {0};
@@ -461,7 +467,7 @@ static int store_load(struct store *st, int repair, int *needs_repair, struct ct
 		rc = load_held(st, CTL_KIND_ITL, repair, needs_repair, err);
 	ctl_buf_clear(&state);
 	free(state_path);
-	if (rc != CTL_OK || (needs_repair && *needs_repair)) {
+	if (rc != CTL_OK) {
 		held_clear(&st->ctl);
 		held_clear(&st->itl);
 	}
@@ -504,12 +510,24 @@ int store_open(struct store *st, const char *dir, int wait_s, struct ctl_err *er
 	rc = store_load(st, 0, &needs_repair, err);
 	lock_release(st, 0);
 	if (rc == CTL_OK && needs_repair) {
-		/* An install was interrupted: finish or drop it, as a writer. */
-		rc = lock_take(st, LOCK_EX, st->wait_s, err);
-		if (rc != CTL_OK)
+		/* An install was interrupted (a crash, or an error after its commit point):
+		 * finish or drop it, as a writer. A reader that cannot (a read-only store, an
+		 * I/O error) keeps the view it has: what the repair will keep. */
+		struct store fresh;
+		struct ctl_err ignored = {0};
+
+		memset(&fresh, 0, sizeof(fresh));
+		fresh.dir = st->dir;
+		fresh.lock_fd = st->lock_fd;
+		if (lock_take(st, LOCK_EX, st->wait_s, &ignored) != CTL_OK)
 			goto out;
 		lock_write_pid(st->lock_fd);
-		rc = store_load(st, 1, NULL, err);
+		if (store_load(&fresh, 1, NULL, &ignored) == CTL_OK) {
+			held_clear(&st->ctl);
+			held_clear(&st->itl);
+			st->ctl = fresh.ctl;
+			st->itl = fresh.itl;
+		}
 		lock_release(st, 1);
 	}
 out:
@@ -569,7 +587,7 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 	struct store_held nh, nitl, *h;
 	char *main_path = NULL, *next_path = NULL, *itl_path = NULL;
 	int drop = 0;
-	int rc;
+	int rc = CTL_OK;
 
 	if (kind != CTL_KIND_CTL && kind != CTL_KIND_ITL)
 		return ctl_fail(err, CTL_E_INTERNAL, "only a CTL or an ITL can be held");
@@ -603,31 +621,56 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			goto out;
 		}
+		int committed = 0, synced;
+
 		rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
-		if (rc != CTL_OK)
-			goto out;
-		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &nitl, err)
-					  : state_write(st, &st->ctl, &nh, err);
 		if (rc != CTL_OK) {
+			/* not committed: roll back (a .next left here would only be dropped by
+			 * the next open) */
 			unlink(next_path);
 			goto out;
 		}
-		/* Committed. If what follows fails, store_open() completes it. */
-		if (rename(next_path, main_path) == 0)
-			fsync_dir(st->dir);
-		if (drop && unlink(itl_path) == 0)
-			fsync_dir(st->dir);
+		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &nitl, &committed, err)
+					  : state_write(st, &st->ctl, &nh, &committed, err);
+		if (rc != CTL_OK && !committed) {
+			unlink(next_path);
+			goto out;
+		}
+		/* Committed: the state file names the new file (only the directory's fsync
+		 * may have failed). Finish the install; if this fails, opening the store
+		 * completes it (load_held). */
+		rc = CTL_OK;
+		if (rename(next_path, main_path) != 0)
+			rc = ctl_fail(err, CTL_E_IO, "installed %s (the store's state names it) but cannot move it into place: %s; the next open of the store finishes it",
+				      main_path, strerror(errno));
+		synced = rc == CTL_OK && fsync_dir(st->dir) == 0;
+		if (drop) {
+			if (unlink(itl_path) == 0)
+				synced = fsync_dir(st->dir) == 0;
+			else if (errno != ENOENT && rc == CTL_OK)
+				rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot remove the dropped %s: %s; the next open of the store finishes it",
+					      main_path, itl_path, strerror(errno));
+		}
+		/* A later fsync of the directory makes the state's rename and ours durable:
+		 * one more try before reporting that durability is in doubt. */
+		if (rc == CTL_OK && !synced && fsync_dir(st->dir) != 0)
+			rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot sync the store directory %s: %s; it may not survive a power loss",
+				      main_path, st->dir, strerror(errno));
 	}
-	ctl_file_free(h->file);
-	*h = nh;
-	h->file = f;
+	{
+		int done = rc;
+
+		ctl_file_free(h->file);
+		*h = nh;
+		h->file = f;
+		rc = done;
+	}
 	if (kind == CTL_KIND_CTL) {
 		nitl.file = drop ? NULL : st->itl.file;
 		if (drop)
 			ctl_file_free(st->itl.file);
 		st->itl = nitl;
 	}
-	rc = CTL_OK;
 out:
 	free(main_path);
 	free(next_path);

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *tool_prog = "ctl";
@@ -22,6 +24,38 @@ static void print_commands(FILE *fp, const char *prog, const struct tool_cmd *cm
 	fprintf(fp, "\nexit codes: 0 ok, 1 internal, 2 usage, 3 I/O, 4 malformed, 5 signature,\n"
 		    "  6 signer not found/untrusted, 7 unsupported, 8 decrypt, 9 policy, 10 network,\n"
 		    "  11 token, 12 cancelled, 13 partial failure\n");
+}
+
+/* A report lost on stdout (or a message on stderr) is an I/O error (exit 3), said on
+ * stderr if possible; a reader that went away (EPIPE) ends the report quietly with the
+ * command's own exit code. */
+/* An earlier write failed (errno is gone): a pipe whose reader closed polls POLLERR. */
+static int reader_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)) &&
+	       poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+static int output_done(int rc)
+{
+	int e = 0;
+
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		e = errno ? errno : reader_gone(STDOUT_FILENO) ? EPIPE : EIO;
+	if (e && e != EPIPE) {
+		fprintf(stderr, "%s: %scannot write to standard output: %s\n", tool_prog,
+			rc == CTL_OK ? "" : "also: ", strerror(e));
+		if (rc == CTL_OK)
+			rc = CTL_E_IO;
+	}
+	if ((fflush(stderr) != 0 || ferror(stderr)) && errno != EPIPE && !reader_gone(STDERR_FILENO) &&
+	    rc == CTL_OK)
+		rc = CTL_E_IO;
+	return rc;
 }
 
 int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char **argv)
@@ -47,7 +81,7 @@ int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char 
 	}
 	for (const struct tool_cmd *c = cmds; c->name; c++)
 		if (!strcmp(c->name, argv[1]))
-			return c->fn(argc - 1, argv + 1);
+			return output_done(c->fn(argc - 1, argv + 1));
 	return tool_fail(CTL_E_USAGE, "unknown command '%s'; run '%s --help' for the list",
 			 argv[1], prog);
 }

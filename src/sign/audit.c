@@ -273,7 +273,9 @@ int audit_append_batch(const char *path, const struct audit_rec *recs, size_t n,
 	if (!cbb_finish(&b, &line, &len))
 		goto nomem;
 	/* One write: O_APPEND makes the lines land whole at the end. */
-	w = write(fd, line, len);
+	do
+		w = write(fd, line, len); /* an interrupted write wrote nothing: again */
+	while (w < 0 && errno == EINTR);
 	if (w < 0 || (size_t)w != len || fsync(fd) != 0) {
 		int e = errno;
 		if (w >= 0 && (size_t)w != len) /* cut the torn lines off again */

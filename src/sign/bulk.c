@@ -877,6 +877,7 @@ struct dir_src {
 	const char *dir, *outdir;
 	const struct bulk_patterns *pat;
 	bool oom;
+	int read_errno;            /* readdir failed: the listing is incomplete */
 };
 
 static struct item *dir_next(void *ctx, struct run *r)
@@ -885,7 +886,7 @@ static struct item *dir_next(void *ctx, struct run *r)
 	struct dirent *de;
 
 	(void)r;
-	while ((de = readdir(s->d))) {
+	while ((errno = 0, de = readdir(s->d)) || (s->read_errno = errno, 0)) {
 		struct item *it;
 		if (!bulk_name_eligible(s->pat, de->d_name))
 			continue;
@@ -991,6 +992,9 @@ int bulk_sign_dir(const char *dir, const struct bulk_opts *o, struct bulk_stats 
 	rc = run_pipeline(o, st, dir_next, &s, total, err);
 	if (s.oom && rc != CTL_E_INTERNAL)
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory while reading %s", dir);
+	else if (s.read_errno && rc == CTL_OK)
+		rc = ctl_fail(err, CTL_E_IO, "cannot read directory %s: %s; files listed after the error were not signed: run again",
+			      dir, strerror(s.read_errno));
 out:
 	if (s.d)
 		closedir(s.d);

@@ -20,6 +20,7 @@
 
 #define CLUSTER_MAX_SERVERS 256
 #define CLUSTER_MAX_OUTPUTS 32
+#define CLUSTER_MAX_FILE (1024u * 1024)
 
 /* Where each key of a server section was given (0 = not given). */
 struct key_lines {
@@ -28,7 +29,8 @@ struct key_lines {
 
 struct parse_state {
 	const char *file;          /* as given, for messages */
-	FILE *fp;
+	struct ctl_buf text;       /* the whole file (read with EINTR retried) */
+	size_t pos;                /* the reader's position in it */
 	char *dir;                 /* the file's directory */
 	int line;
 	struct cluster *c;
@@ -201,11 +203,21 @@ static char *reader(char *str, int num, void *stream)
 	char *p;
 	size_t n;
 
-	if (!fgets(str, num, st->fp))
+	const uint8_t *nl;
+	size_t left = st->text.len - st->pos, take;
+
+	/* fgets on the buffer: at most num - 1 bytes, through the newline */
+	if (!left || num < 2)
 		return NULL;
+	take = left < (size_t)num - 1 ? left : (size_t)num - 1;
+	if ((nl = memchr(st->text.data + st->pos, '\n', take)))
+		take = (size_t)(nl - (st->text.data + st->pos)) + 1;
+	memcpy(str, st->text.data + st->pos, take);
+	str[take] = 0;
+	st->pos += take;
 	st->line++;
 	n = strlen(str);
-	if (n > 0 && str[n - 1] != '\n' && !feof(st->fp)) {
+	if (n > 0 && str[n - 1] != '\n' && st->pos < st->text.len) {
 		fail_at(st, st->line, "line longer than %d characters", num - 3);
 		return NULL;
 	}
@@ -596,13 +608,13 @@ int cluster_load_opts(const char *path, const struct cluster_load_opts *lo,
 	st.strict = lo && lo->strict;
 	st.warn = lo && lo->warn ? lo->warn : stderr;
 	c->mode = -1;
-	if (!(st.fp = fopen(path, "r"))) {
-		rc = ctl_fail(err, CTL_E_IO, "cannot read cluster file %s: %s", path, strerror(errno));
+	/* Read whole, then parsed from memory: ctl_read_file retries interrupted reads
+	 * (stdio's fgets would end the file at an EINTR). */
+	if ((rc = ctl_read_file(path, CLUSTER_MAX_FILE, &st.text, err)) != CTL_OK) {
+		ctl_fail_prefix(err, "cannot read cluster file");
 		goto out;
 	}
 	rc = ini_parse_stream(reader, &st, handler, &st);
-	if (!st.failed && ferror(st.fp))
-		fail_at(&st, 0, "read error");
 	if (!st.failed && rc > 0)
 		fail_at(&st, rc, "syntax error: expected 'key = value' or '[section]'");
 	if (!st.failed && rc < 0)
@@ -610,8 +622,8 @@ int cluster_load_opts(const char *path, const struct cluster_load_opts *lo,
 	if (!st.failed)
 		validate(&st);
 	rc = st.failed ? err->code : CTL_OK;
-	fclose(st.fp);
 out:
+	ctl_buf_clear(&st.text);
 	free(st.dir);
 	free(st.keys);
 	if (rc != CTL_OK) {

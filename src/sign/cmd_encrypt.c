@@ -162,6 +162,17 @@ static void warn_validity(const struct enc *e, X509 *cert, const char *name)
 	free(dn);
 }
 
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name,
 		       struct ctl_err *err)
 {
@@ -228,16 +239,41 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 		char id[BULK_ID_MAX];
 		const char *res2[2] = {"ok", "ok"};
 		struct ctl_err aerr = {0};
+		char *tmp_enc = NULL, *tmp_sgn = NULL;
 
 		if ((rc = session_audit_intent2(&e->s, d, id, err)) != CTL_OK) {
 			ctl_fail_prefix(err, "nothing written (no audit record)");
 			goto out;
 		}
-		rc = ctl_write_atomic(enc_path, encd.data, encd.len, 0644, err);
-		if (rc != CTL_OK)
-			res2[0] = res2[1] = err->msg;
-		else if ((rc = ctl_write_atomic(sgn_path, minisgn.data, minisgn.len, 0644, err)) != CTL_OK)
+		/* One transaction: both temporary files written and synced; the .enc.sgn renamed
+		 * (a phone prefers it), then the minimal .sgn; the directory synced; only then
+		 * the clear configuration removed; then the outcome. Stopped anywhere, the clear
+		 * file is still there, and the next run does it all again. */
+		rc = ctl_write_temp(enc_path, encd.data, encd.len, 0644, &tmp_enc, err);
+		if (rc == CTL_OK && (rc = ctl_write_temp(sgn_path, minisgn.data, minisgn.len, 0644,
+							 &tmp_sgn, err)) != CTL_OK)
+			unlink(tmp_enc);
+		if (rc == CTL_OK && rename(tmp_enc, enc_path) != 0) {
+			rc = ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", tmp_enc, enc_path, strerror(errno));
+			unlink(tmp_enc);
+			unlink(tmp_sgn);
+		} else if (rc == CTL_OK && rename(tmp_sgn, sgn_path) != 0) {
+			rc = ctl_fail(err, CTL_E_IO, "cannot rename %s to %s (%s is in place): %s; run again", tmp_sgn, sgn_path, enc_path, strerror(errno));
+			unlink(tmp_sgn);
 			res2[1] = err->msg;
+		} else if (rc == CTL_OK && sync_dir(odir) != 0) {
+			rc = ctl_fail(err, CTL_E_IO, "%s and %s are in place but the directory could not be synced: they may not survive a power loss, so the clear configuration stays; run again",
+				      enc_path, sgn_path);
+		}
+		free(tmp_enc);
+		free(tmp_sgn);
+		if (rc != CTL_OK && !strcmp(res2[1], "ok"))
+			res2[0] = res2[1] = err->msg;
+		/* Both outputs are durable: only now does the clear configuration go. */
+		if (rc == CTL_OK && !e->keep && (unlinkat(dfd, name, 0) != 0 || fsync(dfd) != 0))
+			rc = ctl_fail(err, CTL_E_IO,
+				      "encrypted, but cannot delete the clear configuration: %s; run again, or delete it by hand",
+				      strerror(errno));
 		d[0].result = res2[0];
 		d[1].result = res2[1];
 		session_audit_outcome(&e->s, id, d, 2);
@@ -247,15 +283,6 @@ static int encrypt_one(struct enc *e, int dfd, const char *dir, const char *name
 			aerr = e->s.audit_err;
 			*err = aerr;
 			rc = err->code ? err->code : CTL_E_IO;
-			goto out;
-		}
-	}
-	/* Both outputs are durable: only now does the clear configuration go. */
-	if (!e->keep) {
-		if (unlinkat(dfd, name, 0) != 0 || fsync(dfd) != 0) {
-			rc = ctl_fail(err, CTL_E_IO,
-				      "encrypted, but cannot delete the clear configuration: %s; delete it by hand",
-				      strerror(errno));
 			goto out;
 		}
 	}
@@ -366,7 +393,7 @@ static int run_files(struct enc *e, char **files, int n)
 
 static int run_dir(struct enc *e, const char *dir)
 {
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rfd;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rfd, rerr = 0;
 	struct dirent *de;
 	DIR *d;
 
@@ -378,11 +405,14 @@ static int run_dir(struct enc *e, const char *dir)
 		close(dfd);
 		return tool_fail(CTL_E_IO, "cannot read directory %s: %s", dir, strerror(errno));
 	}
-	while (!cancel_requested(e) && (de = readdir(d)))
+	while (!cancel_requested(e) && ((errno = 0, de = readdir(d)) || (rerr = errno, 0)))
 		if (fnmatch("SEP*.cnf.xml", de->d_name, 0) == 0 && !do_file(e, dfd, dir, de->d_name))
 			break;
 	closedir(d);
 	close(dfd);
+	if (rerr) /* the listing is incomplete */
+		return tool_fail(CTL_E_IO, "cannot read directory %s: %s; configs listed after the error were not encrypted: run again",
+				 dir, strerror(rerr));
 	return CTL_OK;
 }
 

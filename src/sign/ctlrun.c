@@ -34,7 +34,7 @@ void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *da
 	char hex[65] = "?";
 
 	for (size_t i = 0; i < n; i++) {
-		if (res[i].rc != CTL_OK || state_published_put(res[i].dir, CTLRUN_FILE_NAME, data, len,
+		if ((res[i].rc != CTL_OK && !res[i].unsynced) || state_published_put(res[i].dir, CTLRUN_FILE_NAME, data, len,
 							       &rerr) == CTL_OK)
 			continue;
 		state_sha256_hex(data, len, hex);
@@ -63,6 +63,7 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	struct audit_rec *intents = NULL;
 	char detail[1024], id[AUDIT_ID_MAX];
 	size_t used = 0, nok = 0;
+	const char *unsynced_msg = NULL; /* every directory holds the new CTL, not all synced */
 	int rc;
 
 	rc = ctl_build_tlv(CTL_KIND_CTL, recs, n, signer, &bo, &out, err);
@@ -129,10 +130,13 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 		if (res[i].leftovers)
 			fprintf(o->out, "removed    %zu temporary file%s left in %s by an interrupted run\n",
 				res[i].leftovers, res[i].leftovers == 1 ? "" : "s", res[i].dir);
-		if (res[i].rc == CTL_OK) {
+		if (res[i].rc == CTL_OK || res[i].unsynced) {
 			nok++;
-			fprintf(o->out, "published  %s/%s%s\n", res[i].dir, CTLRUN_FILE_NAME,
+			fprintf(o->out, "%s  %s/%s%s\n", res[i].rc == CTL_OK ? "published" : "UNSYNCED ",
+				res[i].dir, CTLRUN_FILE_NAME,
 				res[i].had_old ? " (previous kept as " CTLRUN_FILE_NAME ".bak)" : "");
+			if (res[i].unsynced && rc == CTL_E_IO && !unsynced_msg)
+				unsynced_msg = res[i].msg;
 		} else {
 			int k;
 			fprintf(o->out, "FAILED     %s: %s (the previous CTL there is unchanged)\n",
@@ -148,8 +152,9 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 			.operation = "publish",
 			.phase = "outcome",
 			.intent = id,
-			.result = rc == CTL_OK ? "ok" : rc == CTL_E_PARTIAL ? "partial" : "failed",
-			.detail = used ? detail : NULL,
+			.result = rc == CTL_OK ? "ok" : unsynced_msg ? "published-unsynced"
+				  : rc == CTL_E_PARTIAL ? "partial" : "failed",
+			.detail = used ? detail : unsynced_msg,
 		};
 		struct ctl_err aerr = {0};
 
@@ -171,7 +176,9 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 			}
 		goto out;
 	}
-	if (rc != CTL_OK)
+	if (unsynced_msg)
+		ctl_fail(err, rc, "%s", unsynced_msg);
+	else if (rc != CTL_OK)
 		ctl_fail(err, rc, "published to %zu of %zu directories; fix the failed ones and run 'ctlsign ctl update' again",
 			 nok, o->ndirs);
 	ctlrun_record(res, o->ndirs, out.data, out.len, &rc, err);

@@ -531,10 +531,15 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 	rc = publish_read(dir, name, CTL_MAX_FILE_SIZE, &old, &missing, &err);
 	if (rc == CTL_OK) {
 		bool keep;
+		int renamed = 0;
 
 		rc = rotate_backups(path, &old, &keep, &err);
-		if (rc == CTL_OK && keep)
-			rc = ctl_write_atomic(bak, old.data, old.len, 0644, &err);
+		/* a .bak in place but not synced: the directory's next fsync covers it */
+		if (rc == CTL_OK && keep) {
+			rc = ctl_write_atomic_ex(bak, old.data, old.len, 0644, &renamed, &err);
+			if (rc != CTL_OK && renamed)
+				rc = CTL_OK;
+		}
 		if (rc != CTL_OK) {
 			ctl_fail_prefix(&err, "keeping the previous %s as %s.bak", name, name);
 			goto out;
@@ -543,7 +548,16 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 	} else if (!missing) {
 		goto out;
 	}
-	rc = ctl_write_atomic(path, data, len, 0644, &err);
+	{
+		int renamed = 0;
+
+		rc = ctl_write_atomic_ex(path, data, len, 0644, &renamed, &err);
+		if (rc != CTL_OK && renamed) {
+			r->unsynced = true;
+			ctl_fail(&err, CTL_E_IO, "the new %s is in place in %s but the directory could not be synced: it may not survive a power loss; run again",
+				 name, dir);
+		}
+	}
 out:
 	r->rc = rc;
 	if (rc != CTL_OK)
@@ -559,7 +573,7 @@ int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t
 {
 	size_t ok = 0;
 	int first = CTL_OK;
-	bool refused = false;
+	bool refused = false, unsynced = false;
 
 	for (size_t i = 0; i < ndirs; i++) {
 		struct ctl_err err = {0};
@@ -583,13 +597,15 @@ int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t
 		return CTL_E_POLICY;
 	}
 	for (size_t i = 0; i < ndirs; i++) {
-		if (publish_one(dirs[i], name, data, len, &res[i]) == CTL_OK)
+		if (publish_one(dirs[i], name, data, len, &res[i]) == CTL_OK || res[i].unsynced)
 			ok++;
 		else if (first == CTL_OK)
 			first = res[i].rc;
+		if (res[i].unsynced)
+			unsynced = true;
 	}
 	if (ok == ndirs)
-		return CTL_OK;
+		return unsynced ? CTL_E_IO : CTL_OK;
 	return ok ? CTL_E_PARTIAL : first;
 }
 
@@ -662,7 +678,7 @@ int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const ch
 		detail[0] = 0;
 		for (size_t i = 0; i < ntodo && used + 2 < sizeof(detail); i++) {
 			int k;
-			if (res[i].rc == CTL_OK)
+			if (res[i].rc == CTL_OK || res[i].unsynced)
 				continue;
 			k = snprintf(detail + used, sizeof(detail) - used, "%s%s",
 				     used ? " " : "the old file is still in: ", todo[i]);

@@ -55,6 +55,8 @@ struct publish_result {
 	bool had_old;        /* a previous file was there (and is now NAME.bak; the older
 			      * backups shifted to NAME.bak.1 and NAME.bak.2) */
 	size_t leftovers;    /* temporary files of an interrupted run, removed */
+	bool unsynced;       /* rc != CTL_OK, yet the new file is in place: only the
+			      * directory's fsync failed (msg says so) */
 	char msg[512];
 };
 
@@ -64,6 +66,8 @@ struct publish_result {
  * nothing is written anywhere (CTL_E_POLICY, each refused directory's res says why).
  * res has ndirs entries. Returns CTL_OK when all succeeded, CTL_E_PARTIAL when some
  * did, else the first failure's code. */
+/* (CTL_OK when all succeeded; CTL_E_IO when every directory holds the new file but some
+ * could not be synced: res[i].unsynced.) */
 int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t *data,
 		size_t len, struct publish_result *res);
 

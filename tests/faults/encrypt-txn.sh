@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# encrypt-txn.sh CTLSIGN CTLVERIFY SRCDIR WORKDIR - issue 15 §2: `ctlsign encrypt` over an
+# old full .sgn is one transaction: audit intent; both temporary files written and synced;
+# the .enc.sgn renamed; the minimal .sgn renamed; the directory synced; the clear config
+# removed; the outcome. One I/O error is injected (strace) at each step; afterwards a
+# phone never finds the minimal .sgn without the new .enc.sgn, the clear config is only
+# gone once both are in place, and a rerun completes the job.
+set -euo pipefail
+CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
+if ! strace -o /dev/null true 2>/dev/null; then
+  echo "SKIP: strace cannot trace processes here"
+  exit 77
+fi
+rm -rf "$W"; mkdir -p "$W"
+. "$SRC/tests/ctl/softhsm-lib.sh"
+softhsm_init "$W/hsm"
+V=$SRC/tests/data/vectors
+softhsm2-util --init-token --free --label T --so-pin 87654321 --pin pin-T-1234 >/dev/null
+softhsm2-util --import "$V/ccm.key" --token T --label tftp --id 01 --pin pin-T-1234 >/dev/null
+openssl x509 -in "$V/ccm.crt" -outform DER -out "$W/ccm.der"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label T --login --pin pin-T-1234 \
+  --write-object "$W/ccm.der" --type cert --id 01 --label tftp >/dev/null 2>&1
+export PIN_T='pin-T-1234' CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+T=$W/tftp CFG=SEP001122334455.cnf.xml
+mkdir -p "$T" "$W/certs"
+cp "$V/CTLFile.tlv" "$T/"
+cp "$V/phone.crt" "$W/certs/SEP001122334455.pem"
+ENC=("$CTLSIGN" encrypt --pin env:PIN_T --key pkcs11:token=T --device-certs "$W/certs" --dir "$T")
+setup() { # the clear config beside its old full .sgn
+  rm -f "$T/$CFG".*
+  cp "$V/$CFG" "$T/$CFG"
+  "$CTLSIGN" sign --pin env:PIN_T --key pkcs11:token=T "$T/$CFG" >/dev/null 2>&1
+  cp "$T/$CFG.sgn" "$W/full.sgn"
+}
+complete() { # the job is done: clear config gone, .enc.sgn decrypts, .sgn is the minimal one
+  local what=$1
+  [ ! -e "$T/$CFG" ] || bad "$what: the clear config is still there"
+  "$CTLVERIFY" decrypt --cert "$V/ccm.crt" --key "$V/phone.key" "$T/$CFG.enc.sgn" -o "$W/plain" >/dev/null 2>&1 \
+    && cmp -s "$W/plain" "$V/$CFG" || bad "$what: the .enc.sgn does not decrypt to the config"
+  cmp -s "$T/$CFG.sgn" "$W/full.sgn" && bad "$what: the .sgn is still the full one"
+  left=$(ls -A "$T" | grep -v -x -e CTLFile.tlv -e "$CFG.enc.sgn" -e "$CFG.sgn" || true)
+  [ -z "$left" ] || bad "$what: left behind: $left"
+}
+
+# Warm up (SoftHSM's first use writes its files), then number the calls of a clean run
+# per thread: SoftHSM neither fsyncs nor renames nor unlinks here, so these are ours.
+setup; "${ENC[@]}" >/dev/null 2>&1 || { echo "FAIL: clean encrypt"; exit 1; }
+setup
+strace -f -qq -y -s 4096 -o "$W/t.clean" -e trace=fsync,rename,unlinkat,unlink,write "${ENC[@]}" >/dev/null 2>&1 \
+  || { echo "FAIL: clean encrypt under strace"; exit 1; }
+complete "the clean run"
+nth() { # nth SYSCALL PATTERN: the per-thread number of the first SYSCALL call holding PATTERN
+  awk -v sc="$1" -v pat="$2" '{ split($2, a, "(") } a[1] == sc { n[$1]++; if (index($0, pat)) { print n[$1]; exit } }' "$W/t.clean"
+}
+# The order itself: the clear config is removed before the outcome record is written.
+l_unlink=$(grep -n "unlink.*\"$CFG\"" "$W/t.clean" | head -n 1 | cut -d: -f1)
+l_outcome=$(grep -n -F 'phase\":\"outcome' "$W/t.clean" | head -n 1 | cut -d: -f1)
+order="unlink at line ${l_unlink:-none}, outcome at line ${l_outcome:-none}"
+[ -n "$l_outcome" ] && [ "$l_unlink" -lt "$l_outcome" ] || bad "the clear config is not removed before the outcome record: $order"
+
+f_sgn_tmp=$(nth fsync "<$T/$CFG.sgn.tmp.")
+r_sgn=$(nth rename "\"$T/$CFG.sgn\")")
+f_dir=$(awk -v t="$T" -v cfg="$CFG" '{ split($2, a, "(") } a[1] == "fsync" { n[$1]++; if (armed && index($0, "<" t ">)")) { print n[$1]; exit } }
+  a[1] == "rename" && index($0, "\"" t "/" cfg ".sgn\")") { armed = 1 }' "$W/t.clean")
+u_clear=$(nth unlinkat "\"$CFG\"")
+[ -n "$f_sgn_tmp" ] && [ -n "$r_sgn" ] && [ -n "$f_dir" ] && [ -n "$u_clear" ] \
+  || { bad "cannot number the calls: '$f_sgn_tmp' '$r_sgn' '$f_dir' '$u_clear'"; exit 1; }
+
+# point SYSCALL N ERRNO STATE: STATE after the fault is
+#   before  nothing renamed (.sgn the old full one, no .enc.sgn, clear config there)
+#   enc     the new .enc.sgn beside the old full .sgn, clear config there
+#   both    both new, clear config still there
+point() {
+  local sc=$1 n=$2 e=$3 state=$4 rc=0
+  echo "--- $sc #$n $e: expect '$state'"
+  setup
+  strace -f -qq -y -o "$W/t" -e trace="$sc" -e inject="$sc:error=$e:when=$n" "${ENC[@]}" >"$W/out" 2>"$W/err" || rc=$?
+  grep -q INJECTED "$W/t" || { bad "$sc #$n: nothing injected"; return; }
+  [ "$rc" != 0 ] || bad "$sc #$n: exit 0"
+  [ -e "$T/$CFG" ] || bad "$sc #$n: the clear config is gone although the job failed"
+  case $state in
+    before) [ ! -e "$T/$CFG.enc.sgn" ] || bad "$sc #$n: a .enc.sgn was published before both files were written"
+            cmp -s "$T/$CFG.sgn" "$W/full.sgn" || bad "$sc #$n: the .sgn changed" ;;
+    enc)    [ -e "$T/$CFG.enc.sgn" ] || bad "$sc #$n: no .enc.sgn"
+            cmp -s "$T/$CFG.sgn" "$W/full.sgn" || bad "$sc #$n: the .sgn changed" ;;
+    both)   [ -e "$T/$CFG.enc.sgn" ] || bad "$sc #$n: no .enc.sgn"
+            cmp -s "$T/$CFG.sgn" "$W/full.sgn" && bad "$sc #$n: the .sgn is still the full one" ;;
+  esac
+  "${ENC[@]}" >"$W/out" 2>"$W/err" || bad "$sc #$n: the rerun failed: $(cat "$W/err")"
+  complete "$sc #$n, after the rerun"
+}
+point fsync "$f_sgn_tmp" EIO before      # the second temporary file cannot be synced
+point rename "$r_sgn" EROFS enc          # the minimal .sgn cannot be renamed
+point fsync "$f_dir" EIO both            # the directory cannot be synced after the renames
+point unlinkat "$u_clear" EACCES both    # the clear config cannot be removed
+
+"$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "all encrypt transaction checks passed"

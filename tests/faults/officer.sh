@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# officer.sh CTLSIGN CTLVERIFY SRCDIR WORKDIR - issue 15 on the officer's side, each with one
+# I/O error injected by strace at an exact call (numbered from a clean run's trace):
+#   §3  sign --dir: the audit intent cannot be written -> nothing is published; the outcome
+#       cannot be written -> what was published has its intent record, and the run fails;
+#   §4  ctl update: the fsync of the first directory after its rename fails -> stdout and
+#       stderr say the new CTL is in place but not synced (no "FAILED", no "1 of 2"), exit
+#       3, outcome record "published-unsynced", both directories hold the new CTL;
+#   §5  an interrupted (EINTR) write of the audit record and read of the cluster file are
+#       retried: the runs succeed.
+set -euo pipefail
+CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
+if ! strace -o /dev/null true 2>/dev/null; then
+  echo "SKIP: strace cannot trace processes here"
+  exit 77
+fi
+rm -rf "$W"; mkdir -p "$W"
+. "$SRC/tests/ctl/softhsm-lib.sh"
+softhsm_init "$W/hsm"
+softhsm_token A 'pin-A-1234'
+softhsm_token B 'pin-B-1234'
+V=$SRC/tests/data/vectors
+softhsm2-util --init-token --free --label T --so-pin 87654321 --pin pin-T-1234 >/dev/null
+softhsm2-util --import "$V/ccm.key" --token T --label tftp --id 01 --pin pin-T-1234 >/dev/null
+openssl x509 -in "$V/ccm.crt" -outform DER -out "$W/ccm.der"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label T --login --pin pin-T-1234 \
+  --write-object "$W/ccm.der" --type cert --id 01 --label tftp >/dev/null 2>&1
+export PIN_A='pin-A-1234' PIN_B='pin-B-1234' PIN_T='pin-T-1234'
+export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+M=(--module "$SOFTHSM_MODULE")
+
+# Each fault is injected with strace -P PATH: only calls on that path are counted and
+# failed (SoftHSM writes its token files on its own schedule; they are never touched).
+# injected TRACE PATTERN: a call was failed, and only calls on PATTERN (with -f the count
+# is per thread: the committing thread's and the main thread's Nth write may both be hit)
+injected() {
+  local got other
+  got=$(grep INJECTED "$1" || true)
+  other=$(grep INJECTED "$1" | grep -vF -- "$2" || true)
+  [ -n "$got" ] && [ -z "$other" ] || { bad "not injected (only) at $2: $(grep INJECTED "$1")"; return 1; }
+}
+
+# ---- §3: sign --dir, audit first
+T=$W/tftp; mkdir -p "$T"; cp "$V/CTLFile.tlv" "$T/"
+mkcfgs() { for i in 10 11 12; do printf '<device><n>%s</n></device>\n' "$i" >"$T/SEP0000000000$i.cnf.xml"; done; }
+SIGNDIR=("$CTLSIGN" sign --pin env:PIN_T --key pkcs11:token=T --dir "$T" --jobs 1)
+mkcfgs
+# the run's writes to the audit log: 1 the intent records (one batch), 2 the outcome
+w_intent=1 w_outcome=2
+: >"$W/audit.log"
+for which in intent outcome; do
+  rm -f "$T"/*.sgn; mkcfgs; cp "$W/audit.log" "$W/audit.before"
+  n=$([ "$which" = intent ] && echo "$w_intent" || echo "$w_outcome")
+  echo "--- §3: the audit $which record cannot be written (write #$n EIO)"
+  rc=0
+  strace -f -qq -y -o "$W/t" -P "$W/audit.log" -e trace=write -e inject=write:error=EIO:when="$n" "${SIGNDIR[@]}" >"$W/out" 2>"$W/err" || rc=$?
+  injected "$W/t" "$W/audit.log>" || continue
+  [ "$rc" != 0 ] || bad "§3 $which: exit 0 although the audit record was not written"
+  grep -q "audit" "$W/err" || bad "§3 $which: stderr does not name the audit log: $(cat "$W/err")"
+  nsgn=$(ls "$T" | grep -c '\.sgn$' || true)
+  if [ "$which" = intent ]; then
+    [ "$nsgn" = 0 ] || bad "§3 intent: $nsgn .sgn published without an intent record"
+  else
+    [ "$nsgn" = 3 ] || bad "§3 outcome: expected the 3 announced .sgn, found $nsgn"
+  fi
+  for f in "$T"/*.sgn; do
+    [ -e "$f" ] || continue
+    h=$(sha256sum <"$f" | cut -d' ' -f1)
+    tail -n +$(($(wc -l <"$W/audit.before") + 1)) "$W/audit.log" | grep '"phase":"intent"' | grep -q "$h" \
+      || bad "§3 $which: $f published without its intent record"
+  done
+  "${SIGNDIR[@]}" >"$W/out" 2>"$W/err" || bad "§3 $which: the rerun failed: $(cat "$W/err")"
+  "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "§3 $which: the audit chain is broken"
+done
+
+# ---- §5: EINTR on the audit record's write and on the cluster file's read
+echo "--- §5: the audit write is interrupted (EINTR)"
+rm -f "$T"/*.sgn; mkcfgs
+rc=0
+strace -f -qq -y -o "$W/t" -P "$W/audit.log" -e trace=write -e inject=write:error=EINTR:when="$w_intent" "${SIGNDIR[@]}" >"$W/out" 2>"$W/err" || rc=$?
+injected "$W/t" "$W/audit.log>" && { [ "$rc" = 0 ] || bad "§5 audit EINTR: exit $rc: $(cat "$W/err")"; }
+[ "$(ls "$T" | grep -c '\.sgn$')" = 3 ] || bad "§5 audit EINTR: not all signed"
+"$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "§5 audit EINTR: the audit chain is broken"
+
+cp -r "$SRC/examples/demo-cluster" "$W/cluster"
+CL=$W/cluster/cluster.ini T1=$W/cluster/tftp T2=$W/cluster/tftp-backup
+mkdir -p "$T1" "$T2"
+"$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
+  --pin env:PIN_A --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
+UPDATE=("$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A)
+r_cluster=1
+echo "--- §5: the cluster file's read is interrupted (read #$r_cluster EINTR)"
+rc=0
+strace -f -qq -y -o "$W/t" -P "$CL" -e trace=read -e inject=read:error=EINTR:when="$r_cluster" \
+  "$CTLSIGN" ctl diff --cluster "$CL" --mode mixed >"$W/out" 2>"$W/err" || rc=$?
+injected "$W/t" "<$CL>" && { [ "$rc" = 0 ] || bad "§5 cluster EINTR: exit $rc: $(cat "$W/err")"; }
+
+# ---- §4: the first directory's fsync after its rename fails
+# SoftHSM never fsyncs, so the fsyncs of an update are ours and in a fixed order (audit
+# log, state, then per directory: .bak temp, directory, CTL temp, directory, ...):
+# numbered from a clean run, the one of the first directory after the new CTL's rename.
+strace -f -qq -y -o "$W/t.upd" -e trace=fsync,rename "${UPDATE[@]}" --mode non-secure >/dev/null 2>&1 \
+  || { echo "FAIL: clean ctl update"; exit 1; }
+f_t1=$(awk -v t1="$T1" '
+  { split($2, a, "(") } a[1] == "fsync" { n[$1]++ ; if (armed && index($0, "<" t1 ">)")) { print n[$1]; exit } }
+  a[1] == "rename" && index($0, "\"" t1 "/CTLFile.tlv\")") { armed = 1 }' "$W/t.upd")
+[ -n "$f_t1" ] || { echo "FAIL: the fsync after the rename not found"; exit 1; }
+echo "--- §4: fsync #$f_t1 ($T1 after the rename) EIO"
+wc -l <"$W/audit.log" >"$W/nlines"
+rc=0
+strace -f -qq -y -o "$W/t" -e trace=fsync -e inject=fsync:error=EIO:when="$f_t1" "${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || rc=$?
+injected "$W/t" "<$T1>)" || true
+[ "$rc" = 3 ] || bad "§4: exit $rc, expected 3"
+grep -q "FAILED" "$W/out" && bad "§4: stdout reports a failure that did not happen: $(grep FAILED "$W/out")"
+grep -q "1 of 2" "$W/err" && bad "§4: stderr says 1 of 2: $(cat "$W/err")"
+grep -q "the new CTLFile.tlv is in place in $T1 but the directory could not be synced: it may not survive a power loss; run again" "$W/err" \
+  || bad "§4: stderr does not say what is true: $(cat "$W/err")"
+[ "$(grep -c . "$W/err")" = 1 ] || bad "§4: expected one line on stderr: $(cat "$W/err")"
+cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" || bad "§4: the two directories differ"
+"$CTLSIGN" ctl show --json "$T1/CTLFile.tlv" | grep -q '"mode":"mixed"\|"mode": "mixed"' || bad "§4: $T1 does not hold the new CTL"
+tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' | grep -q '"result":"published-unsynced"' \
+  || bad "§4: no outcome record 'published-unsynced': $(tail -n 1 "$W/audit.log")"
+"${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || bad "§4: the rerun failed: $(cat "$W/err")"
+"$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "all officer fault checks passed"
