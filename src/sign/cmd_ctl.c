@@ -1016,12 +1016,24 @@ static int check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
 				continue;
 			}
 			state_sha256_hex(b.data, b.len, sha);
-			if (ctl_parse(b.data, b.len, &f, &ignored) == CTL_OK &&
-			    f->hdr.timestamp > s->cur->hdr.timestamp)
+			/* A newer CTL that ctlsign itself published there (recorded for that
+			 * directory, or the one a run was publishing) is a run that did not reach
+			 * the first directory: the first one's anchored CTL stays the base. */
+			bool ours = false, rec = false;
+			char rsha[65];
+			if (state_published_get(c->outputs[i], CTLRUN_FILE_NAME, &rec, rsha, NULL,
+						&ignored) == CTL_OK && rec && !strcasecmp(rsha, sha))
+				ours = true;
+			if (s->anchor.have_pending && !strcasecmp(s->anchor.pending_sha, sha))
+				ours = true;
+			bool is_newer = ctl_parse(b.data, b.len, &f, &ignored) == CTL_OK &&
+					f->hdr.timestamp > s->cur->hdr.timestamp;
+			if (is_newer && !ours)
 				newer = true;
 			snprintf(line, sizeof(line), "  %s/%s  SHA-256 %s%s\n", c->outputs[i],
 				 CTLRUN_FILE_NAME, sha, !f ? " (not a CTL)" :
-				 f->hdr.timestamp > s->cur->hdr.timestamp ? " (NEWER than the first)" : "");
+				 is_newer && ours ? " (newer: published there by a ctlsign run that did not finish)" :
+				 is_newer ? " (NEWER than the first)" : "");
 			ctl_file_free(f);
 			differ = true;
 		} else {

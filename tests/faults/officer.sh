@@ -88,8 +88,8 @@ injected "$W/t" "$W/audit.log>" && { [ "$rc" = 0 ] || bad "§5 audit EINTR: exit
 cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 CL=$W/cluster/cluster.ini T1=$W/cluster/tftp T2=$W/cluster/tftp-backup
 mkdir -p "$T1" "$T2"
-"$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --token pkcs11:token=B \
-  --pin env:PIN_A --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
+"$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
+  --token pkcs11:token=B --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 UPDATE=("$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A)
 r_cluster=1
 echo "--- §5: the cluster file's read is interrupted (read #$r_cluster EINTR)"
