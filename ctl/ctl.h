@@ -335,6 +335,10 @@ bool ctl_record_is_cert(const struct ctl_record *r, X509 *cert);
 char *ctl_path_join(const char *dir, const char *name, const char *suffix);
 /* Reads a whole regular file, refusing more than max bytes. */
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
+/* Reads an open file to its end into *out (overwritten, not freed), retrying interrupted
+ * reads and refusing more than max bytes; name is for messages. The caller opened it,
+ * checked it and closes it. */
+int ctl_read_fd(int fd, const char *name, size_t max, struct ctl_buf *out, struct ctl_err *err);
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir.
  * mode as for open(2). On failure nothing is left behind and the old file is intact,
  * except when only the final fsync of the directory failed: see ctl_write_atomic_ex. */

@@ -22,14 +22,47 @@ char *ctl_path_join(const char *dir, const char *name, const char *suffix)
 	return p;
 }
 
-int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err)
+int ctl_read_fd(int fd, const char *name, size_t max, struct ctl_buf *out, struct ctl_err *err)
 {
 	struct cbb b;
-	struct stat st;
 	uint8_t chunk[16384];
 	uint8_t *data;
 	size_t len;
-	int fd;
+
+	cbb_init(&b);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_IO, "cannot read %s: %s", name, strerror(e));
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > max - b.len) {
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_IO,
+					"%s is larger than %zu bytes; refusing to read it", name, max);
+		}
+		if (!cbb_add_bytes(&b, chunk, (size_t)n)) {
+			cbb_cleanup(&b);
+			return ctl_fail(err, CTL_E_INTERNAL, "out of memory reading %s", name);
+		}
+	}
+	if (!cbb_finish(&b, &data, &len))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory reading %s", name);
+	out->data = data;
+	out->len = len;
+	return CTL_OK;
+}
+
+int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err)
+{
+	struct ctl_buf b = {0};
+	struct stat st;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -43,38 +76,13 @@ int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_
 		return ctl_fail(err, CTL_E_IO, "%s is larger than %zu bytes; refusing to read it",
 				path, max);
 	}
-	cbb_init(&b);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			cbb_cleanup(&b);
-			return ctl_fail(err, CTL_E_IO, "cannot read %s: %s", path, strerror(e));
-		}
-		if (n == 0)
-			break;
-		if ((size_t)n > max - b.len) {
-			close(fd);
-			cbb_cleanup(&b);
-			return ctl_fail(err, CTL_E_IO,
-					"%s is larger than %zu bytes; refusing to read it", path, max);
-		}
-		if (!cbb_add_bytes(&b, chunk, (size_t)n)) {
-			close(fd);
-			cbb_cleanup(&b);
-			return ctl_fail(err, CTL_E_INTERNAL, "out of memory reading %s", path);
-		}
-	}
+	rc = ctl_read_fd(fd, path, max, &b, err);
 	close(fd);
-	if (!cbb_finish(&b, &data, &len))
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory reading %s", path);
-	ctl_buf_clear(out);
-	out->data = data;
-	out->len = len;
-	return CTL_OK;
+	if (rc == CTL_OK) {
+		ctl_buf_clear(out);
+		*out = b;
+	}
+	return rc;
 }
 
 static int write_all(int fd, const uint8_t *data, size_t len)

@@ -99,9 +99,7 @@ struct enc {
 static int read_at(int dfd, const char *name, struct ctl_buf *out, struct ctl_err *err)
 {
 	struct stat sb;
-	uint8_t *p;
-	size_t got = 0;
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int rc, fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO, "cannot open: %s",
@@ -110,28 +108,9 @@ static int read_at(int dfd, const char *name, struct ctl_buf *out, struct ctl_er
 		close(fd);
 		return ctl_fail(err, CTL_E_IO, "not a regular file of at most 4 MiB");
 	}
-	if (!(p = malloc((size_t)sb.st_size + 1))) {
-		close(fd);
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			free(p);
-			close(fd);
-			return ctl_fail(err, CTL_E_IO, "cannot read: %s", strerror(e));
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	rc = ctl_read_fd(fd, name, 4 * 1024 * 1024, out, err);
 	close(fd);
-	out->data = p;
-	out->len = got;
-	return CTL_OK;
+	return rc;
 }
 
 /* encrypt_one's "not done, and not a failure": in a TFTP directory, a phone without a

@@ -4,6 +4,7 @@
 #include "audit.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,9 +103,8 @@ static int read_at(int dfd, const char *dir, const char *name, size_t max, struc
 		   bool *missing, struct ctl_err *err)
 {
 	struct stat st;
-	uint8_t *p;
-	size_t got = 0;
-	int fd;
+	char what[PATH_MAX + 64];
+	int fd, rc;
 
 	out->data = NULL;
 	out->len = 0;
@@ -132,28 +132,10 @@ static int read_at(int dfd, const char *dir, const char *name, size_t max, struc
 		return ctl_fail(err, CTL_E_IO, "%s/%s is larger than %zu bytes; refusing to read it",
 				dir, name, max);
 	}
-	if (!(p = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			free(p);
-			close(fd);
-			return ctl_fail(err, CTL_E_IO, "cannot read %s/%s: %s", dir, name, strerror(e));
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	snprintf(what, sizeof(what), "%s/%s", dir, name);
+	rc = ctl_read_fd(fd, what, max, out, err);
 	close(fd);
-	out->data = p;
-	out->len = got;
-	return CTL_OK;
+	return rc;
 }
 
 int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *out,
