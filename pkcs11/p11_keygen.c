@@ -31,50 +31,65 @@ static EVP_PKEY *rsa_from_parts(const unsigned char *n, size_t nlen, const unsig
 	return pk;
 }
 
+/* The attributes every RSA key this module puts on a token carries, the same for generated
+ * and imported keys: on the token, with label and id; the private half private, sensitive,
+ * not extractable and for signing only, the public half public and for verifying only.
+ * Fills t (room for KEY_ATTRS_PRIV or KEY_ATTRS_PUB entries) with values pointing into *v,
+ * which must outlive t; returns the count. */
+enum { KEY_ATTRS_PRIV = 11, KEY_ATTRS_PUB = 9 };
+struct key_vals {
+	CK_OBJECT_CLASS cls;
+	CK_KEY_TYPE kt;
+	CK_BBOOL yes, no;
+};
+
+static CK_ULONG key_attrs(CK_ATTRIBUTE *t, struct key_vals *v, bool priv, const char *label,
+			  const unsigned char *id, size_t id_len)
+{
+	CK_ULONG n = 0;
+
+	*v = (struct key_vals){priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY, CKK_RSA, CK_TRUE, CK_FALSE};
+	t[n++] = (CK_ATTRIBUTE){CKA_CLASS, &v->cls, sizeof(v->cls)};
+	t[n++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &v->kt, sizeof(v->kt)};
+	t[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &v->yes, sizeof(v->yes)};
+	if (priv) {
+		t[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &v->yes, sizeof(v->yes)};
+		t[n++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &v->yes, sizeof(v->yes)};
+		t[n++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &v->no, sizeof(v->no)};
+		t[n++] = (CK_ATTRIBUTE){CKA_SIGN, &v->yes, sizeof(v->yes)};
+		t[n++] = (CK_ATTRIBUTE){CKA_DECRYPT, &v->no, sizeof(v->no)};
+		t[n++] = (CK_ATTRIBUTE){CKA_UNWRAP, &v->no, sizeof(v->no)};
+	} else {
+		t[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &v->no, sizeof(v->no)};
+		t[n++] = (CK_ATTRIBUTE){CKA_VERIFY, &v->yes, sizeof(v->yes)};
+		t[n++] = (CK_ATTRIBUTE){CKA_ENCRYPT, &v->no, sizeof(v->no)};
+		t[n++] = (CK_ATTRIBUTE){CKA_WRAP, &v->no, sizeof(v->no)};
+	}
+	t[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)label, strlen(label)};
+	t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)id, id_len};
+	return n;
+}
+
 int p11_generate_rsa(struct p11_module *m, CK_SESSION_HANDLE s, unsigned bits,
 		     const char *label, const unsigned char *id, size_t id_len,
 		     CK_OBJECT_HANDLE *priv, EVP_PKEY **pub, struct ctl_err *err)
 {
 	CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG mbits = bits;
 	CK_BYTE exp[] = {0x01, 0x00, 0x01};
-	CK_KEY_TYPE kt = CKK_RSA;
-	CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE pubt[] = {
-		{CKA_CLASS, &pubc, sizeof(pubc)},
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_TOKEN, &yes, sizeof(yes)},
-		{CKA_PRIVATE, &no, sizeof(no)},
-		{CKA_VERIFY, &yes, sizeof(yes)},
-		{CKA_ENCRYPT, &no, sizeof(no)},
-		{CKA_WRAP, &no, sizeof(no)},
-		{CKA_MODULUS_BITS, &mbits, sizeof(mbits)},
-		{CKA_PUBLIC_EXPONENT, exp, sizeof(exp)},
-		{CKA_LABEL, (void *)label, strlen(label)},
-		{CKA_ID, (void *)id, id_len},
-	};
-	CK_ATTRIBUTE privt[] = {
-		{CKA_CLASS, &privc, sizeof(privc)},
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_TOKEN, &yes, sizeof(yes)},
-		{CKA_PRIVATE, &yes, sizeof(yes)},
-		{CKA_SENSITIVE, &yes, sizeof(yes)},
-		{CKA_EXTRACTABLE, &no, sizeof(no)},
-		{CKA_SIGN, &yes, sizeof(yes)},
-		{CKA_DECRYPT, &no, sizeof(no)},
-		{CKA_UNWRAP, &no, sizeof(no)},
-		{CKA_LABEL, (void *)label, strlen(label)},
-		{CKA_ID, (void *)id, id_len},
-	};
+	struct key_vals pubv, privv;
+	CK_ATTRIBUTE pubt[KEY_ATTRS_PUB + 2], privt[KEY_ATTRS_PRIV];
+	CK_ULONG npub = key_attrs(pubt, &pubv, false, label, id, id_len),
+		 npriv = key_attrs(privt, &privv, true, label, id, id_len);
 	CK_OBJECT_HANDLE hpub = 0, hpriv = 0;
 	unsigned char n[1024], e[16];
 	CK_ATTRIBUTE get[] = {{CKA_MODULUS, n, sizeof(n)}, {CKA_PUBLIC_EXPONENT, e, sizeof(e)}};
 	CK_RV rv;
 
+	pubt[npub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &mbits, sizeof(mbits)};
+	pubt[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, exp, sizeof(exp)};
 	*pub = NULL;
-	rv = m->fl->C_GenerateKeyPair(s, &mech, pubt, sizeof(pubt) / sizeof(pubt[0]), privt,
-				      sizeof(privt) / sizeof(privt[0]), &hpub, &hpriv);
+	rv = m->fl->C_GenerateKeyPair(s, &mech, pubt, npub, privt, npriv, &hpub, &hpriv);
 	if (rv != CKR_OK)
 		return ctl_fail(err, CTL_E_TOKEN, "the token could not generate an RSA-%u key pair: %s",
 				bits, p11_rv_name(rv));
@@ -181,11 +196,9 @@ int p11_import_rsa(struct p11_module *m, CK_SESSION_HANDLE s, const EVP_PKEY *ke
 		{OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2},
 		{OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT},
 	};
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_KEY_TYPE kt = CKK_RSA;
-	CK_OBJECT_CLASS privc = CKO_PRIVATE_KEY, pubc = CKO_PUBLIC_KEY;
+	struct key_vals privv, pubv;
 	unsigned char *buf = OPENSSL_secure_zalloc(CAP * NPARTS);
-	CK_ATTRIBUTE t[13 + NPARTS];
+	CK_ATTRIBUTE t[KEY_ATTRS_PRIV + NPARTS];
 	CK_ULONG nt = 0;
 	CK_RV rv;
 	int rc = CTL_OK;
@@ -193,17 +206,7 @@ int p11_import_rsa(struct p11_module *m, CK_SESSION_HANDLE s, const EVP_PKEY *ke
 	*priv = *pub = CK_INVALID_HANDLE;
 	if (!buf)
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	t[nt++] = (CK_ATTRIBUTE){CKA_CLASS, &privc, sizeof(privc)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt, sizeof(kt)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof(yes)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof(no)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof(no)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_UNWRAP, &no, sizeof(no)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)label, strlen(label)};
-	t[nt++] = (CK_ATTRIBUTE){CKA_ID, (void *)id, id_len};
+	nt = key_attrs(t, &privv, true, label, id, id_len);
 	for (size_t i = 0; i < NPARTS; i++)
 		if (!rsa_part(key, parts[i].name, buf + i * CAP, CAP, &t[nt++], parts[i].type)) {
 			rc = ctl_fail(err, CTL_E_UNSUPPORTED,
@@ -220,20 +223,12 @@ int p11_import_rsa(struct p11_module *m, CK_SESSION_HANDLE s, const EVP_PKEY *ke
 	}
 	/* The public half (modulus and exponent, the first two parts), as provision makes. */
 	{
-		CK_ATTRIBUTE pt[] = {
-			{CKA_CLASS, &pubc, sizeof(pubc)},
-			{CKA_KEY_TYPE, &kt, sizeof(kt)},
-			{CKA_TOKEN, &yes, sizeof(yes)},
-			{CKA_PRIVATE, &no, sizeof(no)},
-			{CKA_VERIFY, &yes, sizeof(yes)},
-			{CKA_ENCRYPT, &no, sizeof(no)},
-			{CKA_WRAP, &no, sizeof(no)},
-			{CKA_LABEL, (void *)label, strlen(label)},
-			{CKA_ID, (void *)id, id_len},
-			t[11],
-			t[12],
-		};
-		rv = m->fl->C_CreateObject(s, pt, sizeof(pt) / sizeof(pt[0]), pub);
+		CK_ATTRIBUTE pt[KEY_ATTRS_PUB + 2];
+		CK_ULONG npt = key_attrs(pt, &pubv, false, label, id, id_len);
+
+		pt[npt++] = t[KEY_ATTRS_PRIV];
+		pt[npt++] = t[KEY_ATTRS_PRIV + 1];
+		rv = m->fl->C_CreateObject(s, pt, npt, pub);
 		if (rv != CKR_OK) {
 			*pub = CK_INVALID_HANDLE;
 			rc = ctl_fail(err, CTL_E_TOKEN, "the token refused the public key: %s",

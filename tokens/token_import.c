@@ -58,9 +58,8 @@ int token_import(struct token_module *m, const struct token_opts *o,
 	struct p11_uri u, *up = NULL;
 	struct token_info ti;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE h = 0, hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE,
+	CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE,
 			 hcert = CK_INVALID_HANDLE;
-	static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE};
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	char *pin = NULL, labelbuf[128];
@@ -127,17 +126,7 @@ int token_import(struct token_module *m, const struct token_opts *o,
 	    (rc = token_login(m, &ti, o, up, true, &s, &pin, err)) != CTL_OK ||
 	    (rc = token_check_not_default(&ti, pin, o->factory_pin, err)) != CTL_OK)
 		goto out;
-	for (size_t i = 0; i < 3 && !h; i++)
-		if ((rc = p11_find_object(m->p, s, classes[i], NULL, 0, label, &h, err)) != CTL_OK)
-			goto out;
-	if (h && !p->force) {
-		rc = ctl_fail(err, CTL_E_POLICY,
-			      "token '%s' already holds objects labelled '%s'; choose another "
-			      "--label, or replace them with --force",
-			      ti.label, label);
-		goto out;
-	}
-	if (h && (rc = p11_destroy_label(m->p, s, label, err)) != CTL_OK)
+	if ((rc = token_clear_label(m, s, &ti, label, p->force, err)) != CTL_OK)
 		goto out;
 	if ((rc = p11_import_rsa(m->p, s, key, label, id, sizeof(id), &hpriv, &hpub, err)) !=
 		    CTL_OK ||

@@ -43,6 +43,11 @@ int token_read_pin(const struct token_info *ti, const struct token_opts *o,
 int token_login_pin(struct token_module *m, const struct token_info *ti, const char *pin,
 		    bool rw, CK_SESSION_HANDLE *login, struct ctl_err *err);
 void token_logout(struct token_module *m, CK_SESSION_HANDLE login);
+/* Makes room for new objects labelled label on the logged-in session s of token ti:
+ * none there is fine; existing key or certificate objects with that label are refused
+ * (CTL_E_POLICY) unless force, then destroyed. */
+int token_clear_label(struct token_module *m, CK_SESSION_HANDLE s, const struct token_info *ti,
+		      const char *label, bool force, struct ctl_err *err);
 
 /* What to do about a locked token, in practice: eTokens rarely have an SO PIN set, so a
  * locked SAST token is replaced, not unblocked. Follows "... is locked". */

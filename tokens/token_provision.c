@@ -140,19 +140,38 @@ out:
 	return done;
 }
 
+int token_clear_label(struct token_module *m, CK_SESSION_HANDLE s, const struct token_info *ti,
+		      const char *label, bool force, struct ctl_err *err)
+{
+	static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE};
+	CK_OBJECT_HANDLE h = 0;
+	int rc;
+
+	for (size_t i = 0; i < 3 && !h; i++)
+		if ((rc = p11_find_object(m->p, s, classes[i], NULL, 0, label, &h, err)) != CTL_OK)
+			return rc;
+	if (!h)
+		return CTL_OK;
+	if (!force)
+		return ctl_fail(err, CTL_E_POLICY,
+				"token '%s' already holds objects labelled '%s'; refusing to replace "
+				"them without --force (or choose another --label)",
+				ti->label, label);
+	return p11_destroy_label(m->p, s, label, err);
+}
+
 int token_provision(struct token_module *m, const struct token_opts *o,
 		    const struct token_provision_opts *p, X509 **cert_out, struct ctl_err *err)
 {
 	struct p11_uri u, *up = NULL;
 	struct token_info ti;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE h = 0, priv = 0;
+	CK_OBJECT_HANDLE priv = 0;
 	EVP_PKEY *pub = NULL;
 	X509 *cert = NULL;
 	const char *label;
 	unsigned char id[16];
 	unsigned bits = p->bits ? p->bits : 2048, years = p->years ? p->years : 10;
-	static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE};
 	int rc;
 
 	if (cert_out)
@@ -174,17 +193,7 @@ int token_provision(struct token_module *m, const struct token_opts *o,
 		goto out;
 	if ((rc = token_login(m, &ti, o, up, true, &s, NULL, err)) != CTL_OK)
 		goto out;
-	for (size_t i = 0; i < 3 && !h; i++)
-		if ((rc = p11_find_object(m->p, s, classes[i], NULL, 0, label, &h, err)) != CTL_OK)
-			goto out;
-	if (h && !p->force) {
-		rc = ctl_fail(err, CTL_E_POLICY,
-			      "token '%s' already holds objects labelled '%s'; refusing to replace "
-			      "them without --force",
-			      ti.label, label);
-		goto out;
-	}
-	if (h && (rc = p11_destroy_label(m->p, s, label, err)) != CTL_OK)
+	if ((rc = token_clear_label(m, s, &ti, label, p->force, err)) != CTL_OK)
 		goto out;
 	if (RAND_bytes(id, sizeof(id)) != 1) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "no random bytes");

@@ -33,11 +33,58 @@ enum { O_MODULE = 0x100, O_TOKEN, O_PIN, O_FINAL_TRY, O_JSON, O_LOGIN, O_NEW_PIN
 #define COMMON_OPTS                                                                         \
 	{"module", required_argument, NULL, O_MODULE}, {"token", required_argument, NULL, O_TOKEN}, \
 	{"pin", required_argument, NULL, O_PIN}, {"final-try", no_argument, NULL, O_FINAL_TRY}
+#define FACTORY_OPT {"factory-pin", required_argument, NULL, O_FACTORY}
+/* provision and import: which objects on the token they make, and replacing them */
+#define LABEL_FORCE_OPTS                                                                    \
+	{"label", required_argument, NULL, O_LABEL}, {"force", no_argument, NULL, O_FORCE}
 
 struct common {
 	const char *module;
 	struct token_opts o;
 };
+
+/* LABEL_FORCE_OPTS: true when c was one of them. */
+static bool label_force_opt(int c, const char **label, bool *force)
+{
+	if (c == O_LABEL)
+		*label = optarg;
+	else if (c == O_FORCE)
+		*force = true;
+	else
+		return false;
+	return true;
+}
+
+/* After the options of "token CMD": true when the command ends here with *rc, because
+ * --help was shown (CTL_OK) or an argument is left over (usage). */
+static bool args_end(const struct tool_getopt *g, int argc, char **argv, const char *cmd,
+		     int *rc)
+{
+	if (g->help_shown)
+		*rc = CTL_OK;
+	else if (optind < argc)
+		*rc = tool_fail(CTL_E_USAGE, "token %s: unexpected argument '%s'", cmd, argv[optind]);
+	else
+		return false;
+	return true;
+}
+
+/* "SUBJECT (SHA-1 FINGERPRINT)" of a certificate just put on a token, "?" for a part that
+ * cannot be had; NULL only when out of memory. Caller frees. */
+static char *cert_desc(X509 *cert)
+{
+	char *sha1 = ctl_cert_fingerprint(cert, CTL_HASH_SHA1);
+	char *subj = ctl_name_string(X509_get_subject_name(cert));
+	const char *a = subj ? subj : "?", *b = sha1 ? sha1 : "?";
+	size_t n = strlen(a) + strlen(b) + sizeof(" (SHA-1 )");
+	char *d = malloc(n);
+
+	if (d)
+		snprintf(d, n, "%s (SHA-1 %s)", a, b);
+	free(sha1);
+	free(subj);
+	return d;
+}
 
 static bool common_opt(int c, struct common *co)
 {
@@ -266,10 +313,8 @@ static int cmd_list(int argc, char **argv)
 		else
 			return CTL_E_USAGE;
 	}
-	if (g.help_shown)
-		return CTL_OK;
-	if (optind < argc)
-		return tool_fail(CTL_E_USAGE, "token list: unexpected argument '%s'", argv[optind]);
+	if (args_end(&g, argc, argv, "list", &rc))
+		return rc;
 	if (ctl_path) {
 		if (ctl_parse_file(ctl_path, &ctl, &err) != CTL_OK)
 			return tool_report(&err);
@@ -352,7 +397,7 @@ static int cmd_passwd(int argc, char **argv)
 {
 	static const struct option opts[] = {COMMON_OPTS,
 					     {"new-pin", required_argument, NULL, O_NEW_PIN},
-					     {"factory-pin", required_argument, NULL, O_FACTORY},
+					     FACTORY_OPT,
 					     {"min-length", required_argument, NULL, O_MINLEN},
 					     {0, 0, 0, 0}};
 	struct tool_getopt g = {argc, argv, opts, NULL, passwd_usage, false};
@@ -432,8 +477,7 @@ static int cmd_provision(int argc, char **argv)
 					     {"subject", required_argument, NULL, O_SUBJECT},
 					     {"bits", required_argument, NULL, O_BITS},
 					     {"years", required_argument, NULL, O_YEARS},
-					     {"label", required_argument, NULL, O_LABEL},
-					     {"force", no_argument, NULL, O_FORCE},
+					     LABEL_FORCE_OPTS,
 					     {"cert-out", required_argument, NULL, O_CERT_OUT},
 					     {0, 0, 0, 0}};
 	struct tool_getopt g = {argc, argv, opts, NULL, provision_usage, false};
@@ -447,12 +491,10 @@ static int cmd_provision(int argc, char **argv)
 	int c, rc;
 
 	while ((c = tool_getopt(&g)) != -1) {
-		if (common_opt(c, &co))
+		if (common_opt(c, &co) || label_force_opt(c, &p.label, &p.force))
 			continue;
 		switch (c) {
 		case O_SUBJECT: p.subject = optarg; break;
-		case O_LABEL: p.label = optarg; break;
-		case O_FORCE: p.force = true; break;
 		case O_CERT_OUT: cert_out = optarg; break;
 		case O_BITS:
 			if (!tool_parse_uint(optarg, 1024, 4096, &v, "--bits", &err))
@@ -467,10 +509,8 @@ static int cmd_provision(int argc, char **argv)
 		default: return CTL_E_USAGE;
 		}
 	}
-	if (g.help_shown)
-		return CTL_OK;
-	if (optind < argc)
-		return tool_fail(CTL_E_USAGE, "token provision: unexpected argument '%s'", argv[optind]);
+	if (args_end(&g, argc, argv, "provision", &rc))
+		return rc;
 	if (!p.subject)
 		return tool_fail(CTL_E_USAGE, "token provision: --subject is required");
 	if ((rc = open_module(&co, &m)) != CTL_OK)
@@ -480,12 +520,11 @@ static int cmd_provision(int argc, char **argv)
 	if (rc != CTL_OK)
 		return tool_report(&err);
 	{
-		char *sha1 = ctl_cert_fingerprint(cert, CTL_HASH_SHA1);
-		char *subj = ctl_name_string(X509_get_subject_name(cert));
-		fprintf(stderr, "%s: provisioned RSA-%u key and certificate %s (SHA-1 %s)\n",
-			tool_prog, p.bits ? p.bits : 2048, subj ? subj : "?", sha1 ? sha1 : "?");
-		free(sha1);
-		free(subj);
+		char *desc = cert_desc(cert);
+
+		fprintf(stderr, "%s: provisioned RSA-%u key and certificate %s\n", tool_prog,
+			p.bits ? p.bits : 2048, desc ? desc : "? (SHA-1 ?)");
+		free(desc);
 	}
 	if (cert_out && (rc = write_cert_pem(cert, cert_out, &err)) != CTL_OK) {
 		X509_free(cert);
@@ -517,9 +556,8 @@ static int cmd_import(int argc, char **argv)
 	static const struct option opts[] = {COMMON_OPTS,
 					     {"key", required_argument, NULL, O_KEY},
 					     {"cert", required_argument, NULL, O_CERT},
-					     {"label", required_argument, NULL, O_LABEL},
-					     {"force", no_argument, NULL, O_FORCE},
-					     {"factory-pin", required_argument, NULL, O_FACTORY},
+					     LABEL_FORCE_OPTS,
+					     FACTORY_OPT,
 					     {0, 0, 0, 0}};
 	struct tool_getopt g = {argc, argv, opts, NULL, import_usage, false};
 	struct common co = {0};
@@ -530,21 +568,17 @@ static int cmd_import(int argc, char **argv)
 	int c, rc;
 
 	while ((c = tool_getopt(&g)) != -1) {
-		if (common_opt(c, &co))
+		if (common_opt(c, &co) || label_force_opt(c, &p.label, &p.force))
 			continue;
 		switch (c) {
 		case O_KEY: p.key_path = optarg; break;
 		case O_CERT: p.cert_path = optarg; break;
-		case O_LABEL: p.label = optarg; break;
-		case O_FORCE: p.force = true; break;
 		case O_FACTORY: co.o.factory_pin = optarg; break;
 		default: return CTL_E_USAGE;
 		}
 	}
-	if (g.help_shown)
-		return CTL_OK;
-	if (optind < argc)
-		return tool_fail(CTL_E_USAGE, "token import: unexpected argument '%s'", argv[optind]);
+	if (args_end(&g, argc, argv, "import", &rc))
+		return rc;
 	if (!p.key_path || !p.cert_path)
 		return tool_fail(CTL_E_USAGE, "token import: --key and --cert are required");
 	if (!co.o.uri)
@@ -557,20 +591,18 @@ static int cmd_import(int argc, char **argv)
 	if (rc != CTL_OK)
 		return tool_report(&err);
 	{
-		char *sha1 = ctl_cert_fingerprint(res.cert, CTL_HASH_SHA1);
-		char *subj = ctl_name_string(X509_get_subject_name(res.cert));
+		char *desc = cert_desc(res.cert);
 
 		fprintf(stderr,
-			"%s: imported RSA-%d key and certificate %s (SHA-1 %s) onto token '%s' as "
-			"'%s': sensitive, not extractable\n"
+			"%s: imported RSA-%d key and certificate %s onto token '%s' as '%s': "
+			"sensitive, not extractable\n"
 			"%s: sign with --key 'pkcs11:token=%s;object=%s'\n"
 			"%s: now destroy every file copy of the key: shred -u %s (and its backups); "
 			"it is safe only on the token\n",
-			tool_prog, res.bits, subj ? subj : "?", sha1 ? sha1 : "?", res.token_label,
+			tool_prog, res.bits, desc ? desc : "? (SHA-1 ?)", res.token_label,
 			res.object_label, tool_prog, res.token_label, res.object_label, tool_prog,
 			p.key_path);
-		free(sha1);
-		free(subj);
+		free(desc);
 	}
 	X509_free(res.cert);
 	return CTL_OK;
@@ -590,7 +622,7 @@ static int cmd_token_sign(int argc, char **argv)
 	static const struct option opts[] = {COMMON_OPTS, {"in", required_argument, NULL, O_IN},
 					     {"out", required_argument, NULL, O_OUT},
 					     {"hash", required_argument, NULL, O_HASH},
-					     {"factory-pin", required_argument, NULL, O_FACTORY},
+					     FACTORY_OPT,
 					     {0, 0, 0, 0}};
 	struct tool_getopt g = {argc, argv, opts, NULL, sign_usage, false};
 	struct common co = {0};
