@@ -3,6 +3,9 @@
 # certificate (key made by openssl and imported: test-only tokens).
 #   softhsm_init DIR          SOFTHSM2_CONF and the token directory under DIR
 #   softhsm_token LABEL PIN   a token with key+cert; its cert is left in DIR/LABEL.pem
+#   softhsm_import_token LABEL PIN KEY CERT OBJ
+#                             a token holding a given key pair (e.g. the vectors' CCM+TFTP
+#                             key), both objects labelled OBJ with id 01
 #                             (and its key in DIR/LABEL.key with SOFTHSM_KEEP_KEYS=1, for
 #                             tests that sign a file outside ctlsign with a token's key)
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -35,4 +38,13 @@ softhsm_token() { # label pin
     --write-object "$d/$label.der" --type cert --id 01 --label sast >/dev/null 2>&1
   rm -f "$d/$label.p8"
   [ "${SOFTHSM_KEEP_KEYS:-0}" = 1 ] || rm -f "$d/$label.key"
+}
+
+softhsm_import_token() { # label pin key.pem cert.pem object-label
+  local label=$1 pin=$2 d=$SOFTHSM_DIR
+  softhsm2-util --init-token --free --label "$label" --so-pin 87654321 --pin "$pin" >/dev/null
+  softhsm2-util --import "$3" --token "$label" --label "$5" --id 01 --pin "$pin" >/dev/null
+  openssl x509 -in "$4" -outform DER -out "$d/$label-import.der"
+  pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$label" --login --pin "$pin" \
+    --write-object "$d/$label-import.der" --type cert --id 01 --label "$5" >/dev/null 2>&1
 }

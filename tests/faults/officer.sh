@@ -10,26 +10,15 @@
 #       retried: the runs succeed.
 set -euo pipefail
 CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
-if ! strace -o /dev/null true 2>/dev/null; then
-  echo "SKIP: strace cannot trace processes here"
-  exit 77
-fi
-rm -rf "$W"; mkdir -p "$W"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$SRC/tests/ctl/softhsm-lib.sh"
 softhsm_init "$W/hsm"
 softhsm_token A 'pin-A-1234'
 softhsm_token B 'pin-B-1234'
 V=$SRC/tests/data/vectors
-softhsm2-util --init-token --free --label T --so-pin 87654321 --pin pin-T-1234 >/dev/null
-softhsm2-util --import "$V/ccm.key" --token T --label tftp --id 01 --pin pin-T-1234 >/dev/null
-openssl x509 -in "$V/ccm.crt" -outform DER -out "$W/ccm.der"
-pkcs11-tool --module "$SOFTHSM_MODULE" --token-label T --login --pin pin-T-1234 \
-  --write-object "$W/ccm.der" --type cert --id 01 --label tftp >/dev/null 2>&1
+softhsm_import_token T pin-T-1234 "$V/ccm.key" "$V/ccm.crt" tftp
 export PIN_A='pin-A-1234' PIN_B='pin-B-1234' PIN_T='pin-T-1234'
 export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 M=(--module "$SOFTHSM_MODULE")
 
 # Each fault is injected with strace -P PATH: only calls on that path are counted and
@@ -126,5 +115,4 @@ tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' |
 "${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || bad "§4: the rerun failed: $(cat "$W/err")"
 "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "all officer fault checks passed"
+finish "officer fault"

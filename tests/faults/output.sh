@@ -6,14 +6,7 @@
 # writes to the report file count).
 set -euo pipefail
 CTLVERIFY=$1 CTLSIGN=$2 V=$3 W=$4
-if ! strace -o /dev/null true 2>/dev/null; then
-  echo "SKIP: strace cannot trace processes here"
-  exit 77
-fi
-rm -rf "$W"; mkdir -p "$W"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # expect_io_error NAME ERRNO CMD...: the report's first write fails with ERRNO
 expect_io_error() {
@@ -41,5 +34,4 @@ rc=${PIPESTATUS[0]:-$rc}
 [ "$rc" = 0 ] || bad "EPIPE: exit $rc, expected the command's own 0"
 [ ! -s "$W/err" ] || bad "EPIPE: not quiet: $(cat "$W/err")"
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "all output error checks passed"
+finish "output error"

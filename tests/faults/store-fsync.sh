@@ -8,14 +8,7 @@
 # old or the new CTL, nothing is left behind, and the next install works.
 set -euo pipefail
 CTLVERIFY=$1 MKFIXTURE=$2 V=$3 W=$4
-if ! strace -o /dev/null true 2>/dev/null; then
-  echo "SKIP: strace cannot trace processes here"
-  exit 77
-fi
-rm -rf "$W"; mkdir -p "$W"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 recs=("sast:$V/sast1.crt" "sast:$V/sast2.crt" "ccm+tftp:$V/ccm.crt" "capf:$V/capf.crt")
 "$MKFIXTURE" tlv -K ctl -k "$V/sast1.key" -c "$V/sast1.crt" -o "$W/old.tlv" -t -60 "${recs[@]}" "tftp:$V/tftp2.crt"
 "$MKFIXTURE" tlv -K ctl -k "$V/sast2.key" -c "$V/sast2.crt" -o "$W/new.tlv" -t +0 "${recs[@]}"
@@ -91,5 +84,4 @@ h=$(strace -f -qq -o /dev/null -e trace=rename,unlink,unlinkat -e inject=rename,
 [ "$(held)" = "$new" ] || bad "status (repairing) does not name the committed CTL"
 [ ! -e "$S/CTLFile.tlv.next" ] && cmp -s "$S/CTLFile.tlv" "$W/new.tlv" || bad "status did not finish the install"
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "all store fsync checks passed"
+finish "store fsync"
