@@ -17,18 +17,9 @@ fi
 rm -rf "$W"
 mkdir -p "$W"
 . "$SRC/tests/ctl/softhsm-lib.sh"
-softhsm_init "$W/hsm"
-softhsm_token A 'pin-A-1234'
-softhsm_token B 'pin-B-1234'
-export PIN_A='pin-A-1234' PIN_B='pin-B-1234'
-export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
+officer_fixture "$W"
 # LeakSanitizer cannot run in a traced process; the killed runs never reach exit anyway.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-cp -r "$SRC/examples/demo-cluster" "$W/cluster"
-CL="$W/cluster/cluster.ini"
-T1="$W/cluster/tftp" T2="$W/cluster/tftp-backup"
-mkdir -p "$T1" "$T2"
-M=(--module "$SOFTHSM_MODULE")
 
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }

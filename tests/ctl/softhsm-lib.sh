@@ -3,12 +3,16 @@
 # certificate (key made by openssl and imported: test-only tokens).
 #   softhsm_init DIR          SOFTHSM2_CONF and the token directory under DIR
 #   softhsm_token LABEL PIN   a token with key+cert; its cert is left in DIR/LABEL.pem
+#   officer_fixture DIR       tokens A and B (PIN_A, PIN_B) under DIR/hsm, the demo cluster
+#                             copied to DIR/cluster with both TFTP directories; sets CL, T1,
+#                             T2, M and puts the state directory and audit log in DIR
 #   softhsm_import_token LABEL PIN KEY CERT OBJ
 #                             a token holding a given key pair (e.g. the vectors' CCM+TFTP
 #                             key), both objects labelled OBJ with id 01
 #                             (and its key in DIR/LABEL.key with SOFTHSM_KEEP_KEYS=1, for
 #                             tests that sign a file outside ctlsign with a token's key)
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+SOFTHSM_LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 softhsm_init() {
   SOFTHSM_DIR=$1
@@ -47,4 +51,17 @@ softhsm_import_token() { # label pin key.pem cert.pem object-label
   openssl x509 -in "$4" -outform DER -out "$d/$label-import.der"
   pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$label" --login --pin "$pin" \
     --write-object "$d/$label-import.der" --type cert --id 01 --label "$5" >/dev/null 2>&1
+}
+
+officer_fixture() { # dir
+  softhsm_init "$1/hsm"
+  softhsm_token A 'pin-A-1234'
+  softhsm_token B 'pin-B-1234'
+  export PIN_A='pin-A-1234' PIN_B='pin-B-1234'
+  export CTLSIGN_AUDIT_LOG="$1/audit.log" CTLSIGN_STATE_DIR="$1/state"
+  cp -r "$SOFTHSM_LIB_ROOT/examples/demo-cluster" "$1/cluster"
+  CL="$1/cluster/cluster.ini"
+  T1="$1/cluster/tftp" T2="$1/cluster/tftp-backup"
+  mkdir -p "$T1" "$T2"
+  M=(--module "$SOFTHSM_MODULE")
 }

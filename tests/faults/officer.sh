@@ -12,14 +12,10 @@ set -euo pipefail
 CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$SRC/tests/ctl/softhsm-lib.sh"
-softhsm_init "$W/hsm"
-softhsm_token A 'pin-A-1234'
-softhsm_token B 'pin-B-1234'
+officer_fixture "$W"
 V=$SRC/tests/data/vectors
 softhsm_import_token T pin-T-1234 "$V/ccm.key" "$V/ccm.crt" tftp
-export PIN_A='pin-A-1234' PIN_B='pin-B-1234' PIN_T='pin-T-1234'
-export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
-M=(--module "$SOFTHSM_MODULE")
+export PIN_T='pin-T-1234'
 
 # Each fault is injected with strace -P PATH: only calls on that path are counted and
 # failed (SoftHSM writes its token files on its own schedule; they are never touched).
@@ -74,9 +70,6 @@ injected "$W/t" "$W/audit.log>" && { [ "$rc" = 0 ] || bad "§5 audit EINTR: exit
 [ "$(ls "$T" | grep -c '\.sgn$')" = 3 ] || bad "§5 audit EINTR: not all signed"
 "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "§5 audit EINTR: the audit chain is broken"
 
-cp -r "$SRC/examples/demo-cluster" "$W/cluster"
-CL=$W/cluster/cluster.ini T1=$W/cluster/tftp T2=$W/cluster/tftp-backup
-mkdir -p "$T1" "$T2"
 "$CTLSIGN" ctl create --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
   --token pkcs11:token=B --pin env:PIN_B </dev/null >"$W/out" 2>"$W/err" || { cat "$W/err"; exit 1; }
 UPDATE=("$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A)

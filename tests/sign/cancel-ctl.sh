@@ -10,17 +10,8 @@ set -euo pipefail
 CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
 rm -rf "$W"; mkdir -p "$W"
 . "$SRC/tests/ctl/softhsm-lib.sh"
-softhsm_init "$W/hsm"
-softhsm_token A 'pin-A-1234'
-softhsm_token B 'pin-B-1234'
-export PIN_A='pin-A-1234' PIN_B='pin-B-1234'
-export CTLSIGN_AUDIT_LOG="$W/audit.log" CTLSIGN_STATE_DIR="$W/state"
+officer_fixture "$W"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-cp -r "$SRC/examples/demo-cluster" "$W/cluster"
-CL="$W/cluster/cluster.ini"
-T1="$W/cluster/tftp" T2="$W/cluster/tftp-backup"
-mkdir -p "$T1" "$T2"
-M=(--module "$SOFTHSM_MODULE")
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ctl_mode() { "$CTLSIGN" ctl show --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mode"])'; }
 update() { "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A --mode "$@"; }
