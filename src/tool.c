@@ -198,7 +198,7 @@ static volatile sig_atomic_t cancel_taken;   /* tool_cancel_handled */
 static atomic_int defer_depth;
 static atomic_int defer_done;                 /* deferred sections completed */
 static struct {
-	char *dir, *name;
+	char *dir, *name, *tmp;
 } cancel_locks[CANCEL_LOCKS_MAX];
 static atomic_int ncancel_locks;
 
@@ -234,24 +234,18 @@ static size_t put_ulong(char *out, unsigned long v)
 	return k;
 }
 
-static void remove_lock(const char *dir, const char *name)
+static void remove_lock(const char *dir, const char *name, const char *tmp)
 {
-	char buf[32], pid[24], tmp[300];
-	size_t nl = strlen(name), np;
+	char buf[32], pid[24];
+	size_t np;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
 	ssize_t n;
 
 	if (dfd < 0)
 		return;
 	np = put_ulong(pid, (unsigned long)getpid());
-	/* the lock's temporary name while it is being taken (publish.c): NAME.PID.tmp */
-	if (nl + np + 6 < sizeof(tmp)) {
-		memcpy(tmp, name, nl);
-		tmp[nl] = '.';
-		memcpy(tmp + nl + 1, pid, np);
-		memcpy(tmp + nl + 1 + np, ".tmp", 5);
+	if (tmp) /* the lock's name while it is being taken: ours by its name */
 		(void)unlinkat(dfd, tmp, 0);
-	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf) - 1);
@@ -269,7 +263,7 @@ static _Noreturn void cancel_now(int sig, bool after_publishing)
 
 	for (int i = 0; i < n && i < CANCEL_LOCKS_MAX; i++)
 		if (cancel_locks[i].dir && cancel_locks[i].name)
-			remove_lock(cancel_locks[i].dir, cancel_locks[i].name);
+			remove_lock(cancel_locks[i].dir, cancel_locks[i].name, cancel_locks[i].tmp);
 	put(tool_prog);
 	put(": cancelled (");
 	put(tool_signal_name(sig));
@@ -314,10 +308,10 @@ void tool_signals_init(void)
 	}
 }
 
-int tool_cancel_lock(const char *dir, const char *name)
+int tool_cancel_lock(const char *dir, const char *name, const char *tmp)
 {
 	int n = atomic_load(&ncancel_locks);
-	char *d, *m;
+	char *d, *m, *t = NULL;
 
 	for (int i = 0; i < n; i++)
 		if (!strcmp(cancel_locks[i].dir, dir) && !strcmp(cancel_locks[i].name, name))
@@ -326,13 +320,17 @@ int tool_cancel_lock(const char *dir, const char *name)
 		return 0;
 	d = strdup(dir);
 	m = strdup(name);
-	if (!d || !m) {
+	if (tmp)
+		t = strdup(tmp);
+	if (!d || !m || (tmp && !t)) {
 		free(d);
 		free(m);
+		free(t);
 		return 0;
 	}
 	cancel_locks[n].dir = d;
 	cancel_locks[n].name = m;
+	cancel_locks[n].tmp = t;
 	atomic_store(&ncancel_locks, n + 1); /* visible to the handler only once complete */
 	return 1;
 }

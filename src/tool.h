@@ -70,10 +70,11 @@ int tool_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
  * took it over with tool_cancel_handled (it stops on tool_cancelled() and returns 12
  * itself, e.g. after printing what was done). */
 void tool_signals_init(void);
-/* DIR/NAME (a lock file holding this process's PID) and DIR/NAME.PID.tmp (its temporary
- * name while it is being taken) are removed when a signal cancels the run. Register the
- * directories before taking the locks; only a file holding this PID is removed. */
-int tool_cancel_lock(const char *dir, const char *name);
+/* DIR/NAME (a lock file, removed only while it holds this process's PID) and DIR/TMP (the
+ * name it has while it is being taken, ours by its name; may be NULL) are removed when a
+ * signal cancels the run. The locker registers them before it takes the lock (publish.c
+ * does for every .ctlsign.lock). 0 when out of memory or registrations. */
+int tool_cancel_lock(const char *dir, const char *name, const char *tmp);
 void tool_defer_begin(void);
 void tool_defer_end(void);
 /* The signal that asked to cancel (SIGINT...), 0 if none. */

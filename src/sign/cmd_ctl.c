@@ -1126,8 +1126,6 @@ static int run(const struct ctl_opts *o)
 						     CTLRUN_FILE_NAME ".bak.1",
 						     CTLRUN_FILE_NAME ".bak.2", NULL};
 
-		for (size_t i = 0; i < s.c->noutputs; i++) /* a Ctrl-C leaves no lock behind */
-			tool_cancel_lock(s.c->outputs[i], PUBLISH_LOCK_NAME);
 		if ((rc = publish_lock(s.c->outputs, s.c->noutputs, o->wait_s, planted, &s.lock,
 				       &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(o->audit_log), s.c->outputs,

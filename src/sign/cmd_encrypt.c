@@ -488,11 +488,6 @@ int cmd_encrypt(int argc, char **argv)
 	if (dir) { /* one run at a time where the outputs go */
 		char *ldir[] = {(char *)(e.outdir ? e.outdir : dir)};
 
-		/* Ctrl-C while waiting for the lock or at the PIN prompt leaves no lock behind */
-		if (!tool_cancel_lock(ldir[0], PUBLISH_LOCK_NAME)) {
-			rc = tool_fail(CTL_E_INTERNAL, "out of memory");
-			goto done;
-		}
 		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
 						   "encrypts again every configuration still in the clear",

@@ -202,11 +202,6 @@ int cmd_sign(int argc, char **argv)
 	if (dir) {
 		char *ldir[] = {(char *)(outdir ? outdir : dir)};
 
-		/* Ctrl-C while waiting for the lock or at the PIN prompt leaves no lock behind */
-		if (!tool_cancel_lock(ldir[0], PUBLISH_LOCK_NAME)) {
-			rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
-			goto fail;
-		}
 		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
 		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
 						   "signs again every file whose .sgn is not in place",

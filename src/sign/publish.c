@@ -1,5 +1,6 @@
 /* publish.c - see publish.h */
 #include "publish.h"
+#include "tool.h"
 
 #include "audit.h"
 
@@ -222,6 +223,11 @@ static int lock_one(const char *dir, unsigned wait_s, struct lock1 *out, struct 
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", PUBLISH_LOCK_NAME, (long)getpid());
 	len = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	/* A signal that cancels the run (while it waits here, at a later PIN prompt, ...)
+	 * removes the lock and its temporary name (tool.h). Best effort: a lock that could
+	 * not be registered still locks; a cancelled run then leaves it, and the next run
+	 * takes it over as stale. */
+	(void)tool_cancel_lock(dir, PUBLISH_LOCK_NAME, tmp);
 	for (;;) {
 		struct stat a, b;
 		long pid;
