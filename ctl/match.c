@@ -402,34 +402,33 @@ bool ctl_cert_id_equal(const struct ctl_cert_id *a, const struct ctl_cert_id *b)
 
 /* --- the rule, in the forms the tools need --- */
 
-bool ctl_cert_is(X509 *cert, const char *issuer, const struct ctl_buf *serial)
+/* a (then cleared) names the certificate that issuer and serial name. */
+static bool id_is_fields(struct ctl_cert_id *a, const char *issuer, const struct ctl_buf *serial)
 {
-	struct ctl_cert_id a, b;
+	struct ctl_cert_id b;
 	bool eq = false;
 
-	if (ctl_cert_id_from_cert(cert, &a) != CTL_OK)
-		return false;
 	if (ctl_cert_id_from_fields(issuer, serial, &b) == CTL_OK) {
-		eq = ctl_cert_id_equal(&a, &b);
+		eq = ctl_cert_id_equal(a, &b);
 		ctl_cert_id_clear(&b);
 	}
-	ctl_cert_id_clear(&a);
+	ctl_cert_id_clear(a);
 	return eq;
+}
+
+bool ctl_cert_is(X509 *cert, const char *issuer, const struct ctl_buf *serial)
+{
+	struct ctl_cert_id a;
+
+	return ctl_cert_id_from_cert(cert, &a) == CTL_OK && id_is_fields(&a, issuer, serial);
 }
 
 bool ctl_record_is(const struct ctl_record *r, const char *issuer, const struct ctl_buf *serial)
 {
-	struct ctl_cert_id a, b;
-	bool eq = false;
+	struct ctl_cert_id a;
 
-	if (!r || ctl_cert_id_from_fields(r->issuer, &r->serial, &a) != CTL_OK)
-		return false;
-	if (ctl_cert_id_from_fields(issuer, serial, &b) == CTL_OK) {
-		eq = ctl_cert_id_equal(&a, &b);
-		ctl_cert_id_clear(&b);
-	}
-	ctl_cert_id_clear(&a);
-	return eq;
+	return r && ctl_cert_id_from_fields(r->issuer, &r->serial, &a) == CTL_OK &&
+	       id_is_fields(&a, issuer, serial);
 }
 
 bool ctl_records_same_cert(const struct ctl_record *a, const struct ctl_record *b)
