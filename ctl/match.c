@@ -310,13 +310,25 @@ static X509_NAME *name_copy(const X509_NAME *in, bool reverse)
 		const X509_NAME_ENTRY *e = X509_NAME_get_entry(in, reverse ? n - 1 - k : k);
 		const ASN1_STRING *d = X509_NAME_ENTRY_get_data(e);
 		int rdn = X509_NAME_ENTRY_set(e);
-		int type = ASN1_STRING_type(d);
+		int type = ASN1_STRING_type(d), len = ASN1_STRING_length(d), ok;
+		const unsigned char *bytes = ASN1_STRING_get0_data(d);
+		unsigned char *utf8 = NULL;
 
-		if (type == V_ASN1_NUMERICSTRING)
+		if (type == V_ASN1_NUMERICSTRING) {
+			/* transcoded, not retyped: a byte above 0x7f is one character, as the
+			 * printer shows it, and the UTF8String must be valid UTF-8 */
+			if ((len = ASN1_STRING_to_UTF8(&utf8, d)) < 0) {
+				X509_NAME_free(out);
+				ERR_clear_error();
+				return NULL;
+			}
 			type = V_ASN1_UTF8STRING;
-		if (!X509_NAME_add_entry_by_OBJ(out, X509_NAME_ENTRY_get_object(e), type,
-						ASN1_STRING_get0_data(d), ASN1_STRING_length(d), -1,
-						k > 0 && rdn == prev_rdn ? -1 : 0)) {
+			bytes = utf8;
+		}
+		ok = X509_NAME_add_entry_by_OBJ(out, X509_NAME_ENTRY_get_object(e), type, bytes,
+						len, -1, k > 0 && rdn == prev_rdn ? -1 : 0);
+		OPENSSL_free(utf8);
+		if (!ok) {
 			X509_NAME_free(out);
 			ERR_clear_error();
 			return NULL;

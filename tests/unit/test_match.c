@@ -274,6 +274,22 @@ static void test_roundtrip(void **state)
 	X509_NAME_free(n);
 }
 
+/* A NumericString with bytes above 0x7f (what a hostile file's #hex value or a sloppy CA
+ * writes): each byte is one character, as the printer shows it, so the printed name still
+ * names the certificate (found by fuzz.name: the bytes were retyped as invalid UTF-8). */
+static void test_numeric_high_bytes(void **state)
+{
+	X509_NAME *n = X509_NAME_new();
+
+	(void)state;
+	assert_non_null(n);
+	assert_true(X509_NAME_add_entry_by_txt(n, "CN", V_ASN1_NUMERICSTRING,
+					       (const uint8_t *)"1\x81\xff", -1, -1, 0));
+	add(n, "O", MBSTRING_UTF8, "Example Corp", 0);
+	roundtrip(n);
+	X509_NAME_free(n);
+}
+
 static void test_vendor_syntax(void **state)
 {
 	X509_NAME *n = X509_NAME_new();
@@ -502,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_multi_valued_rdn),
 		cmocka_unit_test(test_escapes_and_utf8),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_numeric_high_bytes),
 		cmocka_unit_test(test_vendor_syntax),
 		cmocka_unit_test(test_unparseable),
 		cmocka_unit_test(test_records),
