@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 
 #include "internal.h"
+#include "tags.h"
 
 static int oom(struct ctl_err *err)
 {
@@ -44,16 +45,16 @@ static int add_enc_info(struct cbb *b, const struct ctl_enc_info *x)
 {
 	size_t m16, m17, m21;
 
-	return cbb_open_tlv(b, 16, &m16) && cbb_open_tlv(b, 17, &m17) &&
-	       cbb_add_tlv_u8(b, 18, x->iv_type) &&
-	       cbb_add_tlv(b, 19, x->iv.data, x->iv.len) &&
-	       cbb_add_tlv_u16(b, 20, x->pad_count) && cbb_close_tlv(b, m17) &&
-	       cbb_open_tlv(b, 21, &m21) && cbb_add_tlv_u8(b, 22, x->key_type) &&
-	       cbb_add_tlv_u16(b, 23, x->key_bits) && cbb_add_tlv_u8(b, 24, x->key_alg) &&
-	       cbb_add_tlv(b, 25, x->wrapped_key.data, x->wrapped_key.len) &&
+	return cbb_open_tlv(b, HDR_ENC_INFO, &m16) && cbb_open_tlv(b, HDR_IV_INFO, &m17) &&
+	       cbb_add_tlv_u8(b, HDR_IV_TYPE, x->iv_type) &&
+	       cbb_add_tlv(b, HDR_IV, x->iv.data, x->iv.len) &&
+	       cbb_add_tlv_u16(b, HDR_PAD_COUNT, x->pad_count) && cbb_close_tlv(b, m17) &&
+	       cbb_open_tlv(b, HDR_KEY_INFO, &m21) && cbb_add_tlv_u8(b, HDR_KEY_TYPE, x->key_type) &&
+	       cbb_add_tlv_u16(b, HDR_KEY_BITS, x->key_bits) && cbb_add_tlv_u8(b, HDR_KEY_ALG, x->key_alg) &&
+	       cbb_add_tlv(b, HDR_WRAPPED_KEY, x->wrapped_key.data, x->wrapped_key.len) &&
 	       cbb_close_tlv(b, m21) && cbb_close_tlv(b, m16) &&
-	       cbb_add_tlv_u8(b, 26, (uint8_t)x->content_hash_alg) &&
-	       cbb_add_tlv(b, 27, x->content_hash.data, x->content_hash.len);
+	       cbb_add_tlv_u8(b, HDR_CONTENT_HASH_ALG, (uint8_t)x->content_hash_alg) &&
+	       cbb_add_tlv(b, HDR_CONTENT_HASH, x->content_hash.data, x->content_hash.len);
 }
 
 static int digest_without(const uint8_t *buf, size_t len, size_t cut, size_t cut_len,
@@ -119,38 +120,38 @@ int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_
 	ts = opts->timestamp ? opts->timestamp : (uint32_t)time(NULL);
 
 	cbb_init(&b);
-	cbb_add_tlv(&b, 1, (uint8_t[]){spec->version_major, spec->version_minor}, 2);
-	cbb_add_u8(&b, 2);
+	cbb_add_tlv(&b, HDR_VERSION, (uint8_t[]){spec->version_major, spec->version_minor}, 2);
+	cbb_add_u8(&b, HDR_LENGTH);
 	cbb_add_u16(&b, 2);
 	hl_off = b.len;
 	cbb_add_u16(&b, 0);
 	if (spec->has_signer_version)
-		cbb_add_tlv(&b, 28, (uint8_t[]){1, spec->signer_version_minor}, 2);
-	cbb_open_tlv(&b, 3, &m3);
-	cbb_add_tlv_str(&b, 4, me.subject);
-	cbb_add_tlv_str(&b, 6, me.issuer);
-	cbb_add_tlv(&b, 5, me.serial.data, me.serial.len);
+		cbb_add_tlv(&b, HDR_SIGNER_VERSION, (uint8_t[]){1, spec->signer_version_minor}, 2);
+	cbb_open_tlv(&b, HDR_SIGNER_INFO, &m3);
+	cbb_add_tlv_str(&b, HDR_SIGNER_NAME, me.subject);
+	cbb_add_tlv_str(&b, HDR_ISSUER_NAME, me.issuer);
+	cbb_add_tlv(&b, HDR_SIGNER_SERIAL, me.serial.data, me.serial.len);
 	cbb_close_tlv(&b, m3);
-	cbb_open_tlv(&b, 7, &m7);
-	cbb_add_tlv_u8(&b, 8, (uint8_t)hash_alg);
-	cbb_open_tlv(&b, 9, &m9);
-	cbb_add_tlv_u8(&b, 10, 0);
-	cbb_add_tlv_u8(&b, 11, (uint8_t)code);
+	cbb_open_tlv(&b, HDR_SIG_INFO, &m7);
+	cbb_add_tlv_u8(&b, HDR_HASH_ALG, (uint8_t)hash_alg);
+	cbb_open_tlv(&b, HDR_SIG_ALG_INFO, &m9);
+	cbb_add_tlv_u8(&b, HDR_SIG_ALG, 0);
+	cbb_add_tlv_u8(&b, HDR_MODULUS, (uint8_t)code);
 	cbb_close_tlv(&b, m9);
 	cbb_close_tlv(&b, m7);
 	sig_off = b.len;
-	cbb_add_u8(&b, 12);
+	cbb_add_u8(&b, HDR_SIGNATURE);
 	cbb_add_u16(&b, (uint16_t)sig_len);
 	if (cbb_reserve(&b, sig_len)) {
 		memset(b.buf + b.len, 0, sig_len);
 		b.len += sig_len;
 	}
-	cbb_add_tlv_str(&b, 14, opts->file_name);
-	cbb_add_tlv_u32(&b, 15, ts);
+	cbb_add_tlv_str(&b, HDR_FILE_NAME, opts->file_name);
+	cbb_add_tlv_u32(&b, HDR_TIMESTAMP, ts);
 	if (spec->enc)
 		add_enc_info(&b, spec->enc);
 	while (!b.error && b.len % 4)
-		cbb_add_u8(&b, 13);
+		cbb_add_u8(&b, HDR_PADDING);
 	hdr_len = b.len;
 	ctl_record_clear(&me);
 	if (b.error || hdr_len > 0xffff) {
@@ -193,28 +194,28 @@ static int add_record(struct cbb *b, const struct ctl_record *r)
 
 	if (!r->subject || !r->issuer || r->role < 0 || r->role > 0xffff)
 		return 0;
-	cbb_add_u8(b, 1);
+	cbb_add_u8(b, REC_LENGTH);
 	cbb_add_u16(b, 2);
 	mark = b->len;
 	cbb_add_u16(b, 0);
 	if (r->dns_name)
-		cbb_add_tlv_str(b, 2, r->dns_name);
-	cbb_add_tlv_str(b, 3, r->subject);
-	cbb_add_tlv_str(b, 5, r->issuer);
-	cbb_add_tlv(b, 6, r->serial.data, r->serial.len);
-	cbb_add_tlv_u16(b, 4, (uint16_t)r->role);
+		cbb_add_tlv_str(b, REC_DNS_NAME, r->dns_name);
+	cbb_add_tlv_str(b, REC_SUBJECT, r->subject);
+	cbb_add_tlv_str(b, REC_ISSUER, r->issuer);
+	cbb_add_tlv(b, REC_SERIAL, r->serial.data, r->serial.len);
+	cbb_add_tlv_u16(b, REC_ROLE, (uint16_t)r->role);
 	if (r->pubkey.len)
-		cbb_add_tlv(b, 7, r->pubkey.data, r->pubkey.len);
+		cbb_add_tlv(b, REC_PUBKEY, r->pubkey.data, r->pubkey.len);
 	if (r->cert_sig.len)
-		cbb_add_tlv(b, 8, r->cert_sig.data, r->cert_sig.len);
+		cbb_add_tlv(b, REC_CERT_SIG, r->cert_sig.data, r->cert_sig.len);
 	if (r->cert.len)
-		cbb_add_tlv(b, 9, r->cert.data, r->cert.len);
+		cbb_add_tlv(b, REC_CERT, r->cert.data, r->cert.len);
 	if (r->has_ip)
-		cbb_add_tlv(b, 10, r->ip, 4);
+		cbb_add_tlv(b, REC_IP, r->ip, 4);
 	if (r->cert_hash.len)
-		cbb_add_tlv(b, 11, r->cert_hash.data, r->cert_hash.len);
+		cbb_add_tlv(b, REC_CERT_HASH, r->cert_hash.data, r->cert_hash.len);
 	if (r->cert_hash_alg)
-		cbb_add_tlv_u8(b, 12, (uint8_t)r->cert_hash_alg);
+		cbb_add_tlv_u8(b, REC_CERT_HASH_ALG, (uint8_t)r->cert_hash_alg);
 	if (b->error || b->len - start > 0xffff)
 		return 0;
 	return cbb_put_u16_at(b, mark, (uint16_t)(b->len - start));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "tags.h"
 
 /* Offset of an element whose value cursor is v: the tag byte is 3 bytes before. */
 #define ELEM_OFF(v) (cbs_offset(v) - 3)
@@ -158,9 +159,9 @@ static int signer_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct 
 {
 	struct ctl_header *h = ctx;
 
-	if (tag == 4)
+	if (tag == HDR_SIGNER_NAME)
 		return get_string(e, "signer name", tag, &h->signer_name, err);
-	if (tag == 5)
+	if (tag == HDR_SIGNER_SERIAL)
 		return get_bytes(e, "signer serial", tag, true, &h->signer_serial, err);
 	return get_string(e, "issuer name", tag, &h->issuer_name, err);
 }
@@ -169,7 +170,7 @@ static int sig_alg_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_
 {
 	struct ctl_header *h = ctx;
 
-	if (tag == 10) {
+	if (tag == HDR_SIG_ALG) {
 		TRY(want_len(e, "signature algorithm", tag, 1, err));
 		h->sig_alg = u8_of(e);
 		if (h->sig_alg != 0)
@@ -189,10 +190,10 @@ static int sig_alg_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_
 
 static int sig_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t alg_tags[] = {10, 11};
+	static const uint8_t alg_tags[] = {HDR_SIG_ALG, HDR_MODULUS};
 	struct ctl_header *h = ctx;
 
-	if (tag == 9)
+	if (tag == HDR_SIG_ALG_INFO)
 		return parse_container(*e, "signature algorithm (tag 9)", alg_tags,
 				       sizeof(alg_tags), sig_alg_elem, h, err);
 	TRY(want_len(e, "hash algorithm", tag, 1, err));
@@ -208,10 +209,10 @@ static int iv_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_
 {
 	struct ctl_enc_info *x = ctx;
 
-	if (tag == 18) {
+	if (tag == HDR_IV_TYPE) {
 		TRY(want_len(e, "IV type", tag, 1, err));
 		x->iv_type = u8_of(e);
-	} else if (tag == 19) {
+	} else if (tag == HDR_IV) {
 		TRY(want_len(e, "IV", tag, 16, err));
 		TRY(get_bytes(e, "IV", tag, true, &x->iv, err));
 	} else {
@@ -225,13 +226,13 @@ static int key_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl
 {
 	struct ctl_enc_info *x = ctx;
 
-	if (tag == 22) {
+	if (tag == HDR_KEY_TYPE) {
 		TRY(want_len(e, "key type", tag, 1, err));
 		x->key_type = u8_of(e);
-	} else if (tag == 23) {
+	} else if (tag == HDR_KEY_BITS) {
 		TRY(want_len(e, "key size", tag, 2, err));
 		x->key_bits = u16_of(e);
-	} else if (tag == 24) {
+	} else if (tag == HDR_KEY_ALG) {
 		TRY(want_len(e, "key algorithm", tag, 1, err));
 		x->key_alg = u8_of(e);
 	} else {
@@ -242,17 +243,19 @@ static int key_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl
 
 static int enc_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
-	static const uint8_t iv_tags[] = {18, 19, 20}, key_tags[] = {22, 23, 24, 25};
+	static const uint8_t iv_tags[] = {HDR_IV_TYPE, HDR_IV, HDR_PAD_COUNT},
+			     key_tags[] = {HDR_KEY_TYPE, HDR_KEY_BITS, HDR_KEY_ALG, HDR_WRAPPED_KEY};
 
-	if (tag == 17)
+	if (tag == HDR_IV_INFO)
 		return parse_container(*e, "IV info (tag 17)", iv_tags, sizeof(iv_tags),
 				       iv_info_elem, ctx, err);
 	return parse_container(*e, "key info (tag 21)", key_tags, sizeof(key_tags),
 			       key_info_elem, ctx, err);
 }
 
-static const uint8_t signer_info_tags[] = {4, 5, 6}, sig_info_tags[] = {8, 9},
-		     enc_info_tags[] = {17, 21};
+static const uint8_t signer_info_tags[] = {HDR_SIGNER_NAME, HDR_SIGNER_SERIAL, HDR_ISSUER_NAME},
+		     sig_info_tags[] = {HDR_HASH_ALG, HDR_SIG_ALG_INFO},
+		     enc_info_tags[] = {HDR_IV_INFO, HDR_KEY_INFO};
 
 static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *err)
 {
@@ -261,7 +264,7 @@ static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *er
 
 	if (!cbs_peek_u8(s, &tag))
 		return ctl_fail(err, CTL_E_MALFORMED, "file is empty");
-	if (tag != 1)
+	if (tag != HDR_VERSION)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"not a CTL/ITL/.sgn/.enc.sgn file: expected version (tag 1) at offset 0, found tag %u",
 				tag);
@@ -282,14 +285,16 @@ static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *er
 
 static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *err)
 {
-	static const uint8_t req[] = {1, 2, 3, 7, 12, 14, 15};
+	static const uint8_t req[] = {HDR_VERSION, HDR_LENGTH, HDR_SIGNER_INFO, HDR_SIG_INFO,
+				    HDR_SIGNATURE, HDR_FILE_NAME, HDR_TIMESTAMP};
 	/* Signed firmware (version 1.1) has no timestamp. */
-	static const uint8_t req_fw[] = {1, 2, 3, 7, 12, 14};
-	static const uint8_t req_enc[] = {16, 26, 27};
+	static const uint8_t req_fw[] = {HDR_VERSION, HDR_LENGTH, HDR_SIGNER_INFO, HDR_SIG_INFO,
+				       HDR_SIGNATURE, HDR_FILE_NAME};
+	static const uint8_t req_enc[] = {HDR_ENC_INFO, HDR_CONTENT_HASH_ALG, HDR_CONTENT_HASH};
 	const char *where = "header";
 	struct ctl_header *h = &f->hdr;
 	struct cbs hs, e;
-	uint32_t seen = (1u << 1) | (1u << 2);
+	uint32_t seen = (1u << HDR_VERSION) | (1u << HDR_LENGTH);
 	uint8_t tag;
 	bool is_tlv, is_enc, is_fw;
 	size_t total = cbs_len(file);
@@ -301,7 +306,7 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 	if (!cbs_get_tlv(file, &tag, &e))
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"file is truncated at offset 5: no header length element");
-	if (tag != 2)
+	if (tag != HDR_LENGTH)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"header: expected header length (tag 2) at offset 5, found tag %u", tag);
 	TRY(want_len(&e, "header length", tag, 2, err));
@@ -320,7 +325,7 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 	while (cbs_len(&hs)) {
 		uint8_t t;
 		cbs_peek_u8(&hs, &t);
-		if (t == 13) {
+		if (t == HDR_PADDING) {
 			cbs_skip(&hs, 1);
 			h->pad_count++;
 			continue;
@@ -341,54 +346,55 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 					(unsigned)((cbs_data(&hs)[1] << 8) | cbs_data(&hs)[2]),
 					h->header_len);
 		}
-		if (tag > 28 || tag == 0)
+		if (tag > HDR_TAG_MAX || tag == 0)
 			return unknown_tag(where, tag, &e, err);
-		if (tag == 28 && !is_tlv)
+		if (tag == HDR_SIGNER_VERSION && !is_tlv)
 			return ctl_fail(err, CTL_E_MALFORMED,
 					"header: signer version (tag 28) at offset %zu in a version %u.%u file",
 					ELEM_OFF(&e), h->version_major, h->version_minor);
-		if ((tag == 16 || tag == 26 || tag == 27) && !is_enc)
+		if ((tag == HDR_ENC_INFO || tag == HDR_CONTENT_HASH_ALG || tag == HDR_CONTENT_HASH) &&
+		    !is_enc)
 			return ctl_fail(err, CTL_E_MALFORMED,
 					"header: encryption tag %u at offset %zu in a version %u.%u file",
 					tag, ELEM_OFF(&e), h->version_major, h->version_minor);
 		TRY(seen_once(&seen, tag, where, &e, err));
 		switch (tag) {
-		case 28:
+		case HDR_SIGNER_VERSION:
 			TRY(want_len(&e, "signer version", tag, 2, err));
 			h->has_signer_version = true;
 			h->signer_version_major = cbs_data(&e)[0];
 			h->signer_version_minor = cbs_data(&e)[1];
 			break;
-		case 1:
-		case 2:
+		case HDR_VERSION:
+		case HDR_LENGTH:
 			break;
-		case 3:
+		case HDR_SIGNER_INFO:
 			TRY(parse_container(e, "signer info (tag 3)", signer_info_tags,
 					    sizeof(signer_info_tags), signer_info_elem, h, err));
 			break;
-		case 7:
+		case HDR_SIG_INFO:
 			TRY(parse_container(e, "signature info (tag 7)", sig_info_tags,
 					    sizeof(sig_info_tags), sig_info_elem, h, err));
 			break;
-		case 12:
+		case HDR_SIGNATURE:
 			TRY(get_bytes(&e, "signature", tag, true, &h->signature, err));
 			h->sig_offset = ELEM_OFF(&e);
 			h->sig_elem_len = 3 + cbs_len(&e);
 			break;
-		case 14:
+		case HDR_FILE_NAME:
 			TRY(get_string(&e, "file name", tag, &h->file_name, err));
 			break;
-		case 15:
+		case HDR_TIMESTAMP:
 			TRY(want_len(&e, "timestamp", tag, 4, err));
 			h->timestamp = ((uint32_t)u16_of(&e) << 16) | (uint32_t)((cbs_data(&e)[2] << 8) | cbs_data(&e)[3]);
 			h->has_timestamp = true;
 			break;
-		case 16:
+		case HDR_ENC_INFO:
 			TRY(parse_container(e, "encryption info (tag 16)", enc_info_tags,
 					    sizeof(enc_info_tags), enc_info_elem, &h->enc, err));
 			h->has_enc = true;
 			break;
-		case 26:
+		case HDR_CONTENT_HASH_ALG:
 			TRY(want_len(&e, "content hash algorithm", tag, 1, err));
 			h->enc.content_hash_alg = u8_of(&e);
 			if (!ctl_hash_md(h->enc.content_hash_alg))
@@ -396,7 +402,7 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 						"content hash algorithm %d at offset %zu is not supported",
 						h->enc.content_hash_alg, ELEM_OFF(&e));
 			break;
-		case 27:
+		case HDR_CONTENT_HASH:
 			TRY(get_bytes(&e, "content hash", tag, true, &h->enc.content_hash, err));
 			break;
 		default:
@@ -430,12 +436,12 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 	/* Only the role is required: real SAST records may lack tag 8, and non-secure server
 	 * records may hold just DNS name, role and IP (no subject, issuer, serial, key or
 	 * certificate). A record without a certificate, issuer or serial is never a signer. */
-	static const uint8_t req[] = {4};
+	static const uint8_t req[] = {REC_ROLE};
 	size_t start = cbs_offset(body);
 	char where[64];
 	struct cbs rec, e;
 	uint16_t rec_len;
-	uint32_t seen = 1u << 1;
+	uint32_t seen = 1u << REC_LENGTH;
 	uint8_t tag;
 
 	snprintf(where, sizeof(where), "record at offset %zu", start);
@@ -444,7 +450,7 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"%s: truncated record length element (%zu bytes left)", where,
 				cbs_len(body));
-	if (tag != 1)
+	if (tag != REC_LENGTH)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"%s: expected record length (tag 1), found tag %u", where, tag);
 	TRY(want_len(&e, "record length", tag, 2, err));
@@ -465,44 +471,44 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 					"%s: field tag %u at offset %zu runs past the record end (record length %u does not match its fields)",
 					where, t, off, rec_len);
 		}
-		if (tag < 2 || tag > 12)
+		if (tag < REC_DNS_NAME || tag > REC_TAG_MAX)
 			return unknown_tag(where, tag, &e, err);
 		TRY(seen_once(&seen, tag, where, &e, err));
 		switch (tag) {
-		case 2:
+		case REC_DNS_NAME:
 			TRY(get_string_opt(&e, "DNS name", tag, true, &r->dns_name, err));
 			break;
-		case 3:
+		case REC_SUBJECT:
 			TRY(get_string(&e, "subject name", tag, &r->subject, err));
 			break;
-		case 4:
+		case REC_ROLE:
 			TRY(want_len(&e, "role", tag, 2, err));
 			r->role = u16_of(&e);
 			break;
-		case 5:
+		case REC_ISSUER:
 			TRY(get_string(&e, "issuer name", tag, &r->issuer, err));
 			break;
-		case 6:
+		case REC_SERIAL:
 			TRY(get_bytes(&e, "serial number", tag, true, &r->serial, err));
 			break;
-		case 7:
+		case REC_PUBKEY:
 			TRY(get_bytes(&e, "public key", tag, false, &r->pubkey, err));
 			break;
-		case 8:
+		case REC_CERT_SIG:
 			TRY(get_bytes(&e, "certificate signature", tag, false, &r->cert_sig, err));
 			break;
-		case 9:
+		case REC_CERT:
 			TRY(get_bytes(&e, "certificate", tag, false, &r->cert, err));
 			break;
-		case 10:
+		case REC_IP:
 			TRY(want_len(&e, "IP address", tag, 4, err));
 			memcpy(r->ip, cbs_data(&e), 4);
 			r->has_ip = true;
 			break;
-		case 11:
+		case REC_CERT_HASH:
 			TRY(get_bytes(&e, "certificate hash", tag, false, &r->cert_hash, err));
 			break;
-		case 12:
+		case REC_CERT_HASH_ALG:
 			TRY(want_len(&e, "certificate hash algorithm", tag, 1, err));
 			r->cert_hash_alg = u8_of(&e);
 			break;
