@@ -14,30 +14,6 @@
 /* Certificates and keys are small; anything bigger is not one. */
 #define CTL_MAX_PEM_SIZE (1024u * 1024)
 
-char *ctl_name_string(const X509_NAME *name)
-{
-	BIO *bio;
-	char *s = NULL;
-	long n;
-	char *p;
-
-	if (!name)
-		return NULL;
-	bio = BIO_new(BIO_s_mem());
-	if (!bio)
-		return NULL;
-	/* RFC 2253 escaping and separators, but in certificate (not reversed) order. */
-	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV) >= 0) {
-		n = BIO_get_mem_data(bio, &p);
-		if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
-			memcpy(s, p, (size_t)n);
-			s[n] = 0;
-		}
-	}
-	BIO_free(bio);
-	return s;
-}
-
 char *ctl_cert_fingerprint(X509 *cert, int hash_alg)
 {
 	const EVP_MD *md = ctl_hash_md(hash_alg);

@@ -7,9 +7,11 @@
 #include <strings.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/x509.h>
 
 /* --- parsing name strings --- */
 
@@ -79,10 +81,12 @@ static ASN1_OBJECT *key_object(const char *key)
 	return o;
 }
 
+/* RFC 4514 keys are letters, digits and '-' (or a dotted OID); OpenSSL's short names,
+ * which the writer prints, also use '_' and '/' (ad_timestamping, RSA-SHA512/224). */
 static bool is_key_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.';
+	       c == '-' || c == '.' || c == '_' || c == '/';
 }
 
 static bool is_space(char c)
@@ -292,6 +296,69 @@ out:
 	free(key);
 	free(buf);
 	return rc;
+}
+
+/* --- printing names --- */
+
+/* The key the writer prints for obj: its OpenSSL short name when that is an RFC 4514 key
+ * our reader maps back to obj (not "ad_timestamping", not "uid", which RFC 4514 and the
+ * reader take as userId although OpenSSL names x500UniqueIdentifier so); else the OID. */
+static bool short_name_ok(const ASN1_OBJECT *obj)
+{
+	const char *sn = OBJ_nid2sn(OBJ_obj2nid(obj));
+	ASN1_OBJECT *back;
+	bool ok;
+
+	if (!sn || !*sn || !((sn[0] >= 'a' && sn[0] <= 'z') || (sn[0] >= 'A' && sn[0] <= 'Z')))
+		return false;
+	for (const char *p = sn; *p; p++)
+		if (!is_key_char(*p) || *p == '_' || *p == '/' || *p == '.')
+			return false;
+	back = key_object(sn);
+	ok = back && OBJ_cmp(back, obj) == 0;
+	ASN1_OBJECT_free(back);
+	return ok;
+}
+
+char *ctl_name_string(const X509_NAME *name)
+{
+	const unsigned long base = XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV & ~XN_FLAG_FN_MASK;
+	BIO *bio;
+	char *s = NULL, *p;
+	long n;
+	bool ok = true;
+
+	if (!name)
+		return NULL;
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return NULL;
+	/* RFC 2253 escaping and separators, in certificate (not reversed) order, one entry at
+	 * a time so that each gets the key its reader understands. */
+	for (int i = 0; ok && i < X509_NAME_entry_count(name); i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		X509_NAME *one = X509_NAME_new();
+
+		if (i > 0)
+			ok = BIO_puts(bio, X509_NAME_ENTRY_set(e) ==
+						   X509_NAME_ENTRY_set(X509_NAME_get_entry(name, i - 1))
+					       ? "+"
+					       : ",") == 1;
+		ok = ok && one && X509_NAME_add_entry(one, e, -1, 0) &&
+		     X509_NAME_print_ex(bio, one, 0,
+					base | (short_name_ok(X509_NAME_ENTRY_get_object(e))
+							? XN_FLAG_FN_SN
+							: XN_FLAG_FN_OID)) >= 0;
+		X509_NAME_free(one);
+	}
+	n = BIO_get_mem_data(bio, &p);
+	if (ok && n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+		memcpy(s, p, (size_t)n);
+		s[n] = 0;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	return s;
 }
 
 /* --- identities --- */
