@@ -40,7 +40,7 @@ A CTL in the vendor's layout for other keys (the adoption tests, issue 11 §5: k
 are also imported into SoftHSM tokens):
     python3 tests/tools/gen_vendor.py ctl --key KEY.pem --cert CERT.pem -o OUT \
         [--names comma|semicolon|quoted] [--digest sha1|sha512] [--timestamp UNIX] \
-        sast:CERT.pem ... ROLE:CERT.pem[:DNS[:IP]] ...
+        [--signer-version 1.0|1.1] sast:CERT.pem ... ROLE:CERT.pem[:DNS[:IP]] ...
 ROLE is ccm, ccm+tftp, tftp or capf; SAST records get the vendor's empty DNS name and
 no tag 8, server records the vendor's field order.
 """
@@ -186,6 +186,8 @@ def main_ctl(argv):
     ap.add_argument("--names", choices=("comma", "semicolon", "quoted"), default="semicolon")
     ap.add_argument("--digest", choices=("sha1", "sha512"), default="sha512")
     ap.add_argument("--timestamp", type=int, default=1767225600)
+    ap.add_argument("--signer-version", choices=("1.0", "1.1"),
+                    help="write tag 28 (the vendor's files may leave it out)")
     ap.add_argument("records", nargs="+")
     a = ap.parse_args(argv)
     sep = {"comma": ",", "semicolon": ";", "quoted": "quoted"}[a.names]
@@ -200,8 +202,9 @@ def main_ctl(argv):
             recs.append(server_record(cert(None, parts[1]), ROLES[parts[0]], dns, ip, sep))
         else:
             ap.error("record '%s': sast:CERT or ROLE:CERT[:DNS[:IP]]" % spec)
+    sv = tuple(int(x) for x in a.signer_version.split(".")) if a.signer_version else None
     data = ctl(recs, cert(None, a.cert), {"sha1": 1, "sha512": 3}[a.digest], sep,
-               ts=a.timestamp, k=key(None, a.key))
+               ts=a.timestamp, k=key(None, a.key), signer_version=sv)
     with open(a.out, "wb") as fh:
         fh.write(data)
 

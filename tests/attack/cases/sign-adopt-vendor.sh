@@ -36,9 +36,12 @@ VSERVERS=("ccm+tftp:$CERTS/cucm1.pem:cucm1.demo.example:10.0.0.10"
           "tftp:$CERTS/alt1.pem:tftp.other.example:10.1.0.5"
           "ccm:$CERTS/asa1.pem:asa1.demo.example:10.0.0.1")
 
-# vendor_ctl OUT NAMES SIGNER: the vendor's CTL listing E1 and E2, signed by SIGNER.
+# vendor_ctl OUT NAMES SIGNER [gen_vendor.py options]: the vendor's CTL listing E1 and E2,
+# signed by SIGNER.
 vendor_ctl() {
-  "$PY" "$GEN" ctl --key "$W/$3.key" --cert "$W/$3.pem" -o "$1" --names "$2" \
+  local out=$1 names=$2 signer=$3
+  shift 3
+  "$PY" "$GEN" ctl --key "$W/$signer.key" --cert "$W/$signer.pem" -o "$out" --names "$names" "$@" \
     "sast:$W/E1.pem" "sast:$W/E2.pem" "${VSERVERS[@]}" || fail "gen_vendor.py could not build $1"
 }
 
@@ -55,9 +58,14 @@ fresh() { # the cluster's directories and ctlsign's state as on a cluster ctlsig
   mkdir -p "$T1" "$T2"
 }
 
+# ';' names, SHA-512, no tag 28; eToken names, SHA-1, signer version 1.1.
 for names in semicolon quoted; do
   fresh
-  vendor_ctl "$W/vendor-$names.tlv" "$names" E1
+  if [ "$names" = quoted ]; then
+    vendor_ctl "$W/vendor-$names.tlv" "$names" E1 --digest sha1 --signer-version 1.1
+  else
+    vendor_ctl "$W/vendor-$names.tlv" "$names" E1
+  fi
   # The layout is the vendor's: names in its syntax, SAST records with an empty DNS name.
   run 0 "$CTLVERIFY" show "$W/vendor-$names.tlv"
   if [ "$names" = quoted ]; then
