@@ -97,6 +97,14 @@ for names in semicolon quoted; do
   [ "$got" = "$want" ] || fail "SAST records after adopting ($names): $got, want $want"
   run 0 "$CTLVERIFY" check "$T1/CTLFile.tlv"
   out_has "CTL signed by CN=SAST-ADN0054f509"
+  # Kept as the vendor wrote them: its names, an empty DNS name, no certificate signature.
+  run 0 "$CTLVERIFY" show "$T1/CTLFile.tlv"
+  if [ "$names" = quoted ]; then
+    out_has 'subject                cn="SAST-ADN0054f510        ";ou=IPCBU;o="Cisco Systems"'
+  else
+    out_has 'subject                CN=SAST-ADN0054f510        ;OU=IPCBU;O=Cisco Systems'
+  fi
+  [ "$(grep -c 'DNS name               (empty)' "$W/out")" = 2 ] || fail "the kept SAST records lost their empty DNS name"
 
   # The phone that holds the vendor's CTL installs the next one (signer E1 is a SAST of it).
   run 0 "$CTLVERIFY" install --store "$W/phone" "$T1/CTLFile.tlv"
