@@ -11,6 +11,7 @@
 int cmd_show(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_strip(int argc, char **argv);
+int cmd_certhash(int argc, char **argv);
 
 /* device side (trust store, boot, CTI check) */
 int cmd_install(int argc, char **argv);

@@ -32,10 +32,23 @@ What each file is:
   not-firmware.loads       a plain XML load list named .loads (no signed header)
   SEP001122334455.cnf.xml.sha256.sgn  a .sgn with hash code 2 (SHA-256), signed by ccm:
                            what we wrote before issue 11 §4; reading it stays
+  ctl-quoted-names.tlv     as ctl-vendor-names.tlv with the eToken syntax of the names:
+                           lower-case keys, values with a space in double quotes
+                           (cn=SAST-ADN0001;o="Example Corp";ou=Voice), signed by sast2
+
+A CTL in the vendor's layout for other keys (the adoption tests, issue 11 §5: keys that
+are also imported into SoftHSM tokens):
+    python3 tests/tools/gen_vendor.py ctl --key KEY.pem --cert CERT.pem -o OUT \
+        [--names comma|semicolon|quoted] [--digest sha1|sha512] [--timestamp UNIX] \
+        [--signer-version 1.0|1.1] sast:CERT.pem ... ROLE:CERT.pem[:DNS[:IP]] ...
+ROLE is ccm, ccm+tftp, tftp or capf; SAST records get the vendor's empty DNS name and
+no tag 8, server records the vendor's field order.
 """
+import argparse
 import datetime
 import os
 import struct
+import sys
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -60,13 +73,13 @@ def cstr(s):
     return s.encode() + b"\x00"
 
 
-def key(name):
-    with open(os.path.join(VEC, name + ".key"), "rb") as f:
+def key(name, path=None):
+    with open(path or os.path.join(VEC, name + ".key"), "rb") as f:
         return serialization.load_pem_private_key(f.read(), None)
 
 
-def cert(name):
-    with open(os.path.join(VEC, name + ".crt"), "rb") as f:
+def cert(name, path=None):
+    with open(path or os.path.join(VEC, name + ".crt"), "rb") as f:
         data = f.read()
     try:
         return x509.load_pem_x509_certificate(data)
@@ -75,7 +88,13 @@ def cert(name):
 
 
 def name_str(name, sep):
-    """Certificate (DER) order, CN first as the certificates have it."""
+    """Certificate (DER) order, CN first as the certificates have it. sep "quoted" is the
+    eToken syntax: ';', lower-case keys, a value with a space in double quotes (the
+    spaces inside the quotes are part of the value)."""
+    if sep == "quoted":
+        return ";".join("%s=%s" % (SHORT[a.oid].lower(),
+                                   '"%s"' % a.value if " " in a.value else a.value)
+                        for a in name)
     return sep.join("%s=%s" % (SHORT[a.oid], a.value) for a in name)
 
 
@@ -147,11 +166,47 @@ def nonsecure_record(role, dns, ip):
     return record([(2, cstr(dns)), (4, struct.pack(">H", role)), (10, bytes(ip))])
 
 
-def ctl(recs, signer, hash_alg, sep=",", signer_version=None, ts=1767225600):
-    c = cert(signer)
+def ctl(recs, signer, hash_alg, sep=",", signer_version=None, ts=1767225600, k=None):
+    c = signer if k is not None else cert(signer)
     return signed_file((1, 2), name_str(c.subject, sep), name_str(c.issuer, sep),
-                       serial_bytes(c), hash_alg, "CTLFile.tlv", b"".join(recs), key(signer),
-                       timestamp=ts, signer_version=signer_version)
+                       serial_bytes(c), hash_alg, "CTLFile.tlv", b"".join(recs),
+                       k if k is not None else key(signer), timestamp=ts,
+                       signer_version=signer_version)
+
+
+ROLES = {"ccm": 1, "ccm+tftp": 2, "tftp": 3, "capf": 4}
+
+
+def main_ctl(argv):
+    """gen_vendor.py ctl ...: one vendor-layout CTL for the given keys (see the top)."""
+    ap = argparse.ArgumentParser(prog="gen_vendor.py ctl")
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("-o", dest="out", required=True)
+    ap.add_argument("--names", choices=("comma", "semicolon", "quoted"), default="semicolon")
+    ap.add_argument("--digest", choices=("sha1", "sha512"), default="sha512")
+    ap.add_argument("--timestamp", type=int, default=1767225600)
+    ap.add_argument("--signer-version", choices=("1.0", "1.1"),
+                    help="write tag 28 (the vendor's files may leave it out)")
+    ap.add_argument("records", nargs="+")
+    a = ap.parse_args(argv)
+    sep = {"comma": ",", "semicolon": ";", "quoted": "quoted"}[a.names]
+    recs = []
+    for spec in a.records:
+        parts = spec.split(":")
+        if parts[0] == "sast" and len(parts) == 2:
+            recs.append(sast_record(cert(None, parts[1]), sep))
+        elif parts[0] in ROLES and 2 <= len(parts) <= 4:
+            dns = parts[2] if len(parts) > 2 else "server%d.example" % len(recs)
+            ip = [int(x) for x in parts[3].split(".")] if len(parts) > 3 else [10, 9, 0, len(recs)]
+            recs.append(server_record(cert(None, parts[1]), ROLES[parts[0]], dns, ip, sep))
+        else:
+            ap.error("record '%s': sast:CERT or ROLE:CERT[:DNS[:IP]]" % spec)
+    sv = tuple(int(x) for x in a.signer_version.split(".")) if a.signer_version else None
+    data = ctl(recs, cert(None, a.cert), {"sha1": 1, "sha512": 3}[a.digest], sep,
+               ts=a.timestamp, k=key(None, a.key), signer_version=sv)
+    with open(a.out, "wb") as fh:
+        fh.write(data)
 
 
 def firmware_cert():
@@ -190,6 +245,11 @@ def main():
     files["ctl-vendor-names.tlv"] = ctl(
         [sast_record(s1, ";"), sast_record(s2, ";"),
          server_record(ccm, 2, "cucm1.example.com", [10, 0, 0, 12], ";")], "sast1", 3, ";")
+    files["ctl-quoted-names.tlv"] = ctl(
+        [sast_record(s1, "quoted"), sast_record(s2, "quoted"),
+         server_record(ccm, 2, "cucm1.example.com", [10, 0, 0, 12], "quoted"),
+         server_record(capf, 4, "cucm1.example.com", [10, 0, 0, 12], "quoted")],
+        "sast2", 1, "quoted")
 
     fw, fwk = firmware_cert()
     files["firmware.crt"] = fw.public_bytes(serialization.Encoding.PEM)
@@ -222,4 +282,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["ctl"]:
+        main_ctl(sys.argv[2:])
+    else:
+        main()
