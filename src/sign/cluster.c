@@ -304,9 +304,11 @@ static int server_key(struct parse_state *st, const char *name, const char *valu
 			return 0;
 		s->role = ctl_role_from_name(value);
 		if (s->role != CTL_ROLE_CCM && s->role != CTL_ROLE_CCM_TFTP &&
-		    s->role != CTL_ROLE_TFTP && s->role != CTL_ROLE_CAPF)
+		    s->role != CTL_ROLE_TFTP && s->role != CTL_ROLE_CAPF &&
+		    s->role != CTL_ROLE_TVS && s->role != CTL_ROLE_APP_SERVER)
 			return fail_at(st, st->line,
-				       "role must be ccm, ccm+tftp, tftp or capf (got '%s')", value);
+				       "role must be ccm, ccm+tftp, tftp, capf, tvs or app-server (got '%s')",
+				       value);
 		return 1;
 	}
 	if (!strcmp(name, "host")) {
