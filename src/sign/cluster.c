@@ -423,13 +423,14 @@ static void note_at(struct parse_state *st, int line, const char *fmt, ...)
 
 static void note_at(struct parse_state *st, int line, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(st->warn, "ctlsign: %s:%d: ", st->file, line);
 	va_start(ap, fmt);
-	vfprintf(st->warn, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', st->warn);
+	/* one call: on unbuffered stderr one write, so a failing write never leaves half a line */
+	fprintf(st->warn, "ctlsign: %s:%d: %s\n", st->file, line, msg);
 }
 
 /* A doubt about a certificate: a warning, or with --strict a refusal (exit 9). */
