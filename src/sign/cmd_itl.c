@@ -176,9 +176,9 @@ static int check_signer(const struct cluster *c, X509 *cert, const struct token_
 	uri_for_print(uri, shown, sizeof(shown));
 	tftp_servers(c, servers, sizeof(servers));
 	subj = cert ? ctl_name_string(X509_get_subject_name(cert)) : NULL;
-	fprintf(stderr, "%s: token '%s' (serial %s, %s) holds %s%s%s, which is not the certificate of a TFTP or CCM+TFTP server of %s; the ITL must be signed with the TFTP server's key (the cluster's TFTP servers: %s); nothing was signed\n",
+	fprintf(stderr, "%s: token '%s' (serial %s, %s) holds %s%s, which is not the certificate of a TFTP or CCM+TFTP server of %s; the ITL must be signed with the TFTP server's key (the cluster's TFTP servers: %s); nothing was signed\n",
 		tool_prog, ti->label, ti->serial, shown, cert ? "the certificate " : "no certificate",
-		subj ? subj : "", "", c->path, servers);
+		subj ? subj : "", c->path, servers);
 	free(subj);
 	return ctl_fail(err, CTL_E_POLICY, "the token's certificate is not a TFTP server's of the cluster");
 }
@@ -195,6 +195,30 @@ static bool itl_lists_signer(const struct ctl_file *f, X509 *cert)
 			return true;
 	}
 	return false;
+}
+
+/* A phone holding the CTL of the first output directory installs the ITL only if that
+ * CTL lists its signer as TFTP or CCM+TFTP with the certificate (SPEC §5): said in the
+ * plan when it does not (the CTL is read for this note only, never trusted). */
+static void note_ctl(const struct cluster *c, X509 *cert)
+{
+	struct ctl_file *f = NULL;
+	struct ctl_err ignored = {0};
+	char path[4200];
+	bool listed = false;
+
+	snprintf(path, sizeof(path), "%s/%s", c->outputs[0], CTLRUN_FILE_NAME);
+	if (access(path, F_OK) != 0 || publish_parse(path, &f, &ignored) != CTL_OK)
+		return;
+	for (size_t i = 0; f->kind == CTL_KIND_CTL && i < f->nrecords && !listed; i++) {
+		const struct ctl_record *r = &f->records[i];
+
+		listed = ctl_role_is_tftp(r->role) && r->cert.len && ctl_record_is_cert(r, cert);
+	}
+	if (f->kind == CTL_KIND_CTL && !listed)
+		printf("  NOTE: the CTL %s does not list this token's certificate as TFTP or CCM+TFTP: phones holding it refuse this ITL until 'ctlsign ctl update' with this cluster file (mixed mode) publishes a CTL that does\n",
+		       path);
+	ctl_file_free(f);
 }
 
 static int confirm(const struct itl_opts *o, size_t ndirs, struct ctl_err *err)
@@ -326,6 +350,7 @@ static int run_create(const struct itl_opts *o)
 	       cur ? "Changes to the" : "New", o->cluster, cluster_mode_name(c->mode),
 	       ctl_hash_name(hash_alg), ti.label, ti.serial);
 	ctldiff_print(stdout, &diff);
+	note_ctl(c, ti.cert);
 	printf("Records of the new ITL:\n");
 	for (size_t i = 0; i < recs.n; i++) {
 		char desc[700];

@@ -164,6 +164,7 @@ sed -i 's/^mode = mixed/mode = non-secure/' "$CL"
 expect 0 "$CTLSIGN" "${ITL[@]}" --token pkcs11:token=TFTP --pin env:PIN_T --digest sha1
 grep -q "Current ITL $T1/ITLFile.tlv" "$W/out" || fail "the plan does not show the ITL it replaces"
 grep -q "previous kept as ITLFile.tlv.bak" "$W/out" || fail "no .bak reported"
+! grep -q "refuse this ITL until" "$W/out" || fail "a note says the CTL does not list the signer, but it does"
 for d in "$T1" "$T2"; do
   cmp -s "$d/ITLFile.tlv.bak" "$W/first-itl.tlv" || fail "$d/ITLFile.tlv.bak is not the previous ITL"
   ! cmp -s "$d/ITLFile.tlv" "$W/first-itl.tlv" || fail "$d/ITLFile.tlv was not replaced"
@@ -195,6 +196,13 @@ cp "$W/good.sgn" "$W/cfg/SEP001122334455.cnf.xml.sgn"
 expect 0 "$CTLVERIFY" config --store "$S3" "$W/cfg/SEP001122334455.cnf.xml.sgn" -o "$W/cfg5.xml"
 cp "$W/other.sgn" "$W/cfg/SEP001122334455.cnf.xml.sgn"
 expect 6 "$CTLVERIFY" config --store "$S3" "$W/cfg/SEP001122334455.cnf.xml.sgn" -o "$W/cfg6.xml"
+
+# --- a CTL in the first directory that does not list the TFTP key: the plan says so
+"$MKFIXTURE" tlv -K ctl -k "$V/sast1.key" -c "$V/sast1.crt" -o "$T1/CTLFile.tlv" \
+  "sast:$V/sast1.crt" "sast:$V/sast2.crt" "ccm+tftp:$V/ccm.crt"
+expect 0 "$CTLSIGN" "${ITL[@]}" --token pkcs11:token=TFTP --pin env:PIN_T
+grep -q "does not list this token's certificate as TFTP or CCM+TFTP" "$W/out" ||
+  fail "no note that phones holding the CTL refuse the ITL"
 
 # --- usage
 expect 2 "$CTLSIGN" itl create --cluster "$CL" --yes
