@@ -45,9 +45,6 @@ struct ctlrun_opts {
  * signer record, recorded as ITLFile.tlv (before publishing: CTLRUN_ITL_PUBLISHING_NAME). */
 int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_signer *signer,
 		  const struct ctlrun_opts *o, struct ctl_err *err);
-/* ctlrun_record for a file name other than the CTL's. */
-void ctlrun_record_file(const struct publish_result *res, size_t n, const char *name,
-			const uint8_t *data, size_t len, int *rc, struct ctl_err *err);
 
 struct publish_result;
 /* Records, in ctlsign's state directory, data as what each directory of res that was
@@ -56,6 +53,9 @@ struct publish_result;
  * that the next update needs --trust-current with its hash; else it is printed. */
 void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *data, size_t len,
 		   int *rc, struct ctl_err *err);
+/* ctlrun_record for a file name other than the CTL's. */
+void ctlrun_record_file(const struct publish_result *res, size_t n, const char *name,
+			const uint8_t *data, size_t len, int *rc, struct ctl_err *err);
 
 struct ctldiff;
 /* What the next steps depend on. */
