@@ -304,9 +304,11 @@ static int server_key(struct parse_state *st, const char *name, const char *valu
 			return 0;
 		s->role = ctl_role_from_name(value);
 		if (s->role != CTL_ROLE_CCM && s->role != CTL_ROLE_CCM_TFTP &&
-		    s->role != CTL_ROLE_TFTP && s->role != CTL_ROLE_CAPF)
+		    s->role != CTL_ROLE_TFTP && s->role != CTL_ROLE_CAPF &&
+		    s->role != CTL_ROLE_TVS && s->role != CTL_ROLE_APP_SERVER)
 			return fail_at(st, st->line,
-				       "role must be ccm, ccm+tftp, tftp or capf (got '%s')", value);
+				       "role must be ccm, ccm+tftp, tftp, capf, tvs or app-server (got '%s')",
+				       value);
 		return 1;
 	}
 	if (!strcmp(name, "host")) {
@@ -421,13 +423,14 @@ static void note_at(struct parse_state *st, int line, const char *fmt, ...)
 
 static void note_at(struct parse_state *st, int line, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(st->warn, "ctlsign: %s:%d: ", st->file, line);
 	va_start(ap, fmt);
-	vfprintf(st->warn, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', st->warn);
+	/* one call: on unbuffered stderr one write, so a failing write never leaves half a line */
+	fprintf(st->warn, "ctlsign: %s:%d: %s\n", st->file, line, msg);
 }
 
 /* A doubt about a certificate: a warning, or with --strict a refusal (exit 9). */

@@ -7,7 +7,8 @@
  *   mode = mixed | non-secure
  *   digest = sha512 | sha256 | sha1      (sha1: allowed, with a warning)
  *   output = tftp/                        (repeatable)
- *   [server NAME]    role = ccm | ccm+tftp | tftp | capf; host; ip; cert
+ *   [server NAME]    role = ccm | ccm+tftp | tftp | capf | tvs | app-server; host; ip; cert
+ *                    (tvs and app-server servers go into the ITL only, never the CTL)
  *   [tftp NAME]      an alternate TFTP server (TFTP role): host; ip; cert
  *   [firewall NAME]  an ASA firewall (CCM role): host; ip; cert
  *

@@ -959,29 +959,6 @@ static void print_plan(FILE *fp, const struct ctl_state *s, const struct ctl_opt
 			    s->cur ? s->cur->nrecords : 0);
 }
 
-/* Every output directory must exist and be writable before anything is signed (issue 12,
- * item 11): a second directory that cannot take the CTL stops the run here (exit 3), not
- * after the first one was published. The lock files (publish_lock) already proved that
- * each existing directory can be written to; this catches the ones that are missing or
- * are not directories. */
-static int check_outputs_writable(const struct cluster *c, struct ctl_err *err)
-{
-	for (size_t i = 0; i < c->noutputs; i++) {
-		struct stat st;
-
-		if (stat(c->outputs[i], &st) != 0)
-			return ctl_fail(err, CTL_E_IO, "output directory %s: %s (create it, or fix the cluster file); nothing was signed",
-					c->outputs[i], strerror(errno));
-		if (!S_ISDIR(st.st_mode))
-			return ctl_fail(err, CTL_E_IO, "output %s is not a directory (fix the cluster file); nothing was signed",
-					c->outputs[i]);
-		if (access(c->outputs[i], W_OK | X_OK) != 0)
-			return ctl_fail(err, CTL_E_IO, "output directory %s is not writable: %s; nothing was signed",
-					c->outputs[i], strerror(errno));
-	}
-	return CTL_OK;
-}
-
 /* The output directories hold different CTLs at the start (issue 12, item 11): a run was
  * interrupted, or someone changed one. Listed on stdout. Bringing the others level to the
  * first directory's CTL (the update publishes to all; an up-to-date run copies it) is
@@ -1160,7 +1137,9 @@ static int run(const struct ctl_opts *o)
 		    (rc = anchor_check(&s, o, curpath, false, &err)) != CTL_OK)
 			goto fail;
 	}
-	if ((rc = check_outputs_writable(s.c, &err)) != CTL_OK ||
+	/* Every output directory must exist and be writable before anything is signed
+	 * (issue 12, item 11): exit 3 here, not after the first one was published. */
+	if ((rc = publish_check_dirs(s.c->outputs, s.c->noutputs, &err)) != CTL_OK ||
 	    (rc = decide_mode(&s, o, curpath, &mode, &err)) != CTL_OK)
 		goto fail;
 	if (o->op == OP_DELETE) {

@@ -82,29 +82,96 @@ int ctlmake_append_sast(struct ctlmake_list *l, X509 *cert, struct ctl_err *err)
 	return CTL_OK;
 }
 
+bool ctlmake_role_itl_only(int role)
+{
+	return role == CTL_ROLE_TVS || role == CTL_ROLE_APP_SERVER;
+}
+
+static int append_server(struct ctlmake_list *l, const struct cluster_server *s, bool with_cert,
+			 struct ctl_err *err)
+{
+	struct ctl_record *d = grow(l, err);
+	int rc;
+
+	if (!d)
+		return err->code;
+	rc = ctl_record_from_cert(s->cert, s->role, s->host, s->has_ip ? s->ip : NULL, with_cert,
+				  d, err);
+	if (rc != CTL_OK) {
+		ctl_record_clear(d);
+		return ctl_fail_prefix(err, "[%s %s]", cluster_kind_name(s->kind), s->name);
+	}
+	if (!with_cert) {
+		/* Non-secure: the record names the server but carries no key material. */
+		ctl_buf_clear(&d->pubkey);
+		ctl_buf_clear(&d->cert_sig);
+		ctl_buf_clear(&d->cert);
+	}
+	l->n++;
+	return CTL_OK;
+}
+
 int ctlmake_append_servers(struct ctlmake_list *l, const struct cluster *c, int mode,
 			   struct ctl_err *err)
 {
 	for (size_t i = 0; i < c->nservers; i++) {
 		const struct cluster_server *s = &c->servers[i];
-		struct ctl_record *d = grow(l, err);
 		int rc;
 
-		if (!d)
-			return err->code;
-		rc = ctl_record_from_cert(s->cert, s->role, s->host, s->has_ip ? s->ip : NULL,
-					  mode == CLUSTER_MIXED, d, err);
-		if (rc != CTL_OK) {
-			ctl_record_clear(d);
-			return ctl_fail_prefix(err, "[%s %s]", cluster_kind_name(s->kind), s->name);
+		if (ctlmake_role_itl_only(s->role))
+			continue; /* TVS and application servers belong to the ITL */
+		if ((rc = append_server(l, s, mode == CLUSTER_MIXED, err)) != CTL_OK)
+			return rc;
+	}
+	return CTL_OK;
+}
+
+const struct cluster_server *ctlmake_itl_signer_server(const struct cluster *c, X509 *cert)
+{
+	for (size_t i = 0; cert && i < c->nservers; i++) {
+		const struct cluster_server *s = &c->servers[i];
+		struct ctl_record r;
+		struct ctl_err ignored = {0};
+		bool is;
+
+		if (s->kind != CLUSTER_SERVER || !ctl_role_is_tftp(s->role))
+			continue;
+		memset(&r, 0, sizeof(r));
+		if (ctl_record_from_cert(s->cert, s->role, s->host, NULL, true, &r, &ignored) != CTL_OK) {
+			ctl_record_clear(&r);
+			continue;
 		}
-		if (mode != CLUSTER_MIXED) {
-			/* Non-secure: the record names the server but carries no key material. */
-			ctl_buf_clear(&d->pubkey);
-			ctl_buf_clear(&d->cert_sig);
-			ctl_buf_clear(&d->cert);
-		}
-		l->n++;
+		is = ctl_record_is_cert(&r, cert);
+		ctl_record_clear(&r);
+		if (is)
+			return s;
+	}
+	return NULL;
+}
+
+int ctlmake_itl_records(struct ctlmake_list *l, const struct cluster *c, X509 *signer,
+			struct ctl_err *err)
+{
+	int rc;
+
+	if (!ctlmake_itl_signer_server(c, signer))
+		return ctl_fail(err, CTL_E_POLICY,
+				"%s: the signing certificate is not that of a TFTP or CCM+TFTP [server] of the cluster",
+				c->path);
+	/* The signer's own certificate as a SAST record: readers (phones, the independent
+	 * implementation) look for an ITL's signer among its SAST records. */
+	if ((rc = ctlmake_append_sast(l, signer, err)) != CTL_OK)
+		return rc;
+	for (size_t i = 0; i < c->nservers; i++) {
+		const struct cluster_server *s = &c->servers[i];
+
+		/* Alternate TFTP servers (another cluster's) and firewalls are CTL entries. */
+		if (s->kind != CLUSTER_SERVER)
+			continue;
+		/* With certificates in either mode: phones without a CTL check their signed
+		 * configuration files against the ITL's TFTP records. */
+		if ((rc = append_server(l, s, true, err)) != CTL_OK)
+			return rc;
 	}
 	return CTL_OK;
 }

@@ -24,10 +24,24 @@ void ctlmake_list_free(struct ctlmake_list *l);
 int ctlmake_append_copy(struct ctlmake_list *l, const struct ctl_record *r, struct ctl_err *err);
 /* Appends a SAST record made from cert (with the certificate, whatever the mode). */
 int ctlmake_append_sast(struct ctlmake_list *l, X509 *cert, struct ctl_err *err);
-/* Appends one record per server of the cluster, in file order. Mixed mode: with the
- * certificate; non-secure: tags 7, 8 and 9 left out. */
+/* Appends one record per server of the cluster that belongs in the CTL, in file order
+ * (TVS and application servers are left out: they belong to the ITL). Mixed mode: with
+ * the certificate; non-secure: tags 7, 8 and 9 left out. */
 int ctlmake_append_servers(struct ctlmake_list *l, const struct cluster *c, int mode,
 			   struct ctl_err *err);
+/* Roles that go into the ITL only: TVS and APP-SERVER. */
+bool ctlmake_role_itl_only(int role);
+
+/* The ITL (SPEC §3.2, §4.5). Its signer must be a TFTP or CCM+TFTP [server] of the
+ * cluster: the entry whose certificate is cert (ctl_record_is_cert), or NULL. */
+const struct cluster_server *ctlmake_itl_signer_server(const struct cluster *c, X509 *cert);
+/* The ITL's records: the signer's certificate as a SAST record (where readers look for
+ * an ITL's signer), then every [server] of the cluster (CCM, CCM+TFTP, TFTP, CAPF, TVS,
+ * APP-SERVER) in file order, with certificates whatever the mode (phones without a CTL
+ * check their configuration files against it); alternate TFTP servers and firewalls are
+ * left out. CTL_E_POLICY when signer is not a TFTP or CCM+TFTP server of the cluster. */
+int ctlmake_itl_records(struct ctlmake_list *l, const struct cluster *c, X509 *signer,
+			struct ctl_err *err);
 
 /* Index of the SAST record of cert (ctl_record_is_cert), or -1. */
 long ctlmake_find_sast(const struct ctl_record *recs, size_t n, X509 *cert);

@@ -30,20 +30,30 @@ static void audit_failure(const struct ctlrun_opts *o, const struct ctl_signer *
 void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *data, size_t len,
 		   int *rc, struct ctl_err *err)
 {
+	ctlrun_record_file(res, n, CTLRUN_FILE_NAME, data, len, rc, err);
+}
+
+void ctlrun_record_file(const struct publish_result *res, size_t n, const char *name,
+			const uint8_t *data, size_t len, int *rc, struct ctl_err *err)
+{
+	bool itl = !strcmp(name, CTLRUN_ITL_FILE_NAME);
+	const char *what = itl ? "ITL" : "CTL";
+	const char *then = itl ? "ctlsign does not know it as its own" :
+			   "the next update will need --trust-current with that hash";
 	struct ctl_err rerr = {0};
 	char hex[65] = "?";
 
 	for (size_t i = 0; i < n; i++) {
-		if ((res[i].rc != CTL_OK && !res[i].unsynced) || state_published_put(res[i].dir, CTLRUN_FILE_NAME, data, len,
+		if ((res[i].rc != CTL_OK && !res[i].unsynced) || state_published_put(res[i].dir, name, data, len,
 							       &rerr) == CTL_OK)
 			continue;
 		state_sha256_hex(data, len, hex);
 		if (*rc == CTL_OK) {
-			*rc = ctl_fail(err, CTL_E_IO, "the CTL (SHA-256 %s) is published in %s but not recorded, so the next update will need --trust-current with that hash: %s",
-				       hex, res[i].dir, rerr.msg);
+			*rc = ctl_fail(err, CTL_E_IO, "the %s (SHA-256 %s) is published in %s but not recorded, so %s: %s",
+				       what, hex, res[i].dir, then, rerr.msg);
 		} else {
-			fprintf(stderr, "ctlsign: also: the CTL (SHA-256 %s) is published in %s but not recorded, so the next update will need --trust-current with that hash: %s\n",
-				hex, res[i].dir, rerr.msg);
+			fprintf(stderr, "ctlsign: also: the %s (SHA-256 %s) is published in %s but not recorded, so %s: %s\n",
+				what, hex, res[i].dir, then, rerr.msg);
 		}
 		return;
 	}
@@ -52,9 +62,12 @@ void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *da
 int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_signer *signer,
 		  const struct ctlrun_opts *o, struct ctl_err *err)
 {
+	bool itl = o->kind == CTL_KIND_ITL;
+	const char *name = itl ? CTLRUN_ITL_FILE_NAME : CTLRUN_FILE_NAME;
+	const char *what = itl ? "ITL" : "CTL";
 	struct ctl_build_opts bo = {
 		.hash_alg = o->hash_alg,
-		.file_name = CTLRUN_FILE_NAME,
+		.file_name = name,
 		.signer_version_minor = -1,
 	};
 	struct ctl_buf out = {0};
@@ -66,20 +79,22 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	const char *unsynced_msg = NULL; /* every directory holds the new CTL, not all synced */
 	int rc;
 
-	rc = ctl_build_tlv(CTL_KIND_CTL, recs, n, signer, &bo, &out, err);
+	rc = ctl_build_tlv(itl ? CTL_KIND_ITL : CTL_KIND_CTL, recs, n, signer, &bo, &out, err);
 	if (rc != CTL_OK) {
-		ctl_fail_prefix(err, "signing the CTL failed; nothing was written");
+		ctl_fail_prefix(err, "signing the %s failed; nothing was written", what);
 		audit_failure(o, signer, err->msg);
 		return rc;
 	}
 	/* What we publish must be what phones will accept: parse it back and verify it
 	 * against its own SAST record. */
 	rc = ctl_parse(out.data, out.len, &check, err);
+	if (rc == CTL_OK && check->kind != (itl ? CTL_KIND_ITL : CTL_KIND_CTL))
+		rc = ctl_fail(err, CTL_E_INTERNAL, "it reads back as a %s", ctl_kind_name(check->kind));
 	if (rc == CTL_OK)
 		rc = ctl_verify_self(check, err);
 	ctl_file_free(check);
 	if (rc != CTL_OK) {
-		ctl_fail_prefix(err, "the signed CTL does not verify; nothing was written");
+		ctl_fail_prefix(err, "the signed %s does not verify; nothing was written", what);
 		audit_failure(o, signer, err->msg);
 		goto out;
 	}
@@ -95,7 +110,7 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	for (size_t i = 0; i < o->ndirs; i++) {
 		intents[i] = (struct audit_rec){
 			.operation = o->operation,
-			.output = ctl_path_join(o->dirs[i], CTLRUN_FILE_NAME, ""),
+			.output = ctl_path_join(o->dirs[i], name, ""),
 			.data = out.data,
 			.len = out.len,
 			.token_label = o->token_label,
@@ -112,17 +127,18 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	}
 	rc = audit_append_batch(o->audit_log, intents, o->ndirs, err);
 	if (rc != CTL_OK) {
-		ctl_fail_prefix(err, "the CTL was signed but not published (no audit record)");
+		ctl_fail_prefix(err, "the %s was signed but not published (no audit record)", what);
 		goto out;
 	}
 	/* What the first directory is about to hold, so that a rerun after a kill between
 	 * the rename and ctlrun_record still knows it as ctlsign's own. */
-	if (o->ndirs && (rc = state_published_put(o->dirs[0], CTLRUN_PUBLISHING_NAME, out.data,
-						  out.len, err)) != CTL_OK) {
-		ctl_fail_prefix(err, "the CTL was signed but not published (it cannot be recorded)");
+	if (o->ndirs && (rc = state_published_put(o->dirs[0], itl ? CTLRUN_ITL_PUBLISHING_NAME :
+						  CTLRUN_PUBLISHING_NAME, out.data, out.len,
+						  err)) != CTL_OK) {
+		ctl_fail_prefix(err, "the %s was signed but not published (it cannot be recorded)", what);
 		goto out;
 	}
-	rc = publish_all(o->dirs, o->ndirs, CTLRUN_FILE_NAME, out.data, out.len, res);
+	rc = publish_all(o->dirs, o->ndirs, name, out.data, out.len, res);
 	if (o->results)
 		memcpy(o->results, res, o->ndirs * sizeof(*res));
 	detail[0] = 0;
@@ -132,15 +148,15 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 				res[i].leftovers, res[i].leftovers == 1 ? "" : "s", res[i].dir);
 		if (res[i].rc == CTL_OK || res[i].unsynced) {
 			nok++;
-			fprintf(o->out, "%s  %s/%s%s\n", res[i].rc == CTL_OK ? "published" : "UNSYNCED ",
-				res[i].dir, CTLRUN_FILE_NAME,
-				res[i].had_old ? " (previous kept as " CTLRUN_FILE_NAME ".bak)" : "");
+			fprintf(o->out, "%s  %s/%s%s%s%s\n", res[i].rc == CTL_OK ? "published" : "UNSYNCED ",
+				res[i].dir, name, res[i].had_old ? " (previous kept as " : "",
+				res[i].had_old ? name : "", res[i].had_old ? ".bak)" : "");
 			if (res[i].unsynced && rc == CTL_E_IO && !unsynced_msg)
 				unsynced_msg = res[i].msg;
 		} else {
 			int k;
-			fprintf(o->out, "FAILED     %s: %s (the previous CTL there is unchanged)\n",
-				res[i].dir, res[i].msg);
+			fprintf(o->out, "FAILED     %s: %s (the previous %s there is unchanged)\n",
+				res[i].dir, res[i].msg, what);
 			k = snprintf(detail + used, sizeof(detail) - used, "%s%s",
 				     used ? " " : "the old file is still in: ", res[i].dir);
 			if (k > 0 && used + (size_t)k < sizeof(detail))
@@ -161,7 +177,7 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 		if (audit_append(o->audit_log, &a, &aerr) != CTL_OK) {
 			if (rc == CTL_OK) {
 				*err = aerr;
-				ctl_fail_prefix(err, "the CTL was published, but its outcome is not in the audit log");
+				ctl_fail_prefix(err, "the %s was published, but its outcome is not in the audit log", what);
 				rc = aerr.code;
 				goto out;
 			}
@@ -179,9 +195,9 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 	if (unsynced_msg)
 		ctl_fail(err, rc, "%s", unsynced_msg);
 	else if (rc != CTL_OK)
-		ctl_fail(err, rc, "published to %zu of %zu directories; fix the failed ones and run 'ctlsign ctl update' again",
-			 nok, o->ndirs);
-	ctlrun_record(res, o->ndirs, out.data, out.len, &rc, err);
+		ctl_fail(err, rc, "published to %zu of %zu directories; fix the failed ones and run 'ctlsign %s' again",
+			 nok, o->ndirs, itl ? "itl create" : "ctl update");
+	ctlrun_record_file(res, o->ndirs, name, out.data, out.len, &rc, err);
 out:
 	if (intents)
 		for (size_t i = 0; i < o->ndirs; i++)

@@ -19,13 +19,17 @@
  * directory: written before the first rename, so that a run killed before it recorded
  * the publication is still anchored when rerun. */
 #define CTLRUN_PUBLISHING_NAME "CTLFile.tlv.publishing"
+/* The ITL (SPEC §4.5), published the same way; its own records in the state directory. */
+#define CTLRUN_ITL_FILE_NAME "ITLFile.tlv"
+#define CTLRUN_ITL_PUBLISHING_NAME "ITLFile.tlv.publishing"
 
 struct ctlrun_opts {
 	char *const *dirs;          /* TFTP directories */
 	size_t ndirs;
 	int hash_alg;
+	int kind;                   /* CTL_KIND_CTL (also when 0) or CTL_KIND_ITL */
 	const char *audit_log;      /* resolved path */
-	const char *operation;      /* "ctl-create", "ctl-update", "ctl-delete-token" */
+	const char *operation;      /* "ctl-create", "ctl-update", "ctl-delete-token", "itl-create" */
 	const char *token_label;    /* for the audit record; may be NULL */
 	const char *token_serial;
 	FILE *out;                  /* per-directory report (stdout) */
@@ -36,7 +40,9 @@ struct ctlrun_opts {
  * appends the audit record (also for a failed signature), publishes it to every
  * directory and records it in the state directory for each that now holds it
  * (ctlrun_record; before publishing, CTLRUN_PUBLISHING_NAME for the first directory). Returns CTL_OK, CTL_E_PARTIAL (some directories failed; each is reported),
- * or the failure. Nothing is published unless the signature verified and was audited. */
+ * or the failure. Nothing is published unless the signature verified and was audited.
+ * With o->kind CTL_KIND_ITL the same for the ITL: ITLFile.tlv, verified against its own
+ * signer record, recorded as ITLFile.tlv (before publishing: CTLRUN_ITL_PUBLISHING_NAME). */
 int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_signer *signer,
 		  const struct ctlrun_opts *o, struct ctl_err *err);
 
@@ -47,6 +53,9 @@ struct publish_result;
  * that the next update needs --trust-current with its hash; else it is printed. */
 void ctlrun_record(const struct publish_result *res, size_t n, const uint8_t *data, size_t len,
 		   int *rc, struct ctl_err *err);
+/* ctlrun_record for a file name other than the CTL's. */
+void ctlrun_record_file(const struct publish_result *res, size_t n, const char *name,
+			const uint8_t *data, size_t len, int *rc, struct ctl_err *err);
 
 struct ctldiff;
 /* What the next steps depend on. */

@@ -10,6 +10,7 @@
 static const struct tool_cmd commands[] = {
 	{"token", cmd_token, "tokens: list, passwd, provision, sign, wait"},
 	{"ctl", cmd_ctl, "create, update, delete tokens from, or show the CTL"},
+	{"itl", cmd_itl, "create the ITL, signed by the TFTP server's token"},
 	{"audit", cmd_audit, "print the signing audit log"},
 	{"sign", cmd_sign, "sign TFTP files (.sgn), one by one or a whole directory"},
 	{"encrypt", cmd_encrypt, "encrypt device configs to a phone (.enc.sgn + minimal .sgn)"},

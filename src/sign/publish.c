@@ -713,3 +713,21 @@ int publish_parse(const char *path, struct ctl_file **out, struct ctl_err *err)
 	free(dir);
 	return rc;
 }
+
+int publish_check_dirs(char *const *dirs, size_t ndirs, struct ctl_err *err)
+{
+	for (size_t i = 0; i < ndirs; i++) {
+		struct stat st;
+
+		if (stat(dirs[i], &st) != 0)
+			return ctl_fail(err, CTL_E_IO, "output directory %s: %s (create it, or fix the cluster file); nothing was signed",
+					dirs[i], strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return ctl_fail(err, CTL_E_IO, "output %s is not a directory (fix the cluster file); nothing was signed",
+					dirs[i]);
+		if (access(dirs[i], W_OK | X_OK) != 0)
+			return ctl_fail(err, CTL_E_IO, "output directory %s is not writable: %s; nothing was signed",
+					dirs[i], strerror(errno));
+	}
+	return CTL_OK;
+}

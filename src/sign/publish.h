@@ -49,6 +49,10 @@ int publish_read(const char *dir, const char *name, size_t max, struct ctl_buf *
  * FIFO or directory there is refused (CTL_E_POLICY), never followed. */
 int publish_parse(const char *path, struct ctl_file **out, struct ctl_err *err);
 
+/* Every directory exists, is a directory and is writable: else CTL_E_IO naming it and
+ * saying that nothing was signed (checked before signing, so that a second directory
+ * that cannot take the file stops the run before the first one is published). */
+int publish_check_dirs(char *const *dirs, size_t ndirs, struct ctl_err *err);
 struct publish_result {
 	const char *dir;
 	int rc;              /* CTL_OK or the failure */

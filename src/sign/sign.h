@@ -6,6 +6,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_encrypt(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_itl(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 #endif

@@ -1,0 +1,459 @@
+/* cmd_itl.c - `ctlsign itl create`: the cluster's ITL (SPEC §3.2, §4.5), signed by the
+ * token that holds the TFTP key, published like the CTL (ctlrun.c, publish.c). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cluster.h"
+#include "ctldiff.h"
+#include "ctlmake.h"
+#include "ctlrun.h"
+#include "publish.h"
+#include "sign.h"
+#include "state.h"
+#include "token.h"
+#include "tool.h"
+
+static const char usage_itl[] =
+	"usage: ctlsign itl <create> [options]\n"
+	"\n"
+	"  create        build the cluster's ITL, sign it with the TFTP key's token, publish it\n"
+	"\n"
+	"Run 'ctlsign itl create --help' for its options.\n";
+
+static const char usage_create[] =
+	"usage: ctlsign itl create --cluster FILE --token URI [--pin SRC] [options]\n"
+	"\n"
+	"Builds ITLFile.tlv for the cluster (the Initial Trust List that phones without a CTL\n"
+	"trust on first sight, SPEC 4.5) and publishes it to every output directory, replacing\n"
+	"the ITL there (kept as ITLFile.tlv.bak). It is signed by the token that holds the TFTP\n"
+	"key: the token's certificate must be that of a [server] of the cluster with role tftp\n"
+	"or ccm+tftp (else exit 9). Records: that certificate as a SAST record (where readers\n"
+	"find an ITL's signer), then every [server] of the cluster (ccm, ccm+tftp, tftp, capf,\n"
+	"tvs, app-server) with its certificate, in mixed and in non-secure mode alike.\n"
+	"Alternate TFTP servers and firewalls belong to the CTL only. Shows the plan and asks\n"
+	"before signing.\n"
+	"\n"
+	"  --cluster FILE     the cluster description (INI)\n"
+	"  --token URI        the token holding the TFTP server's key (RFC 7512 PKCS#11 URI)\n"
+	"  --pin SRC          its PIN, right after --token: env:VAR, file:PATH or fd:N\n"
+	"                     (without: the URI's pin-source, else a prompt)\n"
+	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
+	"  --digest ALG       sha512, sha256 or sha1 (default: the cluster file's digest)\n"
+	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
+	"                     valid, or that names neither the host as CN nor in its SAN\n"
+	"  --yes              do not ask for confirmation (needed without a terminal)\n"
+	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else " AUDIT_DEFAULT_NAME " in the\n"
+	"                     state directory)\n"
+	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
+	"                     (.ctlsign.lock in each output directory), then exit 12\n"
+	"  --final-try        allow a login on the token's last PIN try\n";
+
+struct itl_opts {
+	const char *cluster, *token, *pin, *module, *audit_log;
+	int hash_alg;        /* 0: the cluster file's */
+	bool yes, final_try, strict;
+	unsigned wait_s;
+};
+
+static int parse_opts(int argc, char **argv, struct itl_opts *o, bool *help)
+{
+	static const struct option opts[] = {
+		{"cluster", required_argument, NULL, 'c'},
+		{"token", required_argument, NULL, 't'},
+		{"pin", required_argument, NULL, 'p'},
+		{"module", required_argument, NULL, 'M'},
+		{"digest", required_argument, NULL, 'd'},
+		{"audit-log", required_argument, NULL, 'L'},
+		{"wait", required_argument, NULL, 'W'},
+		{"yes", no_argument, NULL, 'y'},
+		{"final-try", no_argument, NULL, 'F'},
+		{"strict", no_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tool_getopt g = {argc, argv, opts, NULL, usage_create, false};
+	struct ctl_err err = {0};
+	unsigned long secs;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->wait_s = PUBLISH_WAIT_DEFAULT;
+	optind = 1;
+	while ((ch = tool_getopt(&g)) != -1) {
+		switch (ch) {
+		case 'c': o->cluster = optarg; break;
+		case 'M': o->module = optarg; break;
+		case 'L': o->audit_log = optarg; break;
+		case 'y': o->yes = true; break;
+		case 'F': o->final_try = true; break;
+		case 'S': o->strict = true; break;
+		case 't':
+			if (o->token)
+				return tool_fail(CTL_E_USAGE, "itl create: give one --token (the one holding the TFTP key)");
+			o->token = optarg;
+			break;
+		case 'p':
+			if (!o->token)
+				return tool_fail(CTL_E_USAGE, "itl create: --pin before --token: a --pin belongs to the --token right before it (--token URI --pin SRC)");
+			if (o->pin)
+				return tool_fail(CTL_E_USAGE, "itl create: two --pin for the --token");
+			o->pin = optarg;
+			break;
+		case 'd':
+			o->hash_alg = ctl_hash_from_name(optarg);
+			if (!o->hash_alg)
+				return tool_fail(CTL_E_USAGE, "itl create: --digest must be sha512, sha256 or sha1 (got '%s')",
+						 optarg);
+			if (o->hash_alg == CTL_HASH_SHA256)
+				fprintf(stderr, "ctlsign: warning: --digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n");
+			break;
+		case 'W':
+			if (!tool_parse_uint(optarg, 0, 86400, &secs, "--wait", &err))
+				return tool_report(&err);
+			o->wait_s = (unsigned)secs;
+			break;
+		default:
+			return CTL_E_USAGE;
+		}
+	}
+	*help = g.help_shown;
+	if (*help)
+		return CTL_OK;
+	if (optind != argc)
+		return tool_fail(CTL_E_USAGE, "itl create: unexpected argument '%s'; see --help", argv[optind]);
+	if (!o->cluster)
+		return tool_fail(CTL_E_USAGE, "itl create: --cluster FILE is required; see --help");
+	if (!o->token)
+		return tool_fail(CTL_E_USAGE, "itl create: --token URI is required: the token holding the TFTP server's key; see --help");
+	if (strncmp(o->token, "pkcs11:", 7))
+		return tool_fail(CTL_E_USAGE, "itl create: --token takes a PKCS#11 URI (pkcs11:token=...)");
+	return CTL_OK;
+}
+
+/* The URI without its query (which may name a PIN file): safe to print. */
+static void uri_for_print(const char *uri, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.*s", (int)strcspn(uri, "?"), uri);
+}
+
+/* One line naming the cluster's TFTP servers (what the token should hold). */
+static void tftp_servers(const struct cluster *c, char *buf, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < c->nservers; i++) {
+		const struct cluster_server *s = &c->servers[i];
+		char *subj;
+		int k;
+
+		if (s->kind != CLUSTER_SERVER || !ctl_role_is_tftp(s->role))
+			continue;
+		subj = ctl_name_string(X509_get_subject_name(s->cert));
+		k = snprintf(buf + used, n - used, "%s[server %s] %s (%s)", used ? ", " : "", s->name,
+			     ctl_role_name(s->role), subj ? subj : "?");
+		free(subj);
+		if (k < 0 || used + (size_t)k >= n)
+			break;
+		used += (size_t)k;
+	}
+	if (!used)
+		snprintf(buf, n, "none: add a [server NAME] with role = tftp or ccm+tftp");
+}
+
+/* The token's certificate must be a TFTP or CCM+TFTP server's of the cluster. */
+static int check_signer(const struct cluster *c, X509 *cert, const struct token_info *ti,
+			const char *uri, struct ctl_err *err)
+{
+	char shown[256], servers[2048], *subj;
+
+	if (cert && ctlmake_itl_signer_server(c, cert))
+		return CTL_OK;
+	uri_for_print(uri, shown, sizeof(shown));
+	tftp_servers(c, servers, sizeof(servers));
+	subj = cert ? ctl_name_string(X509_get_subject_name(cert)) : NULL;
+	fprintf(stderr, "%s: token '%s' (serial %s, %s) holds %s%s, which is not the certificate of a TFTP or CCM+TFTP server of %s; the ITL must be signed with the TFTP server's key (the cluster's TFTP servers: %s); nothing was signed\n",
+		tool_prog, ti->label, ti->serial, shown, cert ? "the certificate " : "no certificate",
+		subj ? subj : "", c->path, servers);
+	free(subj);
+	return ctl_fail(err, CTL_E_POLICY, "the token's certificate is not a TFTP server's of the cluster");
+}
+
+/* Does the current ITL list cert as a signer record (SAST or TFTP role)? Phones that
+ * hold it (and no CTL) take a new ITL only from such a signer. */
+static bool itl_lists_signer(const struct ctl_file *f, X509 *cert)
+{
+	for (size_t i = 0; i < f->nrecords; i++) {
+		const struct ctl_record *r = &f->records[i];
+
+		if ((r->role == CTL_ROLE_SAST || ctl_role_is_tftp(r->role)) && r->cert.len &&
+		    ctl_record_is_cert(r, cert))
+			return true;
+	}
+	return false;
+}
+
+/* A phone holding the CTL of the first output directory installs the ITL only if that
+ * CTL lists its signer as TFTP or CCM+TFTP with the certificate (SPEC §5): said in the
+ * plan when it does not (the CTL is read for this note only, never trusted). */
+static void note_ctl(const struct cluster *c, X509 *cert)
+{
+	struct ctl_file *f = NULL;
+	struct ctl_err ignored = {0};
+	char path[4200];
+	bool listed = false;
+
+	snprintf(path, sizeof(path), "%s/%s", c->outputs[0], CTLRUN_FILE_NAME);
+	if (access(path, F_OK) != 0 || publish_parse(path, &f, &ignored) != CTL_OK)
+		return;
+	for (size_t i = 0; f->kind == CTL_KIND_CTL && i < f->nrecords && !listed; i++) {
+		const struct ctl_record *r = &f->records[i];
+
+		listed = ctl_role_is_tftp(r->role) && r->cert.len && ctl_record_is_cert(r, cert);
+	}
+	if (f->kind == CTL_KIND_CTL && !listed)
+		printf("  NOTE: the CTL %s does not list this token's certificate as TFTP or CCM+TFTP: phones holding it refuse this ITL until 'ctlsign ctl update' with this cluster file (mixed mode) publishes a CTL that does\n",
+		       path);
+	ctl_file_free(f);
+}
+
+static int confirm(const struct itl_opts *o, size_t ndirs, struct ctl_err *err)
+{
+	char line[64];
+
+	if (o->yes)
+		return CTL_OK;
+	if (!isatty(STDIN_FILENO))
+		return ctl_fail(err, CTL_E_USAGE,
+				"no terminal to confirm on; check the ITL above and pass --yes");
+	fprintf(stderr, "Sign this ITL and publish it to %zu director%s? [y/N] ", ndirs,
+		ndirs == 1 ? "y" : "ies");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = 0;
+	for (char *p = line; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	line[strcspn(line, "\r\n")] = 0;
+	if (strcmp(line, "y") && strcmp(line, "yes"))
+		return ctl_fail(err, CTL_E_CANCELLED, "not confirmed; nothing was signed or written");
+	return CTL_OK;
+}
+
+static void print_next(FILE *fp, const struct cluster *c, const struct publish_result *res,
+		       size_t nres, bool signer_changed)
+{
+	bool any = false;
+
+	fprintf(fp, "\nNext steps (the new ITL takes effect only after these):\n");
+	for (size_t i = 0; res && i < nres; i++)
+		if (res[i].rc != CTL_OK)
+			fprintf(fp, "  - NOT DONE: %s still holds the previous ITL (publishing there failed): fix it and run 'ctlsign itl create' again\n",
+				res[i].dir);
+	for (size_t i = 0; i < c->nservers; i++) {
+		const struct cluster_server *s = &c->servers[i];
+
+		if (s->kind != CLUSTER_SERVER || !ctl_role_is_tftp(s->role))
+			continue;
+		fprintf(fp, "  - restart the Cisco TFTP service on %s (%s)\n", s->name, s->host);
+		any = true;
+	}
+	if (!any)
+		fprintf(fp, "  - restart the Cisco TFTP service on every TFTP server\n");
+	fprintf(fp, "  - phones holding a CTL accept this ITL only if that CTL lists its signer with a TFTP or CCM+TFTP role ('ctlsign ctl diff' / 'ctlsign ctl update' with this cluster file)\n");
+	if (signer_changed)
+		fprintf(fp, "  - phones without a CTL that hold the previous ITL refuse this one (none of its records signed it): erase their ITL (Settings > Security > Trust List > ITL > Erase, or a factory reset)\n");
+	fprintf(fp, "  - then reset the phones so that they download the new ITL\n");
+}
+
+static int run_create(const struct itl_opts *o)
+{
+	static const char *const planted[] = {CTLRUN_ITL_FILE_NAME, CTLRUN_ITL_FILE_NAME ".bak",
+					     CTLRUN_ITL_FILE_NAME ".bak.1",
+					     CTLRUN_ITL_FILE_NAME ".bak.2", NULL};
+	struct cluster *c = NULL;
+	struct publish_lock *lock = NULL;
+	struct token_module *m = NULL;
+	struct token *tok = NULL;
+	struct token_info ti;
+	struct ctl_file *cur = NULL;
+	struct ctlmake_list recs = {0};
+	struct ctldiff diff;
+	struct publish_result *results = NULL;
+	struct ctl_err err = {0};
+	char curpath[4200], shown[256];
+	bool have_ti = false, reported = false, signer_changed = false;
+	int rc, hash_alg;
+
+	memset(&ti, 0, sizeof(ti));
+	memset(&diff, 0, sizeof(diff));
+	uri_for_print(o->token, shown, sizeof(shown));
+	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+				    &c, &err)) != CTL_OK)
+		goto fail;
+	hash_alg = o->hash_alg ? o->hash_alg : c->hash_alg;
+	if (hash_alg == CTL_HASH_SHA1)
+		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
+
+	/* One run at a time, nothing planted (as for the CTL). */
+	if ((rc = publish_lock(c->outputs, c->noutputs, o->wait_s, planted, &lock, &err)) != CTL_OK ||
+	    (rc = audit_report_interrupted(audit_path(o->audit_log), c->outputs, c->noutputs,
+					   "publishes the ITL to every output directory", stderr,
+					   NULL, &err)) != CTL_OK ||
+	    (rc = publish_check_dirs(c->outputs, c->noutputs, &err)) != CTL_OK)
+		goto fail;
+
+	/* The token, before any PIN: its certificate must be a TFTP server's. */
+	if ((rc = token_module_open(o->module, &m, &err)) != CTL_OK ||
+	    (rc = token_select(m, o->token, &ti, &err)) != CTL_OK)
+		goto fail;
+	have_ti = true;
+	if ((rc = check_signer(c, ti.cert, &ti, o->token, &err)) != CTL_OK) {
+		reported = true;
+		goto fail;
+	}
+	if ((rc = ctlmake_itl_records(&recs, c, ti.cert, &err)) != CTL_OK)
+		goto fail;
+
+	/* The ITL it replaces (the first output directory's), for the plan. */
+	snprintf(curpath, sizeof(curpath), "%s/%s", c->outputs[0], CTLRUN_ITL_FILE_NAME);
+	if (access(curpath, F_OK) == 0) {
+		struct ctl_err cerr = {0};
+
+		if (publish_parse(curpath, &cur, &cerr) != CTL_OK || cur->kind != CTL_KIND_ITL) {
+			fprintf(stdout, "Current ITL %s cannot be read (%s); it is replaced\n", curpath,
+				cur ? "not an ITL" : cerr.msg);
+			ctl_file_free(cur);
+			cur = NULL;
+			signer_changed = true;
+		}
+	}
+	if ((rc = ctldiff_compute(cur ? cur->records : NULL, cur ? cur->nrecords : 0,
+				  cur ? CLUSTER_MIXED : -1, recs.recs, recs.n, CLUSTER_MIXED, &diff,
+				  &err)) != CTL_OK)
+		goto fail;
+	if (cur) {
+		char sha[65] = "?";
+
+		ctldiff_set_digest(&diff, cur->hdr.hash_alg, hash_alg);
+		state_sha256_hex(cur->raw.data, cur->raw.len, sha);
+		signer_changed = !itl_lists_signer(cur, ti.cert);
+		printf("Current ITL %s\n  SHA-256  %s\n  signer   %s\n", curpath, sha,
+		       cur->hdr.signer_name ? cur->hdr.signer_name : "?");
+		if (signer_changed)
+			printf("  NOTE: it does not list this token's certificate as a signer: phones that hold it and no CTL refuse the new ITL until their ITL is erased\n");
+	}
+	printf("%s ITL for %s (cluster mode %s, %s), signed by token '%s' (serial %s):\n",
+	       cur ? "Changes to the" : "New", o->cluster, cluster_mode_name(c->mode),
+	       ctl_hash_name(hash_alg), ti.label, ti.serial);
+	ctldiff_print(stdout, &diff);
+	note_ctl(c, ti.cert);
+	printf("Records of the new ITL:\n");
+	for (size_t i = 0; i < recs.n; i++) {
+		char desc[700];
+
+		ctldiff_describe(&recs.recs[i], desc, sizeof(desc));
+		printf("  %2zu  %s%s\n", i + 1, desc, i == 0 ? "  (signer)" : "");
+	}
+	fflush(stdout);
+	if ((rc = confirm(o, c->noutputs, &err)) != CTL_OK)
+		goto fail;
+
+	/* Log in only now; the key that signs must be the certificate checked above. */
+	{
+		struct token_opts to = {.uri = o->token, .pin = o->pin, .final_try = o->final_try};
+		const struct ctl_signer *signer;
+		struct ctlrun_opts ro;
+
+		if ((rc = token_open(m, &to, &tok, &err)) != CTL_OK)
+			goto fail;
+		if (!token_cert(tok) || X509_cmp(token_cert(tok), ti.cert)) {
+			if ((rc = check_signer(c, token_cert(tok), token_get_info(tok), o->token,
+					       &err)) != CTL_OK) {
+				reported = true;
+				goto fail;
+			}
+			rc = ctl_fail(&err, CTL_E_TOKEN,
+				      "the key logged in to on %s is not the one whose certificate was checked; name it with object=... in the URI; nothing was written",
+				      shown);
+			goto fail;
+		}
+		signer = token_signer(tok);
+		memset(&ro, 0, sizeof(ro));
+		ro.dirs = c->outputs;
+		ro.ndirs = c->noutputs;
+		ro.hash_alg = hash_alg;
+		ro.kind = CTL_KIND_ITL;
+		ro.audit_log = audit_path(o->audit_log);
+		ro.operation = "itl-create";
+		ro.token_label = token_get_info(tok)->label;
+		ro.token_serial = token_get_info(tok)->serial;
+		ro.out = stdout;
+		if (!(results = calloc(c->noutputs, sizeof(*results)))) {
+			rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		ro.results = results;
+		tool_defer_begin(); /* a signal waits for the publication and its outcome (tool.h) */
+		rc = ctlrun_finish(recs.recs, recs.n, signer, &ro, &err);
+		if (rc == CTL_OK || rc == CTL_E_PARTIAL)
+			print_next(stdout, c, results, c->noutputs, signer_changed);
+		tool_defer_end();
+		if (rc != CTL_OK)
+			goto fail;
+	}
+	goto out;
+fail:
+	if (!reported)
+		tool_report(&err);
+	if (!rc)
+		rc = CTL_E_INTERNAL;
+out:
+	fflush(stdout);
+	free(results);
+	ctldiff_free(&diff);
+	ctlmake_list_free(&recs);
+	ctl_file_free(cur);
+	if (have_ti)
+		token_info_clear(&ti);
+	token_close(tok);
+	token_module_close(m);
+	publish_unlock(lock);
+	cluster_free(c);
+	return rc;
+}
+
+int cmd_itl(int argc, char **argv)
+{
+	struct itl_opts o;
+	bool help = false;
+	int rc;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_itl, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CTL_E_USAGE : CTL_OK;
+	}
+	if (strcmp(argv[1], "create"))
+		return tool_fail(CTL_E_USAGE, "itl: unknown command '%s'; see 'ctlsign itl --help'",
+				 argv[1]);
+	/* The subcommand's arguments, named "itl create" so that a bad option's hint reads
+	 * "see 'ctlsign itl create --help'" (tool_getopt names argv[0]). */
+	{
+		char name[] = "itl create";
+		char **av = calloc((size_t)argc, sizeof(*av));
+
+		if (!av)
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		av[0] = name;
+		for (int i = 2; i < argc; i++)
+			av[i - 1] = argv[i];
+		rc = parse_opts(argc - 1, av, &o, &help);
+		free(av);
+	}
+	if (rc != CTL_OK || help)
+		return rc;
+	return run_create(&o);
+}
