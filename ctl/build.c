@@ -70,13 +70,26 @@ static int digest_without(const uint8_t *buf, size_t len, size_t cut, size_t cut
 
 /* The signer's names and serial for tag 3 (only these: a full ctl_record_from_cert also
  * DER-encodes the public key, a measurable cost per file when signing thousands). */
-static int signer_ids(X509 *cert, struct ctl_record *me, struct ctl_err *err)
+static int signer_ids(X509 *cert, const struct ctl_record *rec, struct ctl_record *me,
+		      struct ctl_err *err)
 {
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	BIGNUM *bn;
 	uint8_t one = 0, *p = NULL;
-	int n = bn ? BN_num_bytes(bn) : -1, ok;
+	int n, ok;
 
 	memset(me, 0, sizeof(*me));
+	if (rec) { /* a vendor record's "cn=\"SAST-…\";ou=…" stays as the vendor wrote it */
+		me->subject = strdup(rec->subject);
+		me->issuer = strdup(rec->issuer);
+		if (!me->subject || !me->issuer ||
+		    !ctl_buf_set(&me->serial, rec->serial.data, rec->serial.len)) {
+			ctl_record_clear(me);
+			return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		}
+		return CTL_OK;
+	}
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	n = bn ? BN_num_bytes(bn) : -1;
 	if (n > 0 && (p = malloc((size_t)n)))
 		BN_bn2bin(bn, p);
 	BN_free(bn);
@@ -115,7 +128,7 @@ int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_
 		return ctl_fail(err, CTL_E_INTERNAL, "no signer");
 	if ((rc = signer_key(signer->cert, &code, &sig_len, err)))
 		return rc;
-	if ((rc = signer_ids(signer->cert, &me, err)))
+	if ((rc = signer_ids(signer->cert, spec->signer_rec, &me, err)))
 		return rc;
 	ts = opts->timestamp ? opts->timestamp : (uint32_t)time(NULL);
 
@@ -225,7 +238,7 @@ int ctl_build_tlv(int kind, const struct ctl_record *recs, size_t nrecs,
 		  const struct ctl_signer *signer, const struct ctl_build_opts *opts,
 		  struct ctl_buf *out, struct ctl_err *err)
 {
-	struct ctl_hdr_spec spec = {1, 2, true, 0, NULL};
+	struct ctl_hdr_spec spec = {1, 2, true, 0, NULL, NULL};
 	struct cbb b;
 	uint8_t *body;
 	size_t len;
@@ -240,6 +253,11 @@ int ctl_build_tlv(int kind, const struct ctl_record *recs, size_t nrecs,
 		spec.signer_version_minor = (uint8_t)opts->signer_version_minor;
 	else
 		spec.signer_version_minor = kind == CTL_KIND_ITL ? 1 : 0;
+	for (size_t i = 0; i < nrecs && !spec.signer_rec; i++)
+		if (recs[i].role == CTL_ROLE_SAST && recs[i].subject && recs[i].issuer &&
+		    recs[i].serial.len && signer && signer->cert &&
+		    ctl_record_is_cert(&recs[i], signer->cert))
+			spec.signer_rec = &recs[i];
 	cbb_init(&b);
 	for (size_t i = 0; i < nrecs; i++) {
 		if (!add_record(&b, &recs[i])) {
@@ -259,7 +277,7 @@ int ctl_build_tlv(int kind, const struct ctl_record *recs, size_t nrecs,
 int ctl_build_sgn(const uint8_t *content, size_t len, const struct ctl_signer *signer,
 		  const struct ctl_build_opts *opts, struct ctl_buf *out, struct ctl_err *err)
 {
-	const struct ctl_hdr_spec spec = {1, 0, false, 0, NULL};
+	const struct ctl_hdr_spec spec = {1, 0, false, 0, NULL, NULL};
 
 	if (len > CTL_MAX_FILE_SIZE - 0x10000)
 		return ctl_fail(err, CTL_E_USAGE, "content is %zu bytes; too large to sign", len);

@@ -46,7 +46,7 @@ int ctl_build_enc_sgn_wrapped(const uint8_t *plain, size_t len, const uint8_t ke
 			      struct ctl_buf *out, struct ctl_err *err)
 {
 	struct ctl_enc_info x;
-	struct ctl_hdr_spec spec = {2, 0, false, 0, &x};
+	struct ctl_hdr_spec spec = {2, 0, false, 0, &x, NULL};
 	int hash_alg = opts && opts->hash_alg ? opts->hash_alg : CTL_HASH_SHA512;
 	size_t pad = (AES_BLOCK - len % AES_BLOCK) % AES_BLOCK, plen;
 	uint8_t *buf = NULL, *ct = NULL;

@@ -11,6 +11,9 @@ struct ctl_hdr_spec {
 	bool has_signer_version;
 	uint8_t signer_version_minor;
 	const struct ctl_enc_info *enc; /* .enc.sgn only */
+	/* .tlv only: the body's record of the signer; the header names the signer with its
+	 * strings (tags 3, 5, 6), byte for byte, so a reader that compares strings finds it */
+	const struct ctl_record *signer_rec;
 };
 
 /* Writes header (per spec) + body, computes the signature through the signer and puts

@@ -518,7 +518,11 @@ static void test_lookups_use_the_rule(void **state)
 	assert_string_equal(recs[0].issuer, "ou=\"Voice\";o=\"Example Corp\";cn=\"SAST-ADN0001\"");
 	rebuild(f, recs, f->nrecords, &built);
 	assert_int_equal(ctl_parse(built.data, built.len, &g, &err), CTL_OK);
-	assert_string_equal(g->hdr.issuer_name, "CN=SAST-ADN0001,O=Example Corp,OU=Voice");
+	/* the header names its signer with the signer record's own strings (a phone that
+	 * compares strings finds it); the .sgn below names it in our form, so the lookups
+	 * still need the rule */
+	assert_string_equal(g->hdr.issuer_name, recs[0].issuer);
+	assert_int_equal(g->hdr.signer_serial.len, recs[0].serial.len);
 	assert_ptr_equal(ctl_find_signer(g, CTL_ROLE_SAST), &g->records[0]);
 	if (ctl_verify_self(g, &err) != CTL_OK)
 		fail_msg("%s", err.msg);
