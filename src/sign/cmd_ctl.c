@@ -1289,6 +1289,7 @@ static int run(const struct ctl_opts *o)
 	ro.operation = opnames[o->op];
 	ro.token_label = token_get_info(s.tok)->label;
 	ro.token_serial = token_get_info(s.tok)->serial;
+	ro.cluster = o->cluster;
 	ro.out = stdout;
 	if (!(results = calloc(s.c->noutputs, sizeof(*results)))) {
 		rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
