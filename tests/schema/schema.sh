@@ -2,8 +2,9 @@
 # tests/schema/schema.sh CTLVERIFY CTLSIGN|"" SRCDIR WORKDIR - every --json output that
 # describes a file, from both programs, against schemas/*.schema.json: `ctlverify show`
 # (CTL, ITL, .sgn, .enc.sgn, signed firmware) and `ctlverify check` on the interop vectors
-# and the vendor-layout files; `ctlsign ctl show` on the same CTLs and ITL and on CTLs
-# ctlsign made itself (SoftHSM tokens), and `ctlsign ctl diff`. The schemas are strict
+# and the vendor-layout files; `ctlverify status` of a store holding them; `ctlsign ctl
+# show` on the same CTLs and ITL and on CTLs ctlsign made itself (SoftHSM tokens), and
+# `ctlsign ctl diff`. The schemas are strict
 # (additionalProperties false): a renamed or added key fails here. Controls: a document
 # with ctlsign's old record keys (role_code, host) and one with a key left out must fail.
 set -euo pipefail
@@ -64,6 +65,20 @@ valid check.schema.json "$out" "ctlverify check --json on a non-CTL (exit $rc)"
 for k in CTL ITL SGN ENC-SGN FIRMWARE; do
   case $seen in *" $k "*) ;; *) fail "no $k file was checked (seen:$seen)" ;; esac
 done
+
+# ctlverify status: an empty store, then one holding the vectors' CTL and ITL
+rc=0; "$CTLVERIFY" status --store "$W/store" --json > "$out" || rc=$?
+valid status.schema.json "$out" "ctlverify status --json, empty store (exit $rc)"
+"$CTLVERIFY" install --store "$W/store" "$V/CTLFile.tlv" > /dev/null 2>&1 || fail "install the vectors' CTL"
+"$CTLVERIFY" install --store "$W/store" "$V/ITLFile.tlv" > /dev/null 2>&1 || fail "install the vectors' ITL"
+"$CTLVERIFY" status --store "$W/store" --json > "$out" || fail "ctlverify status --json"
+valid status.schema.json "$out" "ctlverify status --json, CTL and ITL held"
+python3 - "$out" "$V/CTLFile.tlv" <<'PY' || fail "status --json does not describe the held CTL with show's header names"
+import json, sys, subprocess
+d = json.load(open(sys.argv[1]))
+assert d["ctl"]["held"] and d["itl"]["held"], d
+assert isinstance(d["ctl"]["timestamp"], int) and d["ctl"]["signer_name"].startswith("CN=SAST-ADN0001"), d["ctl"]
+PY
 
 # Controls: the schemas refuse ctlsign's old record keys and a missing key.
 "$CTLVERIFY" show --json "$V/CTLFile.tlv" > "$W/ctl.json"
