@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """validate.py SCHEMA-DIR SCHEMA JSON-FILE [LABEL]: JSON-FILE against SCHEMA-DIR/SCHEMA
 (JSON Schema draft 2020-12, python3-jsonschema). SCHEMA "auto" picks it from the
-document's "kind" (ctlverify/ctlsign show). One line per error on stderr, exit 1 on any."""
+document's "kind" (ctlverify/ctlsign show). One line per error on stderr, exit 1 on any.
+validate.py SCHEMA-DIR --list LIST: each line of LIST is "SCHEMA<TAB>JSON-FILE<TAB>LABEL"."""
 import json
 import sys
 
@@ -11,8 +12,17 @@ KINDS = {"CTL": "ctl", "ITL": "itl", "SGN": "sgn", "ENC-SGN": "enc-sgn", "FIRMWA
 
 
 def main():
+    if sys.argv[2] == "--list":
+        bad = 0
+        for line in open(sys.argv[3]):
+            name, path, label = line.rstrip("\n").split("\t")
+            bad |= check(sys.argv[1], name, path, label)
+        return bad
     sdir, name, path = sys.argv[1:4]
-    label = sys.argv[4] if len(sys.argv) > 4 else path
+    return check(sdir, name, path, sys.argv[4] if len(sys.argv) > 4 else path)
+
+
+def check(sdir, name, path, label):
     try:
         doc = json.load(open(path))
     except ValueError as e:
