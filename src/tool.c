@@ -23,7 +23,7 @@ static void print_commands(FILE *fp, const char *prog, const struct tool_cmd *cm
 		fprintf(fp, "  %-14s %s\n", c->name, c->summary);
 	fprintf(fp, "\nexit codes: 0 ok, 1 internal, 2 usage, 3 I/O, 4 malformed, 5 signature,\n"
 		    "  6 signer not found/untrusted, 7 unsupported, 8 decrypt, 9 policy, 10 network,\n"
-		    "  11 token, 12 cancelled, 13 partial failure\n");
+		    "  11 token, 12 cancelled, 13 partial failure, 14 differences found\n");
 }
 
 /* A report lost on stdout (or a message on stderr) is an I/O error (exit 3), said on

@@ -76,8 +76,8 @@ static int add_signer(struct json_object *o, X509 *cert)
 	return 1;
 }
 
-/* The output path as an absolute path (malloc'd): relative ones are joined to the
- * current directory, without a leading "./". */
+/* A path in a record (output, cluster file) as an absolute path (malloc'd): relative
+ * ones are joined to the current directory, without a leading "./". */
 static char *abs_output(const char *p)
 {
 	char cwd[PATH_MAX];
@@ -120,6 +120,18 @@ static int audit_line(const struct audit_rec *r, char prev[65], struct cbb *out)
 		if (!a)
 			goto out;
 		add_str(o, "output", a);
+		free(a);
+	}
+	if (r->cluster) {
+		/* the file exists (it was just read): its canonical name, else as given made
+		 * absolute */
+		char *a = realpath(r->cluster, NULL);
+
+		if (!a)
+			a = abs_output(r->cluster);
+		if (!a)
+			goto out;
+		add_str(o, "cluster", a);
 		free(a);
 	}
 	if (r->data) {

@@ -13,6 +13,10 @@
  * record after ("operation":"publish", the same id, result "ok", "partial" or "failed").
  * An intent without an outcome is a run that was interrupted while publishing; the next
  * run over the same directory reports it (audit_report_interrupted).
+ *
+ * Paths in records ("output", "cluster") are absolute: a relative one is joined to the
+ * current directory when the record is written. The intent records of ctl create, update
+ * and delete-token name the cluster file they were made from ("cluster").
  */
 #ifndef CTL_AUDIT_H
 #define CTL_AUDIT_H
@@ -42,6 +46,8 @@ struct audit_rec {
 	const char *detail;       /* optional free text (bulk summaries), or NULL */
 	const char *phase;        /* "intent", "outcome" or NULL */
 	const char *intent;       /* the id pairing an intent with its outcome, or NULL */
+	const char *cluster;      /* the cluster file the record was made from (made absolute
+				   * in the record, "cluster"), or NULL */
 };
 
 /* Resolves the path: explicit (option) if non-NULL, else env, else the state directory's

@@ -22,6 +22,7 @@
 #include "testhook.h"
 #include "p11_uri.h"
 #include "token.h"
+#include "show.h"
 #include "tool.h"
 
 #define MAX_URIS 16
@@ -147,7 +148,12 @@ static const char usage_show[] =
 	"\n"
 	"Prints a CTL: header, signer, every record, the security mode, and whether it verifies\n"
 	"against its own SAST record. FILE defaults to the cluster's first output directory's\n"
-	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n";
+	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n"
+	"\n"
+	"  --cluster FILE     the cluster description (INI): show its first output's CTL\n"
+	"  --json             the document of 'ctlverify show --json' (schemas/ctl.schema.json,\n"
+	"                     itl.schema.json) plus \"verification\": {\"verified\", \"error\",\n"
+	"                     \"signer_record\"}\n";
 
 static const char usage_diff[] =
 	"usage: ctlsign ctl diff --cluster FILE [--current FILE] [--mode MODE] [--trust-current SHA256]\n"
@@ -1262,6 +1268,7 @@ static int run(const struct ctl_opts *o)
 	ro.operation = opnames[o->op];
 	ro.token_label = token_get_info(s.tok)->label;
 	ro.token_serial = token_get_info(s.tok)->serial;
+	ro.cluster = o->cluster;
 	ro.out = stdout;
 	if (!(results = calloc(s.c->noutputs, sizeof(*results)))) {
 		rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
@@ -1368,38 +1375,6 @@ out:
 
 /* --- show --- */
 
-static struct json_object *record_json(const struct ctl_record *r)
-{
-	struct json_object *o = json_object_new_object();
-	const char *role = ctl_role_name(r->role);
-
-	json_object_object_add(o, "role", json_object_new_string(role ? role : "unknown"));
-	json_object_object_add(o, "role_code", json_object_new_int(r->role));
-	if (r->subject)
-		json_object_object_add(o, "subject", json_object_new_string(r->subject));
-	if (r->issuer)
-		json_object_object_add(o, "issuer", json_object_new_string(r->issuer));
-	json_object_object_add(o, "serial", tool_json_hex(r->serial.data, r->serial.len));
-	if (r->dns_name)
-		json_object_object_add(o, "host", json_object_new_string(r->dns_name));
-	if (r->has_ip) {
-		char ip[32];
-		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2], r->ip[3]);
-		json_object_object_add(o, "ip", json_object_new_string(ip));
-	}
-	json_object_object_add(o, "has_certificate", json_object_new_boolean(r->cert.len > 0));
-	if (r->cert.len) {
-		uint8_t md[EVP_MAX_MD_SIZE];
-		unsigned ml = 0;
-
-		if (EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha1(), NULL))
-			json_object_object_add(o, "sha1", tool_json_hex(md, ml));
-		if (EVP_Digest(r->cert.data, r->cert.len, md, &ml, EVP_sha256(), NULL))
-			json_object_object_add(o, "sha256", tool_json_hex(md, ml));
-	}
-	return o;
-}
-
 static int cmd_ctl_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1448,37 +1423,16 @@ static int cmd_ctl_show(int argc, char **argv)
 	signer = ctl_find_signer(f, -1);
 	mode = ctlmake_mode_of(f->records, f->nrecords);
 	if (json) {
-		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
-		struct json_object *sig = json_object_new_object();
-		char ver[16];
+		/* The document of `ctlverify show --json` (schemas/ctl.schema.json, itl.schema.json),
+		 * plus what only ctlsign checks here: the signature against the file's own record. */
+		struct json_object *o = show_json(path, f), *v = json_object_new_object();
 
-		json_object_object_add(o, "file", json_object_new_string(path));
-		json_object_object_add(o, "kind", json_object_new_string(ctl_kind_name(f->kind)));
-		snprintf(ver, sizeof(ver), "%u.%u", f->hdr.version_major, f->hdr.version_minor);
-		json_object_object_add(o, "version", json_object_new_string(ver));
-		if (f->hdr.has_signer_version) {
-			snprintf(ver, sizeof(ver), "%u.%u", f->hdr.signer_version_major,
-				 f->hdr.signer_version_minor);
-			json_object_object_add(o, "signer_version", json_object_new_string(ver));
-		}
-		if (f->hdr.file_name)
-			json_object_object_add(o, "file_name", json_object_new_string(f->hdr.file_name));
-		json_object_object_add(o, "timestamp", json_object_new_int64(f->hdr.timestamp));
-		json_object_object_add(o, "hash", json_object_new_string(ctl_hash_name(f->hdr.hash_alg)));
-		json_object_object_add(o, "mode", json_object_new_string(cluster_mode_name(mode)));
-		if (f->hdr.signer_name)
-			json_object_object_add(sig, "name", json_object_new_string(f->hdr.signer_name));
-		if (f->hdr.issuer_name)
-			json_object_object_add(sig, "issuer", json_object_new_string(f->hdr.issuer_name));
-		json_object_object_add(sig, "serial", tool_json_hex(f->hdr.signer_serial.data,
-								   f->hdr.signer_serial.len));
-		json_object_object_add(sig, "verified", json_object_new_boolean(vrc == CTL_OK));
+		json_object_object_add(v, "verified", json_object_new_boolean(vrc == CTL_OK));
 		if (vrc != CTL_OK)
-			json_object_object_add(sig, "error", json_object_new_string(verr.msg));
-		json_object_object_add(o, "signer", sig);
-		for (size_t i = 0; i < f->nrecords; i++)
-			json_object_array_add(a, record_json(&f->records[i]));
-		json_object_object_add(o, "records", a);
+			json_object_object_add(v, "error", json_object_new_string(verr.msg));
+		json_object_object_add(v, "signer_record",
+				       signer ? json_object_new_int64((int64_t)(signer - f->records)) : NULL);
+		json_object_object_add(o, "verification", v);
 		tool_json_print(o);
 	} else {
 		char when[64] = "?";

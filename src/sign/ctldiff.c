@@ -265,13 +265,21 @@ static struct json_object *rec_json(const struct ctl_record *r)
 	const char *role = ctl_role_name(r->role);
 	char *sn = ctl_hex(r->serial.data, r->serial.len);
 
+	/* The keys of `ctlverify show --json`'s records (schemas/ctl-diff.schema.json). */
+	json_object_object_add(o, "role_id", json_object_new_int(r->role));
 	json_object_object_add(o, "role", json_object_new_string(role ? role : "?"));
 	if (r->subject)
 		json_object_object_add(o, "subject", json_object_new_string(r->subject));
 	if (sn)
 		json_object_object_add(o, "serial", json_object_new_string(sn));
 	if (r->dns_name)
-		json_object_object_add(o, "host", json_object_new_string(r->dns_name));
+		json_object_object_add(o, "dns_name", json_object_new_string(r->dns_name));
+	if (r->has_ip) {
+		char ip[16];
+
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2], r->ip[3]);
+		json_object_object_add(o, "ip", json_object_new_string(ip));
+	}
 	free(sn);
 	return o;
 }

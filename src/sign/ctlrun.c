@@ -20,6 +20,7 @@ static void audit_failure(const struct ctlrun_opts *o, const struct ctl_signer *
 		.token_serial = o->token_serial,
 		.signer_cert = signer->cert,
 		.result = msg,
+		.cluster = o->cluster,
 	};
 	struct ctl_err aerr = {0};
 
@@ -119,6 +120,7 @@ int ctlrun_finish(const struct ctl_record *recs, size_t n, const struct ctl_sign
 			.result = "ok",
 			.phase = "intent",
 			.intent = id,
+			.cluster = o->cluster,
 		};
 		if (!intents[i].output) {
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");

@@ -32,6 +32,7 @@ struct ctlrun_opts {
 	const char *operation;      /* "ctl-create", "ctl-update", "ctl-delete-token", "itl-create" */
 	const char *token_label;    /* for the audit record; may be NULL */
 	const char *token_serial;
+	const char *cluster;        /* the cluster file, named in the audit records; may be NULL */
 	FILE *out;                  /* per-directory report (stdout) */
 	struct publish_result *results; /* NULL, or ndirs entries: each directory's outcome */
 };

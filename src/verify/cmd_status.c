@@ -37,9 +37,11 @@ static struct json_object *held_json(ctlv_store *s, int kind)
 	json_object_object_add(o, "held", json_object_new_boolean(1));
 	fmt_time(ctlv_held_installed(s, kind), t, sizeof(t));
 	json_object_object_add(o, "installed", json_object_new_string(t));
+	/* the header's fields under the names of `ctlverify show --json`'s header */
+	json_object_object_add(o, "timestamp", json_object_new_int64(ctlv_held_timestamp(s, kind)));
 	fmt_time(ctlv_held_timestamp(s, kind), t, sizeof(t));
-	json_object_object_add(o, "timestamp", json_object_new_string(t));
-	json_object_object_add(o, "signer", json_object_new_string(ctlv_held_signer(s, kind)));
+	json_object_object_add(o, "time", json_object_new_string(t));
+	json_object_object_add(o, "signer_name", json_object_new_string(ctlv_held_signer(s, kind)));
 	json_object_object_add(o, "trust", json_object_new_string(ctlv_held_trust(s, kind)));
 	json_object_object_add(o, "sha256", json_object_new_string(ctlv_held_sha256(s, kind)));
 	for (size_t i = 0; i < ctlv_held_records(s, kind); i++) {

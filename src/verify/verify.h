@@ -21,8 +21,7 @@ int cmd_status(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_tls(int argc, char **argv);
 
-/* The walk behind `show` (also driven by the fuzz target). */
-void show_text(FILE *fp, const char *path, const struct ctl_file *f);
-struct json_object *show_json(const char *path, const struct ctl_file *f);
+/* The walk behind `show` (src/show.c, shared with ctlsign; also driven by the fuzz target). */
+#include "show.h"
 
 #endif

@@ -51,5 +51,5 @@ fp2=$(openssl dgst -sha256 -r "$VCARD_DIR/token2.crt" | cut -d' ' -f1)
 ser2=$(openssl x509 -inform DER -in "$VCARD_DIR/token2.crt" -noout -serial | cut -d= -f2)
 norm="lambda h: h.replace(':', '').lower()"
 json_check "$json" "sorted(($norm)(r['sha256']) for r in v['records'] if r['role'] == 'SAST') == sorted(['$fp1', '$fp2'])"
-json_check "$json" "v['signer']['verified'] and v['signer']['name'] == 'CN=SAST-TOKEN2,O=Example Corp,OU=Voice'"
-json_check "$json" "int(v['signer']['serial'].replace(':', ''), 16) == int('$ser2', 16)"
+json_check "$json" "v['verification']['verified'] and v['header']['signer_name'] == 'CN=SAST-TOKEN2,O=Example Corp,OU=Voice'"
+json_check "$json" "int(v['header']['signer_serial'].replace(':', ''), 16) == int('$ser2', 16)"

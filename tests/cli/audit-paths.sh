@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# tests/cli/audit-paths.sh CTLSIGN SRCDIR WORKDIR - where the audit log goes and what its
+# records name (issue 13, §3): with no --audit-log and no CTLSIGN_AUDIT_LOG the log is
+# audit.log in the state directory (CTLSIGN_STATE_DIR, a temporary one here), never a file
+# in the directory ctlsign runs from; every path in a record is absolute although the
+# cluster file is given relative; and the intent records of ctl create, update and
+# delete-token name the cluster file (its absolute path, "cluster").
+set -euo pipefail
+CTLSIGN=$1 SRC=$2 W=$3
+rm -rf "$W"
+mkdir -p "$W"
+W=$(cd "$W" && pwd -P)
+fail() { echo "audit-paths: FAIL: $*" >&2; exit 1; }
+. "$SRC/tests/ctl/softhsm-lib.sh"
+officer_fixture "$W"
+softhsm_token C 'pin-C-1234'
+unset CTLSIGN_AUDIT_LOG
+export CTLSIGN_STATE_DIR="$W/state"
+run() { "$@" > "$W/out" 2>&1 || { cat "$W/out" >&2; fail "$* exited $?"; }; }
+
+cd "$W/cluster"   # the cluster file and its outputs given relative to here
+run "$CTLSIGN" ctl create --cluster cluster.ini "${M[@]}" --yes \
+  --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B --pin env:PIN_B
+run "$CTLSIGN" ctl update --cluster ./cluster.ini "${M[@]}" --yes \
+  --token pkcs11:token=B --pin env:PIN_B --add-token pkcs11:token=C
+fpC=$(openssl x509 -in "$W/hsm/C.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
+run "$CTLSIGN" ctl delete-token --cluster ../cluster/cluster.ini "${M[@]}" --yes \
+  --token pkcs11:token=A --pin env:PIN_A "$fpC"
+
+[ -f "$W/state/audit.log" ] || fail "no audit.log in the state directory $W/state"
+for f in ctlsign-audit.log audit.log; do
+  [ ! -e "$W/cluster/$f" ] || fail "an audit log $f landed in the directory ctlsign ran from"
+done
+run "$CTLSIGN" audit --verify
+python3 - "$W/state/audit.log" "$W/cluster/cluster.ini" <<'PY' || fail "audit records"
+import json, sys
+log, cluster = sys.argv[1:3]
+recs = [json.loads(l) for l in open(log)]
+assert recs, "empty log"
+for r in recs:
+    for k in ("output", "cluster"):
+        if k in r:
+            assert r[k].startswith("/"), (k, r)
+ops = {}
+for r in recs:
+    if r.get("phase") == "intent":
+        ops.setdefault(r["operation"], []).append(r)
+for op in ("ctl-create", "ctl-update", "ctl-delete-token"):
+    assert op in ops, (op, sorted(ops))
+    for r in ops[op]:
+        assert r.get("cluster") == cluster, (op, r.get("cluster"), cluster)  # canonical
+        assert r["output"].endswith("/CTLFile.tlv"), r
+PY
+echo "audit-paths: ok"
