@@ -389,6 +389,7 @@ static int run_create(const struct itl_opts *o)
 		ro.kind = CTL_KIND_ITL;
 		ro.audit_log = audit_path(o->audit_log);
 		ro.operation = "itl-create";
+		ro.cluster = o->cluster;
 		ro.token_label = token_get_info(tok)->label;
 		ro.token_serial = token_get_info(tok)->serial;
 		ro.out = stdout;

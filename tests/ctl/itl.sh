@@ -171,12 +171,16 @@ for d in "$T1" "$T2"; do
 done
 [ "$(audit_count itl-create intent)" = $((n_intent + 2)) ] || fail "the replacement has no intent records"
 [ "$(audit_count publish outcome)" = $((n_outcome + 1)) ] || fail "the replacement has no outcome record"
-python3 - "$CTLSIGN_AUDIT_LOG" <<'PY' || fail "the last outcome is not ok"
+python3 - "$CTLSIGN_AUDIT_LOG" "$CL" <<'PY' || fail "the last outcome is not ok, or an intent record does not name the cluster file"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 last = recs[-1]
 assert last["operation"] == "publish" and last["phase"] == "outcome" and last["result"] == "ok", last
 assert any(r.get("operation") == "itl-create" and r.get("intent") == last["intent"] for r in recs)
+# the intent records name the cluster file, by its absolute path
+import os
+intents = [r for r in recs if r.get("operation") == "itl-create" and r.get("phase") == "intent"]
+assert intents and all(r.get("cluster") == os.path.realpath(sys.argv[2]) for r in intents), intents
 PY
 grep -q "ITLFile.tlv" "$CTLSIGN_STATE_DIR/published.json" || fail "the ITL is not recorded in the state directory"
 "$CTLSIGN" audit --verify >/dev/null 2>&1 || fail "the audit chain does not verify"
