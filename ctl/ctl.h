@@ -82,6 +82,9 @@ enum ctl_role {
 	CTL_ROLE_TVS = 21,
 };
 const char *ctl_role_name(int role);          /* "SAST", "CCM+TFTP", ...; NULL if unknown */
+/* A role for people, never NULL: its name; else with buf (n > 0, `show`) "none" for a
+ * record without one (-1) or "unknown-ROLE" written into buf; else "unknown role". */
+const char *ctl_role_label(int role, char *buf, size_t n);
 int ctl_role_from_name(const char *name);     /* case-insensitive: sast ccm ccm+tftp tftp capf app-server tvs; -1 if unknown */
 bool ctl_role_is_tftp(int role);              /* TFTP or CCM+TFTP */
 

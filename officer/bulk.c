@@ -60,7 +60,6 @@ bool bulk_name_eligible(const struct bulk_patterns *p, const char *name)
 
 char *bulk_display_name(const char *name)
 {
-	static const char hx[] = "0123456789abcdef";
 	size_t n = strlen(name), j = 0;
 	char *s = malloc(n * 4 + 1);
 
@@ -73,8 +72,8 @@ char *bulk_display_name(const char *name)
 		} else {
 			s[j++] = '\\';
 			s[j++] = 'x';
-			s[j++] = hx[c >> 4];
-			s[j++] = hx[c & 15];
+			ctl_hex_to(&c, 1, s + j);
+			j += 2;
 		}
 	}
 	s[j] = 0;
