@@ -225,6 +225,28 @@ static char *serial_hex(const struct ctl_buf *b)
 	return ctl_hex(b->data, b->len > 32 ? 32 : b->len);
 }
 
+/* begin_file for a decision about kinds k1 and k2 only: signed firmware ("..., not
+ * FW_WHAT; refused") and any other kind ("this is a KIND" WHAT) are refused, CTL_E_POLICY,
+ * and *f is freed. */
+static int begin_kind(ctlv_store *s, const uint8_t *data, size_t len, int k1, int k2,
+		      const char *fw_what, const char *what, struct ctl_file **f)
+{
+	int rc = begin_file(s, data, len, f);
+
+	if (rc != CTL_OK)
+		return rc;
+	if ((*f)->kind == CTL_KIND_FIRMWARE)
+		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not %s; refused", fw_what);
+	else if ((*f)->kind != k1 && (*f)->kind != k2)
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s%s", article((*f)->kind),
+			      ctl_kind_name((*f)->kind), what);
+	if (rc != CTL_OK) {
+		ctl_file_free(*f);
+		*f = NULL;
+	}
+	return rc;
+}
+
 /* "unknown signer" error naming the header's signer. */
 static int fail_unknown_signer(ctlv_store *s, const struct ctl_file *f, const char *what)
 {
@@ -521,17 +543,10 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	int locked = 0;
 	int rc;
 
-	rc = begin_file(s, data, len, &f);
+	rc = begin_kind(s, data, len, CTL_KIND_CTL, CTL_KIND_ITL, "a CTL or ITL",
+			" file, not a CTL or ITL", &f);
 	if (rc != CTL_OK)
 		return rc;
-	if (f->kind == CTL_KIND_FIRMWARE) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not a CTL or ITL; refused");
-		goto out;
-	}
-	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s file, not a CTL or ITL", article(f->kind), ctl_kind_name(f->kind));
-		goto out;
-	}
 	if (expect_kind && f->kind != expect_kind) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "expected %s %s but this is %s %s (header file name '%.100s')",
 			      article(expect_kind), ctl_kind_name(expect_kind), article(f->kind),
@@ -629,17 +644,11 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 
 	*out = NULL;
 	*out_len = 0;
-	rc = begin_file(s, data, len, &f);
+	rc = begin_kind(s, data, len, CTL_KIND_SGN, CTL_KIND_ENC_SGN,
+			"a configuration file (.sgn or .enc.sgn)", ", not a signed file (.sgn or .enc.sgn)",
+			&f);
 	if (rc != CTL_OK)
 		return rc;
-	if (f->kind == CTL_KIND_FIRMWARE) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not a configuration file (.sgn or .enc.sgn); refused");
-		goto out;
-	}
-	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_ENC_SGN) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s, not a signed file (.sgn or .enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
-		goto out;
-	}
 	if (!ctl && !itl) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "no CTL or ITL is held, so no signer can be trusted; install a CTL first");
 		goto out;
