@@ -1,6 +1,7 @@
 /* algs.c - hash algorithms, roles, file kinds and modulus codes by number and name. */
 #include "ctl.h"
 
+#include <stdio.h>
 #include <strings.h>
 
 const EVP_MD *ctl_hash_md(int hash_alg)
@@ -51,6 +52,20 @@ const char *ctl_role_name(int role)
 		if (roles[i].role == role)
 			return roles[i].name;
 	return NULL;
+}
+
+const char *ctl_role_label(int role, char *buf, size_t n)
+{
+	const char *name = ctl_role_name(role);
+
+	if (name)
+		return name;
+	if (!buf || !n)
+		return "unknown role";
+	if (role < 0)
+		return "none";
+	snprintf(buf, n, "unknown-%d", role);
+	return buf;
 }
 
 int ctl_role_from_name(const char *name)

@@ -68,25 +68,36 @@ static bool holds_private_key(const struct ctl_buf *b)
 	return false;
 }
 
-X509 *ctl_cert_load(const char *path, struct ctl_err *err)
+/* The certificate (key false) or private key (key true) in b: PEM first, then DER; NULL
+ * when b holds none. */
+static void *pem_or_der(const struct ctl_buf *b, bool key)
 {
-	struct ctl_buf b = {0};
-	X509 *x = NULL;
-	BIO *bio;
+	const uint8_t *p = b->data;
+	void *o = NULL;
+	BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
 
-	if (ctl_read_file(path, CTL_MAX_PEM_SIZE, &b, err))
-		return NULL;
-	bio = BIO_new_mem_buf(b.data, (int)b.len);
 	if (bio) {
-		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+		o = key ? (void *)PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) :
+			  (void *)PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
 		BIO_free(bio);
 	}
 	ERR_clear_error();
-	if (!x) {
-		const uint8_t *p = b.data;
-		x = d2i_X509(NULL, &p, (long)b.len);
+	if (!o) {
+		o = key ? (void *)d2i_AutoPrivateKey(NULL, &p, (long)b->len) :
+			  (void *)d2i_X509(NULL, &p, (long)b->len);
 		ERR_clear_error();
 	}
+	return o;
+}
+
+X509 *ctl_cert_load(const char *path, struct ctl_err *err)
+{
+	struct ctl_buf b = {0};
+	X509 *x;
+
+	if (ctl_read_file(path, CTL_MAX_PEM_SIZE, &b, err))
+		return NULL;
+	x = pem_or_der(&b, false);
 	if (!x && holds_private_key(&b))
 		ctl_fail(err, CTL_E_MALFORMED,
 			 "%s is a private key, not a certificate: give the certificate", path);
@@ -181,22 +192,11 @@ out:
 EVP_PKEY *ctl_pkey_load(const char *path, struct ctl_err *err)
 {
 	struct ctl_buf b = {0};
-	EVP_PKEY *k = NULL;
-	BIO *bio;
+	EVP_PKEY *k;
 
 	if (ctl_read_file(path, CTL_MAX_PEM_SIZE, &b, err))
 		return NULL;
-	bio = BIO_new_mem_buf(b.data, (int)b.len);
-	if (bio) {
-		k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-		BIO_free(bio);
-	}
-	ERR_clear_error();
-	if (!k) {
-		const uint8_t *p = b.data;
-		k = d2i_AutoPrivateKey(NULL, &p, (long)b.len);
-		ERR_clear_error();
-	}
+	k = pem_or_der(&b, true);
 	ctl_buf_clear(&b);
 	if (!k)
 		ctl_fail(err, CTL_E_MALFORMED,

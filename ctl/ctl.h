@@ -82,6 +82,9 @@ enum ctl_role {
 	CTL_ROLE_TVS = 21,
 };
 const char *ctl_role_name(int role);          /* "SAST", "CCM+TFTP", ...; NULL if unknown */
+/* A role for people, never NULL: its name; else with buf (n > 0, `show`) "none" for a
+ * record without one (-1) or "unknown-ROLE" written into buf; else "unknown role". */
+const char *ctl_role_label(int role, char *buf, size_t n);
 int ctl_role_from_name(const char *name);     /* case-insensitive: sast ccm ccm+tftp tftp capf app-server tvs; -1 if unknown */
 bool ctl_role_is_tftp(int role);              /* TFTP or CCM+TFTP */
 
@@ -337,8 +340,20 @@ char *ctl_path_join(const char *dir, const char *name, const char *suffix);
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err);
 /* Reads an open file to its end into *out (overwritten, not freed), retrying interrupted
  * reads and refusing more than max bytes; name is for messages. The caller opened it,
- * checked it and closes it. */
+ * checked it and closes it. A failed read leaves its errno. */
 int ctl_read_fd(int fd, const char *name, size_t max, struct ctl_buf *out, struct ctl_err *err);
+/* Why ctl_read_regular refused a file without reading it. */
+enum { CTL_READ_NOT_REGULAR = 1, CTL_READ_TOO_LARGE = 2 };
+/* ctl_read_fd of a file the caller opened, once fstat says it is a regular file (a FIFO or
+ * a device is never read) of at most max bytes; the caller closes it. Refused: CTL_E_IO
+ * ("NAME is not a regular file", "NAME is larger than MAX bytes; refusing to read it")
+ * and *refused (when not NULL) says which; else *refused is 0 and a failed fstat or read
+ * leaves its errno. */
+int ctl_read_regular(int fd, const char *name, size_t max, struct ctl_buf *out, int *refused,
+		     struct ctl_err *err);
+/* write(2) until all of data is written, retrying interrupted writes: 0, or -1 with
+ * write's errno. */
+int ctl_write_all(int fd, const uint8_t *data, size_t len);
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir.
  * mode as for open(2). On failure nothing is left behind and the old file is intact,
  * except when only the final fsync of the directory failed: see ctl_write_atomic_ex. */

@@ -220,16 +220,31 @@ static const char *article(int kind)
 	return kind == CTL_KIND_CTL ? "a" : "an"; /* a CTL, an ITL, an SGN, an ENC-SGN */
 }
 
-static const char *role_str(int role)
-{
-	const char *n = ctl_role_name(role);
-
-	return n ? n : "unknown role";
-}
-
 static char *serial_hex(const struct ctl_buf *b)
 {
 	return ctl_hex(b->data, b->len > 32 ? 32 : b->len);
+}
+
+/* begin_file for a decision about kinds k1 and k2 only: signed firmware ("..., not
+ * FW_WHAT; refused") and any other kind ("this is a KIND" WHAT) are refused, CTL_E_POLICY,
+ * and *f is freed. */
+static int begin_kind(ctlv_store *s, const uint8_t *data, size_t len, int k1, int k2,
+		      const char *fw_what, const char *what, struct ctl_file **f)
+{
+	int rc = begin_file(s, data, len, f);
+
+	if (rc != CTL_OK)
+		return rc;
+	if ((*f)->kind == CTL_KIND_FIRMWARE)
+		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not %s; refused", fw_what);
+	else if ((*f)->kind != k1 && (*f)->kind != k2)
+		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s%s", article((*f)->kind),
+			      ctl_kind_name((*f)->kind), what);
+	if (rc != CTL_OK) {
+		ctl_file_free(*f);
+		*f = NULL;
+	}
+	return rc;
 }
 
 /* "unknown signer" error naming the header's signer. */
@@ -343,7 +358,7 @@ static int check_list(ctlv_store *s, const struct ctl_file *f)
 			if (a->role == b->role && ctl_cert_id_equal(&ids[i], &ids[j])) {
 				ctl_cert_ids_free(ids, f->nrecords);
 				return ctl_fail(&s->err, CTL_E_MALFORMED, "%s records %zu and %zu are the same %s certificate ('%.200s') listed twice",
-						ctl_kind_name(f->kind), i + 1, j + 1, role_str(a->role),
+						ctl_kind_name(f->kind), i + 1, j + 1, ctl_role_label(a->role, NULL, 0),
 						a->subject ? a->subject : "?");
 			}
 		}
@@ -445,7 +460,7 @@ static int accept_itl(ctlv_store *s, const struct ctl_file *f, const char **trus
 		r = find_signer_in(ctl, &f->hdr, role_tftp, &other);
 		if (!r && other)
 			return ctl_fail(&s->err, CTL_E_POLICY, "ITL is signed by '%.200s', which the held CTL lists as %s, not TFTP or CCM+TFTP; held ITL kept",
-					other->subject ? other->subject : "?", role_str(other->role));
+					other->subject ? other->subject : "?", ctl_role_label(other->role, NULL, 0));
 		if (!r)
 			return fail_unknown_signer(s, f, "a TFTP or CCM+TFTP record of the held CTL; ITL refused");
 		rc = verify_with_record(s, f, r, "the held CTL's TFTP record");
@@ -497,7 +512,7 @@ static void rejudge_itl(ctlv_store *s, const struct ctl_file *ctl, const char **
 		return;
 	r = find_signer_in(ctl, &itl->hdr, role_tftp, &other);
 	if (!r && other) {
-		snprintf(why, cap, "the new CTL lists its signer '%.200s' as %s, not TFTP or CCM+TFTP", subj, role_str(other->role));
+		snprintf(why, cap, "the new CTL lists its signer '%.200s' as %s, not TFTP or CCM+TFTP", subj, ctl_role_label(other->role, NULL, 0));
 	} else if (!r) {
 		snprintf(why, cap, "its signer '%.200s' is not a TFTP or CCM+TFTP record of the new CTL", subj);
 	} else {
@@ -528,17 +543,10 @@ int ctlv_install(ctlv_store *s, const uint8_t *data, size_t len, int expect_kind
 	int locked = 0;
 	int rc;
 
-	rc = begin_file(s, data, len, &f);
+	rc = begin_kind(s, data, len, CTL_KIND_CTL, CTL_KIND_ITL, "a CTL or ITL",
+			" file, not a CTL or ITL", &f);
 	if (rc != CTL_OK)
 		return rc;
-	if (f->kind == CTL_KIND_FIRMWARE) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not a CTL or ITL; refused");
-		goto out;
-	}
-	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s file, not a CTL or ITL", article(f->kind), ctl_kind_name(f->kind));
-		goto out;
-	}
 	if (expect_kind && f->kind != expect_kind) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "expected %s %s but this is %s %s (header file name '%.100s')",
 			      article(expect_kind), ctl_kind_name(expect_kind), article(f->kind),
@@ -636,17 +644,11 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 
 	*out = NULL;
 	*out_len = 0;
-	rc = begin_file(s, data, len, &f);
+	rc = begin_kind(s, data, len, CTL_KIND_SGN, CTL_KIND_ENC_SGN,
+			"a configuration file (.sgn or .enc.sgn)", ", not a signed file (.sgn or .enc.sgn)",
+			&f);
 	if (rc != CTL_OK)
 		return rc;
-	if (f->kind == CTL_KIND_FIRMWARE) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, FIRMWARE_REFUSED ", not a configuration file (.sgn or .enc.sgn); refused");
-		goto out;
-	}
-	if (f->kind != CTL_KIND_SGN && f->kind != CTL_KIND_ENC_SGN) {
-		rc = ctl_fail(&s->err, CTL_E_POLICY, "this is %s %s, not a signed file (.sgn or .enc.sgn)", article(f->kind), ctl_kind_name(f->kind));
-		goto out;
-	}
 	if (!ctl && !itl) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "no CTL or ITL is held, so no signer can be trusted; install a CTL first");
 		goto out;
@@ -666,7 +668,7 @@ int ctlv_verify_file(ctlv_store *s, const uint8_t *data, size_t len, const char 
 	}
 	if (!r && other) {
 		rc = ctl_fail(&s->err, CTL_E_POLICY, "signed by '%.200s', which is listed as %s, not TFTP or CCM+TFTP; refused",
-			      other->subject ? other->subject : "?", role_str(other->role));
+			      other->subject ? other->subject : "?", ctl_role_label(other->role, NULL, 0));
 		goto out;
 	}
 	if (!r) {
@@ -770,7 +772,7 @@ int ctlv_check_peer(ctlv_store *s, const uint8_t *der, size_t len, unsigned flag
 		store_sha256_hex(der, len, hex);
 		if (other)
 			rc = ctl_fail(&s->err, CTL_E_POLICY, "server certificate '%.200s' is listed in the CTL as %s, not CCM or CCM+TFTP; not trusted",
-				      s->signer, role_str(other->role));
+				      s->signer, ctl_role_label(other->role, NULL, 0));
 		else
 			rc = ctl_fail(&s->err, CTL_E_SIGNER, "server certificate '%.200s' (SHA-256 %s) is not in the held CTL; not trusted",
 				      s->signer[0] ? s->signer : "(unparsable)", hex);
@@ -858,7 +860,7 @@ const char *ctlv_held_record_role(const ctlv_store *s, int kind, size_t i)
 {
 	if (i >= ctlv_held_records(s, kind))
 		return NULL;
-	return role_str(held_of(s, kind)->file->records[i].role);
+	return ctl_role_label(held_of(s, kind)->file->records[i].role, NULL, 0);
 }
 
 const char *ctlv_held_record_subject(const ctlv_store *s, int kind, size_t i)

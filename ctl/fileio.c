@@ -37,7 +37,9 @@ int ctl_read_fd(int fd, const char *name, size_t max, struct ctl_buf *out, struc
 		if (n < 0) {
 			int e = errno;
 			cbb_cleanup(&b);
-			return ctl_fail(err, CTL_E_IO, "cannot read %s: %s", name, strerror(e));
+			ctl_fail(err, CTL_E_IO, "cannot read %s: %s", name, strerror(e));
+			errno = e;
+			return CTL_E_IO;
 		}
 		if (n == 0)
 			break;
@@ -58,25 +60,42 @@ int ctl_read_fd(int fd, const char *name, size_t max, struct ctl_buf *out, struc
 	return CTL_OK;
 }
 
+int ctl_read_regular(int fd, const char *name, size_t max, struct ctl_buf *out, int *refused,
+		     struct ctl_err *err)
+{
+	struct stat st;
+
+	if (refused)
+		*refused = 0;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		ctl_fail(err, CTL_E_IO, "cannot look at %s: %s", name, strerror(e));
+		errno = e;
+		return CTL_E_IO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (refused)
+			*refused = CTL_READ_NOT_REGULAR;
+		return ctl_fail(err, CTL_E_IO, "%s is not a regular file", name);
+	}
+	if ((unsigned long long)st.st_size > max) {
+		if (refused)
+			*refused = CTL_READ_TOO_LARGE;
+		return ctl_fail(err, CTL_E_IO, "%s is larger than %zu bytes; refusing to read it",
+				name, max);
+	}
+	return ctl_read_fd(fd, name, max, out, err);
+}
+
 int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_err *err)
 {
 	struct ctl_buf b = {0};
-	struct stat st;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ctl_fail(err, CTL_E_IO, "%s is not a regular file", path);
-	}
-	if ((unsigned long long)st.st_size > max) {
-		close(fd);
-		return ctl_fail(err, CTL_E_IO, "%s is larger than %zu bytes; refusing to read it",
-				path, max);
-	}
-	rc = ctl_read_fd(fd, path, max, &b, err);
+	rc = ctl_read_regular(fd, path, max, &b, NULL, err);
 	close(fd);
 	if (rc == CTL_OK) {
 		ctl_buf_clear(out);
@@ -85,7 +104,7 @@ int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_
 	return rc;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len)
+int ctl_write_all(int fd, const uint8_t *data, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, data, len);
@@ -139,7 +158,7 @@ int ctl_write_atomic_ex(const char *path, const uint8_t *data, size_t len, unsig
 			 strerror(e));
 		goto out;
 	}
-	if (fchmod(fd, mode & 07777) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode & 07777) != 0 || ctl_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp);
@@ -200,7 +219,7 @@ int ctl_write_temp(const char *path, const uint8_t *data, size_t len, unsigned m
 		return ctl_fail(err, CTL_E_IO, "cannot create a temporary file next to %s: %s", path,
 				strerror(e));
 	}
-	if (fchmod(fd, mode & 07777) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode & 07777) != 0 || ctl_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp);

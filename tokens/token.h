@@ -90,7 +90,7 @@ int token_wait_removed(struct token_module *m, const struct token_info *ti, int 
 #define TOKEN_F_PIN_LOCKED 0x00040000UL     /* CKF_USER_PIN_LOCKED */
 #define TOKEN_F_PIN_TO_BE_CHANGED 0x00080000UL /* CKF_USER_PIN_TO_BE_CHANGED */
 
-/* ---- additions (issue 3): the pieces the ctlsign token commands use ---- */
+/* ---- the pieces the ctlsign token commands use ---- */
 
 /* The token's own rule on retry flags before a login: CKF_USER_PIN_LOCKED ->
  * CTL_E_TOKEN (the security officer must unblock it); CKF_USER_PIN_FINAL_TRY without

@@ -1,4 +1,4 @@
-/* token_import.c - an existing server key brought onto a token (issue 12 §7): a TFTP
+/* token_import.c - an existing server key brought onto a token: a TFTP
  * server's key that lives on its disk becomes a sensitive, non-extractable token key,
  * with its certificate beside it, so that `ctlsign sign --key pkcs11:...` can use it. */
 #include "token_internal.h"

@@ -119,13 +119,6 @@ void token_logout(struct token_module *m, CK_SESSION_HANDLE login)
 	m->p->fl->C_CloseSession(login);
 }
 
-static void hex(const unsigned char *v, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", v[i]);
-	out[2 * n] = 0;
-}
-
 static bool pair_matches(const struct p11_pair *p, const struct p11_uri *u)
 {
 	if (!u)
@@ -276,7 +269,7 @@ int token_open(struct token_module *m, const struct token_opts *o, struct token 
 		unsigned char md[20];
 		unsigned int mdlen = 0;
 		if (X509_digest(t->info.cert, EVP_sha1(), md, &mdlen) == 1 && mdlen == 20)
-			hex(md, 20, t->info.cert_sha1);
+			ctl_hex_to(md, 20, t->info.cert_sha1);
 	}
 	t->key_bits = pair->key_bits;
 	t->pool = p11_pool_new(m->p, t->slot);
@@ -371,7 +364,7 @@ int token_list_objects(struct token_module *m, const struct token_info *ti,
 			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 			break;
 		}
-		hex(pairs[i].id, pairs[i].id_len, v[i].id_hex);
+		ctl_hex_to(pairs[i].id, pairs[i].id_len, v[i].id_hex);
 		v[i].has_private = pairs[i].has_private;
 		v[i].has_public = pairs[i].has_public;
 		v[i].key_type = pairs[i].key_type == EVP_PKEY_RSA ? "RSA"

@@ -98,18 +98,15 @@ struct enc {
 
 static int read_at(int dfd, const char *name, struct ctl_buf *out, struct ctl_err *err)
 {
-	struct stat sb;
-	int rc, fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int refused, rc, fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO, "cannot open: %s",
 				errno == ELOOP ? "symbolic link, not followed" : strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > 4 * 1024 * 1024) {
-		close(fd);
-		return ctl_fail(err, CTL_E_IO, "not a regular file of at most 4 MiB");
-	}
-	rc = ctl_read_fd(fd, name, 4 * 1024 * 1024, out, err);
+	rc = ctl_read_regular(fd, name, 4 * 1024 * 1024, out, &refused, err);
 	close(fd);
+	if (refused)
+		return ctl_fail(err, CTL_E_IO, "not a regular file of at most 4 MiB");
 	return rc;
 }
 

@@ -1,4 +1,5 @@
-/* test_fileio.c - ctl_read_file limits and ctl_write_atomic (replace, no temp left). */
+/* test_fileio.c - ctl_read_file and ctl_read_regular limits, ctl_write_atomic (replace, no
+ * temp left). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,12 +104,45 @@ static void test_read_errors(void **state)
 	assert_non_null(strstr(err.msg, "not a regular file"));
 }
 
+/* ctl_read_regular says why it refused a file, so that a caller can skip (not regular) or
+ * fail (too large) with its own words. */
+static void test_read_regular(void **state)
+{
+	struct ctl_err err = {0};
+	struct ctl_buf b = {0};
+	char path[300];
+	int fd, refused = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/five", dir);
+	assert_int_equal(ctl_write_atomic(path, (const uint8_t *)"12345", 5, 0644, &err), CTL_OK);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ctl_read_regular(fd, "five", 4, &b, &refused, &err), CTL_E_IO);
+	assert_int_equal(refused, CTL_READ_TOO_LARGE);
+	assert_non_null(strstr(err.msg, "five is larger than 4 bytes"));
+	assert_int_equal(ctl_read_regular(fd, "five", 5, &b, &refused, &err), CTL_OK);
+	assert_int_equal(refused, 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "12345", 5);
+	ctl_buf_clear(&b);
+	close(fd);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	assert_int_equal(ctl_read_regular(fd, "dir", 100, &b, &refused, &err), CTL_E_IO);
+	assert_int_equal(refused, CTL_READ_NOT_REGULAR);
+	assert_non_null(strstr(err.msg, "dir is not a regular file"));
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_replace_read),
 		cmocka_unit_test(test_write_failure_leaves_nothing),
 		cmocka_unit_test(test_read_errors),
+		cmocka_unit_test(test_read_regular),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -387,6 +387,16 @@ static void test_names(void **state)
 	(void)state;
 	assert_string_equal(ctl_role_name(CTL_ROLE_CCM_TFTP), "CCM+TFTP");
 	assert_null(ctl_role_name(5));
+	{
+		char b[16];
+
+		assert_string_equal(ctl_role_label(CTL_ROLE_TFTP, NULL, 0), "TFTP");
+		assert_string_equal(ctl_role_label(5, NULL, 0), "unknown role");
+		assert_string_equal(ctl_role_label(-1, NULL, 0), "unknown role");
+		assert_string_equal(ctl_role_label(CTL_ROLE_SAST, b, sizeof(b)), "SAST");
+		assert_string_equal(ctl_role_label(5, b, sizeof(b)), "unknown-5");
+		assert_string_equal(ctl_role_label(-1, b, sizeof(b)), "none");
+	}
 	assert_int_equal(ctl_role_from_name("app-server"), CTL_ROLE_APP_SERVER);
 	assert_int_equal(ctl_role_from_name("nope"), -1);
 	assert_true(ctl_role_is_tftp(CTL_ROLE_TFTP));

@@ -60,7 +60,6 @@ bool bulk_name_eligible(const struct bulk_patterns *p, const char *name)
 
 char *bulk_display_name(const char *name)
 {
-	static const char hx[] = "0123456789abcdef";
 	size_t n = strlen(name), j = 0;
 	char *s = malloc(n * 4 + 1);
 
@@ -73,8 +72,8 @@ char *bulk_display_name(const char *name)
 		} else {
 			s[j++] = '\\';
 			s[j++] = 'x';
-			s[j++] = hx[c >> 4];
-			s[j++] = hx[c & 15];
+			ctl_hex_to(&c, 1, s + j);
+			j += 2;
 		}
 	}
 	s[j] = 0;
@@ -327,46 +326,21 @@ static void account(struct run *r, struct item *it, enum outcome oc, const char 
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Reads a regular file opened by fd, at most max bytes. */
+/* Reads a regular file opened by fd, at most max bytes: 0, 1 (not a regular file) or -1. */
 static int read_fd(int fd, size_t max, struct ctl_buf *out, const char **why)
 {
-	struct stat sb;
-	uint8_t *p;
-	size_t got = 0;
+	struct ctl_err e;
+	int refused, rc = ctl_read_regular(fd, "", max, out, &refused, &e);
 
-	if (fstat(fd, &sb) != 0) {
-		*why = strerror(errno);
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (rc == CTL_OK)
+		return 0;
+	if (refused == CTL_READ_NOT_REGULAR) {
 		*why = "not a regular file";
 		return 1;
 	}
-	if ((uint64_t)sb.st_size > max) {
-		*why = "file too large to sign (limit 16 MiB)";
-		return -1;
-	}
-	p = malloc((size_t)sb.st_size + 1);
-	if (!p) {
-		*why = "out of memory";
-		return -1;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*why = strerror(errno);
-			free(p);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	out->data = p;
-	out->len = got;
-	return 0;
+	*why = refused == CTL_READ_TOO_LARGE ? "file too large to sign (limit 16 MiB)" :
+	       rc == CTL_E_IO ? strerror(errno) : "out of memory";
+	return -1;
 }
 
 static bool existing_current(struct run *r, struct item *it, const struct ctl_buf *content)
@@ -494,20 +468,6 @@ static bool process(struct run *r, struct item *it)
 	return true;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes the item's output to a temp file in its output directory (not yet durable: the
  * committer syncs, then renames). Done by the committer, so that the signing threads only
  * read, hash and sign: with one session the token is never idle while a file is created. */
@@ -525,7 +485,7 @@ static bool write_tmp(struct run *r, struct item *it)
 		account(r, it, OUT_FAILED, msg);
 		return false;
 	}
-	if (write_all(fd, it->out.data, it->out.len) != 0 || close(fd) != 0) {
+	if (ctl_write_all(fd, it->out.data, it->out.len) != 0 || close(fd) != 0) {
 		snprintf(msg, sizeof(msg), "cannot write %s: %s", it->disp_out, strerror(errno));
 		unlinkat(it->out_dfd, it->tmp_name, 0);
 		account(r, it, OUT_FAILED, msg);
@@ -738,7 +698,7 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 	bool committer = false;
 	double last = 0;
 	struct item *it;
-	int rc = CTL_OK;
+	int rc = CTL_OK, thread_err;
 
 	if (!oc.max_failures_listed)
 		oc.max_failures_listed = 100;
@@ -766,20 +726,21 @@ static int run_pipeline(const struct bulk_opts *o, struct bulk_stats *st, next_f
 		goto out;
 	}
 	r.workers_left = oc.jobs;
-	if (pthread_create(&ctid, NULL, committer_main, &r) != 0) {
-		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot start a thread: %s", strerror(errno));
+	/* pthread_create returns its error (errno is not set) */
+	if ((thread_err = pthread_create(&ctid, NULL, committer_main, &r)) != 0) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot start a thread: %s", strerror(thread_err));
 		goto out;
 	}
 	committer = true;
 	for (; started < oc.jobs; started++)
-		if (pthread_create(&tids[started], NULL, worker_main, &r) != 0)
+		if ((thread_err = pthread_create(&tids[started], NULL, worker_main, &r)) != 0)
 			break;
 	if (!started) {
 		pthread_mutex_lock(&r.mu);
 		r.workers_left = 0;
 		pthread_mutex_unlock(&r.mu);
 		q_close(&r.commit);
-		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot start a thread");
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot start a thread: %s", strerror(thread_err));
 		goto out;
 	}
 	if (started < oc.jobs) {

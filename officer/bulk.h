@@ -102,7 +102,7 @@ int bulk_sign_dir(const char *dir, const struct bulk_opts *o, struct bulk_stats 
 int bulk_sign_files(char *const *files, size_t n, bool always_sign, const struct bulk_opts *o,
 		    struct bulk_stats *st, struct ctl_err *err);
 
-/* Stale .sgn files (issue 12 §9), narrowly: in outdir, X.sgn (not .enc.sgn) where X is
+/* Stale .sgn files, narrowly: in outdir, X.sgn (not .enc.sgn) where X is
  * eligible under p, X is absent from dir, no X.enc.sgn is beside it (an encrypted phone's
  * minimal config), and the .sgn is a well-formed .sgn whose header names X.sgn and that
  * verifies with signer_cert (this run's key: firmware and other vendor-signed files never

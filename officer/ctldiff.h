@@ -37,8 +37,8 @@ int ctldiff_compute(const struct ctl_record *old_recs, size_t nold, int old_mode
 		    const struct ctl_record *new_recs, size_t nnew, int new_mode,
 		    struct ctldiff *out, struct ctl_err *err);
 void ctldiff_free(struct ctldiff *d);
-/* The signature digest of the current CTL and of the new one (issue 12, item 5): a
- * different digest is a change, even when every record stays. */
+/* The signature digest of the current CTL and of the new one: a different
+ * digest is a change, even when every record stays. */
 void ctldiff_set_digest(struct ctldiff *d, int old_hash, int new_hash);
 /* Nothing changes: no record, the same mode, the same digest. */
 bool ctldiff_is_empty(const struct ctldiff *d);

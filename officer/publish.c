@@ -450,7 +450,7 @@ static int check_dir(const char *dir, const char *name, struct ctl_err *err)
 	return rc;
 }
 
-/* Three generations of backups (issue 12): before the previous file becomes NAME.bak,
+/* Three generations of backups: before the previous file becomes NAME.bak,
  * NAME.bak.1 becomes NAME.bak.2 and NAME.bak becomes NAME.bak.1, each by one rename, so
  * that at every instant each name holds a whole file (or none) and no generation is lost:
  * killed between the renames, the next run finds NAME.bak or NAME.bak.1 missing and
