@@ -101,18 +101,6 @@ static void time_str(uint32_t t, char *out, size_t n)
 		snprintf(out, n, "?");
 }
 
-static const char *role_str(int role, char *buf, size_t n)
-{
-	const char *name = ctl_role_name(role);
-
-	if (role < 0)
-		return "none";
-	if (name)
-		return name;
-	snprintf(buf, n, "unknown-%d", role);
-	return buf;
-}
-
 /* A record's security mode (SPEC §4.2): mixed when any server (non-SAST) record carries a
  * certificate, non-secure when none does. */
 static const char *security_mode(const struct ctl_file *f)
@@ -196,7 +184,7 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 
 		rec_info_get(f, i, &ri);
 		fprintf(fp, "record %zu (offset %zu, %zu bytes):\n", i + 1, r->offset, ri.length);
-		fprintf(fp, "  %-22s %s (%d)\n", "role", role_str(r->role, rb, sizeof(rb)), r->role);
+		fprintf(fp, "  %-22s %s (%d)\n", "role", ctl_role_label(r->role, rb, sizeof(rb)), r->role);
 		fprintf(fp, "  %-22s %s\n", "subject", field_str(r->subject));
 		fprintf(fp, "  %-22s %s\n", "issuer", field_str(r->issuer));
 		if (r->serial.len)
@@ -321,7 +309,7 @@ struct json_object *show_json(const char *path, const struct ctl_file *f)
 			add_int(jr, "offset", (int64_t)r->offset);
 			add_int(jr, "length", (int64_t)ri.length);
 			add_int(jr, "role_id", r->role);
-			add_str(jr, "role", role_str(r->role, rb, sizeof(rb)));
+			add_str(jr, "role", ctl_role_label(r->role, rb, sizeof(rb)));
 			add_str(jr, "subject", r->subject);
 			add_str(jr, "issuer", r->issuer);
 			if (r->serial.len)
