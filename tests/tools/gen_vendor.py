@@ -166,10 +166,11 @@ def nonsecure_record(role, dns, ip):
     return record([(2, cstr(dns)), (4, struct.pack(">H", role)), (10, bytes(ip))])
 
 
-def ctl(recs, signer, hash_alg, sep=",", signer_version=None, ts=1767225600, k=None):
+def ctl(recs, signer, hash_alg, sep=",", signer_version=None, ts=1767225600, k=None,
+        file_name="CTLFile.tlv"):
     c = signer if k is not None else cert(signer)
     return signed_file((1, 2), name_str(c.subject, sep), name_str(c.issuer, sep),
-                       serial_bytes(c), hash_alg, "CTLFile.tlv", b"".join(recs),
+                       serial_bytes(c), hash_alg, file_name, b"".join(recs),
                        k if k is not None else key(signer), timestamp=ts,
                        signer_version=signer_version)
 
@@ -250,6 +251,19 @@ def main():
          server_record(ccm, 2, "cucm1.example.com", [10, 0, 0, 12], "quoted"),
          server_record(capf, 4, "cucm1.example.com", [10, 0, 0, 12], "quoted")],
         "sast2", 1, "quoted")
+
+    # An ITL as the vendor lays it out: signed by the TFTP key, whose certificate is also
+    # its SAST-role record (how readers find an ITL's signer), signer version 1.1, ';'
+    # names, a TVS (role 21) and an application server (role 7).
+    phone = cert("phone")
+    files["itl-vendor.tlv"] = ctl(
+        [sast_record(tftp2, ";"),
+         server_record(ccm, 2, "cucm1.example.com", [10, 0, 0, 12], ";"),
+         server_record(tftp2, 3, "tftp2.example.com", [10, 0, 0, 13], ";"),
+         server_record(capf, 4, "cucm1.example.com", [10, 0, 0, 12], ";"),
+         server_record(s2, 21, "cucm1.example.com", [10, 0, 0, 12], ";"),
+         server_record(phone, 7, "app1.example.com", [10, 0, 0, 20], ";")],
+        "tftp2", 1, ";", signer_version=(1, 1), file_name="ITLFile.tlv")
 
     fw, fwk = firmware_cert()
     files["firmware.crt"] = fw.public_bytes(serialization.Encoding.PEM)
