@@ -3,27 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testhook.h"
 #include "token.h"
-
-static int gone_sign(void *ctx, int hash_alg, const uint8_t *digest, size_t digest_len,
-		     struct cbb *sig, struct ctl_err *err)
-{
-	struct session *s = ctx;
-
-	if (atomic_fetch_add(&s->nsigned, 1) >= s->gone_after)
-		return ctl_fail(err, CTL_E_TOKEN,
-				"the token was removed (test hook %s); insert it and run again",
-				SESSION_TEST_GONE_ENV);
-	return s->inner->sign(s->inner->ctx, hash_alg, digest, digest_len, sig, err);
-}
 
 static int check_audit_writable(const char *path, struct ctl_err *err)
 {
@@ -42,7 +28,6 @@ int session_open(struct session *s, const char *module, const char *uri, const c
 {
 	struct token_opts to;
 	const struct token_info *ti;
-	const char *hook;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -73,14 +58,6 @@ int session_open(struct session *s, const char *module, const char *uri, const c
 		session_close(s);
 		return ctl_fail(err, CTL_E_UNSUPPORTED,
 				"the token's signing key is not RSA: phones only accept RSA PKCS#1 v1.5 signatures on TFTP files");
-	}
-	if ((hook = TEST_HOOK_ENV(SESSION_TEST_GONE_ENV)) && *hook) {
-		s->gone_after = strtoul(hook, NULL, 10);
-		s->inner = s->signer;
-		s->hook = *s->signer;
-		s->hook.sign = gone_sign;
-		s->hook.ctx = s;
-		s->signer = &s->hook;
 	}
 	return CTL_OK;
 }

@@ -12,27 +12,18 @@
 #include "bulk.h"
 #include "ctl.h"
 
-/* Test hook: with this variable set to N, every signature after the first N fails as if
- * the token had been pulled out (CTL_E_TOKEN). */
-#define SESSION_TEST_GONE_ENV "CTLSIGN_TEST_TOKEN_GONE_AFTER"
-
 struct token_module;
 struct token;
 
 struct session {
 	struct token_module *mod;
 	struct token *tok;
-	const struct ctl_signer *signer; /* the token's, or the test hook's wrapper */
+	const struct ctl_signer *signer; /* the token's */
 	X509 *cert;                      /* the signer's certificate (not owned) */
 	const char *label, *serial;      /* token label and serial (not owned) */
 	const char *audit_log;           /* resolved path */
 	bool audit_failed;               /* a batch could not be logged */
 	struct ctl_err audit_err;
-	/* the test hook */
-	struct ctl_signer hook;
-	const struct ctl_signer *inner;
-	unsigned long gone_after;
-	_Atomic unsigned long nsigned;
 };
 
 /* Opens the module (NULL: environment / p11-kit default) and the token (uri, pin as in

@@ -19,7 +19,6 @@
 #include "publish.h"
 #include "sign.h"
 #include "state.h"
-#include "testhook.h"
 #include "p11_uri.h"
 #include "token.h"
 #include "show.h"
@@ -898,21 +897,6 @@ static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
 	return CTL_OK;
 }
 
-/* Test hook: with $CTLSIGN_TEST_PAUSE_BEFORE_SIGN naming a FIFO, wait for one byte on
- * it after the login and before signing (lets a test pull the token out right then). */
-static void test_pause_before_sign(void)
-{
-	const char *fifo = TEST_HOOK_ENV("CTLSIGN_TEST_PAUSE_BEFORE_SIGN");
-	char c;
-	int fd;
-
-	if (!fifo || !*fifo || (fd = open(fifo, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (read(fd, &c, 1) < 0)
-		c = 0;
-	close(fd);
-}
-
 /* Up to date in the first directory: a run killed while publishing may have left the
  * others with the previous CTL (and temporary files). Bring them level, byte for byte. */
 static int catch_up(const struct cluster *c, const struct ctl_buf *cur, const char *audit_log,
@@ -1258,7 +1242,6 @@ static int run(const struct ctl_opts *o)
 			goto fail;
 		}
 	}
-	test_pause_before_sign();
 	signer = token_signer(s.tok);
 	memset(&ro, 0, sizeof(ro));
 	ro.dirs = s.c->outputs;

@@ -8,8 +8,9 @@
 # root that difference does not show, so when run as root ctlsign runs as nobody (setpriv)
 # and /proc/PID/status must then belong to root, not to nobody. A control run of a plain
 # process under the same user shows its /proc entry as its own, so the check is not
-# vacuous. The pause is reached when ctlsign opens the FIFO of
-# CTLSIGN_TEST_PAUSE_BEFORE_SIGN: our non-blocking open for writing succeeds only then.
+# vacuous. The pause is the test PKCS#11 shim's (tests/p11shim, in front of SoftHSM): its
+# first C_SignInit opens the FIFO of P11SHIM_PAUSE_FIFO and waits for a byte; our
+# non-blocking open for writing succeeds only then.
 set -euo pipefail
 CTLSIGN=$1 SRC=$2 W=$3
 rm -rf "$W"
@@ -23,6 +24,7 @@ export CTLSIGN_STATE_DIR="$W/state" CTLSIGN_AUDIT_LOG="$W/audit.log"
 cp -r "$SRC/examples/demo-cluster" "$W/cluster"
 mkdir -p "$W/cluster/tftp" "$W/cluster/tftp-backup" "$W/state"
 mkfifo "$W/pause"
+[ -f "${CTL_P11SHIM:-}" ] || { echo "FAIL: CTL_P11SHIM (the test PKCS#11 shim) is not set"; exit 1; }
 
 as=()
 if [ "$(id -u)" = 0 ]; then
@@ -37,8 +39,8 @@ set -- $ctrl
 [ "$1" = "$2" ] && [ "$2" != 0 ] ||
   { echo "FAIL: control: a dumpable process of uid $2 does not own its /proc entry (owner $1)"; exit 1; }
 
-CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "${as[@]}" "$CTLSIGN" ctl create \
-  --cluster "$W/cluster/cluster.ini" --module "$SOFTHSM_MODULE" --yes \
+P11SHIM_MODULE=$SOFTHSM_MODULE P11SHIM_PAUSE_FIFO="$W/pause" "${as[@]}" "$CTLSIGN" ctl create \
+  --cluster "$W/cluster/cluster.ini" --module "$CTL_P11SHIM" --yes \
   --token pkcs11:token=A --pin env:PIN_A --token pkcs11:token=B --pin env:PIN_B \
   </dev/null >"$W/out" 2>"$W/err" &
 pid=$!

@@ -325,6 +325,9 @@ err_has "fewer than two SAST"
 unchanged
 
 step "token pulled out after the login, before the signature"
+# The pause is the test PKCS#11 shim's (tests/p11shim) in front of SoftHSM: its first
+# C_SignInit waits for a byte on the FIFO.
+[ -f "${CTL_P11SHIM:-}" ] || { echo "FAIL: CTL_P11SHIM (the test PKCS#11 shim) is not set"; exit 1; }
 snap
 mkfifo "$W/pause"
 dirA=$(softhsm_token_dir A)
@@ -332,8 +335,8 @@ rc=0
 # Held open read-write here, so ctlsign's open() returns at once and it waits in read():
 # its descriptor on the FIFO then shows that it has logged in and reached the pause.
 exec 7<>"$W/pause"
-CTLSIGN_TEST_PAUSE_BEFORE_SIGN="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --force \
-  --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" 7>&- &
+P11SHIM_MODULE=$SOFTHSM_MODULE P11SHIM_PAUSE_FIFO="$W/pause" "$CTLSIGN" ctl update --cluster "$CL" \
+  --module "$CTL_P11SHIM" --yes --force --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" 7>&- &
 pid=$!
 paused=false
 for _ in $(seq 1200); do

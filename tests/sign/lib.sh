@@ -16,7 +16,7 @@ MODULE=${CTLSIGN_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 export CTLSIGN_PKCS11_MODULE=$MODULE
 export CTL_TEST_PIN=tftp-pin-8642
 export CTLSIGN_AUDIT_LOG=$WORK/audit.log CTLSIGN_STATE_DIR=$WORK/state
-unset CTLSIGN_TEST_TOKEN_GONE_AFTER
+unset P11SHIM_MODULE P11SHIM_GONE_AFTER P11SHIM_PAUSE_FIFO
 
 mktoken() { # label key.pem cert.pem
   softhsm2-util --init-token --free --label "$1" --so-pin so-pin-97531 --pin "$CTL_TEST_PIN" >/dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ctlsign sign --dir: eligible set, one session, incremental, JSON summary, audit summary,
-# odd entries, a token pulled mid-batch (test hook), unreadable files.
+# odd entries, a token pulled mid-batch (the test PKCS#11 shim, tests/p11shim), unreadable
+# files.
 . "$(dirname "$0")/lib.sh" "$@"
 T=$WORK/tftp; mkdir "$T"; cd "$WORK"
 cp "$V/CTLFile.tlv" "$T/"
@@ -43,15 +44,17 @@ cmp body "$T/SEP000000000200.cnf.xml"
 sign --key "pkcs11:token=tftp" --dir "$T" -q --all --include 'SEP*' --exclude '*3??.cnf.xml' >out.txt
 grep -q "signed 200, unchanged 0" out.txt || fail "--all/--include/--exclude: $(cat out.txt)"
 
-# The token goes away after 20 signatures: exit 11, what was signed is whole, no temp
-# files, and the re-run finishes the job.
+# The token goes away after 20 signatures (the shim module in front of SoftHSM answers
+# CKR_DEVICE_REMOVED from then on): exit 11, what was signed is whole, no temp files, and
+# the re-run finishes the job.
+[ -f "${CTL_P11SHIM:-}" ] || fail "CTL_P11SHIM (the test PKCS#11 shim, tests/p11shim) is not set"
 rm -f "$T"/*.sgn
 set +e
-CTLSIGN_TEST_TOKEN_GONE_AFTER=20 "$CTLSIGN" sign --pin env:CTL_TEST_PIN --key "pkcs11:token=tftp" \
-  --dir "$T" --jobs 1 --json >sum.json 2>err.txt
+P11SHIM_MODULE=$MODULE P11SHIM_GONE_AFTER=20 "$CTLSIGN" sign --pin env:CTL_TEST_PIN \
+  --module "$CTL_P11SHIM" --key "pkcs11:token=tftp" --dir "$T" --jobs 1 --json >sum.json 2>err.txt
 rc=$?; set -e
 [ $rc -eq 11 ] || fail "token removal: exit $rc"
-grep -q "removed" err.txt || fail "message: $(cat err.txt)"
+grep -q "token .tftp. (serial [^)]*) was removed: put it back" err.txt || fail "message: $(cat err.txt)"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["signed"]==20 and s["stopped"], s' sum.json
 [ "$(ls "$T" | grep -c '\.sgn$')" -eq 20 ] || fail "outputs after removal: $(ls "$T" | grep -c '\.sgn$')"
 [ -z "$(ls -A "$T" | grep '^\.ctlsign-' || true)" ] || fail "temp files left"

@@ -1,8 +1,10 @@
 # ctlsign ctl create --token URI1 --token URI2 (non-interactive) with two virtual
 # cards: the signing card (the last --token) is pulled at the test pause just before
-# the signature (CTLSIGN_TEST_PAUSE_BEFORE_SIGN, a FIFO): exit 11, a message that the
-# token was removed, and nothing written to the output directories (no temp files).
+# the signature (the test PKCS#11 shim in front of OpenSC, tests/p11shim: its first
+# C_SignInit waits on the FIFO of P11SHIM_PAUSE_FIFO): exit 11, a message that the token
+# was removed, and nothing written to the output directories (no temp files).
 [ -x "$CTLSIGN" ] || fail "ctlsign not built"
+[ -f "${CTL_P11SHIM:-}" ] || fail "CTL_P11SHIM (the test PKCS#11 shim) is not set"
 export PIN=$PW1 CTLSIGN_AUDIT_LOG=$work/audit.log CTLSIGN_STATE_DIR=$work/state
 second_card_and_cluster
 uri1="$SIG_URI;serial=$(serial_of card)"
@@ -11,8 +13,8 @@ fifo=$work/pause
 mkfifo "$fifo"
 # Open read-write so that neither side blocks in open(); ctlsign then blocks in read().
 exec 3<>"$fifo"
-CTLSIGN_TEST_PAUSE_BEFORE_SIGN=$fifo "$CTLSIGN" ctl create --cluster "$work/cluster/cluster.ini" \
-  --module "$MODULE" --token "$uri1" --pin env:PIN --token "$uri2" --pin env:PIN --yes \
+P11SHIM_MODULE=$MODULE P11SHIM_PAUSE_FIFO=$fifo "$CTLSIGN" ctl create --cluster "$work/cluster/cluster.ini" \
+  --module "$CTL_P11SHIM" --token "$uri1" --pin env:PIN --token "$uri2" --pin env:PIN --yes \
   </dev/null >"$work/out" 2>"$work/err" 3>&- &
 pid=$!
 # At the pause: ctlsign holds the FIFO open (it logged in to card 2 just before; it
