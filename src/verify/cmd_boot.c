@@ -19,18 +19,23 @@ static const char usage[] =
 	"'ctlverify config' to each. Prints one decision line per file (or --json). A CTL or ITL\n"
 	"the server lacks leaves the held one in place. With --expect-sast and no CTL held, no ITL\n"
 	"and no config is trusted (nothing is written to -o). A server that does not answer stops\n"
-	"the boot with exit code 10 and the store unchanged. Exit code: the first failure's.\n"
-	"\n"
-	"  --server HOST[:PORT] the TFTP server\n"
-	"  --mac MAC            the phone's MAC (001122334455, 00:11:22:33:44:55 or 00-11-...)\n"
-	"  --store DIR          the trust store (the phone's flash)\n"
-	"  --device-key KEY     the phone's private key, to decrypt an .enc.sgn config\n"
-	"  --expect-sast FP     pin the first CTL's signer (see 'ctlverify install')\n"
-	"  -o, --output FILE    write the accepted configuration (plaintext) to FILE\n"
-	"  --timeout SECONDS    per-download time limit (default 5)\n"
-	"  --max-size BYTES     refuse any download larger than this (default 1048576)\n"
-	"  --wait SECONDS       how long to wait for the store's lock (0-3600, default 10)\n"
-	"  --json               machine-readable decisions\n";
+	"the boot with exit code 10 and the store unchanged. Exit code: the first failure's.\n";
+
+enum { O_SERVER = V_O_OWN, O_MAC, O_MAX_SIZE };
+static const struct tool_opt boot_opts[] = {
+	{O_SERVER, "server", "HOST[:PORT]", "the TFTP server"},
+	{O_MAC, "mac", "MAC", "the phone's MAC (001122334455, 00:11:22:33:44:55 or 00-11-...)"},
+	V_OPT_STORE("the trust store (the phone's flash)"),
+	V_OPT_DEVICE_KEY("the phone's private key, to decrypt an .enc.sgn config"),
+	V_OPT_EXPECT_SAST("pin the first CTL's signer (see 'ctlverify install')"),
+	V_OPT_OUTPUT("FILE", "write the accepted configuration (plaintext) to FILE"),
+	V_OPT_TIMEOUT("per-download time limit (default 5)"),
+	{O_MAX_SIZE, "max-size", "BYTES", "refuse any download larger than this (default 1048576)"},
+	V_OPT_WAIT,
+	V_OPT_JSON("machine-readable decisions"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {boot_opts, NULL};
 
 static int mac_normalize(const char *in, char out[13])
 {
@@ -75,21 +80,7 @@ static int fetch(struct boot *b, const char *name, struct ctl_buf *buf, bool rep
 
 int cmd_boot(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"server", required_argument, NULL, 'S'},
-		{"mac", required_argument, NULL, 'm'},
-		{"store", required_argument, NULL, 's'},
-		{"device-key", required_argument, NULL, 'k'},
-		{"expect-sast", required_argument, NULL, 'e'},
-		{"output", required_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"max-size", required_argument, NULL, 'M'},
-		{"json", no_argument, NULL, 'j'},
-		{"wait", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
-				.usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	const char *dir = NULL, *mac_in = NULL, *key = NULL, *outpath = NULL, *pins[16];
 	size_t npins = 0;
 	long wait_s = -1;
@@ -103,31 +94,30 @@ int cmd_boot(int argc, char **argv)
 	size_t plen = 0;
 	int c, rc, got;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case 'S': b.server = optarg; break;
-		case 'm': mac_in = optarg; break;
-		case 's': dir = optarg; break;
-		case 'k': key = optarg; break;
+		case O_SERVER: b.server = optarg; break;
+		case O_MAC: mac_in = optarg; break;
+		case V_O_STORE: dir = optarg; break;
+		case V_O_DEVICE_KEY: key = optarg; break;
 		case 'o': outpath = optarg; break;
-		case 'j': json = true; break;
-		case 'e':
+		case V_O_JSON: json = true; break;
+		case V_O_EXPECT_SAST:
 			if (npins >= 16)
 				return tool_fail(CTL_E_USAGE, "boot: at most 16 --expect-sast");
 			pins[npins++] = optarg;
 			break;
-		case 't':
+		case V_O_TIMEOUT:
 			if (!tool_parse_uint(optarg, 1, 300, &v, "--timeout", &err))
 				return tool_report(&err);
 			b.timeout = (long)v;
 			break;
-		case 'M':
+		case O_MAX_SIZE:
 			if (!tool_parse_uint(optarg, 1024, CTL_MAX_FILE_SIZE, &v, "--max-size", &err))
 				return tool_report(&err);
 			b.max = v;
 			break;
-		case 'w':
+		case V_O_WAIT:
 			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
 				return tool_report(&err);
 			wait_s = (long)v;

@@ -14,26 +14,22 @@ static const char usage[] =
 	"Accepts a signed device file the way a phone does: the signer must be a TFTP or\n"
 	"CCM+TFTP record of the held CTL or ITL, and the file name in the signed header must be\n"
 	"the requested name (default: FILE's base name). An .enc.sgn is verified first, then\n"
-	"decrypted with the device's private key. The payload is written only when accepted.\n"
-	"\n"
-	"  --store DIR          the trust store (see 'ctlverify install')\n"
-	"  --name REQUESTED     the name the device asked for (e.g. SEP001122334455.cnf.xml.sgn)\n"
-	"  --device-key KEY     the device's RSA private key (PEM/DER), for .enc.sgn\n"
-	"  -o, --output OUT     write the accepted payload to OUT (atomically; '-' = stdout)\n"
-	"  --json               machine-readable decision\n";
+	"decrypted with the device's private key. The payload is written only when accepted.\n";
+
+enum { O_NAME = V_O_OWN };
+static const struct tool_opt config_opts[] = {
+	V_OPT_STORE("the trust store (see 'ctlverify install')"),
+	{O_NAME, "name", "REQUESTED", "the name the device asked for (e.g. SEP001122334455.cnf.xml.sgn)"},
+	V_OPT_DEVICE_KEY("the device's RSA private key (PEM/DER), for .enc.sgn"),
+	V_OPT_OUTPUT("OUT", "write the accepted payload to OUT (atomically; '-' = stdout)"),
+	V_OPT_JSON("machine-readable decision"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {config_opts, NULL};
 
 int cmd_config(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"name", required_argument, NULL, 'n'},
-		{"device-key", required_argument, NULL, 'k'},
-		{"output", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
-				.usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	const char *dir = NULL, *name = NULL, *key = NULL, *outpath = NULL;
 	bool json = false;
 	struct ctl_buf buf = {0};
@@ -44,14 +40,13 @@ int cmd_config(int argc, char **argv)
 	char *copy = NULL;
 	int c, rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case 's': dir = optarg; break;
-		case 'n': name = optarg; break;
-		case 'k': key = optarg; break;
+		case V_O_STORE: dir = optarg; break;
+		case O_NAME: name = optarg; break;
+		case V_O_DEVICE_KEY: key = optarg; break;
 		case 'o': outpath = optarg; break;
-		case 'j': json = true; break;
+		case V_O_JSON: json = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}

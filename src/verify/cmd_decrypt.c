@@ -13,25 +13,22 @@ static const char usage[] =
 	"Decrypts an encrypted configuration (.enc.sgn) with the device's RSA private key. With\n"
 	"--cert the signature is verified with that certificate first, and nothing is decrypted\n"
 	"if it does not verify; without it a warning says the signature was not checked. No\n"
-	"trust store is used. The plaintext goes to OUT (atomically) or, without -o, to stdout.\n"
-	"\n"
-	"  --key KEY            the device's private key (PEM or DER)\n"
-	"  --cert CERT          the signer's certificate (PEM or DER)\n"
-	"  -o, --output OUT     where to write the plaintext\n"
-	"  --json               machine-readable decision (needs -o)\n";
+	"trust store is used. The plaintext goes to OUT (atomically) or, without -o, to stdout.\n";
+
+enum { O_KEY = V_O_OWN };
+static const struct tool_opt decrypt_opts[] = {
+	{O_KEY, "key", "KEY", "the device's private key (PEM or DER)"},
+	{O_KEY, "device-key", "KEY", "the same as --key (the name config and boot give it)"},
+	V_OPT_CERT("CERT", "the signer's certificate (PEM or DER)"),
+	V_OPT_OUTPUT("OUT", "where to write the plaintext"),
+	V_OPT_JSON("machine-readable decision (needs -o)"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {decrypt_opts, NULL};
 
 int cmd_decrypt(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},
-		{"device-key", required_argument, NULL, 'k'},
-		{"cert", required_argument, NULL, 'c'},
-		{"output", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
-				.usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	const char *key = NULL, *cert = NULL, *outpath = NULL;
 	bool json = false;
 	struct ctl_buf buf = {0};
@@ -41,13 +38,12 @@ int cmd_decrypt(int argc, char **argv)
 	size_t plen = 0;
 	int c, rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case 'k': key = optarg; break;
-		case 'c': cert = optarg; break;
+		case O_KEY: key = optarg; break;
+		case V_O_CERT: cert = optarg; break;
 		case 'o': outpath = optarg; break;
-		case 'j': json = true; break;
+		case V_O_JSON: json = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}

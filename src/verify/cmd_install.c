@@ -23,23 +23,20 @@ static const char usage[] =
 	"    or CCM+TFTP, the ITL is dropped (a warning says so; 'ctlverify status' shows it).\n"
 	"A refused file leaves the store unchanged. Prints one decision line (or --json).\n"
 	"Another process installing into the same store at the same moment is waited for\n"
-	"(--wait, default 10 seconds), then exit code 12 names its PID.\n"
-	"\n"
-	"  --store DIR          the trust store (the device's flash); created if missing\n"
-	"  --expect-sast FP     pin the first CTL's signer (SHA-256 or SHA-1 fingerprint)\n"
-	"  --wait SECONDS       how long to wait for the store's lock (0-3600, default 10)\n"
-	"  --json               machine-readable decision\n";
+	"(--wait, default 10 seconds), then exit code 12 names its PID.\n";
+
+static const struct tool_opt install_opts[] = {
+	V_OPT_STORE("the trust store (the device's flash); created if missing"),
+	V_OPT_EXPECT_SAST("pin the first CTL's signer (SHA-256 or SHA-1 fingerprint)"),
+	V_OPT_WAIT,
+	V_OPT_JSON("machine-readable decision"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {install_opts, NULL};
 
 int cmd_install(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"expect-sast", required_argument, NULL, 'e'},
-		{"json", no_argument, NULL, 'j'},
-		{"wait", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	const char *dir = NULL, *pins[16];
 	size_t npins = 0;
 	bool json = false;
@@ -51,17 +48,16 @@ int cmd_install(int argc, char **argv)
 	ctlv_store *s = NULL;
 	int c, rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case 's': dir = optarg; break;
-		case 'e':
+		case V_O_STORE: dir = optarg; break;
+		case V_O_EXPECT_SAST:
 			if (npins >= 16)
 				return tool_fail(CTL_E_USAGE, "install: at most 16 --expect-sast");
 			pins[npins++] = optarg;
 			break;
-		case 'j': json = true; break;
-		case 'w':
+		case V_O_JSON: json = true; break;
+		case V_O_WAIT:
 			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
 				return tool_report(&err);
 			wait_s = (long)v;

@@ -15,10 +15,14 @@ static const char usage[] =
 	"the file's own timestamp, who signed it, how it came to be trusted (tofu = trusted on\n"
 	"first use, pinned = first CTL matched --expect-sast, signed-by-held-sast, first-sight,\n"
 	"signed-by-ctl, signed-by-held-itl), its SHA-256 and its records. When a CTL install\n"
-	"dropped the held ITL (its signer is not a TFTP record of the new CTL), says when and why.\n"
-	"\n"
-	"  --store DIR          the trust store\n"
-	"  --json               machine-readable\n";
+	"dropped the held ITL (its signer is not a TFTP record of the new CTL), says when and why.\n";
+
+static const struct tool_opt status_opts[] = {
+	V_OPT_STORE("the trust store"),
+	V_OPT_JSON("machine-readable"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {status_opts, NULL};
 
 static void fmt_time(long long t, char *buf, size_t cap)
 {
@@ -99,22 +103,16 @@ static void held_print(ctlv_store *s, int kind, const char *name)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	const char *dir = NULL;
 	bool json = false;
 	ctlv_store *s = NULL;
 	int c, rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case 's': dir = optarg; break;
-		case 'j': json = true; break;
+		case V_O_STORE: dir = optarg; break;
+		case V_O_JSON: json = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}

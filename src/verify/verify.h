@@ -7,6 +7,24 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "tool.h"
+
+/* Options several ctlverify commands take: one value and one spelling each (tool.h); the
+ * command gives the help line, which says what the option means there. A command's own
+ * options take values from V_O_OWN up. */
+enum verify_opt {
+	V_O_STORE = TOOL_OPT_BASE, V_O_JSON, V_O_CERT, V_O_DEVICE_KEY, V_O_EXPECT_SAST, V_O_WAIT,
+	V_O_TIMEOUT, V_O_OWN
+};
+#define V_OPT_STORE(help) {V_O_STORE, "store", "DIR", help}
+#define V_OPT_JSON(help) {V_O_JSON, "json", NULL, help}
+#define V_OPT_CERT(arg, help) {V_O_CERT, "cert", arg, help}
+#define V_OPT_DEVICE_KEY(help) {V_O_DEVICE_KEY, "device-key", "KEY", help}
+#define V_OPT_OUTPUT(arg, help) {'o', "output", arg, help}
+#define V_OPT_TIMEOUT(help) {V_O_TIMEOUT, "timeout", "SECONDS", help}
+/* install and boot: the first CTL's pin and the store's lock */
+#define V_OPT_EXPECT_SAST(help) {V_O_EXPECT_SAST, "expect-sast", "FP", help}
+#define V_OPT_WAIT {V_O_WAIT, "wait", "SECONDS", "how long to wait for the store's lock (0-3600, default 10)"}
 
 int cmd_show(int argc, char **argv);
 int cmd_check(int argc, char **argv);
