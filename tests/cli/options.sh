@@ -13,7 +13,8 @@ fail() { echo "options: FAIL: $*" >&2; exit 1; }
 [ $# -ge 1 ] || fail "usage: options.sh PROG..."
 
 # Commands whose options are not declared as tables yet (the old getopt_long arrays
-# share one array between the ctl operations). Empty this when they are converted.
+# share one array between the ctl operations), comma-separated "prog command" prefixes.
+# Empty this when they are converted.
 SKIP=${CTL_OPTIONS_SKIP-"ctlsign ctl"}
 
 work=$(mktemp -d)
@@ -58,10 +59,12 @@ probe() { # leaf option: must be refused as unknown
 checked=0 refused=0
 for leaf in "${leaves[@]}"; do
   skip=0
-  for s in $SKIP; do
+  IFS=, read -ra skips <<<"$SKIP"
+  for s in "${skips[@]+"${skips[@]}"}"; do
     case "$(basename "${leaf%% *}") ${leaf#* } " in "$s "*) skip=1 ;; esac
   done
   [ $skip = 0 ] || continue
+  [ -z "${OPTIONS_DEBUG-}" ] || echo "checking: $leaf" >&2
   probe "$leaf" --no-such-option
   checked=$((checked + 1))
   for opt in $all; do
