@@ -81,50 +81,37 @@ static int fetch(struct boot *b, const char *name, struct ctl_buf *buf, bool rep
 int cmd_boot(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	const char *dir = NULL, *mac_in = NULL, *key = NULL, *outpath = NULL, *pins[16];
-	size_t npins = 0;
-	long wait_s = -1;
+	const char *mac_in = NULL;
+	struct verify_args va;
 	unsigned long v;
-	bool json = false;
 	struct ctl_err err = {0};
 	struct boot b = {.timeout = 5, .max = DEV_DEFAULT_MAX_SIZE};
 	char mac[13], enc_name[64], sgn_name[64];
 	struct ctl_buf buf = {0};
 	uint8_t *payload = NULL;
 	size_t plen = 0;
-	int c, rc, got;
+	int c, rc, got, took;
 
+	verify_args_init(&va);
 	while ((c = tool_opt_next(&g)) != -1) {
+		if ((took = verify_opt(c, "boot", &va)) != 0) {
+			if (took < 0)
+				return CTL_E_USAGE;
+			continue;
+		}
 		switch (c) {
 		case O_SERVER: b.server = optarg; break;
 		case O_MAC: mac_in = optarg; break;
-		case V_O_STORE: dir = optarg; break;
-		case V_O_DEVICE_KEY: key = optarg; break;
-		case 'o': outpath = optarg; break;
-		case V_O_JSON: json = true; break;
-		case V_O_EXPECT_SAST:
-			if (npins >= 16)
-				return tool_fail(CTL_E_USAGE, "boot: at most 16 --expect-sast");
-			pins[npins++] = optarg;
-			break;
-		case V_O_TIMEOUT:
-			if (!tool_parse_uint(optarg, 1, 300, &v, "--timeout", &err))
-				return tool_report(&err);
-			b.timeout = (long)v;
-			break;
 		case O_MAX_SIZE:
 			if (!tool_parse_uint(optarg, 1024, CTL_MAX_FILE_SIZE, &v, "--max-size", &err))
 				return tool_report(&err);
 			b.max = v;
 			break;
-		case V_O_WAIT:
-			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
-				return tool_report(&err);
-			wait_s = (long)v;
-			break;
 		default: return CTL_E_USAGE;
 		}
 	}
+	if (va.timeout)
+		b.timeout = va.timeout;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc)
@@ -143,19 +130,11 @@ int cmd_boot(int argc, char **argv)
 		return tool_fail(CTL_E_USAGE, "boot: bad MAC '%s': expected 12 hex digits, e.g. 001122334455", mac_in);
 	snprintf(enc_name, sizeof(enc_name), "SEP%s.cnf.xml.enc.sgn", mac);
 	snprintf(sgn_name, sizeof(sgn_name), "SEP%s.cnf.xml.sgn", mac);
-	rc = dev_store_open_wait(dir, wait_s, &b.s);
+	rc = verify_store_open(&va, "boot", &b.s);
 	if (rc != CTL_OK)
 		return rc;
-	for (size_t i = 0; i < npins; i++) {
-		rc = ctlv_expect_sast(b.s, pins[i]);
-		if (rc != CTLV_OK) {
-			tool_fail(rc, "boot: %s", ctlv_last_error(b.s));
-			ctlv_store_free(b.s);
-			return rc;
-		}
-	}
 	tftp_global_init();
-	dev_out_init(&b.out, json, true);
+	dev_out_init(&b.out, va.json, true);
 	dev_out_add(&b.out, "mac", json_object_new_string(mac));
 	dev_out_add(&b.out, "server", json_object_new_string(b.server));
 
@@ -182,9 +161,9 @@ int cmd_boot(int argc, char **argv)
 		}
 	}
 	if (got == 1) {
-		rc = ctlv_verify_file(b.s, buf.data, buf.len, cfg, key, &payload, &plen);
-		if (rc == CTLV_OK && outpath &&
-		    dev_write_output(&b.out, cfg, outpath, payload, plen) != CTL_OK)
+		rc = ctlv_verify_file(b.s, buf.data, buf.len, cfg, va.device_key, &payload, &plen);
+		if (rc == CTLV_OK && va.output &&
+		    dev_write_output(&b.out, cfg, va.output, payload, plen) != CTL_OK)
 			goto finish;
 		dev_decide(&b.out, b.s, cfg, rc);
 	}

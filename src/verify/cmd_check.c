@@ -63,21 +63,20 @@ int cmd_check(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
 				.footer = footer};
-	const char *cert_path = NULL, *path;
+	const char *cert_path, *path;
+	struct verify_args va;
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
 	char signer[600];
-	bool json = false;
+	bool json;
 	int c, rc;
 
-	while ((c = tool_opt_next(&g)) != -1) {
-		if (c == V_O_CERT)
-			cert_path = optarg;
-		else if (c == V_O_JSON)
-			json = true;
-		else
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1)
+		if (verify_opt(c, "check", &va) <= 0)
 			return CTL_E_USAGE;
-	}
+	cert_path = va.cert;
+	json = va.json;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind + 1 != argc)

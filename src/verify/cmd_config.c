@@ -30,8 +30,8 @@ static const struct tool_opt *const opts[] = {config_opts, NULL};
 int cmd_config(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	const char *dir = NULL, *name = NULL, *key = NULL, *outpath = NULL;
-	bool json = false;
+	const char *name = NULL;
+	struct verify_args va;
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
@@ -40,21 +40,18 @@ int cmd_config(int argc, char **argv)
 	char *copy = NULL;
 	int c, rc;
 
+	verify_args_init(&va);
 	while ((c = tool_opt_next(&g)) != -1) {
-		switch (c) {
-		case V_O_STORE: dir = optarg; break;
-		case O_NAME: name = optarg; break;
-		case V_O_DEVICE_KEY: key = optarg; break;
-		case 'o': outpath = optarg; break;
-		case V_O_JSON: json = true; break;
-		default: return CTL_E_USAGE;
-		}
+		if (c == O_NAME)
+			name = optarg;
+		else if (verify_opt(c, "config", &va) <= 0)
+			return CTL_E_USAGE;
 	}
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc - 1)
 		return tool_fail(CTL_E_USAGE, "config: give exactly one FILE; see 'ctlverify config --help'");
-	if (json && outpath && !strcmp(outpath, "-"))
+	if (va.json && va.output && !strcmp(va.output, "-"))
 		return tool_fail(CTL_E_USAGE, "config: --json and -o - both want stdout; pick one");
 	if (!name) {
 		copy = strdup(argv[optind]);
@@ -62,15 +59,15 @@ int cmd_config(int argc, char **argv)
 			return tool_fail(CTL_E_INTERNAL, "out of memory");
 		name = basename(copy);
 	}
-	rc = dev_store_open(dir, &s);
+	rc = dev_store_open(va.store, &s);
 	if (rc != CTL_OK)
 		goto done;
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	if (dev_read(&out, argv[optind], &buf) != CTL_OK)
 		goto finish;
-	rc = ctlv_verify_file(s, buf.data, buf.len, name, key, &payload, &plen);
-	if (rc == CTLV_OK && outpath &&
-	    dev_write_output(&out, argv[optind], outpath, payload, plen) != CTL_OK)
+	rc = ctlv_verify_file(s, buf.data, buf.len, name, va.device_key, &payload, &plen);
+	if (rc == CTLV_OK && va.output &&
+	    dev_write_output(&out, argv[optind], va.output, payload, plen) != CTL_OK)
 		goto finish;
 	dev_decide(&out, s, argv[optind], rc);
 finish:

@@ -29,8 +29,8 @@ static const struct tool_opt *const opts[] = {decrypt_opts, NULL};
 int cmd_decrypt(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	const char *key = NULL, *cert = NULL, *outpath = NULL;
-	bool json = false;
+	const char *key = NULL, *outpath;
+	struct verify_args va;
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
@@ -38,32 +38,31 @@ int cmd_decrypt(int argc, char **argv)
 	size_t plen = 0;
 	int c, rc;
 
+	verify_args_init(&va);
 	while ((c = tool_opt_next(&g)) != -1) {
-		switch (c) {
-		case O_KEY: key = optarg; break;
-		case V_O_CERT: cert = optarg; break;
-		case 'o': outpath = optarg; break;
-		case V_O_JSON: json = true; break;
-		default: return CTL_E_USAGE;
-		}
+		if (c == O_KEY)
+			key = optarg;
+		else if (verify_opt(c, "decrypt", &va) <= 0)
+			return CTL_E_USAGE;
 	}
+	outpath = va.output;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc - 1)
 		return tool_fail(CTL_E_USAGE, "decrypt: give exactly one FILE; see 'ctlverify decrypt --help'");
 	if (!key)
 		return tool_fail(CTL_E_USAGE, "decrypt: give the device's private key with --key FILE");
-	if (json && (!outpath || !strcmp(outpath, "-")))
+	if (va.json && (!outpath || !strcmp(outpath, "-")))
 		return tool_fail(CTL_E_USAGE, "decrypt: --json needs -o OUT (the plaintext cannot share stdout)");
 	if (!outpath)
 		outpath = "-";
 	s = ctlv_store_new();
 	if (!s)
 		return tool_fail(CTL_E_INTERNAL, "out of memory");
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	if (dev_read(&out, argv[optind], &buf) != CTL_OK)
 		goto finish;
-	rc = ctlv_decrypt_file(s, buf.data, buf.len, cert, key, &plain, &plen);
+	rc = ctlv_decrypt_file(s, buf.data, buf.len, va.cert, key, &plain, &plen);
 	if (rc == CTLV_OK && dev_write_output(&out, argv[optind], outpath, plain, plen) != CTL_OK)
 		goto finish;
 	if (strcmp(outpath, "-") != 0 || rc != CTLV_OK)

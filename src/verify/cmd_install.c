@@ -37,53 +37,27 @@ static const struct tool_opt *const opts[] = {install_opts, NULL};
 int cmd_install(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	const char *dir = NULL, *pins[16];
-	size_t npins = 0;
-	bool json = false;
-	long wait_s = -1;
-	unsigned long v;
-	struct ctl_err err = {0};
+	struct verify_args va;
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
 	int c, rc;
 
-	while ((c = tool_opt_next(&g)) != -1) {
-		switch (c) {
-		case V_O_STORE: dir = optarg; break;
-		case V_O_EXPECT_SAST:
-			if (npins >= 16)
-				return tool_fail(CTL_E_USAGE, "install: at most 16 --expect-sast");
-			pins[npins++] = optarg;
-			break;
-		case V_O_JSON: json = true; break;
-		case V_O_WAIT:
-			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
-				return tool_report(&err);
-			wait_s = (long)v;
-			break;
-		default: return CTL_E_USAGE;
-		}
-	}
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1)
+		if (verify_opt(c, "install", &va) <= 0)
+			return CTL_E_USAGE;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc - 1)
 		return tool_fail(CTL_E_USAGE, "install: give exactly one FILE; see 'ctlverify install --help'");
-	rc = dev_store_open_wait(dir, wait_s, &s);
+	rc = verify_store_open(&va, "install", &s);
 	if (rc != CTL_OK)
 		return rc;
-	for (size_t i = 0; i < npins; i++) {
-		rc = ctlv_expect_sast(s, pins[i]);
-		if (rc != CTLV_OK) {
-			tool_fail(rc, "install: %s", ctlv_last_error(s));
-			goto done;
-		}
-	}
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	if (dev_read(&out, argv[optind], &buf) == CTL_OK)
 		dev_decide(&out, s, argv[optind], ctlv_install(s, buf.data, buf.len, 0));
 	rc = dev_out_finish(&out);
-done:
 	ctl_buf_clear(&buf);
 	ctlv_store_free(s);
 	return rc;

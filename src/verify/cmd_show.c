@@ -30,22 +30,20 @@ int cmd_show(int argc, char **argv)
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
-	bool json = false;
+	struct verify_args va;
 	int c;
 
-	while ((c = tool_opt_next(&g)) != -1) {
-		if (c == V_O_JSON)
-			json = true;
-		else
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1)
+		if (verify_opt(c, "show", &va) <= 0)
 			return CTL_E_USAGE;
-	}
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind + 1 != argc)
 		return tool_fail(CTL_E_USAGE, "show: give exactly one FILE; see 'ctlverify show --help'");
 	if (ctl_parse_file(argv[optind], &f, &err))
 		return tool_report(&err);
-	if (json)
+	if (va.json)
 		tool_json_print(show_json(argv[optind], f));
 	else
 		show_text(stdout, argv[optind], f);

@@ -104,38 +104,34 @@ static void held_print(ctlv_store *s, int kind, const char *name)
 int cmd_status(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	const char *dir = NULL;
-	bool json = false;
+	struct verify_args va;
 	ctlv_store *s = NULL;
 	int c, rc;
 
-	while ((c = tool_opt_next(&g)) != -1) {
-		switch (c) {
-		case V_O_STORE: dir = optarg; break;
-		case V_O_JSON: json = true; break;
-		default: return CTL_E_USAGE;
-		}
-	}
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1)
+		if (verify_opt(c, "status", &va) <= 0)
+			return CTL_E_USAGE;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc)
 		return tool_fail(CTL_E_USAGE, "status: no arguments expected; see 'ctlverify status --help'");
-	if (dir) {
+	if (va.store) {
 		struct stat sb;
 
-		if (stat(dir, &sb) != 0) /* nothing installed yet; do not create it here */
+		if (stat(va.store, &sb) != 0) /* nothing installed yet; do not create it here */
 			s = ctlv_store_new();
 	}
 	if (!s) {
-		rc = dev_store_open(dir, &s);
+		rc = dev_store_open(va.store, &s);
 		if (rc != CTL_OK)
 			return rc;
 	}
-	if (json) {
+	if (va.json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *none;
 
-		json_object_object_add(o, "store", json_object_new_string(dir));
+		json_object_object_add(o, "store", json_object_new_string(va.store));
 		for (int kind = CTLV_KIND_CTL; kind <= CTLV_KIND_ITL; kind++) {
 			const char *key = kind == CTLV_KIND_CTL ? "ctl" : "itl";
 			struct json_object *dropped = dropped_json(s, kind);

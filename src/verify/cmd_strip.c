@@ -33,20 +33,20 @@ int cmd_strip(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
 				.footer = footer};
-	const char *cert_path = NULL, *outpath = NULL, *path;
+	const char *cert_path, *outpath, *path;
+	struct verify_args va;
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
 	const uint8_t *body;
 	size_t blen;
 	int c, rc;
 
-	while ((c = tool_opt_next(&g)) != -1) {
-		switch (c) {
-		case V_O_CERT: cert_path = optarg; break;
-		case 'o': outpath = optarg; break;
-		default: return CTL_E_USAGE;
-		}
-	}
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1)
+		if (verify_opt(c, "strip", &va) <= 0)
+			return CTL_E_USAGE;
+	cert_path = va.cert;
+	outpath = va.output;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind + 1 != argc)

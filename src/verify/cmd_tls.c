@@ -34,44 +34,39 @@ int cmd_tls(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	struct tls_opts o = {.default_port = 2749, .timeout_s = 10};
-	const char *dir = NULL;
-	bool json = false;
+	struct verify_args va;
 	struct ctl_err err = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
-	unsigned long v;
 	char proto[32] = "";
 	int c, rc;
 
+	verify_args_init(&va);
 	while ((c = tool_opt_next(&g)) != -1) {
-		switch (c) {
-		case V_O_STORE: dir = optarg; break;
-		case V_O_CERT: o.client_cert = optarg; break;
-		case O_KEY: o.client_key = optarg; break;
-		case O_ALLOW_EXPIRED: o.check_flags |= CTLV_ALLOW_EXPIRED; break;
-		case V_O_JSON: json = true; break;
-		case V_O_TIMEOUT:
-			if (!tool_parse_uint(optarg, 1, 300, &v, "--timeout", &err))
-				return tool_report(&err);
-			o.timeout_s = (long)v;
-			break;
-		default: return CTL_E_USAGE;
-		}
+		if (c == O_KEY)
+			o.client_key = optarg;
+		else if (c == O_ALLOW_EXPIRED)
+			o.check_flags |= CTLV_ALLOW_EXPIRED;
+		else if (verify_opt(c, "tls", &va) <= 0)
+			return CTL_E_USAGE;
 	}
+	o.client_cert = va.cert;
+	if (va.timeout)
+		o.timeout_s = va.timeout;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc - 1)
 		return tool_fail(CTL_E_USAGE, "tls: give exactly one HOST[:PORT]; see 'ctlverify tls --help'");
 	o.hostport = argv[optind];
-	rc = dev_store_open(dir, &s);
+	rc = dev_store_open(va.store, &s);
 	if (rc != CTL_OK)
 		return rc;
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	rc = tls_check_server(s, &o, proto, sizeof(proto), &err);
 	if (rc == CTL_OK) {
 		dev_decide(&out, s, o.hostport, CTL_OK);
 		dev_out_add(&out, "protocol", json_object_new_string(proto));
-		if (!json)
+		if (!va.json)
 			printf("%s: %s handshake completed\n", o.hostport, proto);
 	} else if (err.msg[0] && strcmp(err.msg, ctlv_last_error(s)) == 0) {
 		dev_decide(&out, s, o.hostport, rc); /* refused by the CTL check */

@@ -26,6 +26,27 @@ enum verify_opt {
 #define V_OPT_EXPECT_SAST(help) {V_O_EXPECT_SAST, "expect-sast", "FP", help}
 #define V_OPT_WAIT {V_O_WAIT, "wait", "SECONDS", "how long to wait for the store's lock (0-3600, default 10)"}
 
+struct ctlv_store;
+
+/* What the shared options gave (ctlverify.c). */
+#define V_MAX_EXPECT_SAST 16
+struct verify_args {
+	const char *store, *cert, *device_key, *output;
+	bool json;
+	long timeout; /* --timeout (1-300); 0 when not given */
+	long wait_s;  /* --wait (0-3600); -1 when not given */
+	const char *pins[V_MAX_EXPECT_SAST]; /* --expect-sast, in order */
+	size_t npins;
+};
+void verify_args_init(struct verify_args *va);
+/* c, a value from tool_opt_next: 1 when it is one of the V_O_* options or -o (stored in
+ * va), 0 when it is not, -1 after a one-line error (a bad value; the command returns
+ * CTL_E_USAGE). cmd names the command in messages ("install"). */
+int verify_opt(int c, const char *cmd, struct verify_args *va);
+/* install, boot: the store (--store, waiting --wait for its lock) with the --expect-sast
+ * pins set; an error is reported ("CMD: ...") and returned. */
+int verify_store_open(const struct verify_args *va, const char *cmd, struct ctlv_store **out);
+
 int cmd_show(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_strip(int argc, char **argv);
