@@ -243,6 +243,16 @@ int tool_opt_next(struct tool_args *a)
 	return c;
 }
 
+const char *tool_one_operand(const struct tool_args *a, const char *what)
+{
+	if (optind + 1 != a->argc) {
+		tool_fail(CTL_E_USAGE, "%s: give exactly one %s; see '%s %s --help'", a->argv[0], what,
+			  tool_prog, a->argv[0]);
+		return NULL;
+	}
+	return a->argv[optind];
+}
+
 int tool_getopt(struct tool_getopt *g)
 {
 	/* Private copy of the option table with --help appended. */

@@ -42,38 +42,48 @@ int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char 
  * after the shared fragments' values, sign.h). Two entries with one value are aliases;
  * an entry whose help is NULL is accepted but not listed (an old spelling).
  *
- * Options shared by several commands are declared once as a fragment (an array ending
- * with TOOL_OPT_END, e.g. ctlsign's token options in sign.h) and a command lists the
- * fragments it takes, its own table among them, in help order:
+ * Options shared by several commands are declared once: as a fragment (an array ending
+ * with TOOL_OPT_END: ctlsign's sign_opts_signer, sign_opts_cluster, sign_opts_ceremony in
+ * sign.h) or as one entry (SIGN_OPT_MODULE, V_OPT_STORE(help) in verify.h), with a
+ * function that takes their values (sign_opt, verify_opt). A command lists the tables
+ * it takes, its own among them, in help order:
  *
- *	enum { O_CTL = SIGN_O_OWN, O_JSON };
+ *	enum { O_CTL = SIGN_O_OWN, O_ALL };
  *	static const struct tool_opt own[] = {
  *		{'o', "out", "DIR", "write the .sgn files into DIR"},
  *		{O_CTL, "ctl", "FILE", "the cluster's CTL"},
- *		{O_JSON, "json", NULL, "summary as JSON on stdout"},
+ *		{O_ALL, "all", NULL, "re-sign unchanged files too"},
+ *		SIGN_OPT_JSON("summary as JSON on stdout"),
  *		TOOL_OPT_END,
  *	};
  *	static const struct tool_opt *const opts[] = {sign_opts_signer, own, NULL};
  *	static const char usage[] = "usage: ctlsign thing [options] FILE\n\nWhat it does.\n";
  *
  *	struct tool_args a = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+ *	struct sign_args sa;
+ *
+ *	sign_args_init(&sa);
  *	while ((c = tool_opt_next(&a)) != -1) {
- *		if (sign_signer_opt(c, &so))      // the fragment's values, handled once
+ *		int took = sign_opt(c, "thing", &sa); // the shared options, handled once
+ *		if (took < 0)
+ *			return CTL_E_USAGE;           // a bad value: its line is printed
+ *		if (took > 0)
  *			continue;
  *		switch (c) {
  *		case 'o': out = optarg; break;
- *		...
- *		default: return CTL_E_USAGE;      // '?': the one-line error is printed
+ *		case O_CTL: ...
+ *		default: return CTL_E_USAGE;          // '?': the one-line error is printed
  *		}
  *	}
  *	if (a.help_shown)
  *		return CTL_OK;
- *	// operands: argv[optind] .. argv[argc - 1]
+ *	// operands: argv[optind] .. argv[argc - 1]; sa.key, sa.module, sa.hash ...
  *
  * An option the command does not declare is refused: "CMD: option '--x' is not known;
- * see 'PROG CMD --help'" on stderr, exit 2. tool_opt_next resets getopt (optind) on its
- * first call for a struct tool_args: commands never touch optind before parsing.
- * --help (and -h when no table declares 'h') is added to every command. */
+ * see 'PROG CMD --help'" on stderr, exit 2 (getopt_long still takes a unique prefix of a
+ * declared one: --out for --output). tool_opt_next resets getopt (optind) on its first
+ * call for a struct tool_args: commands never touch optind. --help is added to every
+ * command. The help's width is 90 columns; a help line is wrapped to fit. */
 #define TOOL_OPT_BASE 0x100
 #define TOOL_OPT_MAX 64 /* options (with aliases) one command may have */
 
@@ -101,6 +111,10 @@ struct tool_args {
 	bool started;			    /* private: getopt was reset for this parse */
 };
 int tool_opt_next(struct tool_args *a);
+/* After the options, for a command that takes exactly one operand: that operand, or NULL
+ * after the one-line "CMD: give exactly one WHAT; see 'PROG CMD --help'" (the command
+ * returns CTL_E_USAGE). */
+const char *tool_one_operand(const struct tool_args *a, const char *what);
 
 /* The help text of a command: usage, "options:" and the generated list (one line per
  * listed option, "-o, --output OUT" or "--name ARG", the help wrapped in a column),

@@ -64,8 +64,8 @@ int cmd_certhash(int argc, char **argv)
 	else
 		return tool_fail(CTL_E_USAGE, "certhash: --digest '%s' is not known; give sha1, sha256 or sha512",
 				 alg);
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "certhash: give exactly one CERT; see 'ctlverify certhash --help'");
+	if (!tool_one_operand(&g, "CERT"))
+		return CTL_E_USAGE;
 	path = argv[optind];
 
 	if (!(x = ctl_cert_load(path, &err)))

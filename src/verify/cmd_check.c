@@ -69,19 +69,16 @@ int cmd_check(int argc, char **argv)
 	struct ctl_file *f = NULL;
 	char signer[600];
 	bool json;
-	int c, rc;
+	int rc;
 
-	verify_args_init(&va);
-	while ((c = tool_opt_next(&g)) != -1)
-		if (verify_opt(c, "check", &va) <= 0)
-			return CTL_E_USAGE;
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	cert_path = va.cert;
 	json = va.json;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "check: give exactly one FILE; see 'ctlverify check --help'");
-	path = argv[optind];
+	if (!(path = tool_one_operand(&g, "FILE")))
+		return CTL_E_USAGE;
 
 	if (ctl_parse_file(path, &f, &err))
 		return result(json, path, NULL, NULL, &err);

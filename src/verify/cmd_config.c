@@ -49,8 +49,8 @@ int cmd_config(int argc, char **argv)
 	}
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "config: give exactly one FILE; see 'ctlverify config --help'");
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
 	if (va.json && va.output && !strcmp(va.output, "-"))
 		return tool_fail(CTL_E_USAGE, "config: --json and -o - both want stdout; pick one");
 	if (!name) {

@@ -48,8 +48,8 @@ int cmd_decrypt(int argc, char **argv)
 	outpath = va.output;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "decrypt: give exactly one FILE; see 'ctlverify decrypt --help'");
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
 	if (!key)
 		return tool_fail(CTL_E_USAGE, "decrypt: give the device's private key with --key FILE");
 	if (va.json && (!outpath || !strcmp(outpath, "-")))

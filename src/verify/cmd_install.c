@@ -41,16 +41,14 @@ int cmd_install(int argc, char **argv)
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
-	int c, rc;
+	int rc;
 
-	verify_args_init(&va);
-	while ((c = tool_opt_next(&g)) != -1)
-		if (verify_opt(c, "install", &va) <= 0)
-			return CTL_E_USAGE;
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "install: give exactly one FILE; see 'ctlverify install --help'");
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
 	rc = verify_store_open(&va, "install", &s);
 	if (rc != CTL_OK)
 		return rc;

@@ -31,16 +31,14 @@ int cmd_show(int argc, char **argv)
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
 	struct verify_args va;
-	int c;
+	int rc;
 
-	verify_args_init(&va);
-	while ((c = tool_opt_next(&g)) != -1)
-		if (verify_opt(c, "show", &va) <= 0)
-			return CTL_E_USAGE;
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "show: give exactly one FILE; see 'ctlverify show --help'");
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
 	if (ctl_parse_file(argv[optind], &f, &err))
 		return tool_report(&err);
 	if (va.json)

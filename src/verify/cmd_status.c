@@ -106,12 +106,10 @@ int cmd_status(int argc, char **argv)
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	struct verify_args va;
 	ctlv_store *s = NULL;
-	int c, rc;
+	int rc;
 
-	verify_args_init(&va);
-	while ((c = tool_opt_next(&g)) != -1)
-		if (verify_opt(c, "status", &va) <= 0)
-			return CTL_E_USAGE;
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc)

@@ -39,19 +39,16 @@ int cmd_strip(int argc, char **argv)
 	struct ctl_file *f = NULL;
 	const uint8_t *body;
 	size_t blen;
-	int c, rc;
+	int rc;
 
-	verify_args_init(&va);
-	while ((c = tool_opt_next(&g)) != -1)
-		if (verify_opt(c, "strip", &va) <= 0)
-			return CTL_E_USAGE;
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	cert_path = va.cert;
 	outpath = va.output;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "strip: give exactly one FILE; see 'ctlverify strip --help'");
-	path = argv[optind];
+	if (!(path = tool_one_operand(&g, "FILE")))
+		return CTL_E_USAGE;
 	if (outpath && !strcmp(outpath, "-"))
 		outpath = NULL;
 

@@ -55,8 +55,8 @@ int cmd_tls(int argc, char **argv)
 		o.timeout_s = va.timeout;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "tls: give exactly one HOST[:PORT]; see 'ctlverify tls --help'");
+	if (!tool_one_operand(&g, "HOST[:PORT]"))
+		return CTL_E_USAGE;
 	o.hostport = argv[optind];
 	rc = dev_store_open(va.store, &s);
 	if (rc != CTL_OK)

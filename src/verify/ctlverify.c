@@ -56,6 +56,17 @@ int verify_opt(int c, const char *cmd, struct verify_args *va)
 	}
 }
 
+int verify_parse(struct tool_args *g, struct verify_args *va)
+{
+	int c;
+
+	verify_args_init(va);
+	while ((c = tool_opt_next(g)) != -1)
+		if (verify_opt(c, g->argv[0], va) <= 0)
+			return CTL_E_USAGE;
+	return CTL_OK;
+}
+
 int verify_store_open(const struct verify_args *va, const char *cmd, ctlv_store **out)
 {
 	int rc = dev_store_open_wait(va->store, va->wait_s, out);

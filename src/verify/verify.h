@@ -43,6 +43,9 @@ void verify_args_init(struct verify_args *va);
  * va), 0 when it is not, -1 after a one-line error (a bad value; the command returns
  * CTL_E_USAGE). cmd names the command in messages ("install"). */
 int verify_opt(int c, const char *cmd, struct verify_args *va);
+/* The whole option loop of a command that takes only the shared options: CTL_OK (check
+ * g->help_shown) or CTL_E_USAGE after the one-line error. */
+int verify_parse(struct tool_args *g, struct verify_args *va);
 /* install, boot: the store (--store, waiting --wait for its lock) with the --expect-sast
  * pins set; an error is reported ("CMD: ...") and returned. */
 int verify_store_open(const struct verify_args *va, const char *cmd, struct ctlv_store **out);
