@@ -207,6 +207,23 @@ static int next_opt(int argc, char **argv, const char *shorts, const struct opti
 	return c;
 }
 
+/* A name declared twice (a fragment and the command's own table both have it) would
+ * leave one of them dead: a programming error, found by any run of the command. */
+static void check_tables(const struct tool_args *a)
+{
+	for (const struct tool_opt *const *t = a->opts; t && *t; t++)
+		for (const struct tool_opt *o = *t; o->name; o++)
+			for (const struct tool_opt *const *u = t; *u; u++)
+				for (const struct tool_opt *p = u == t ? o + 1 : *u; p->name; p++)
+					if (!strcmp(o->name, p->name) ||
+					    (opt_is_short(o->val) && o->val == p->val &&
+					     (!o->arg) != (!p->arg))) {
+						fprintf(stderr, "%s: %s: option --%s declared twice\n",
+							tool_prog, a->argv[0], p->name);
+						abort();
+					}
+}
+
 int tool_opt_next(struct tool_args *a)
 {
 	struct option opts[TOOL_OPT_MAX + 2];
@@ -217,6 +234,7 @@ int tool_opt_next(struct tool_args *a)
 	if (!a->started) { /* a fresh parse: getopt forgets any earlier command's state */
 		optind = 0;
 		a->started = true;
+		check_tables(a);
 	}
 	shorts[ns++] = ':'; /* a short option without its value: ':', not '?' */
 	for (const struct tool_opt *const *t = a->opts; t && *t; t++)
