@@ -86,48 +86,210 @@ int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char 
 			 argv[1], prog);
 }
 
-int tool_getopt(struct tool_getopt *g)
+#define HELP_WIDTH 90 /* the generated option list's lines, at most (unless a word is longer) */
+
+static bool opt_is_short(int val)
 {
-	/* Private copy of the option table with --help appended. */
-	struct option opts[64];
-	size_t n = 0;
+	return val > ' ' && val < 0x7f && val != '?' && val != ':' && val != '-';
+}
+
+/* "-o, --output OUT" or "--json" into buf; its length. */
+static size_t opt_left(const struct tool_opt *o, char *buf, size_t cap)
+{
+	char shortform[8] = "";
+	int n;
+
+	if (opt_is_short(o->val))
+		snprintf(shortform, sizeof(shortform), "-%c, ", o->val);
+	n = snprintf(buf, cap, "%s--%s%s%s", shortform, o->name, o->arg ? " " : "",
+		     o->arg ? o->arg : "");
+	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+}
+
+/* The help line's words from col on, wrapped before HELP_WIDTH; "\n" breaks a line. */
+static void print_wrapped(FILE *fp, const char *text, size_t col)
+{
+	size_t at = col;
+	bool line_start = true;
+
+	while (*text) {
+		size_t sp = strspn(text, " "), w;
+
+		text += sp;
+		if (*text == '\n') {
+			fprintf(fp, "\n%*s", (int)col, "");
+			at = col;
+			line_start = true;
+			text++;
+			continue;
+		}
+		w = strcspn(text, " \n");
+		if (!w)
+			break;
+		if (!line_start && at + 1 + w > HELP_WIDTH) {
+			fprintf(fp, "\n%*s", (int)col, "");
+			at = col;
+			line_start = true;
+		}
+		if (!line_start) {
+			fputc(' ', fp);
+			at++;
+		}
+		fwrite(text, 1, w, fp);
+		at += w;
+		line_start = false;
+		text += w;
+	}
+	fputc('\n', fp);
+}
+
+void tool_print_help(FILE *fp, const struct tool_args *a)
+{
+	char left[128];
+	size_t width = 0;
+
+	fputs(a->usage ? a->usage : "", fp);
+	for (const struct tool_opt *const *t = a->opts; t && *t; t++)
+		for (const struct tool_opt *o = *t; o->name; o++)
+			if (o->help) {
+				size_t n = opt_left(o, left, sizeof(left));
+				if (n > width)
+					width = n;
+			}
+	if (width) {
+		fputs("\noptions:\n", fp);
+		for (const struct tool_opt *const *t = a->opts; *t; t++)
+			for (const struct tool_opt *o = *t; o->name; o++) {
+				if (!o->help)
+					continue;
+				opt_left(o, left, sizeof(left));
+				fprintf(fp, "  %-*s   ", (int)width, left);
+				print_wrapped(fp, o->help, 2 + width + 3);
+			}
+	}
+	if (a->footer) {
+		fputc('\n', fp);
+		fputs(a->footer, fp);
+	}
+}
+
+#define OPT_HELP 0x10000 /* --help, added to every command */
+
+/* One getopt_long step over opts (ending with --help); prints the one-line error. */
+static int next_opt(int argc, char **argv, const char *shorts, const struct option *opts)
+{
 	int c;
 
-	for (; g->longopts && g->longopts[n].name; n++) {
-		if (n >= 62)
-			abort();
-		opts[n] = g->longopts[n];
-	}
-	opts[n++] = (struct option){"help", no_argument, NULL, 0x10000};
-	opts[n] = (struct option){0, 0, 0, 0};
 	opterr = 0;
-	c = getopt_long(g->argc, g->argv, g->shortopts ? g->shortopts : "", opts, NULL);
-	if (c == 0x10000) {
-		fputs(g->usage, stdout);
-		g->help_shown = true;
-		return -1;
-	}
+	c = getopt_long(argc, argv, shorts, opts, NULL);
 	if (c == '?' || c == ':') {
-		const char *bad = g->argv[optind - 1];
+		const char *bad = argv[optind - 1];
 		if (bad && !strncmp(bad, "--", 2)) {
 			/* A long option: name it as typed (optopt holds its short value). */
 			size_t len = strcspn(bad + 2, "=");
 			const char *why = "is not known";
 
-			for (size_t i = 0; i < n && opts[i].name; i++)
+			for (size_t i = 0; opts[i].name; i++)
 				if (strlen(opts[i].name) == len && !strncmp(opts[i].name, bad + 2, len))
 					why = opts[i].has_arg == no_argument ? "takes no value"
 									     : "needs a value";
-			tool_fail(CTL_E_USAGE, "%s: option '%.*s' %s; see '%s %s --help'", g->argv[0],
-				  (int)(len + 2), bad, why, tool_prog, g->argv[0]);
+			tool_fail(CTL_E_USAGE, "%s: option '%.*s' %s; see '%s %s --help'", argv[0],
+				  (int)(len + 2), bad, why, tool_prog, argv[0]);
 		} else if (optopt && optopt < 0x100 && optopt > ' ')
-			tool_fail(CTL_E_USAGE, "%s: option -%c %s; see '%s %s --help'", g->argv[0],
+			tool_fail(CTL_E_USAGE, "%s: option -%c %s; see '%s %s --help'", argv[0],
 				  optopt, c == ':' ? "needs a value" : "is not known", tool_prog,
-				  g->argv[0]);
+				  argv[0]);
 		else
-			tool_fail(CTL_E_USAGE, "%s: bad option '%s'; see '%s %s --help'", g->argv[0],
-				  bad ? bad : "?", tool_prog, g->argv[0]);
+			tool_fail(CTL_E_USAGE, "%s: bad option '%s'; see '%s %s --help'", argv[0],
+				  bad ? bad : "?", tool_prog, argv[0]);
 		return '?';
+	}
+	return c;
+}
+
+/* A name declared twice (a fragment and the command's own table both have it) would
+ * leave one of them dead: a programming error, found by any run of the command. */
+static void check_tables(const struct tool_args *a)
+{
+	for (const struct tool_opt *const *t = a->opts; t && *t; t++)
+		for (const struct tool_opt *o = *t; o->name; o++)
+			for (const struct tool_opt *const *u = t; *u; u++)
+				for (const struct tool_opt *p = u == t ? o + 1 : *u; p->name; p++)
+					if (!strcmp(o->name, p->name) ||
+					    (opt_is_short(o->val) && o->val == p->val &&
+					     (!o->arg) != (!p->arg))) {
+						fprintf(stderr, "%s: %s: option --%s declared twice\n",
+							tool_prog, a->argv[0], p->name);
+						abort();
+					}
+}
+
+int tool_opt_next(struct tool_args *a)
+{
+	struct option opts[TOOL_OPT_MAX + 2];
+	char shorts[2 * TOOL_OPT_MAX + 3];
+	size_t n = 0, ns = 0;
+	int c;
+
+	if (!a->started) { /* a fresh parse: getopt forgets any earlier command's state */
+		optind = 0;
+		a->started = true;
+		check_tables(a);
+	}
+	shorts[ns++] = ':'; /* a short option without its value: ':', not '?' */
+	for (const struct tool_opt *const *t = a->opts; t && *t; t++)
+		for (const struct tool_opt *o = *t; o->name; o++) {
+			if (n >= TOOL_OPT_MAX)
+				abort(); /* a programming error: raise TOOL_OPT_MAX */
+			opts[n++] = (struct option){o->name, o->arg ? required_argument : no_argument,
+						    NULL, o->val};
+			if (opt_is_short(o->val) && !memchr(shorts, o->val, ns)) {
+				shorts[ns++] = (char)o->val;
+				if (o->arg)
+					shorts[ns++] = ':';
+			}
+		}
+	shorts[ns] = '\0';
+	opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	opts[n] = (struct option){0, 0, 0, 0};
+	c = next_opt(a->argc, a->argv, shorts, opts);
+	if (c == OPT_HELP) {
+		tool_print_help(stdout, a);
+		a->help_shown = true;
+		return -1;
+	}
+	return c;
+}
+
+const char *tool_one_operand(const struct tool_args *a, const char *what)
+{
+	if (optind + 1 != a->argc) {
+		tool_fail(CTL_E_USAGE, "%s: give exactly one %s; see '%s %s --help'", a->argv[0], what,
+			  tool_prog, a->argv[0]);
+		return NULL;
+	}
+	return a->argv[optind];
+}
+
+int tool_getopt(struct tool_getopt *g)
+{
+	/* Private copy of the option table with --help appended. */
+	struct option opts[TOOL_OPT_MAX + 2];
+	size_t n = 0;
+	int c;
+
+	for (; g->longopts && g->longopts[n].name; n++) {
+		if (n >= TOOL_OPT_MAX)
+			abort();
+		opts[n] = g->longopts[n];
+	}
+	opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	opts[n] = (struct option){0, 0, 0, 0};
+	c = next_opt(g->argc, g->argv, g->shortopts ? g->shortopts : "", opts);
+	if (c == OPT_HELP) {
+		fputs(g->usage, stdout);
+		g->help_shown = true;
+		return -1;
 	}
 	return c;
 }

@@ -28,10 +28,102 @@ extern const char *tool_prog;
 /* Runs argv[1] from cmds; handles --help/-h/help/--version and unknown commands. */
 int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char **argv);
 
-/* Uniform option parsing for subcommands. `usage` is the whole help text (printed on
- * --help to stdout, exit 0). Options are getopt_long long options; --help is added
- * automatically. Returns the option's val, -1 at the end, or '?' after printing a
- * one-line error (the caller then returns CTL_E_USAGE). */
+/* ---- options: declared once, parsed and listed in --help from the same table ----
+ *
+ * A command declares each option once, as a struct tool_opt: the value tool_opt_next
+ * returns for it, the long name, the argument's name (NULL for a flag) and the help line.
+ * tool_opt_next builds getopt_long's table and the short-option string from those tables,
+ * and --help prints the command's hand-written `usage` (usage lines and paragraph), then
+ * "options:" and one line per option, generated, then the optional `footer`.
+ *
+ * Values, the one convention in both programs: an option with a short form has that
+ * letter as its value ('o' is -o and --output); a long-only option has a value from
+ * TOOL_OPT_BASE up (a command's own enum starts there, or at SIGN_O_OWN in ctlsign,
+ * after the shared fragments' values, sign.h). Two entries with one value are aliases;
+ * an entry whose help is NULL is accepted but not listed (an old spelling).
+ *
+ * Options shared by several commands are declared once: as a fragment (an array ending
+ * with TOOL_OPT_END: ctlsign's sign_opts_signer, sign_opts_cluster, sign_opts_ceremony in
+ * sign.h) or as one entry (SIGN_OPT_MODULE, V_OPT_STORE(help) in verify.h), with a
+ * function that takes their values (sign_opt, verify_opt). A command lists the tables
+ * it takes, its own among them, in help order:
+ *
+ *	enum { O_CTL = SIGN_O_OWN, O_ALL };
+ *	static const struct tool_opt own[] = {
+ *		{'o', "out", "DIR", "write the .sgn files into DIR"},
+ *		{O_CTL, "ctl", "FILE", "the cluster's CTL"},
+ *		{O_ALL, "all", NULL, "re-sign unchanged files too"},
+ *		SIGN_OPT_JSON("summary as JSON on stdout"),
+ *		TOOL_OPT_END,
+ *	};
+ *	static const struct tool_opt *const opts[] = {sign_opts_signer, own, NULL};
+ *	static const char usage[] = "usage: ctlsign thing [options] FILE\n\nWhat it does.\n";
+ *
+ *	struct tool_args a = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+ *	struct sign_args sa;
+ *
+ *	sign_args_init(&sa);
+ *	while ((c = tool_opt_next(&a)) != -1) {
+ *		int took = sign_opt(c, "thing", &sa); // the shared options, handled once
+ *		if (took < 0)
+ *			return CTL_E_USAGE;           // a bad value: its line is printed
+ *		if (took > 0)
+ *			continue;
+ *		switch (c) {
+ *		case 'o': out = optarg; break;
+ *		case O_CTL: ...
+ *		default: return CTL_E_USAGE;          // '?': the one-line error is printed
+ *		}
+ *	}
+ *	if (a.help_shown)
+ *		return CTL_OK;
+ *	// operands: argv[optind] .. argv[argc - 1]; sa.key, sa.module, sa.hash ...
+ *
+ * An option the command does not declare is refused: "CMD: option '--x' is not known;
+ * see 'PROG CMD --help'" on stderr, exit 2 (getopt_long still takes a unique prefix of a
+ * declared one: --out for --output). tool_opt_next resets getopt (optind) on its first
+ * call for a struct tool_args: commands never touch optind. --help is added to every
+ * command. The help's width is 90 columns; a help line is wrapped to fit. */
+#define TOOL_OPT_BASE 0x100
+#define TOOL_OPT_MAX 64 /* options (with aliases) one command may have */
+
+struct tool_opt {
+	int val;          /* what tool_opt_next returns; a letter is also the short option */
+	const char *name; /* long name without "--" */
+	const char *arg;  /* argument name in the help ("FILE"); NULL: a flag without value */
+	const char *help; /* the help line (wrapped to the terminal-friendly width when
+			   * printed; "\n" forces a line break); NULL: an unlisted alias */
+};
+#define TOOL_OPT_END {0, NULL, NULL, NULL}
+
+/* Option parsing for a command declared with tool_opt tables. Fill argc, argv, usage,
+ * opts (and footer); leave the rest zero. Returns the option's val, -1 at the end (or
+ * after --help was printed to stdout: help_shown, the command returns CTL_OK), or '?'
+ * after printing a one-line error (the command then returns CTL_E_USAGE). The operands
+ * are argv[optind] .. argv[argc - 1] afterwards. */
+struct tool_args {
+	int argc;
+	char **argv;
+	const char *usage;		    /* hand-written: usage line(s), blank line, paragraph */
+	const struct tool_opt *const *opts; /* NULL-terminated list of option tables */
+	const char *footer;		    /* printed after the option list (exit codes), or NULL */
+	bool help_shown;
+	bool started;			    /* private: getopt was reset for this parse */
+};
+int tool_opt_next(struct tool_args *a);
+/* After the options, for a command that takes exactly one operand: that operand, or NULL
+ * after the one-line "CMD: give exactly one WHAT; see 'PROG CMD --help'" (the command
+ * returns CTL_E_USAGE). */
+const char *tool_one_operand(const struct tool_args *a, const char *what);
+
+/* The help text of a command: usage, "options:" and the generated list (one line per
+ * listed option, "-o, --output OUT" or "--name ARG", the help wrapped in a column),
+ * footer. tool_opt_next prints it to stdout for --help; unit tests read it. */
+void tool_print_help(FILE *fp, const struct tool_args *a);
+
+/* Old style, for the commands not converted yet (src/sign/cmd_ctl.c): getopt_long's own
+ * table, `usage` the whole help text, and the caller resets optind (optind = 1) first.
+ * New commands use struct tool_args; remove this when no command uses it. */
 struct tool_getopt {
 	int argc;
 	char **argv;

@@ -20,13 +20,19 @@ static const char usage[] =
 	"directory ($CTLSIGN_STATE_DIR, else $XDG_STATE_HOME/ctlsign, else ~/.local/state/ctlsign).\n"
 	"A corrupt line is reported with its line number; the others are still shown\n"
 	"(exit 4 when any line was corrupt).\n"
-	"\n"
-	"  --verify           check the chain: each record holds the SHA-256 of the one before,\n"
-	"                     so a record deleted or edited is found (exit 9, naming the first\n"
-	"                     bad line); lines written before the chain existed are reported as\n"
-	"                     \"unchained up to line N\"\n"
-	"  --json             one JSON document: {\"records\": [...], \"errors\": [...]}\n"
-	"  --audit-log FILE   the log to read\n";
+;
+
+enum { O_VERIFY = SIGN_O_OWN };
+static const struct tool_opt audit_opts[] = {
+	{O_VERIFY, "verify", NULL,
+	 "check the chain: each record holds the SHA-256 of the one before, so a record deleted "
+	 "or edited is found (exit 9, naming the first bad line); lines written before the chain "
+	 "existed are reported as \"unchained up to line N\""},
+	SIGN_OPT_JSON("one JSON document: {\"records\": [...], \"errors\": [...]}"),
+	{SIGN_O_AUDIT_LOG, "audit-log", "FILE", "the log to read"},
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {audit_opts, NULL};
 
 static const char *get(struct json_object *o, const char *key)
 {
@@ -97,13 +103,7 @@ static int verify_chain(const char *path, bool json)
 
 int cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"audit-log", required_argument, NULL, 'a'},
-		{"verify", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	const char *explicit_path = NULL, *path;
 	struct json_object *records = NULL, *errors = NULL;
 	bool json = false, verify = false;
@@ -114,12 +114,11 @@ int cmd_audit(int argc, char **argv)
 	FILE *fp;
 	int c;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case 'j': json = true; break;
-		case 'a': explicit_path = optarg; break;
-		case 'v': verify = true; break;
+		case SIGN_O_JSON: json = true; break;
+		case SIGN_O_AUDIT_LOG: explicit_path = optarg; break;
+		case O_VERIFY: verify = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}

@@ -34,55 +34,37 @@ static const char usage[] =
 	"A certificate whose subject names another phone (CN=SEP<MAC>, or a MIC's\n"
 	"CN=<model>-SEP<MAC>) than the file is refused for that phone (9); an expired one\n"
 	"gives a warning.\n"
-	"\n"
-	"  --device-cert CERT   the phone's certificate (PEM or DER), for one file\n"
-	"  --device-certs DIR   phones' certificates named by MAC: SEP<MAC>.pem, .crt or .der\n"
-	"                       (or <MAC>.pem/.crt/.der), MAC as in the file name\n"
-	"  --dir TFTPDIR        encrypt every SEP<MAC>.cnf.xml in TFTPDIR (needs --device-certs);\n"
-	"                       phones without a certificate are skipped (they stay in the\n"
-	"                       clear; counted, not failed)\n"
-	"  --keep-clear         do not delete the clear configuration\n"
-	"  --key URI            PKCS#11 URI of the token/key (default: the only token)\n"
-	"  --module PATH        PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit)\n"
-	"  --pin SOURCE         env:VAR, file:PATH or fd:N (default: URI pin-source, else prompt)\n"
-	"  --final-try          allow the login when the token is at its final PIN try\n"
-	"  --digest ALG         sha512 (default), sha256 or sha1\n"
-	"  -o, --out DIR        write the outputs into DIR\n"
-	"  --ctl FILE           the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the\n"
-	"                       first file's directory): the signer must have a TFTP role in it\n"
-	"  --audit-log PATH     audit log (default: $CTLSIGN_AUDIT_LOG, else audit.log in the\n"
-	"                       state directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
-	"  --wait SEC           with --dir: wait up to SEC seconds (default 10) for another run\n"
-	"                       working in the directory (.ctlsign.lock), then exit 12\n"
-	"  -q, --quiet          no per-file messages\n"
-	"  --json               summary as JSON on stdout\n"
-	"\n"
+;
+
+enum { O_CTL = SIGN_O_OWN, O_DIR, O_CERT, O_CERTS, O_KEEP };
+
+static const struct tool_opt encrypt_opts[] = {
+	{O_CERT, "device-cert", "CERT", "the phone's certificate (PEM or DER), for one file"},
+	{O_CERTS, "device-certs", "DIR",
+	 "phones' certificates named by MAC: SEP<MAC>.pem, .crt or .der (or <MAC>.pem/.crt/.der), "
+	 "MAC as in the file name"},
+	{O_DIR, "dir", "TFTPDIR",
+	 "encrypt every SEP<MAC>.cnf.xml in TFTPDIR (needs --device-certs); phones without a "
+	 "certificate are skipped (they stay in the clear; counted, not failed)"},
+	{O_KEEP, "keep-clear", NULL, "do not delete the clear configuration"},
+	TOOL_OPT_END,
+};
+static const struct tool_opt encrypt_out_opts[] = {
+	{'o', "out", "DIR", "write the outputs into DIR"},
+	{O_CTL, "ctl", "FILE",
+	 "the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the first file's directory): "
+	 "the signer must have a TFTP role in it"},
+	SIGN_OPT_WAIT_DIR,
+	{'q', "quiet", NULL, "no per-file messages"},
+	SIGN_OPT_JSON("summary as JSON on stdout"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {encrypt_opts, sign_opts_signer, encrypt_out_opts,
+					      NULL};
+
+static const char footer[] =
 	"Exit: 0 all done (also with phones skipped for want of a certificate), 13 some files failed, 11 token failure (stops the run), 7 EC device\n"
 	"certificate, 4 not a <device> configuration.\n";
-
-enum {
-	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_CERT, O_CERTS,
-	O_KEEP, O_AUDIT, O_JSON, O_WAIT,
-};
-
-static const struct option longopts[] = {
-	{"key", required_argument, NULL, O_KEY},
-	{"module", required_argument, NULL, O_MODULE},
-	{"pin", required_argument, NULL, O_PIN},
-	{"final-try", no_argument, NULL, O_FINAL},
-	{"digest", required_argument, NULL, O_DIGEST},
-	{"out", required_argument, NULL, 'o'},
-	{"ctl", required_argument, NULL, O_CTL},
-	{"dir", required_argument, NULL, O_DIR},
-	{"device-cert", required_argument, NULL, O_CERT},
-	{"device-certs", required_argument, NULL, O_CERTS},
-	{"keep-clear", no_argument, NULL, O_KEEP},
-	{"audit-log", required_argument, NULL, O_AUDIT},
-	{"quiet", no_argument, NULL, 'q'},
-	{"json", no_argument, NULL, O_JSON},
-	{"wait", required_argument, NULL, O_WAIT},
-	{NULL, 0, NULL, 0},
-};
 
 struct enc {
 	struct session s;
@@ -394,50 +376,37 @@ static int run_dir(struct enc *e, const char *dir)
 
 int cmd_encrypt(int argc, char **argv)
 {
-	struct tool_getopt g = {argc, argv, longopts, "o:q", usage, false};
-	const char *key = NULL, *module = NULL, *pin = NULL, *ctl = NULL, *dir = NULL;
-	const char *audit = NULL;
-	bool final_try = false, json = false;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
+			      .footer = footer};
+	const char *ctl = NULL, *dir = NULL;
+	struct sign_args sa;
 	struct ctl_err err;
 	struct enc e;
 	char *ctl_path = NULL, *first_dir = NULL;
-	unsigned long wait_s = PUBLISH_WAIT_DEFAULT;
 	struct publish_lock *lock = NULL;
 	bool deferred = false;
-	int c, rc;
+	int c, rc, took;
 
 	memset(&e, 0, sizeof(e));
 	memset(&err, 0, sizeof(err));
-	e.hash = CTL_HASH_SHA512;
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	sign_args_init(&sa);
+	while ((c = tool_opt_next(&g)) != -1) {
+		if ((took = sign_opt(c, "encrypt", &sa)) > 0)
+			continue;
+		if (took < 0)
+			return CTL_E_USAGE;
 		switch (c) {
-		case O_KEY: key = optarg; break;
-		case O_MODULE: module = optarg; break;
-		case O_PIN: pin = optarg; break;
-		case O_FINAL: final_try = true; break;
-		case O_DIGEST:
-			if (!(e.hash = ctl_hash_from_name(optarg)))
-				return tool_fail(CTL_E_USAGE, "encrypt: --digest must be sha512, sha256 or sha1 (got '%s')", optarg);
-			if (e.hash == CTL_HASH_SHA256)
-				fprintf(stderr, "ctlsign: warning: --digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n");
-			break;
 		case 'o': e.outdir = optarg; break;
 		case O_CTL: ctl = optarg; break;
 		case O_DIR: dir = optarg; break;
 		case O_CERT: e.cert_path = optarg; break;
 		case O_CERTS: e.certs_dir = optarg; break;
 		case O_KEEP: e.keep = true; break;
-		case O_AUDIT: audit = optarg; break;
-		case O_WAIT:
-			if (!tool_parse_uint(optarg, 0, 86400, &wait_s, "--wait", &err))
-				return tool_report(&err);
-			break;
 		case 'q': e.quiet = true; break;
-		case O_JSON: json = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}
+	e.hash = sa.hash ? sa.hash : CTL_HASH_SHA512;
 	if (g.help_shown)
 		return CTL_OK;
 	if ((dir && optind < argc) || (!dir && optind >= argc))
@@ -485,15 +454,15 @@ int cmd_encrypt(int argc, char **argv)
 	if (dir) { /* one run at a time where the outputs go */
 		char *ldir[] = {(char *)(e.outdir ? e.outdir : dir)};
 
-		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
-		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
+		if ((rc = publish_lock(ldir, 1, (unsigned)sa.wait_s, NULL, &lock, &err)) != CTL_OK ||
+		    (rc = audit_report_interrupted(audit_path(sa.audit_log), ldir, 1,
 						   "encrypts again every configuration still in the clear",
 						   stderr, NULL, &err)) != CTL_OK) {
 			tool_report(&err);
 			goto done;
 		}
 	}
-	if ((rc = session_open(&e.s, module, key, pin, final_try, audit, &err)) != CTL_OK) {
+	if ((rc = session_open(&e.s, sa.module, sa.key, sa.pin, sa.final_try, sa.audit_log, &err)) != CTL_OK) {
 		tool_report(&err);
 		goto done;
 	}
@@ -513,7 +482,7 @@ int cmd_encrypt(int argc, char **argv)
 	rc = dir ? run_dir(&e, dir) : run_files(&e, argv + optind, argc - optind);
 	session_close(&e.s);
 	if (rc == CTL_OK) {
-		if (json) {
+		if (sa.json) {
 			struct json_object *o = json_object_new_object();
 			if (o) {
 				json_object_object_add(o, "encrypted", json_object_new_int64((int64_t)e.encrypted));
@@ -539,7 +508,7 @@ int cmd_encrypt(int argc, char **argv)
 			fprintf(stderr, "ctlsign: note: %lu configuration%s stay%s in the clear: no certificate for %s phone in %s (SEP<MAC>.pem, .crt or .der%s)\n",
 				e.skipped, e.skipped == 1 ? "" : "s", e.skipped == 1 ? "s" : "",
 				e.skipped == 1 ? "its" : "their", e.certs_dir,
-				json ? "; listed in skipped_files" : "; --json lists them");
+				sa.json ? "; listed in skipped_files" : "; --json lists them");
 		if (e.stopped) {
 			fprintf(stderr, "ctlsign: stopped: %s; %lu files were encrypted before that\n",
 				e.stop.msg, e.encrypted);

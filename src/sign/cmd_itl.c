@@ -37,21 +37,19 @@ static const char usage_create[] =
 	"tvs, app-server) with its certificate, in mixed and in non-secure mode alike.\n"
 	"Alternate TFTP servers and firewalls belong to the CTL only. Shows the plan and asks\n"
 	"before signing.\n"
-	"\n"
-	"  --cluster FILE     the cluster description (INI)\n"
-	"  --token URI        the token holding the TFTP server's key (RFC 7512 PKCS#11 URI)\n"
-	"  --pin SRC          its PIN, right after --token: env:VAR, file:PATH or fd:N\n"
-	"                     (without: the URI's pin-source, else a prompt)\n"
-	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
-	"  --digest ALG       sha512, sha256 or sha1 (default: the cluster file's digest)\n"
-	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
-	"                     valid, or that names neither the host as CN nor in its SAN\n"
-	"  --yes              do not ask for confirmation (needed without a terminal)\n"
-	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else " AUDIT_DEFAULT_NAME " in the\n"
-	"                     state directory)\n"
-	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
-	"                     (.ctlsign.lock in each output directory), then exit 12\n"
-	"  --final-try        allow a login on the token's last PIN try\n";
+;
+
+static const struct tool_opt create_opts[] = {
+	{SIGN_O_TOKEN, "token", "URI",
+	 "the token holding the TFTP server's key (RFC 7512 PKCS#11 URI)"},
+	{SIGN_O_PIN, "pin", "SRC",
+	 "its PIN, right after --token: env:VAR, file:PATH or fd:N (without: the URI's "
+	 "pin-source, else a prompt)"},
+	{SIGN_O_DIGEST, "digest", "ALG", "sha512, sha256 or sha1 (default: the cluster file's digest)"},
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {sign_opts_cluster, create_opts, sign_opts_ceremony,
+					      NULL};
 
 struct itl_opts {
 	const char *cluster, *token, *pin, *module, *audit_log;
@@ -62,64 +60,41 @@ struct itl_opts {
 
 static int parse_opts(int argc, char **argv, struct itl_opts *o, bool *help)
 {
-	static const struct option opts[] = {
-		{"cluster", required_argument, NULL, 'c'},
-		{"token", required_argument, NULL, 't'},
-		{"pin", required_argument, NULL, 'p'},
-		{"module", required_argument, NULL, 'M'},
-		{"digest", required_argument, NULL, 'd'},
-		{"audit-log", required_argument, NULL, 'L'},
-		{"wait", required_argument, NULL, 'W'},
-		{"yes", no_argument, NULL, 'y'},
-		{"final-try", no_argument, NULL, 'F'},
-		{"strict", no_argument, NULL, 'S'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {argc, argv, opts, NULL, usage_create, false};
-	struct ctl_err err = {0};
-	unsigned long secs;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage_create, .opts = opts};
+	struct sign_args sa;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->wait_s = PUBLISH_WAIT_DEFAULT;
-	optind = 1;
-	while ((ch = tool_getopt(&g)) != -1) {
+	sign_args_init(&sa);
+	while ((ch = tool_opt_next(&g)) != -1) {
 		switch (ch) {
-		case 'c': o->cluster = optarg; break;
-		case 'M': o->module = optarg; break;
-		case 'L': o->audit_log = optarg; break;
-		case 'y': o->yes = true; break;
-		case 'F': o->final_try = true; break;
-		case 'S': o->strict = true; break;
-		case 't':
-			if (o->token)
+		case SIGN_O_TOKEN:
+			if (sa.token)
 				return tool_fail(CTL_E_USAGE, "itl create: give one --token (the one holding the TFTP key)");
-			o->token = optarg;
+			sa.token = optarg;
 			break;
-		case 'p':
-			if (!o->token)
+		case SIGN_O_PIN:
+			if (!sa.token)
 				return tool_fail(CTL_E_USAGE, "itl create: --pin before --token: a --pin belongs to the --token right before it (--token URI --pin SRC)");
-			if (o->pin)
+			if (sa.pin)
 				return tool_fail(CTL_E_USAGE, "itl create: two --pin for the --token");
-			o->pin = optarg;
-			break;
-		case 'd':
-			o->hash_alg = ctl_hash_from_name(optarg);
-			if (!o->hash_alg)
-				return tool_fail(CTL_E_USAGE, "itl create: --digest must be sha512, sha256 or sha1 (got '%s')",
-						 optarg);
-			if (o->hash_alg == CTL_HASH_SHA256)
-				fprintf(stderr, "ctlsign: warning: --digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n");
-			break;
-		case 'W':
-			if (!tool_parse_uint(optarg, 0, 86400, &secs, "--wait", &err))
-				return tool_report(&err);
-			o->wait_s = (unsigned)secs;
+			sa.pin = optarg;
 			break;
 		default:
-			return CTL_E_USAGE;
+			if (sign_opt(ch, "itl create", &sa) <= 0)
+				return CTL_E_USAGE;
 		}
 	}
+	o->cluster = sa.cluster;
+	o->token = sa.token;
+	o->pin = sa.pin;
+	o->module = sa.module;
+	o->audit_log = sa.audit_log;
+	o->hash_alg = sa.hash;
+	o->yes = sa.yes;
+	o->final_try = sa.final_try;
+	o->strict = sa.strict;
+	o->wait_s = (unsigned)sa.wait_s;
 	*help = g.help_shown;
 	if (*help)
 		return CTL_OK;
@@ -441,7 +416,7 @@ int cmd_itl(int argc, char **argv)
 		return tool_fail(CTL_E_USAGE, "itl: unknown command '%s'; see 'ctlsign itl --help'",
 				 argv[1]);
 	/* The subcommand's arguments, named "itl create" so that a bad option's hint reads
-	 * "see 'ctlsign itl create --help'" (tool_getopt names argv[0]). */
+	 * "see 'ctlsign itl create --help'" (tool_opt_next names argv[0]). */
 	{
 		char name[] = "itl create";
 		char **av = calloc((size_t)argc, sizeof(*av));

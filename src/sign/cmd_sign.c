@@ -22,67 +22,44 @@ static const char usage[] =
 	"A config whose phone is encrypted (NAME.enc.sgn beside it) is skipped with a warning:\n"
 	"its clear full config is never published as NAME.sgn over the minimal one (name the\n"
 	"file to sign it anyway).\n"
-	"\n"
-	"  --key URI          PKCS#11 URI of the token/key (default: the only token)\n"
-	"  --module PATH      PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit)\n"
-	"  --pin SOURCE       env:VAR, file:PATH or fd:N (default: URI pin-source, else prompt)\n"
-	"  --final-try        allow the login when the token is at its final PIN try\n"
-	"  --digest ALG       sha512 (default), sha256 or sha1\n"
-	"  -o, --out DIR      write the .sgn files into DIR\n"
-	"  --ctl FILE         the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the\n"
-	"                     first file's directory); the signer must be in it with a TFTP or\n"
-	"                     CCM+TFTP role, and nothing is signed if the CTL is non-secure\n"
-	"  --dir TFTPDIR      sign the eligible files of a TFTP directory (not recursive;\n"
-	"                     symbolic links are never followed)\n"
-	"  --include PAT      fnmatch pattern of eligible names; repeatable; replaces the\n"
-	"                     default set: *.cnf.xml RingList*.xml DistinctiveRingList*.xml\n"
-	"                     *dictionary*.xml *-tones.xml g3-tones.xml *dialplan*.xml\n"
-	"  --exclude PAT      names never signed; repeatable (always excluded: *.sgn *.tlv .*)\n"
-	"  --all              re-sign unchanged files too\n"
-	"  --prune            with --dir: remove stale .sgn files (audited). Stale: X.sgn where\n"
-	"                     X is eligible (--include/--exclude) but gone, signed by this\n"
-	"                     run's key, and no X.enc.sgn beside it (an encrypted phone's\n"
-	"                     minimal config is not stale; firmware and other vendor-signed\n"
-	"                     files never are). Without --prune they are only reported\n"
-	"  -j, --jobs N       signing threads (default: number of cores; 1 for tokens that\n"
-	"                     serialise anyway)\n"
-	"  --audit-log PATH   audit log (default: $CTLSIGN_AUDIT_LOG, else audit.log in the state\n"
-	"                     directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
-	"  --wait SEC         with --dir: wait up to SEC seconds (default 10) for another run\n"
-	"                     working in the directory (.ctlsign.lock), then exit 12\n"
-	"  -q, --quiet        no progress bar, no per-file messages (errors still set the exit code)\n"
-	"  --json             summary as JSON on stdout\n"
-	"\n"
+;
+
+enum { O_CTL = SIGN_O_OWN, O_DIR, O_INCLUDE, O_EXCLUDE, O_ALL, O_PRUNE };
+
+static const struct tool_opt sign_opts[] = {
+	{'o', "out", "DIR", "write the .sgn files into DIR"},
+	{O_CTL, "ctl", "FILE",
+	 "the cluster's CTL (default: CTLFile.tlv in TFTPDIR / DIR / the first file's directory); "
+	 "the signer must be in it with a TFTP or CCM+TFTP role, and nothing is signed if the CTL "
+	 "is non-secure"},
+	{O_DIR, "dir", "TFTPDIR",
+	 "sign the eligible files of a TFTP directory (not recursive; symbolic links are never "
+	 "followed)"},
+	{O_INCLUDE, "include", "PAT",
+	 "fnmatch pattern of eligible names; repeatable; replaces the default set: *.cnf.xml "
+	 "RingList*.xml DistinctiveRingList*.xml *dictionary*.xml *-tones.xml g3-tones.xml "
+	 "*dialplan*.xml"},
+	{O_EXCLUDE, "exclude", "PAT", "names never signed; repeatable (always excluded: *.sgn *.tlv .*)"},
+	{O_ALL, "all", NULL, "re-sign unchanged files too"},
+	{O_PRUNE, "prune", NULL,
+	 "with --dir: remove stale .sgn files (audited). Stale: X.sgn where X is eligible "
+	 "(--include/--exclude) but gone, signed by this run's key, and no X.enc.sgn beside it "
+	 "(an encrypted phone's minimal config is not stale; firmware and other vendor-signed "
+	 "files never are). Without --prune they are only reported"},
+	{'j', "jobs", "N",
+	 "signing threads (default: number of cores; 1 for tokens that serialise anyway)"},
+	SIGN_OPT_WAIT_DIR,
+	{'q', "quiet", NULL, "no progress bar, no per-file messages (errors still set the exit code)"},
+	SIGN_OPT_JSON("summary as JSON on stdout"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {sign_opts_signer, sign_opts, NULL};
+
+static const char footer[] =
 	"Exit: 0 all done, 13 some files failed (the others are signed), 11 the token failed\n"
 	"or was removed (what was signed before stays; run again to finish), 9 refused by the\n"
 	"CTL check or a token rule, 3 the audit log cannot be written (what was not audited\n"
 	"is not published), 12 another run held the directory's lock for --wait seconds.\n";
-
-enum {
-	O_KEY = 0x100, O_MODULE, O_PIN, O_FINAL, O_DIGEST, O_CTL, O_DIR, O_INCLUDE, O_EXCLUDE,
-	O_ALL, O_AUDIT, O_JSON, O_WAIT, O_PRUNE,
-};
-
-static const struct option longopts[] = {
-	{"key", required_argument, NULL, O_KEY},
-	{"module", required_argument, NULL, O_MODULE},
-	{"pin", required_argument, NULL, O_PIN},
-	{"final-try", no_argument, NULL, O_FINAL},
-	{"digest", required_argument, NULL, O_DIGEST},
-	{"out", required_argument, NULL, 'o'},
-	{"ctl", required_argument, NULL, O_CTL},
-	{"dir", required_argument, NULL, O_DIR},
-	{"include", required_argument, NULL, O_INCLUDE},
-	{"exclude", required_argument, NULL, O_EXCLUDE},
-	{"all", no_argument, NULL, O_ALL},
-	{"jobs", required_argument, NULL, 'j'},
-	{"audit-log", required_argument, NULL, O_AUDIT},
-	{"quiet", no_argument, NULL, 'q'},
-	{"json", no_argument, NULL, O_JSON},
-	{"wait", required_argument, NULL, O_WAIT},
-	{"prune", no_argument, NULL, O_PRUNE},
-	{NULL, 0, NULL, 0},
-};
 
 static int add_pat(const char ***v, size_t *n, const char *p)
 {
@@ -107,14 +84,15 @@ static char *dir_of(const char *path)
 
 int cmd_sign(int argc, char **argv)
 {
-	struct tool_getopt g = {argc, argv, longopts, "o:j:q", usage, false};
-	const char *key = NULL, *module = NULL, *pin = NULL, *outdir = NULL, *ctl = NULL;
-	const char *dir = NULL, *audit = NULL, **inc = NULL, **exc = NULL;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
+			      .footer = footer};
+	const char *outdir = NULL, *ctl = NULL, *dir = NULL, **inc = NULL, **exc = NULL;
 	size_t ninc = 0, nexc = 0;
-	bool final_try = false, all = false, quiet = false, json = false;
-	int hash = CTL_HASH_SHA512, c, rc;
+	bool all = false, quiet = false;
+	int c, rc, took;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long jobs = ncpu > 0 ? (unsigned long)ncpu : 1, wait_s = PUBLISH_WAIT_DEFAULT;
+	unsigned long jobs = ncpu > 0 ? (unsigned long)ncpu : 1;
+	struct sign_args sa;
 	struct publish_lock *lock = NULL;
 	struct ctl_err err;
 	struct session s;
@@ -128,19 +106,14 @@ int cmd_sign(int argc, char **argv)
 
 	memset(&err, 0, sizeof(err));
 	memset(&st, 0, sizeof(st));
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	sign_args_init(&sa);
+	while ((c = tool_opt_next(&g)) != -1) {
+		if ((took = sign_opt(c, "sign", &sa)) != 0) {
+			if (took > 0)
+				continue;
+			c = '?';
+		}
 		switch (c) {
-		case O_KEY: key = optarg; break;
-		case O_MODULE: module = optarg; break;
-		case O_PIN: pin = optarg; break;
-		case O_FINAL: final_try = true; break;
-		case O_DIGEST:
-			if (!(hash = ctl_hash_from_name(optarg)))
-				return tool_fail(CTL_E_USAGE, "sign: --digest must be sha512, sha256 or sha1 (got '%s')", optarg);
-			if (hash == CTL_HASH_SHA256)
-				fprintf(stderr, "ctlsign: warning: --digest sha256 (hash code 2) may be refused by phones and other tools (the vendor's files use sha1 or sha512); prefer sha512\n");
-			break;
 		case 'o': outdir = optarg; break;
 		case O_CTL: ctl = optarg; break;
 		case O_DIR: dir = optarg; break;
@@ -157,14 +130,8 @@ int cmd_sign(int argc, char **argv)
 			if (!tool_parse_uint(optarg, 1, 256, &jobs, "--jobs", &err))
 				return tool_report(&err);
 			break;
-		case O_AUDIT: audit = optarg; break;
-		case O_WAIT:
-			if (!tool_parse_uint(optarg, 0, 86400, &wait_s, "--wait", &err))
-				return tool_report(&err);
-			break;
 		case 'q': quiet = true; break;
 		case O_PRUNE: prune = true; break;
-		case O_JSON: json = true; break;
 		default:
 			free(inc);
 			free(exc);
@@ -202,13 +169,13 @@ int cmd_sign(int argc, char **argv)
 	if (dir) {
 		char *ldir[] = {(char *)(outdir ? outdir : dir)};
 
-		if ((rc = publish_lock(ldir, 1, (unsigned)wait_s, NULL, &lock, &err)) != CTL_OK ||
-		    (rc = audit_report_interrupted(audit_path(audit), ldir, 1,
+		if ((rc = publish_lock(ldir, 1, (unsigned)sa.wait_s, NULL, &lock, &err)) != CTL_OK ||
+		    (rc = audit_report_interrupted(audit_path(sa.audit_log), ldir, 1,
 						   "signs again every file whose .sgn is not in place",
 						   stderr, NULL, &err)) != CTL_OK)
 			goto fail;
 	}
-	if ((rc = session_open(&s, module, key, pin, final_try, audit, &err)) != CTL_OK)
+	if ((rc = session_open(&s, sa.module, sa.key, sa.pin, sa.final_try, sa.audit_log, &err)) != CTL_OK)
 		goto fail;
 	if (ctl_path) {
 		if ((rc = session_check_ctl(ctl_path, s.cert, &err)) != CTL_OK) {
@@ -221,7 +188,7 @@ int cmd_sign(int argc, char **argv)
 
 	memset(&bo, 0, sizeof(bo));
 	bo.signer = s.signer;
-	bo.hash_alg = hash;
+	bo.hash_alg = sa.hash ? sa.hash : CTL_HASH_SHA512;
 	bo.all = all;
 	bo.jobs = (unsigned)jobs;
 	bo.progress = !quiet && isatty(STDERR_FILENO);
@@ -269,7 +236,7 @@ int cmd_sign(int argc, char **argv)
 			s.audit_failed = true;
 			s.audit_err = ae;
 		}
-		if (json) {
+		if (sa.json) {
 			struct json_object *o = bulk_stats_json(&st);
 			if (o && dir) {
 				struct json_object *a = json_object_new_array();

@@ -16,27 +16,28 @@
 
 #include "bytes.h"
 
-/* Options every token subcommand takes. */
-enum { O_MODULE = 0x100, O_TOKEN, O_PIN, O_FINAL_TRY, O_JSON, O_LOGIN, O_NEW_PIN, O_FACTORY,
-       O_MINLEN, O_SUBJECT, O_BITS, O_YEARS, O_LABEL, O_FORCE, O_IN, O_OUT, O_HASH, O_REMOVED,
-       O_TIMEOUT, O_CERT_OUT, O_KEY, O_CERT, O_CTL };
+/* The token subcommands' own options (their shared ones are SIGN_O_*, sign.h). */
+enum { O_LOGIN = SIGN_O_OWN, O_NEW_PIN, O_FACTORY, O_MINLEN, O_SUBJECT, O_BITS, O_YEARS,
+       O_LABEL, O_FORCE, O_IN, O_OUT, O_HASH, O_REMOVED, O_TIMEOUT, O_CERT_OUT, O_KEY, O_CERT,
+       O_CTL };
 
-#define COMMON_HELP                                                                         \
-	"  --module PATH    PKCS#11 module (default: $CTLSIGN_PKCS11_MODULE, else p11-kit's\n"   \
-	"                   proxy)\n"                                                         \
-	"  --token URI      RFC 7512 URI: pkcs11:token=SAST1;object=sast?pin-source=file:P\n"     \
-	"                   (default: the only token present)\n"                              \
-	"  --pin SRC        PIN from env:VAR, file:PATH or fd:N (default: URI pin-source,\n"   \
-	"                   else a no-echo prompt). Never the PIN itself.\n"                  \
-	"  --final-try      allow a login when the token has one PIN try left\n"
-
-#define COMMON_OPTS                                                                         \
-	{"module", required_argument, NULL, O_MODULE}, {"token", required_argument, NULL, O_TOKEN}, \
-	{"pin", required_argument, NULL, O_PIN}, {"final-try", no_argument, NULL, O_FINAL_TRY}
-#define FACTORY_OPT {"factory-pin", required_argument, NULL, O_FACTORY}
-/* provision and import: which objects on the token they make, and replacing them */
-#define LABEL_FORCE_OPTS                                                                    \
-	{"label", required_argument, NULL, O_LABEL}, {"force", no_argument, NULL, O_FORCE}
+/* Options every token subcommand but wait takes: which token, its login. */
+static const struct tool_opt session_opts[] = {
+	SIGN_OPT_MODULE,
+	{SIGN_O_TOKEN, "token", "URI",
+	 "RFC 7512 URI: pkcs11:token=SAST1;object=sast?pin-source=file:P\n"
+	 "(default: the only token present)"},
+	{SIGN_O_PIN, "pin", "SRC",
+	 "PIN from env:VAR, file:PATH or fd:N (default: URI pin-source, else a no-echo prompt). "
+	 "Never the PIN itself."},
+	SIGN_OPT_FINAL_TRY,
+	TOOL_OPT_END,
+};
+static const struct tool_opt factory_opts[] = {
+	{O_FACTORY, "factory-pin", "P", "the factory default PIN to refuse (default Cisco123; not secret)"},
+	TOOL_OPT_END,
+};
+#define FORCE_OPT {O_FORCE, "force", NULL, "replace existing objects with that label"}
 
 struct common {
 	const char *module;
@@ -57,7 +58,7 @@ static bool label_force_opt(int c, const char **label, bool *force)
 
 /* After the options of "token CMD": true when the command ends here with *rc, because
  * --help was shown (CTL_OK) or an argument is left over (usage). */
-static bool args_end(const struct tool_getopt *g, int argc, char **argv, const char *cmd,
+static bool args_end(const struct tool_args *g, int argc, char **argv, const char *cmd,
 		     int *rc)
 {
 	if (g->help_shown)
@@ -89,10 +90,10 @@ static char *cert_desc(X509 *cert)
 static bool common_opt(int c, struct common *co)
 {
 	switch (c) {
-	case O_MODULE: co->module = optarg; return true;
-	case O_TOKEN: co->o.uri = optarg; return true;
-	case O_PIN: co->o.pin = optarg; return true;
-	case O_FINAL_TRY: co->o.final_try = true; return true;
+	case SIGN_O_MODULE: co->module = optarg; return true;
+	case SIGN_O_TOKEN: co->o.uri = optarg; return true;
+	case SIGN_O_PIN: co->o.pin = optarg; return true;
+	case SIGN_O_FINAL_TRY: co->o.final_try = true; return true;
 	default: return false;
 	}
 }
@@ -151,10 +152,14 @@ static const char list_usage[] =
 	"and each key/certificate pair (label, id, key type and size, certificate subject,\n"
 	"serial, SHA-1 fingerprint, validity). Works without a PIN; --login also shows\n"
 	"private objects (asks each token's PIN, or --pin for all). With --ctl, each\n"
-	"certificate is marked with the record it has in that CTL (e.g. SAST), or as not in it.\n\n"
-	COMMON_HELP
-	"  --ctl FILE       the current CTL (e.g. tftp/CTLFile.tlv): is each certificate in it?\n"
-	"  --json           machine-readable output\n";
+	"certificate is marked with the record it has in that CTL (e.g. SAST), or as not in it.\n";
+static const struct tool_opt list_own[] = {
+	{O_CTL, "ctl", "FILE", "the current CTL (e.g. tftp/CTLFile.tlv): is each certificate in it?"},
+	{O_LOGIN, "login", NULL, "also show private objects (asks each token's PIN, or --pin for all)"},
+	SIGN_OPT_JSON("machine-readable output"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const list_opts[] = {session_opts, list_own, NULL};
 
 static struct json_object *cert_json(X509 *x, bool *expired)
 {
@@ -286,10 +291,7 @@ static void token_text(const struct token_info *ti, struct token_object *objs, s
 
 static int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {COMMON_OPTS, {"json", no_argument, NULL, O_JSON},
-					     {"login", no_argument, NULL, O_LOGIN},
-					     {"ctl", required_argument, NULL, O_CTL}, {0, 0, 0, 0}};
-	struct tool_getopt g = {argc, argv, opts, NULL, list_usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = list_usage, .opts = list_opts};
 	const char *ctl_path = NULL, *env_module = getenv(TOKEN_MODULE_ENV);
 	struct ctl_file *ctl = NULL;
 	struct common co = {0};
@@ -301,10 +303,10 @@ static int cmd_list(int argc, char **argv)
 	struct json_object *arr;
 	int c, rc = CTL_OK;
 
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		if (common_opt(c, &co))
 			continue;
-		if (c == O_JSON)
+		if (c == SIGN_O_JSON)
 			json = true;
 		else if (c == O_LOGIN)
 			login = true;
@@ -388,19 +390,17 @@ static const char passwd_usage[] =
 	"be at least --min-length (default 8) and within the token's own limits, and not be\n"
 	"trivial: one character repeated (aaaaaaaa), an ascending or descending run\n"
 	"(12345678, 87654321), or the token's label. At the prompt a refused PIN or a\n"
-	"confirmation that differs asks again, three times in all (then exit 12).\n\n" COMMON_HELP
-	"  --new-pin SRC    new PIN from env:VAR, file:PATH or fd:N (automation)\n"
-	"  --factory-pin P  the factory default PIN to refuse (default Cisco123; not secret)\n"
-	"  --min-length N   minimum new PIN length (default 8)\n";
+	"confirmation that differs asks again, three times in all (then exit 12).\n";
+static const struct tool_opt passwd_own[] = {
+	{O_NEW_PIN, "new-pin", "SRC", "new PIN from env:VAR, file:PATH or fd:N (automation)"},
+	{O_MINLEN, "min-length", "N", "minimum new PIN length (default 8)"},
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const passwd_opts[] = {session_opts, passwd_own, factory_opts, NULL};
 
 static int cmd_passwd(int argc, char **argv)
 {
-	static const struct option opts[] = {COMMON_OPTS,
-					     {"new-pin", required_argument, NULL, O_NEW_PIN},
-					     FACTORY_OPT,
-					     {"min-length", required_argument, NULL, O_MINLEN},
-					     {0, 0, 0, 0}};
-	struct tool_getopt g = {argc, argv, opts, NULL, passwd_usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = passwd_usage, .opts = passwd_opts};
 	struct common co = {0};
 	const char *new_pin = NULL;
 	unsigned long min_len = TOKEN_DEFAULT_MIN_PIN_LEN;
@@ -408,7 +408,7 @@ static int cmd_passwd(int argc, char **argv)
 	struct ctl_err err = {0};
 	int c, rc;
 
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		if (common_opt(c, &co))
 			continue;
 		if (c == O_NEW_PIN)
@@ -444,15 +444,20 @@ static const char provision_usage[] =
 	"Labs and CI: generates an RSA key pair ON the token (private key sensitive, not\n"
 	"extractable) and stores a self-signed certificate next to it (same CKA_ID and label,\n"
 	"keyUsage digitalSignature, SHA-256, signed by the token key). Refuses to replace\n"
-	"existing objects with the label unless --force.\n\n" COMMON_HELP
-	"  --subject DN     certificate subject in certificate order, e.g.\n"
-	"                   'CN=SAST-1,O=Example Corp,OU=Voice'\n"
-	"  --bits N         RSA key size 1024..4096 (default 2048)\n"
-	"  --years N        validity in years (default 10)\n"
-	"  --label L        object label (default: the URI's object=, else 'sast')\n"
-	"  --force          replace existing objects with that label\n"
-	"  --cert-out FILE  also write the new certificate there (PEM), e.g. for the cluster\n"
-	"                   description of a lab TFTP server whose key lives on this token\n";
+	"existing objects with the label unless --force.\n";
+static const struct tool_opt provision_own[] = {
+	{O_SUBJECT, "subject", "DN",
+	 "certificate subject in certificate order, e.g.\n'CN=SAST-1,O=Example Corp,OU=Voice'"},
+	{O_BITS, "bits", "N", "RSA key size 1024..4096 (default 2048)"},
+	{O_YEARS, "years", "N", "validity in years (default 10)"},
+	{O_LABEL, "label", "L", "object label (default: the URI's object=, else 'sast')"},
+	FORCE_OPT,
+	{O_CERT_OUT, "cert-out", "FILE",
+	 "also write the new certificate there (PEM), e.g. for the cluster description of a lab "
+	 "TFTP server whose key lives on this token"},
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const provision_opts[] = {session_opts, provision_own, NULL};
 
 /* Writes cert as PEM to path, atomically. */
 static int write_cert_pem(X509 *cert, const char *path, struct ctl_err *err)
@@ -473,14 +478,8 @@ static int write_cert_pem(X509 *cert, const char *path, struct ctl_err *err)
 
 static int cmd_provision(int argc, char **argv)
 {
-	static const struct option opts[] = {COMMON_OPTS,
-					     {"subject", required_argument, NULL, O_SUBJECT},
-					     {"bits", required_argument, NULL, O_BITS},
-					     {"years", required_argument, NULL, O_YEARS},
-					     LABEL_FORCE_OPTS,
-					     {"cert-out", required_argument, NULL, O_CERT_OUT},
-					     {0, 0, 0, 0}};
-	struct tool_getopt g = {argc, argv, opts, NULL, provision_usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = provision_usage,
+			      .opts = provision_opts};
 	const char *cert_out = NULL;
 	struct common co = {0};
 	struct token_provision_opts p = {0};
@@ -490,7 +489,7 @@ static int cmd_provision(int argc, char **argv)
 	X509 *cert = NULL;
 	int c, rc;
 
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		if (common_opt(c, &co) || label_force_opt(c, &p.label, &p.force))
 			continue;
 		switch (c) {
@@ -543,23 +542,19 @@ static const char import_usage[] =
 	"back), the certificate beside it with the same CKA_ID and label. A key and\n"
 	"certificate that do not belong together are refused (exit 9) before the token is\n"
 	"touched. RSA keys only, unencrypted PEM or DER. The token must not be on its\n"
-	"factory PIN. Afterwards destroy every file copy of the key (e.g. shred -u KEY).\n\n"
-	COMMON_HELP
-	"  --key FILE       the private key (PEM or DER, unencrypted)\n"
-	"  --cert FILE      its certificate (PEM or DER)\n"
-	"  --label L        object label (default: the URI's object=, else the certificate's CN)\n"
-	"  --force          replace existing objects with that label\n"
-	"  --factory-pin P  the factory default PIN to refuse (default Cisco123)\n";
+	"factory PIN. Afterwards destroy every file copy of the key (e.g. shred -u KEY).\n";
+static const struct tool_opt import_own[] = {
+	{O_KEY, "key", "FILE", "the private key (PEM or DER, unencrypted)"},
+	{O_CERT, "cert", "FILE", "its certificate (PEM or DER)"},
+	{O_LABEL, "label", "L", "object label (default: the URI's object=, else the certificate's CN)"},
+	FORCE_OPT,
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const import_opts[] = {session_opts, import_own, factory_opts, NULL};
 
 static int cmd_import(int argc, char **argv)
 {
-	static const struct option opts[] = {COMMON_OPTS,
-					     {"key", required_argument, NULL, O_KEY},
-					     {"cert", required_argument, NULL, O_CERT},
-					     LABEL_FORCE_OPTS,
-					     FACTORY_OPT,
-					     {0, 0, 0, 0}};
-	struct tool_getopt g = {argc, argv, opts, NULL, import_usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = import_usage, .opts = import_opts};
 	struct common co = {0};
 	struct token_import_opts p = {0};
 	struct token_import_result res;
@@ -567,7 +562,7 @@ static int cmd_import(int argc, char **argv)
 	struct ctl_err err = {0};
 	int c, rc;
 
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		if (common_opt(c, &co) || label_force_opt(c, &p.label, &p.force))
 			continue;
 		switch (c) {
@@ -614,17 +609,18 @@ static const char sign_usage[] =
 	"usage: ctlsign token sign --in FILE --out SIG [--hash sha1|sha256|sha512] [options]\n"
 	"Signs FILE with the token key (RSA PKCS#1 v1.5, default SHA-256) and writes the raw\n"
 	"signature, as `openssl dgst -verify` checks it. Applies every token rule (default\n"
-	"password, retry counter). The certificate is printed to stdout in PEM.\n\n" COMMON_HELP
-	"  --factory-pin P  the factory default PIN to refuse (default Cisco123)\n";
+	"password, retry counter). The certificate is printed to stdout in PEM.\n";
+static const struct tool_opt sign_own[] = {
+	{O_IN, "in", "FILE", "the file to sign"},
+	{O_OUT, "out", "SIG", "where to write the raw signature"},
+	{O_HASH, "hash", "ALG", "sha1, sha256 (default) or sha512"},
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const sign_opts[] = {session_opts, sign_own, factory_opts, NULL};
 
 static int cmd_token_sign(int argc, char **argv)
 {
-	static const struct option opts[] = {COMMON_OPTS, {"in", required_argument, NULL, O_IN},
-					     {"out", required_argument, NULL, O_OUT},
-					     {"hash", required_argument, NULL, O_HASH},
-					     FACTORY_OPT,
-					     {0, 0, 0, 0}};
-	struct tool_getopt g = {argc, argv, opts, NULL, sign_usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = sign_usage, .opts = sign_opts};
 	struct common co = {0};
 	const char *in = NULL, *out = NULL, *hash = "sha256";
 	struct token_module *m = NULL;
@@ -640,7 +636,7 @@ static int cmd_token_sign(int argc, char **argv)
 	int c, rc, alg;
 
 	cbb_init(&sig);
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		if (common_opt(c, &co))
 			continue;
 		if (c == O_IN)
@@ -708,14 +704,17 @@ static const char wait_usage[] =
 	"Waits until exactly one token is present and prints its label and serial (two or\n"
 	"more: asks to remove one, exit 9), or with --removed until the token present now\n"
 	"is removed. Timeout (default 60 s): exit 12.\n";
+static const struct tool_opt wait_own[] = {
+	{O_REMOVED, "removed", NULL, "wait until the token present now is removed"},
+	{O_TIMEOUT, "timeout", "SECONDS", "give up after SECONDS (default 60): exit 12"},
+	SIGN_OPT_MODULE,
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const wait_opts[] = {wait_own, NULL};
 
 static int cmd_wait(int argc, char **argv)
 {
-	static const struct option opts[] = {{"module", required_argument, NULL, O_MODULE},
-					     {"removed", no_argument, NULL, O_REMOVED},
-					     {"timeout", required_argument, NULL, O_TIMEOUT},
-					     {0, 0, 0, 0}};
-	struct tool_getopt g = {argc, argv, opts, NULL, wait_usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = wait_usage, .opts = wait_opts};
 	struct common co = {0};
 	bool removed = false;
 	unsigned long secs = 60;
@@ -724,8 +723,8 @@ static int cmd_wait(int argc, char **argv)
 	struct ctl_err err = {0};
 	int c, rc;
 
-	while ((c = tool_getopt(&g)) != -1) {
-		if (c == O_MODULE)
+	while ((c = tool_opt_next(&g)) != -1) {
+		if (c == SIGN_O_MODULE)
 			co.module = optarg;
 		else if (c == O_REMOVED)
 			removed = true;
@@ -769,7 +768,6 @@ int cmd_token(int argc, char **argv)
 	int rc;
 
 	/* "ctlsign token SUB ...": dispatch again, messages still say "ctlsign". */
-	optind = 0;
 	rc = tool_dispatch("ctlsign token", token_cmds, argc, argv);
 	tool_prog = saved;
 	return rc;

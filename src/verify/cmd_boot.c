@@ -19,18 +19,23 @@ static const char usage[] =
 	"'ctlverify config' to each. Prints one decision line per file (or --json). A CTL or ITL\n"
 	"the server lacks leaves the held one in place. With --expect-sast and no CTL held, no ITL\n"
 	"and no config is trusted (nothing is written to -o). A server that does not answer stops\n"
-	"the boot with exit code 10 and the store unchanged. Exit code: the first failure's.\n"
-	"\n"
-	"  --server HOST[:PORT] the TFTP server\n"
-	"  --mac MAC            the phone's MAC (001122334455, 00:11:22:33:44:55 or 00-11-...)\n"
-	"  --store DIR          the trust store (the phone's flash)\n"
-	"  --device-key KEY     the phone's private key, to decrypt an .enc.sgn config\n"
-	"  --expect-sast FP     pin the first CTL's signer (see 'ctlverify install')\n"
-	"  -o, --output FILE    write the accepted configuration (plaintext) to FILE\n"
-	"  --timeout SECONDS    per-download time limit (default 5)\n"
-	"  --max-size BYTES     refuse any download larger than this (default 1048576)\n"
-	"  --wait SECONDS       how long to wait for the store's lock (0-3600, default 10)\n"
-	"  --json               machine-readable decisions\n";
+	"the boot with exit code 10 and the store unchanged. Exit code: the first failure's.\n";
+
+enum { O_SERVER = V_O_OWN, O_MAC, O_MAX_SIZE };
+static const struct tool_opt boot_opts[] = {
+	{O_SERVER, "server", "HOST[:PORT]", "the TFTP server"},
+	{O_MAC, "mac", "MAC", "the phone's MAC (001122334455, 00:11:22:33:44:55 or 00-11-...)"},
+	V_OPT_STORE("the trust store (the phone's flash)"),
+	V_OPT_DEVICE_KEY("the phone's private key, to decrypt an .enc.sgn config"),
+	V_OPT_EXPECT_SAST("pin the first CTL's signer (see 'ctlverify install')"),
+	V_OPT_OUTPUT("FILE", "write the accepted configuration (plaintext) to FILE"),
+	V_OPT_TIMEOUT("per-download time limit (default 5)"),
+	{O_MAX_SIZE, "max-size", "BYTES", "refuse any download larger than this (default 1048576)"},
+	V_OPT_WAIT,
+	V_OPT_JSON("machine-readable decisions"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {boot_opts, NULL};
 
 static int mac_normalize(const char *in, char out[13])
 {
@@ -75,66 +80,38 @@ static int fetch(struct boot *b, const char *name, struct ctl_buf *buf, bool rep
 
 int cmd_boot(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"server", required_argument, NULL, 'S'},
-		{"mac", required_argument, NULL, 'm'},
-		{"store", required_argument, NULL, 's'},
-		{"device-key", required_argument, NULL, 'k'},
-		{"expect-sast", required_argument, NULL, 'e'},
-		{"output", required_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"max-size", required_argument, NULL, 'M'},
-		{"json", no_argument, NULL, 'j'},
-		{"wait", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
-				.usage = usage};
-	const char *dir = NULL, *mac_in = NULL, *key = NULL, *outpath = NULL, *pins[16];
-	size_t npins = 0;
-	long wait_s = -1;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+	const char *mac_in = NULL;
+	struct verify_args va;
 	unsigned long v;
-	bool json = false;
 	struct ctl_err err = {0};
 	struct boot b = {.timeout = 5, .max = DEV_DEFAULT_MAX_SIZE};
 	char mac[13], enc_name[64], sgn_name[64];
 	struct ctl_buf buf = {0};
 	uint8_t *payload = NULL;
 	size_t plen = 0;
-	int c, rc, got;
+	int c, rc, got, took;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1) {
+		if ((took = verify_opt(c, "boot", &va)) != 0) {
+			if (took < 0)
+				return CTL_E_USAGE;
+			continue;
+		}
 		switch (c) {
-		case 'S': b.server = optarg; break;
-		case 'm': mac_in = optarg; break;
-		case 's': dir = optarg; break;
-		case 'k': key = optarg; break;
-		case 'o': outpath = optarg; break;
-		case 'j': json = true; break;
-		case 'e':
-			if (npins >= 16)
-				return tool_fail(CTL_E_USAGE, "boot: at most 16 --expect-sast");
-			pins[npins++] = optarg;
-			break;
-		case 't':
-			if (!tool_parse_uint(optarg, 1, 300, &v, "--timeout", &err))
-				return tool_report(&err);
-			b.timeout = (long)v;
-			break;
-		case 'M':
+		case O_SERVER: b.server = optarg; break;
+		case O_MAC: mac_in = optarg; break;
+		case O_MAX_SIZE:
 			if (!tool_parse_uint(optarg, 1024, CTL_MAX_FILE_SIZE, &v, "--max-size", &err))
 				return tool_report(&err);
 			b.max = v;
 			break;
-		case 'w':
-			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
-				return tool_report(&err);
-			wait_s = (long)v;
-			break;
 		default: return CTL_E_USAGE;
 		}
 	}
+	if (va.timeout)
+		b.timeout = va.timeout;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc)
@@ -153,19 +130,11 @@ int cmd_boot(int argc, char **argv)
 		return tool_fail(CTL_E_USAGE, "boot: bad MAC '%s': expected 12 hex digits, e.g. 001122334455", mac_in);
 	snprintf(enc_name, sizeof(enc_name), "SEP%s.cnf.xml.enc.sgn", mac);
 	snprintf(sgn_name, sizeof(sgn_name), "SEP%s.cnf.xml.sgn", mac);
-	rc = dev_store_open_wait(dir, wait_s, &b.s);
+	rc = verify_store_open(&va, "boot", &b.s);
 	if (rc != CTL_OK)
 		return rc;
-	for (size_t i = 0; i < npins; i++) {
-		rc = ctlv_expect_sast(b.s, pins[i]);
-		if (rc != CTLV_OK) {
-			tool_fail(rc, "boot: %s", ctlv_last_error(b.s));
-			ctlv_store_free(b.s);
-			return rc;
-		}
-	}
 	tftp_global_init();
-	dev_out_init(&b.out, json, true);
+	dev_out_init(&b.out, va.json, true);
 	dev_out_add(&b.out, "mac", json_object_new_string(mac));
 	dev_out_add(&b.out, "server", json_object_new_string(b.server));
 
@@ -192,9 +161,9 @@ int cmd_boot(int argc, char **argv)
 		}
 	}
 	if (got == 1) {
-		rc = ctlv_verify_file(b.s, buf.data, buf.len, cfg, key, &payload, &plen);
-		if (rc == CTLV_OK && outpath &&
-		    dev_write_output(&b.out, cfg, outpath, payload, plen) != CTL_OK)
+		rc = ctlv_verify_file(b.s, buf.data, buf.len, cfg, va.device_key, &payload, &plen);
+		if (rc == CTLV_OK && va.output &&
+		    dev_write_output(&b.out, cfg, va.output, payload, plen) != CTL_OK)
 			goto finish;
 		dev_decide(&b.out, b.s, cfg, rc);
 	}

@@ -20,22 +20,22 @@ static const char usage[] =
 	"implementation's 'certhash' prints, SHA-1 unless --digest says otherwise. It is\n"
 	"not the <certHash> of an encrypted phone's minimal config (MD5, hex, written by\n"
 	"'ctlsign encrypt'). Hex fingerprints are in 'ctlverify show' and 'ctlsign token list'.\n"
-	"\n"
-	"options:\n"
-	"  -d, --digest ALG   sha1 (default), sha256 or sha512\n"
-	"  --json             print {\"file\", \"digest\", \"base64\", \"hex\"}\n"
-	"\n"
+	;
+
+static const struct tool_opt certhash_opts[] = {
+	{'d', "digest", "ALG", "sha1 (default), sha256 or sha512"},
+	V_OPT_JSON("print {\"file\", \"digest\", \"base64\", \"hex\"}"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {certhash_opts, NULL};
+
+static const char footer[] =
 	"exit codes: 0 printed, 2 usage, 3 I/O, 4 not a certificate\n";
 
 int cmd_certhash(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"digest", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "d:",
-				.usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
+				.footer = footer};
 	const char *alg = "sha1", *path;
 	const EVP_MD *md;
 	struct ctl_err err = {0};
@@ -46,11 +46,10 @@ int cmd_certhash(int argc, char **argv)
 	X509 *x;
 	int c, n;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
+	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
 		case 'd': alg = optarg; break;
-		case 'j': json = true; break;
+		case V_O_JSON: json = true; break;
 		default: return CTL_E_USAGE;
 		}
 	}
@@ -65,8 +64,8 @@ int cmd_certhash(int argc, char **argv)
 	else
 		return tool_fail(CTL_E_USAGE, "certhash: --digest '%s' is not known; give sha1, sha256 or sha512",
 				 alg);
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "certhash: give exactly one CERT; see 'ctlverify certhash --help'");
+	if (!tool_one_operand(&g, "CERT"))
+		return CTL_E_USAGE;
 	path = argv[optind];
 
 	if (!(x = ctl_cert_load(path, &err)))

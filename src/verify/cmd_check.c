@@ -14,13 +14,16 @@ static const char usage[] =
 	"ITL against its own record of the signer. .sgn and .enc.sgn files need --cert, and so\n"
 	"does signed firmware (.loads, .sbn, .sbin, .zz.sgn, .bin.sgn: header version 1.1),\n"
 	"which the vendor's firmware key signs and no CTL lists.\n"
-	"Prints one line, 'valid: ...' or 'invalid: <reason>'; exits 0 only when valid.\n"
-	"\n"
-	"options:\n"
-	"  --cert CERT   verify with this certificate (PEM or DER) instead of the file's own\n"
-	"                signer record\n"
-	"  --json        print the result as JSON\n"
-	"\n"
+	"Prints one line, 'valid: ...' or 'invalid: <reason>'; exits 0 only when valid.\n";
+
+static const struct tool_opt check_opts[] = {
+	V_OPT_CERT("CERT", "verify with this certificate (PEM or DER) instead of the file's own signer record"),
+	V_OPT_JSON("print the result as JSON"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {check_opts, NULL};
+
+static const char footer[] =
 	"exit codes: 0 valid, 2 usage, 3 I/O, 4 malformed, 5 bad signature, 6 signer not found,\n"
 	"  7 unsupported algorithm or version\n";
 
@@ -58,32 +61,24 @@ static int result(bool json, const char *path, const struct ctl_file *f, const c
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"cert", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
-	const char *cert_path = NULL, *path;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
+				.footer = footer};
+	const char *cert_path, *path;
+	struct verify_args va;
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
 	char signer[600];
-	bool json = false;
-	int c, rc;
+	bool json;
+	int rc;
 
-	while ((c = tool_getopt(&g)) != -1) {
-		if (c == 'c')
-			cert_path = optarg;
-		else if (c == 'j')
-			json = true;
-		else
-			return CTL_E_USAGE;
-	}
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
+	cert_path = va.cert;
+	json = va.json;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "check: give exactly one FILE; see 'ctlverify check --help'");
-	path = argv[optind];
+	if (!(path = tool_one_operand(&g, "FILE")))
+		return CTL_E_USAGE;
 
 	if (ctl_parse_file(path, &f, &err))
 		return result(json, path, NULL, NULL, &err);

@@ -13,27 +13,24 @@ static const char usage[] =
 	"Decrypts an encrypted configuration (.enc.sgn) with the device's RSA private key. With\n"
 	"--cert the signature is verified with that certificate first, and nothing is decrypted\n"
 	"if it does not verify; without it a warning says the signature was not checked. No\n"
-	"trust store is used. The plaintext goes to OUT (atomically) or, without -o, to stdout.\n"
-	"\n"
-	"  --key KEY            the device's private key (PEM or DER)\n"
-	"  --cert CERT          the signer's certificate (PEM or DER)\n"
-	"  -o, --output OUT     where to write the plaintext\n"
-	"  --json               machine-readable decision (needs -o)\n";
+	"trust store is used. The plaintext goes to OUT (atomically) or, without -o, to stdout.\n";
+
+enum { O_KEY = V_O_OWN };
+static const struct tool_opt decrypt_opts[] = {
+	{O_KEY, "key", "KEY", "the device's private key (PEM or DER)"},
+	{O_KEY, "device-key", "KEY", "the same as --key (the name config and boot give it)"},
+	V_OPT_CERT("CERT", "the signer's certificate (PEM or DER)"),
+	V_OPT_OUTPUT("OUT", "where to write the plaintext"),
+	V_OPT_JSON("machine-readable decision (needs -o)"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {decrypt_opts, NULL};
 
 int cmd_decrypt(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},
-		{"device-key", required_argument, NULL, 'k'},
-		{"cert", required_argument, NULL, 'c'},
-		{"output", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
-				.usage = usage};
-	const char *key = NULL, *cert = NULL, *outpath = NULL;
-	bool json = false;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+	const char *key = NULL, *outpath;
+	struct verify_args va;
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
@@ -41,33 +38,31 @@ int cmd_decrypt(int argc, char **argv)
 	size_t plen = 0;
 	int c, rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
-		switch (c) {
-		case 'k': key = optarg; break;
-		case 'c': cert = optarg; break;
-		case 'o': outpath = optarg; break;
-		case 'j': json = true; break;
-		default: return CTL_E_USAGE;
-		}
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1) {
+		if (c == O_KEY)
+			key = optarg;
+		else if (verify_opt(c, "decrypt", &va) <= 0)
+			return CTL_E_USAGE;
 	}
+	outpath = va.output;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "decrypt: give exactly one FILE; see 'ctlverify decrypt --help'");
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
 	if (!key)
 		return tool_fail(CTL_E_USAGE, "decrypt: give the device's private key with --key FILE");
-	if (json && (!outpath || !strcmp(outpath, "-")))
+	if (va.json && (!outpath || !strcmp(outpath, "-")))
 		return tool_fail(CTL_E_USAGE, "decrypt: --json needs -o OUT (the plaintext cannot share stdout)");
 	if (!outpath)
 		outpath = "-";
 	s = ctlv_store_new();
 	if (!s)
 		return tool_fail(CTL_E_INTERNAL, "out of memory");
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	if (dev_read(&out, argv[optind], &buf) != CTL_OK)
 		goto finish;
-	rc = ctlv_decrypt_file(s, buf.data, buf.len, cert, key, &plain, &plen);
+	rc = ctlv_decrypt_file(s, buf.data, buf.len, va.cert, key, &plain, &plen);
 	if (rc == CTLV_OK && dev_write_output(&out, argv[optind], outpath, plain, plen) != CTL_OK)
 		goto finish;
 	if (strcmp(outpath, "-") != 0 || rc != CTLV_OK)

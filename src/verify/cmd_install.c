@@ -23,71 +23,39 @@ static const char usage[] =
 	"    or CCM+TFTP, the ITL is dropped (a warning says so; 'ctlverify status' shows it).\n"
 	"A refused file leaves the store unchanged. Prints one decision line (or --json).\n"
 	"Another process installing into the same store at the same moment is waited for\n"
-	"(--wait, default 10 seconds), then exit code 12 names its PID.\n"
-	"\n"
-	"  --store DIR          the trust store (the device's flash); created if missing\n"
-	"  --expect-sast FP     pin the first CTL's signer (SHA-256 or SHA-1 fingerprint)\n"
-	"  --wait SECONDS       how long to wait for the store's lock (0-3600, default 10)\n"
-	"  --json               machine-readable decision\n";
+	"(--wait, default 10 seconds), then exit code 12 names its PID.\n";
+
+static const struct tool_opt install_opts[] = {
+	V_OPT_STORE("the trust store (the device's flash); created if missing"),
+	V_OPT_EXPECT_SAST("pin the first CTL's signer (SHA-256 or SHA-1 fingerprint)"),
+	V_OPT_WAIT,
+	V_OPT_JSON("machine-readable decision"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {install_opts, NULL};
 
 int cmd_install(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"expect-sast", required_argument, NULL, 'e'},
-		{"json", no_argument, NULL, 'j'},
-		{"wait", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
-	const char *dir = NULL, *pins[16];
-	size_t npins = 0;
-	bool json = false;
-	long wait_s = -1;
-	unsigned long v;
-	struct ctl_err err = {0};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+	struct verify_args va;
 	struct ctl_buf buf = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
-		switch (c) {
-		case 's': dir = optarg; break;
-		case 'e':
-			if (npins >= 16)
-				return tool_fail(CTL_E_USAGE, "install: at most 16 --expect-sast");
-			pins[npins++] = optarg;
-			break;
-		case 'j': json = true; break;
-		case 'w':
-			if (!tool_parse_uint(optarg, 0, 3600, &v, "--wait", &err))
-				return tool_report(&err);
-			wait_s = (long)v;
-			break;
-		default: return CTL_E_USAGE;
-		}
-	}
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "install: give exactly one FILE; see 'ctlverify install --help'");
-	rc = dev_store_open_wait(dir, wait_s, &s);
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
+	rc = verify_store_open(&va, "install", &s);
 	if (rc != CTL_OK)
 		return rc;
-	for (size_t i = 0; i < npins; i++) {
-		rc = ctlv_expect_sast(s, pins[i]);
-		if (rc != CTLV_OK) {
-			tool_fail(rc, "install: %s", ctlv_last_error(s));
-			goto done;
-		}
-	}
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	if (dev_read(&out, argv[optind], &buf) == CTL_OK)
 		dev_decide(&out, s, argv[optind], ctlv_install(s, buf.data, buf.len, 0));
 	rc = dev_out_finish(&out);
-done:
 	ctl_buf_clear(&buf);
 	ctlv_store_free(s);
 	return rc;

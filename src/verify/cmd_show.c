@@ -17,36 +17,31 @@ static const char usage[] =
 	"certificate SHA-1 and SHA-256 fingerprints, key type and size, validity and whether\n"
 	"it has expired; for a CTL also its security mode (mixed when a server record carries\n"
 	"a certificate, else non-secure). Records of real clusters may leave fields out.\n"
-	"Does not check the signature: use 'ctlverify check'.\n"
-	"\n"
-	"options:\n"
-	"  --json   print one JSON document instead\n";
+	"Does not check the signature: use 'ctlverify check'.\n";
+
+static const struct tool_opt show_opts[] = {
+	V_OPT_JSON("print one JSON document instead"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {show_opts, NULL};
 
 int cmd_show(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {argc, argv, opts, NULL, usage, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
-	bool json = false;
-	int c;
+	struct verify_args va;
+	int rc;
 
-	while ((c = tool_getopt(&g)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return CTL_E_USAGE;
-	}
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "show: give exactly one FILE; see 'ctlverify show --help'");
+	if (!tool_one_operand(&g, "FILE"))
+		return CTL_E_USAGE;
 	if (ctl_parse_file(argv[optind], &f, &err))
 		return tool_report(&err);
-	if (json)
+	if (va.json)
 		tool_json_print(show_json(argv[optind], f));
 	else
 		show_text(stdout, argv[optind], f);

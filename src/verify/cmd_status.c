@@ -15,10 +15,14 @@ static const char usage[] =
 	"the file's own timestamp, who signed it, how it came to be trusted (tofu = trusted on\n"
 	"first use, pinned = first CTL matched --expect-sast, signed-by-held-sast, first-sight,\n"
 	"signed-by-ctl, signed-by-held-itl), its SHA-256 and its records. When a CTL install\n"
-	"dropped the held ITL (its signer is not a TFTP record of the new CTL), says when and why.\n"
-	"\n"
-	"  --store DIR          the trust store\n"
-	"  --json               machine-readable\n";
+	"dropped the held ITL (its signer is not a TFTP record of the new CTL), says when and why.\n";
+
+static const struct tool_opt status_opts[] = {
+	V_OPT_STORE("the trust store"),
+	V_OPT_JSON("machine-readable"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {status_opts, NULL};
 
 static void fmt_time(long long t, char *buf, size_t cap)
 {
@@ -99,45 +103,33 @@ static void held_print(ctlv_store *s, int kind, const char *name)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
-	const char *dir = NULL;
-	bool json = false;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+	struct verify_args va;
 	ctlv_store *s = NULL;
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
-		switch (c) {
-		case 's': dir = optarg; break;
-		case 'j': json = true; break;
-		default: return CTL_E_USAGE;
-		}
-	}
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
 	if (g.help_shown)
 		return CTL_OK;
 	if (optind != argc)
 		return tool_fail(CTL_E_USAGE, "status: no arguments expected; see 'ctlverify status --help'");
-	if (dir) {
+	if (va.store) {
 		struct stat sb;
 
-		if (stat(dir, &sb) != 0) /* nothing installed yet; do not create it here */
+		if (stat(va.store, &sb) != 0) /* nothing installed yet; do not create it here */
 			s = ctlv_store_new();
 	}
 	if (!s) {
-		rc = dev_store_open(dir, &s);
+		rc = dev_store_open(va.store, &s);
 		if (rc != CTL_OK)
 			return rc;
 	}
-	if (json) {
+	if (va.json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *none;
 
-		json_object_object_add(o, "store", json_object_new_string(dir));
+		json_object_object_add(o, "store", json_object_new_string(va.store));
 		for (int kind = CTLV_KIND_CTL; kind <= CTLV_KIND_ITL; kind++) {
 			const char *key = kind == CTLV_KIND_CTL ? "ctl" : "itl";
 			struct json_object *dropped = dropped_json(s, kind);

@@ -16,44 +16,39 @@ static const char usage[] =
 	"(.loads, .sbn, .sbin, .zz.sgn, .bin.sgn). With --cert the signature is verified with\n"
 	"that certificate first and nothing is written if it does not verify; without it a\n"
 	"note on stderr says the signature was not checked. No trust store is used: stripping\n"
-	"never makes a file trusted.\n"
-	"\n"
-	"options:\n"
-	"  --cert CERT        verify with this certificate (PEM or DER) first\n"
-	"  -o, --output OUT   write the payload to OUT (atomically); without it, to stdout\n"
-	"\n"
+	"never makes a file trusted.\n";
+
+static const struct tool_opt strip_opts[] = {
+	V_OPT_CERT("CERT", "verify with this certificate (PEM or DER) first"),
+	V_OPT_OUTPUT("OUT", "write the payload to OUT (atomically); without it, to stdout"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {strip_opts, NULL};
+
+static const char footer[] =
 	"exit codes: 0 written, 2 usage, 3 I/O, 4 malformed or not a signed file with a\n"
 	"  payload (CTL/ITL, .enc.sgn), 5 bad signature, 7 unsupported algorithm or version\n";
 
 int cmd_strip(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"cert", required_argument, NULL, 'c'},
-		{"output", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .shortopts = "o:",
-				.usage = usage};
-	const char *cert_path = NULL, *outpath = NULL, *path;
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
+				.footer = footer};
+	const char *cert_path, *outpath, *path;
+	struct verify_args va;
 	struct ctl_err err = {0};
 	struct ctl_file *f = NULL;
 	const uint8_t *body;
 	size_t blen;
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
-		switch (c) {
-		case 'c': cert_path = optarg; break;
-		case 'o': outpath = optarg; break;
-		default: return CTL_E_USAGE;
-		}
-	}
+	if ((rc = verify_parse(&g, &va)) != CTL_OK)
+		return rc;
+	cert_path = va.cert;
+	outpath = va.output;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind + 1 != argc)
-		return tool_fail(CTL_E_USAGE, "strip: give exactly one FILE; see 'ctlverify strip --help'");
-	path = argv[optind];
+	if (!(path = tool_one_operand(&g, "FILE")))
+		return CTL_E_USAGE;
 	if (outpath && !strcmp(outpath, "-"))
 		outpath = NULL;
 

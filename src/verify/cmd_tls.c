@@ -16,67 +16,57 @@ static const char usage[] =
 	"certificate that chains to a trusted CA but is not listed fails. The check runs inside\n"
 	"the handshake, so an unlisted server never sees the client certificate. With no CTL\n"
 	"held it does not connect at all. A listed certificate outside its validity period is\n"
-	"refused unless --allow-expired (then a warning).\n"
-	"\n"
-	"  --store DIR          the trust store holding the CTL\n"
-	"  --cert FILE          the client's certificate (LSC), PEM or DER\n"
-	"  --key FILE           the client's private key\n"
-	"  --allow-expired      accept a listed but expired server certificate, with a warning\n"
-	"  --timeout SECONDS    connect/handshake time limit (default 10)\n"
-	"  --json               machine-readable decision\n";
+	"refused unless --allow-expired (then a warning).\n";
+
+enum { O_ALLOW_EXPIRED = V_O_OWN, O_KEY };
+static const struct tool_opt tls_opts[] = {
+	V_OPT_STORE("the trust store holding the CTL"),
+	V_OPT_CERT("FILE", "the client's certificate (LSC), PEM or DER"),
+	{O_KEY, "key", "FILE", "the client's private key"},
+	{O_ALLOW_EXPIRED, "allow-expired", NULL, "accept a listed but expired server certificate, with a warning"},
+	V_OPT_TIMEOUT("connect/handshake time limit (default 10)"),
+	V_OPT_JSON("machine-readable decision"),
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const opts[] = {tls_opts, NULL};
 
 int cmd_tls(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"cert", required_argument, NULL, 'c'},
-		{"key", required_argument, NULL, 'k'},
-		{"allow-expired", no_argument, NULL, 'x'},
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	struct tool_getopt g = {.argc = argc, .argv = argv, .longopts = opts, .usage = usage};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
 	struct tls_opts o = {.default_port = 2749, .timeout_s = 10};
-	const char *dir = NULL;
-	bool json = false;
+	struct verify_args va;
 	struct ctl_err err = {0};
 	struct dev_out out;
 	ctlv_store *s = NULL;
-	unsigned long v;
 	char proto[32] = "";
 	int c, rc;
 
-	optind = 1;
-	while ((c = tool_getopt(&g)) != -1) {
-		switch (c) {
-		case 's': dir = optarg; break;
-		case 'c': o.client_cert = optarg; break;
-		case 'k': o.client_key = optarg; break;
-		case 'x': o.check_flags |= CTLV_ALLOW_EXPIRED; break;
-		case 'j': json = true; break;
-		case 't':
-			if (!tool_parse_uint(optarg, 1, 300, &v, "--timeout", &err))
-				return tool_report(&err);
-			o.timeout_s = (long)v;
-			break;
-		default: return CTL_E_USAGE;
-		}
+	verify_args_init(&va);
+	while ((c = tool_opt_next(&g)) != -1) {
+		if (c == O_KEY)
+			o.client_key = optarg;
+		else if (c == O_ALLOW_EXPIRED)
+			o.check_flags |= CTLV_ALLOW_EXPIRED;
+		else if (verify_opt(c, "tls", &va) <= 0)
+			return CTL_E_USAGE;
 	}
+	o.client_cert = va.cert;
+	if (va.timeout)
+		o.timeout_s = va.timeout;
 	if (g.help_shown)
 		return CTL_OK;
-	if (optind != argc - 1)
-		return tool_fail(CTL_E_USAGE, "tls: give exactly one HOST[:PORT]; see 'ctlverify tls --help'");
+	if (!tool_one_operand(&g, "HOST[:PORT]"))
+		return CTL_E_USAGE;
 	o.hostport = argv[optind];
-	rc = dev_store_open(dir, &s);
+	rc = dev_store_open(va.store, &s);
 	if (rc != CTL_OK)
 		return rc;
-	dev_out_init(&out, json, false);
+	dev_out_init(&out, va.json, false);
 	rc = tls_check_server(s, &o, proto, sizeof(proto), &err);
 	if (rc == CTL_OK) {
 		dev_decide(&out, s, o.hostport, CTL_OK);
 		dev_out_add(&out, "protocol", json_object_new_string(proto));
-		if (!json)
+		if (!va.json)
 			printf("%s: %s handshake completed\n", o.hostport, proto);
 	} else if (err.msg[0] && strcmp(err.msg, ctlv_last_error(s)) == 0) {
 		dev_decide(&out, s, o.hostport, rc); /* refused by the CTL check */
