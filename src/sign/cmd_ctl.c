@@ -1,7 +1,7 @@
 /* cmd_ctl.c - `ctlsign ctl create|update|delete-token|diff|show`: the CTL ceremony (SPEC
  * §4.2, §4.3). This file: the table of operations (ctl_cmds: add an operation there), each
- * operation's options and help, and the checks of its options. The run itself: ctl_run.c;
- * diff and show: ctl_diff.c, ctl_show.c; the rest: ctl_cmd.h. */
+ * operation's options and help, and the checks of its options. The run itself: cmd_ctl_run.c;
+ * diff and show: cmd_ctl_diff.c, cmd_ctl_show.c; the rest: cmd_ctl.h. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "audit.h"
-#include "ctl_cmd.h"
+#include "cmd_ctl.h"
 #include "sign.h"
 #include "state.h"
 #include "tool.h"
@@ -119,7 +119,7 @@ static const char usage_delete[] =
 
 /* Each operation's options: those it uses, then those it refuses with a reason (see
  * its parse_ function), then any it takes though its --help does not list them
- * (issue 14 §3 decides). ctl diff's are in ctl_diff.c. */
+ * (issue 14 §3 decides). ctl diff's are in cmd_ctl_diff.c. */
 static const struct option create_opts[] = {
 	{"cluster", required_argument, NULL, 'c'},
 	{"strict", no_argument, NULL, 'S'},
@@ -381,7 +381,7 @@ static int parse_delete(int argc, char **argv, struct ctl_opts *o, bool *help)
 	return pins_placed(o);
 }
 
-/* The operations that sign: options, then the run (ctl_run.c). */
+/* The operations that sign: options, then the run (cmd_ctl_run.c). */
 static int run_op(int op, int (*parse)(int, char **, struct ctl_opts *, bool *), int argc,
 		  char **argv)
 {

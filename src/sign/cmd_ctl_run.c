@@ -1,5 +1,5 @@
-/* ctl_run.c - `ctlsign ctl create|update|delete-token`: one run, phase by phase (ctlcmd_run):
- * load and lock, select (the current CTL, the mode, the record deleted), authorize (the
+/* cmd_ctl_run.c - `ctlsign ctl create|update|delete-token`: one run, phase by phase
+ * (ctlcmd_run): load and lock, select (the current CTL, the mode, the record deleted), authorize (the
  * tokens), plan and confirm, sign and publish. Everything the run holds is in one struct
  * ctl_state, freed in one place. */
 #include <ctype.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "ctl_cmd.h"
+#include "cmd_ctl.h"
 #include "ctlrun.h"
 #include "p11_uri.h"
 #include "state.h"

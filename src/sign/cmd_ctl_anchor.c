@@ -1,4 +1,4 @@
-/* ctl_anchor.c - may the current CTL be the base of a change? It must parse and verify,
+/* cmd_ctl_anchor.c - may the current CTL be the base of a change? It must parse and verify,
  * and be anchored (issue 10, attack 1): (a) the CTL ctlsign last published there, (b) one
  * that a token of the run verifies, (c) the one whose SHA-256 the officer compared out of
  * band (--trust-current). And do the output directories hold the same CTL? */
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_cmd.h"
+#include "cmd_ctl.h"
 #include "ctlrun.h"
 #include "state.h"
 #include "tool.h"

@@ -1,15 +1,15 @@
 /*
- * ctl_cmd.h - what the files of `ctlsign ctl` share (not a library interface):
- *   cmd_ctl.c       the entry point, the table of operations, each operation's options
- *   ctl_run.c       create, update and delete-token: one run, phase by phase
- *   ctl_anchor.c    whether the current CTL may be the base of a change (anchors a-c),
- *                   and whether the output directories hold the same CTL
- *   ctl_diff.c      ctl diff
- *   ctl_show.c      ctl show
- *   ctl_ceremony.c  the token ceremony on the officer's terminal (prompts, waiting)
+ * cmd_ctl.h - what the files of `ctlsign ctl` share (not a library interface):
+ *   cmd_ctl.c           the entry point, the table of operations, each operation's options
+ *   cmd_ctl_run.c       create, update and delete-token: one run, phase by phase
+ *   cmd_ctl_anchor.c    whether the current CTL may be the base of a change (anchors a-c),
+ *                       and whether the output directories hold the same CTL
+ *   cmd_ctl_diff.c      ctl diff
+ *   cmd_ctl_show.c      ctl show
+ *   cmd_ctl_ceremony.c  the token ceremony on the officer's terminal (prompts, waiting)
  */
-#ifndef CTL_SIGN_CTL_CMD_H
-#define CTL_SIGN_CTL_CMD_H
+#ifndef CTL_SIGN_CMD_CTL_H
+#define CTL_SIGN_CMD_CTL_H
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -85,7 +85,7 @@ struct ctl_state {
 	bool have_signer_info;
 	struct ctlmake_list recs;
 	struct ctldiff diff;
-	/* the phases of a run (ctl_run.c) */
+	/* the phases of a run (cmd_ctl_run.c) */
 	char curpath[4096];           /* the current CTL: --current, else the first output's */
 	long deleted;                 /* delete-token: the index of the record removed, else -1 */
 	int mode;                     /* the security mode of the result */
@@ -105,7 +105,7 @@ int ctlcmd_no_args(int argc, char **argv);
 /* --cluster was given (else exit 2). */
 int ctlcmd_need_cluster(const struct ctl_opts *o);
 
-/* ctl_run.c */
+/* cmd_ctl_run.c */
 int ctlcmd_run(const struct ctl_opts *o);
 void ctlcmd_state_free(struct ctl_state *s);
 /* The URI without its query (which may name a PIN file): safe to print. */
@@ -121,7 +121,7 @@ int ctlcmd_build_records(struct ctl_state *s, const struct ctl_opts *o, int mode
 void ctlcmd_print_plan(FILE *fp, const struct ctl_state *s, const struct ctl_opts *o,
 		       const char *curpath, const char *title);
 
-/* ctl_anchor.c */
+/* cmd_ctl_anchor.c */
 int ctlcmd_load_current(const char *path, struct ctl_file **out, struct ctl_err *err);
 const char *ctlcmd_cur_signer_name(const struct ctl_state *s);
 int ctlcmd_anchor_load(struct ctl_state *s, const struct ctl_opts *o, struct ctl_err *err);
@@ -133,14 +133,14 @@ void ctlcmd_anchor_status(const struct ctl_state *s, const struct ctl_opts *o, c
 int ctlcmd_check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
 			       bool tokens_checked, struct ctl_err *err);
 
-/* ctl_ceremony.c: the ceremony on this terminal (stdin must be one); the tokens of the
+/* cmd_ctl_ceremony.c: the ceremony on this terminal (stdin must be one); the tokens of the
  * current CTL cur (NULL for create) are the known ones. */
 int ctlcmd_ceremony_tty(struct ceremony *cer, struct token_module *m, int timeout_ms,
 			const struct ctl_file *cur, struct ctl_err *err);
 /* A yes/no question on the terminal: 1 yes, 0 no, -1 no answer. */
 int ctlcmd_ask_yes_no(const char *q);
 
-/* ctl_diff.c, ctl_show.c: the operations that do not sign */
+/* cmd_ctl_diff.c, cmd_ctl_show.c: the operations that do not sign */
 int cmd_ctl_diff(int argc, char **argv);
 int cmd_ctl_show(int argc, char **argv);
 

@@ -1,4 +1,4 @@
-/* ctl_show.c - `ctlsign ctl show`: a CTL (or ITL) and whether it verifies against its own
+/* cmd_ctl_show.c - `ctlsign ctl show`: a CTL (or ITL) and whether it verifies against its own
  * SAST record. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "ctl_cmd.h"
+#include "cmd_ctl.h"
 #include "ctlrun.h"
 #include "show.h"
 #include "tool.h"

@@ -1,4 +1,4 @@
-/* ctl_ceremony.c - the token ceremony of `ctlsign ctl create|update` on the officer's
+/* cmd_ctl_ceremony.c - the token ceremony of `ctlsign ctl create|update` on the officer's
  * terminal: the callbacks of tokens/ceremony.h (wait for a token to be inserted or pulled
  * out, ask, say) and the yes/no question. Terminal code, so it lives with the commands,
  * not in the officer library (officer/ never reads stdin). */
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl_cmd.h"
+#include "cmd_ctl.h"
 
 struct tty_ctx {
 	struct token_module *m;

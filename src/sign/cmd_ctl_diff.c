@@ -1,9 +1,9 @@
-/* ctl_diff.c - `ctlsign ctl diff`: what an update would change, from the cluster file
+/* cmd_ctl_diff.c - `ctlsign ctl diff`: what an update would change, from the cluster file
  * alone (no token; nothing is signed or written). */
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl_cmd.h"
+#include "cmd_ctl.h"
 #include "ctlrun.h"
 #include "tool.h"
 
