@@ -271,29 +271,6 @@ const char *tool_one_operand(const struct tool_args *a, const char *what)
 	return a->argv[optind];
 }
 
-int tool_getopt(struct tool_getopt *g)
-{
-	/* Private copy of the option table with --help appended. */
-	struct option opts[TOOL_OPT_MAX + 2];
-	size_t n = 0;
-	int c;
-
-	for (; g->longopts && g->longopts[n].name; n++) {
-		if (n >= TOOL_OPT_MAX)
-			abort();
-		opts[n] = g->longopts[n];
-	}
-	opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
-	opts[n] = (struct option){0, 0, 0, 0};
-	c = next_opt(g->argc, g->argv, g->shortopts ? g->shortopts : "", opts);
-	if (c == OPT_HELP) {
-		fputs(g->usage, stdout);
-		g->help_shown = true;
-		return -1;
-	}
-	return c;
-}
-
 int tool_report(const struct ctl_err *err)
 {
 	int code = err->code ? err->code : CTL_E_INTERNAL;

@@ -121,19 +121,6 @@ const char *tool_one_operand(const struct tool_args *a, const char *what);
  * footer. tool_opt_next prints it to stdout for --help; unit tests read it. */
 void tool_print_help(FILE *fp, const struct tool_args *a);
 
-/* Old style, for the commands not converted yet (src/sign/cmd_ctl.c): getopt_long's own
- * table, `usage` the whole help text, and the caller resets optind (optind = 1) first.
- * New commands use struct tool_args; remove this when no command uses it. */
-struct tool_getopt {
-	int argc;
-	char **argv;
-	const struct option *longopts;
-	const char *shortopts;
-	const char *usage;
-	bool help_shown;
-};
-int tool_getopt(struct tool_getopt *g);
-
 /* Prints "prog: message" to stderr and returns err->code (CTL_E_INTERNAL if 0). */
 int tool_report(const struct ctl_err *err);
 /* printf-style one-line error to stderr; returns code. */

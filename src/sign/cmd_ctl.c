@@ -23,27 +23,7 @@ static const char usage_create[] =
 	"token, at least two different ones; the LAST one signs and is the only one logged in\n"
 	"to (its PIN from the --pin right after it, else the URI's pin-source). The others are\n"
 	"not logged in to: a PIN given for one is only compared with the factory PIN.\n"
-	"\n"
-	"  --cluster FILE     the cluster description (INI)\n"
-	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
-	"                     valid, or that names neither the host as CN nor in its SAN\n"
-	"                     (without: a warning)\n"
-	"  --token URI        a token (RFC 7512 PKCS#11 URI), repeatable\n"
-	"  --pin SRC          env:VAR, file:PATH or fd:N: the PIN of the --token right before it\n"
-	"                     (a --pin before any --token is an error; without --token: the PIN\n"
-	"                     of the token that signs)\n"
-	"  --module PATH      PKCS#11 module (default $" TOKEN_MODULE_ENV ", else p11-kit)\n"
-	"  --yes              do not ask for confirmation (needed without a terminal)\n"
-	"  --force            replace an existing CTL, when every token of its SAST records is\n"
-	"                     lost: phones holding the old CTL refuse the new one, so the CTL\n"
-	"                     must then be erased on every phone (Settings > Security > CTL >\n"
-	"                     Erase, or a factory reset)\n"
-	"  --audit-log FILE   audit log (default $" AUDIT_ENV ", else " AUDIT_DEFAULT_NAME " in the\n"
-	"                     state directory, $CTLSIGN_STATE_DIR or ~/.local/state/ctlsign)\n"
-	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
-	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
-	"                     (.ctlsign.lock in each output directory), then exit 12\n"
-	"  --final-try        allow a login on the token's last PIN try\n";
+;
 
 /* The anchoring rule, shared by the help texts. */
 #define ANCHOR_HELP \
@@ -71,29 +51,7 @@ static const char usage_update[] =
 	"every SAST record of the result) and asks before signing.\n"
 	"\n"
 	ANCHOR_HELP
-	"\n"
-	"  --cluster FILE     the cluster description (INI)\n"
-	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
-	"                     valid, or that names neither the host as CN nor in its SAN\n"
-	"                     (without: a warning)\n"
-	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
-	"  --pin SRC          the PIN of the --token or --add-token right before it: env:VAR,\n"
-	"                     file:PATH or fd:N (an added token is not logged in to; its PIN is\n"
-	"                     only compared with the factory PIN)\n"
-	"  --add-token URI    a token to add as a SAST (no login needed), repeatable\n"
-	"  --mode MODE        switch to mixed or non-secure. Without it the update keeps the\n"
-	"                     current CTL's mode, and a cluster file whose mode differs from\n"
-	"                     it is refused (exit 9): pass --mode, or edit the file\n"
-	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
-	"  --trust-current SHA256  trust the current CTL with this SHA-256 (64 hex digits),\n"
-	"                     after comparing it out of band (anchor (c) above)\n"
-	"  --module PATH      PKCS#11 module\n"
-	"  --yes              do not ask for confirmation\n"
-	"  --force            sign even when nothing changed\n"
-	"  --audit-log FILE   audit log\n"
-	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
-	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
-	"  --final-try        allow a login on the token's last PIN try\n";
+;
 
 static const char usage_delete[] =
 	"usage: ctlsign ctl delete-token --cluster FILE [--token URI [--pin SRC]] [options] SELECTOR\n"
@@ -103,90 +61,71 @@ static const char usage_delete[] =
 	"'update' (the current CTL must be anchored, see 'ctlsign ctl update --help'). At\n"
 	"least two SAST records always remain. Server records cannot be deleted this way: they\n"
 	"follow the cluster file.\n"
-	"\n"
-	"  --cluster FILE     the cluster description (INI)\n"
-	"  --token URI        the token that authorizes and signs (must be in the current CTL)\n"
-	"  --pin SRC          its PIN (right after --token)\n"
-	"  --current FILE     the current CTL\n"
-	"  --trust-current SHA256  trust the current CTL with this SHA-256, after comparing\n"
-	"                     it out of band\n"
-	"  --module PATH      PKCS#11 module\n"
-	"  --yes              do not ask for confirmation\n"
-	"  --audit-log FILE   audit log\n"
-	"  --timeout SEC      give up waiting for a token after SEC seconds\n"
-	"  --wait SEC         wait up to SEC seconds (default 10) for another run's lock\n"
-	"  --final-try        allow a login on the token's last PIN try\n";
+;
 
-/* Each operation's options: those it uses, then those it refuses with a reason (see
- * its parse_ function), then any it takes though its --help does not list them
- * (issue 14 §3 decides). ctl diff's are in cmd_ctl_diff.c. */
-static const struct option create_opts[] = {
-	{"cluster", required_argument, NULL, 'c'},
-	{"strict", no_argument, NULL, 'S'},
-	{"token", required_argument, NULL, 't'},
-	{"pin", required_argument, NULL, 'p'},
-	{"module", required_argument, NULL, 'M'},
-	{"yes", no_argument, NULL, 'y'},
-	{"force", no_argument, NULL, 'f'},
-	{"audit-log", required_argument, NULL, 'L'},
-	{"timeout", required_argument, NULL, 'T'},
-	{"wait", required_argument, NULL, 'W'},
-	{"final-try", no_argument, NULL, 'F'},
-	/* refused: they are for 'ctl update' and 'ctl diff' */
-	{"add-token", required_argument, NULL, 'a'},
-	{"current", required_argument, NULL, 'C'},
-	{"mode", required_argument, NULL, 'm'},
-	{"trust-current", required_argument, NULL, 'H'},
-	{"json", no_argument, NULL, 'j'},
-	{"exit-code", no_argument, NULL, 'X'},
-	{NULL, 0, NULL, 0},
-};
+/* Each operation's options; the shared ones (sign.h) are declared once in ctlsign.c. */
+#define CTL_OPT_TRUST_CURRENT(help) {CTL_O_TRUST_CURRENT, "trust-current", "SHA256", help}
 
-static const struct option update_opts[] = {
-	{"cluster", required_argument, NULL, 'c'},
-	{"strict", no_argument, NULL, 'S'},
-	{"token", required_argument, NULL, 't'},
-	{"pin", required_argument, NULL, 'p'},
-	{"add-token", required_argument, NULL, 'a'},
-	{"mode", required_argument, NULL, 'm'},
-	{"current", required_argument, NULL, 'C'},
-	{"trust-current", required_argument, NULL, 'H'},
-	{"module", required_argument, NULL, 'M'},
-	{"yes", no_argument, NULL, 'y'},
-	{"force", no_argument, NULL, 'f'},
-	{"audit-log", required_argument, NULL, 'L'},
-	{"timeout", required_argument, NULL, 'T'},
-	{"wait", required_argument, NULL, 'W'},
-	{"final-try", no_argument, NULL, 'F'},
-	/* refused: they are for 'ctl diff' */
-	{"json", no_argument, NULL, 'j'},
-	{"exit-code", no_argument, NULL, 'X'},
-	{NULL, 0, NULL, 0},
+static const struct tool_opt create_own[] = {
+	{SIGN_O_TOKEN, "token", "URI", "a token (RFC 7512 PKCS#11 URI), repeatable"},
+	{SIGN_O_PIN, "pin", "SRC",
+	 "env:VAR, file:PATH or fd:N: the PIN of the --token right before it (a --pin before "
+	 "any --token is an error; without --token: the PIN of the token that signs)"},
+	{CTL_O_FORCE, "force", NULL,
+	 "replace an existing CTL, when every token of its SAST records is lost: phones "
+	 "holding the old CTL refuse the new one, so the CTL must then be erased on every "
+	 "phone (Settings > Security > CTL > Erase, or a factory reset)"},
+	CTL_OPT_TIMEOUT,
+	TOOL_OPT_END,
 };
+static const struct tool_opt *const create_opts[] = {sign_opts_cluster, create_own,
+						     sign_opts_ceremony, NULL};
 
-static const struct option delete_opts[] = {
-	{"cluster", required_argument, NULL, 'c'},
-	{"token", required_argument, NULL, 't'},
-	{"pin", required_argument, NULL, 'p'},
-	{"current", required_argument, NULL, 'C'},
-	{"trust-current", required_argument, NULL, 'H'},
-	{"module", required_argument, NULL, 'M'},
-	{"yes", no_argument, NULL, 'y'},
-	{"audit-log", required_argument, NULL, 'L'},
-	{"timeout", required_argument, NULL, 'T'},
-	{"wait", required_argument, NULL, 'W'},
-	{"final-try", no_argument, NULL, 'F'},
-	/* refused: for 'ctl update' and 'ctl diff' */
-	{"add-token", required_argument, NULL, 'a'},
-	{"json", no_argument, NULL, 'j'},
-	{"exit-code", no_argument, NULL, 'X'},
-	/* not in its --help: --mode switches the mode as in update, --strict as in update,
-	 * --force has no effect (a deletion always changes the CTL) */
-	{"mode", required_argument, NULL, 'm'},
-	{"strict", no_argument, NULL, 'S'},
-	{"force", no_argument, NULL, 'f'},
-	{NULL, 0, NULL, 0},
+static const struct tool_opt update_own[] = {
+	{SIGN_O_TOKEN, "token", "URI", "the token that authorizes and signs (must be in the current CTL)"},
+	{SIGN_O_PIN, "pin", "SRC",
+	 "the PIN of the --token or --add-token right before it: env:VAR, file:PATH or fd:N "
+	 "(an added token is not logged in to; its PIN is only compared with the factory PIN)"},
+	{CTL_O_ADD_TOKEN, "add-token", "URI", "a token to add as a SAST (no login needed), repeatable"},
+	{CTL_O_MODE, "mode", "MODE",
+	 "switch to mixed or non-secure. Without it the update keeps the current CTL's mode, "
+	 "and a cluster file whose mode differs from it is refused (exit 9): pass --mode, or "
+	 "edit the file"},
+	CTL_OPT_CURRENT,
+	CTL_OPT_TRUST_CURRENT("trust the current CTL with this SHA-256 (64 hex digits), after "
+			      "comparing it out of band (anchor (c) above)"),
+	{CTL_O_FORCE, "force", NULL, "sign even when nothing changed"},
+	CTL_OPT_TIMEOUT,
+	TOOL_OPT_END,
 };
+static const struct tool_opt *const update_opts[] = {sign_opts_cluster, update_own,
+						     sign_opts_ceremony, NULL};
+
+static const struct tool_opt delete_own[] = {
+	{SIGN_O_TOKEN, "token", "URI", "the token that authorizes and signs (must be in the current CTL)"},
+	{SIGN_O_PIN, "pin", "SRC", "its PIN (right after --token)"},
+	CTL_OPT_CURRENT,
+	CTL_OPT_TRUST_CURRENT("trust the current CTL with this SHA-256, after comparing it out "
+			      "of band"),
+	CTL_OPT_TIMEOUT,
+	TOOL_OPT_END,
+};
+static const struct tool_opt *const delete_opts[] = {sign_opts_cluster, delete_own,
+						     sign_opts_ceremony, NULL};
+
+static const struct tool_opt diff_own[] = {
+	CTL_OPT_CURRENT,
+	{CTL_O_MODE, "mode", "MODE",
+	 "as for 'ctl update' (without it: the current CTL's mode, and a cluster file whose "
+	 "mode differs is refused, exit 9)"},
+	CTL_OPT_TRUST_CURRENT("as for 'ctl update'"),
+	SIGN_OPT_JSON("{\"changes\": [...], \"old_mode\", \"new_mode\", \"old_digest\", "
+		      "\"new_digest\", \"differs\", \"unchanged\", \"current_sha256\", "
+		      "\"current_signer\", \"anchor\", \"sast\": [...]}"),
+	{CTL_O_EXIT_CODE, "exit-code", NULL, "exit 14 when the CTL would change (differences found)"},
+	TOOL_OPT_END,
+};
+const struct tool_opt *const ctlcmd_diff_opts[] = {sign_opts_cluster, diff_own, NULL};
 
 /* --trust-current SHA256: 64 hex digits, kept lowercase. */
 static int opt_trust_current(struct ctl_opts *o)
@@ -236,38 +175,26 @@ static int opt_pin(struct ctl_opts *o, int last)
 	return CTL_OK;
 }
 
-int ctlcmd_opt(int ch, struct ctl_opts *o, int *last)
+/* One of the ctl options (not the shared ones); CTL_OK or the exit code after printing
+ * why. *last is the --token ('t') or --add-token ('a') a --pin belongs to. */
+static int ctl_opt(int ch, struct ctl_opts *o, int *last)
 {
 	struct ctl_err err = {0};
 	unsigned long secs;
 
 	switch (ch) {
-	case 'c': o->cluster = optarg; break;
-	case 'M': o->module = optarg; break;
-	case 'C': o->current = optarg; break;
-	case 'L': o->audit_log = optarg; break;
-	case 'y': o->yes = true; break;
-	case 'f': o->force = true; break;
-	case 'F': o->final_try = true; break;
-	case 'S': o->strict = true; break;
-	case 'H':
-		return opt_trust_current(o);
-	case 'X':
-		if (o->op != OP_DIFF)
-			return tool_fail(CTL_E_USAGE, "ctl: --exit-code is for 'ctl diff'");
-		o->exit_code = true;
-		break;
-	case 'j':
-		if (o->op != OP_DIFF)
-			return tool_fail(CTL_E_USAGE, "ctl: --json is for 'ctl diff' and 'ctl show'");
-		o->json = true;
-		break;
-	case 't':
-	case 'a':
-		return opt_token(ch, o, last);
-	case 'p':
+	case SIGN_O_TOKEN:
+		return opt_token('t', o, last);
+	case CTL_O_ADD_TOKEN:
+		return opt_token('a', o, last);
+	case SIGN_O_PIN:
 		return opt_pin(o, *last);
-	case 'm':
+	case CTL_O_CURRENT: o->current = optarg; break;
+	case CTL_O_FORCE: o->force = true; break;
+	case CTL_O_EXIT_CODE: o->exit_code = true; break;
+	case CTL_O_TRUST_CURRENT:
+		return opt_trust_current(o);
+	case CTL_O_MODE:
 		if (!strcasecmp(optarg, "mixed"))
 			o->mode = CLUSTER_MIXED;
 		else if (!strcasecmp(optarg, "non-secure") || !strcasecmp(optarg, "nonsecure"))
@@ -276,35 +203,44 @@ int ctlcmd_opt(int ch, struct ctl_opts *o, int *last)
 			return tool_fail(CTL_E_USAGE, "--mode must be mixed or non-secure (got '%s')",
 					 optarg);
 		break;
-	case 'T':
+	case CTL_O_TIMEOUT:
 		if (!tool_parse_uint(optarg, 1, 86400, &secs, "--timeout", &err))
 			return tool_report(&err);
 		o->timeout_ms = (int)secs * 1000;
 		break;
-	case 'W':
-		if (!tool_parse_uint(optarg, 0, 86400, &secs, "--wait", &err))
-			return tool_report(&err);
-		o->wait_s = (unsigned)secs;
-		break;
 	default:
-		return CTL_E_USAGE;
+		return CTL_E_USAGE; /* '?': tool_opt_next printed why */
 	}
 	return CTL_OK;
 }
 
-int ctlcmd_parse(int argc, char **argv, const struct option *longopts, const char *usage,
+int ctlcmd_parse(int argc, char **argv, const struct tool_opt *const *opts, const char *usage,
 		 struct ctl_opts *o, bool *help)
 {
-	struct tool_getopt g = {argc, argv, longopts, NULL, usage, false};
-	int ch, rc, last = 0; /* 't' or 'a': the option a --pin belongs to */
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
+	struct sign_args sa;
+	int ch, rc, took, last = 0; /* 't' or 'a': the option a --pin belongs to */
 
 	o->mode = -1;
 	o->timeout_ms = -1;
-	o->wait_s = PUBLISH_WAIT_DEFAULT;
-	optind = 1;
-	while ((ch = tool_getopt(&g)) != -1)
-		if ((rc = ctlcmd_opt(ch, o, &last)) != CTL_OK)
+	sign_args_init(&sa);
+	while ((ch = tool_opt_next(&g)) != -1) {
+		if (ch != SIGN_O_TOKEN && ch != SIGN_O_PIN && (took = sign_opt(ch, argv[0], &sa))) {
+			if (took < 0)
+				return CTL_E_USAGE;
+			continue;
+		}
+		if ((rc = ctl_opt(ch, o, &last)) != CTL_OK)
 			return rc;
+	}
+	o->cluster = sa.cluster;
+	o->module = sa.module;
+	o->audit_log = sa.audit_log;
+	o->yes = sa.yes;
+	o->json = sa.json;
+	o->final_try = sa.final_try;
+	o->strict = sa.strict;
+	o->wait_s = (unsigned)sa.wait_s;
 	*help = g.help_shown;
 	return CTL_OK;
 }
@@ -347,8 +283,6 @@ static int parse_create(int argc, char **argv, struct ctl_opts *o, bool *help)
 	if ((rc = ctlcmd_parse(argc, argv, create_opts, usage_create, o, help)) != CTL_OK || *help ||
 	    (rc = ctlcmd_no_args(argc, argv)) != CTL_OK || (rc = ctlcmd_need_cluster(o)) != CTL_OK)
 		return rc;
-	if (o->nadds || o->current || o->mode >= 0 || o->trust_current[0])
-		return tool_fail(CTL_E_USAGE, "ctl create: --add-token, --current, --mode and --trust-current are for 'ctl update'");
 	return pins_placed(o);
 }
 
@@ -374,8 +308,6 @@ static int parse_delete(int argc, char **argv, struct ctl_opts *o, bool *help)
 	o->selector = argv[optind];
 	if ((rc = ctlcmd_need_cluster(o)) != CTL_OK)
 		return rc;
-	if (o->nadds)
-		return tool_fail(CTL_E_USAGE, "ctl delete-token: --add-token is for 'ctl update'");
 	if ((rc = one_token(o)) != CTL_OK)
 		return rc;
 	return pins_placed(o);
@@ -434,7 +366,7 @@ static void print_usage(FILE *fp)
 
 /* Like tool_dispatch (src/tool.c) over ctl_cmds, but messages keep saying "ctlsign:" and
  * each operation sees its name as "ctl NAME", so that a bad option's hint reads "see
- * 'ctlsign ctl NAME --help'" (tool_getopt names argv[0]). */
+ * 'ctlsign ctl NAME --help'" (tool_opt_next names argv[0]). */
 int cmd_ctl(int argc, char **argv)
 {
 	const struct tool_cmd *c;

@@ -20,6 +20,7 @@
 #include "ctldiff.h"
 #include "ctlmake.h"
 #include "publish.h"
+#include "sign.h"
 #include "token.h"
 
 #define MAX_URIS 16
@@ -93,12 +94,30 @@ struct ctl_state {
 	struct publish_result *results;
 };
 
-/* cmd_ctl.c: one option of any operation (o->op set); CTL_OK or the exit code after
- * printing why. *last is the --token ('t') or --add-token ('a') a --pin belongs to. */
-int ctlcmd_opt(int ch, struct ctl_opts *o, int *last);
-/* The options of one operation (longopts, usage: that operation's); the operation's own
- * checks follow. *help: --help was shown. */
-int ctlcmd_parse(int argc, char **argv, const struct option *longopts, const char *usage,
+/* The ctl operations' own options (values after ctlsign's shared ones, sign.h); each
+ * operation lists those it takes in its table, the shared fragments beside them. */
+enum ctl_opt {
+	CTL_O_ADD_TOKEN = SIGN_O_OWN,
+	CTL_O_CURRENT,
+	CTL_O_MODE,
+	CTL_O_TRUST_CURRENT,
+	CTL_O_TIMEOUT,
+	CTL_O_FORCE,
+	CTL_O_EXIT_CODE,
+};
+#define CTL_OPT_CURRENT                                                                    \
+	{CTL_O_CURRENT, "current", "FILE",                                                 \
+	 "the current CTL (default: first output directory's CTLFile.tlv)"}
+#define CTL_OPT_TIMEOUT                                                                    \
+	{CTL_O_TIMEOUT, "timeout", "SEC", "give up waiting for a token after SEC seconds"}
+
+/* cmd_ctl.c: the options of one operation (o->op set): opts its tables, usage its
+ * hand-written help (usage lines, paragraph); --token, --add-token and --pin in their
+ * order (a --pin belongs to the one before it), the shared options through sign_opt.
+ * CTL_OK or the exit code after printing why; *help: --help was shown. */
+/* ctl diff's option tables (cmd_ctl.c, beside the other operations'). */
+extern const struct tool_opt *const ctlcmd_diff_opts[];
+int ctlcmd_parse(int argc, char **argv, const struct tool_opt *const *opts, const char *usage,
 		 struct ctl_opts *o, bool *help);
 /* No argument after the options (else exit 2, "unexpected argument"). */
 int ctlcmd_no_args(int argc, char **argv);

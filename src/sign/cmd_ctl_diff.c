@@ -19,44 +19,7 @@ static const char usage_diff[] =
 	"a token of the update or --trust-current), and every SAST record of the result.\n"
 	"Exit 6 when an update would refuse the current CTL whatever token is presented; with\n"
 	"--exit-code, exit 14 when the CTL would change (else 0, as without it).\n"
-	"\n"
-	"  --cluster FILE     the cluster description (INI)\n"
-	"  --strict           refuse (exit 9) a server certificate that is expired or not yet\n"
-	"                     valid, or that names neither the host as CN nor in its SAN\n"
-	"                     (without: a warning)\n"
-	"  --current FILE     the current CTL (default: first output directory's CTLFile.tlv)\n"
-	"  --mode MODE        as for 'ctl update' (without it: the current CTL's mode, and a\n"
-	"                     cluster file whose mode differs is refused, exit 9)\n"
-	"  --trust-current SHA256  as for 'ctl update'\n"
-	"  --json             {\"changes\": [...], \"old_mode\", \"new_mode\", \"old_digest\",\n"
-	"                     \"new_digest\", \"differs\", \"unchanged\", \"current_sha256\",\n"
-	"                     \"current_signer\", \"anchor\", \"sast\": [...]}\n"
-	"  --exit-code        exit 14 when the CTL would change (differences found)\n";
-
-/* ctl diff's options: those it uses, then those refused with a reason (they need a
- * token: "ctl diff uses no token"), then those accepted and ignored (today; issue 14 §3). */
-static const struct option diff_opts[] = {
-	{"cluster", required_argument, NULL, 'c'},
-	{"current", required_argument, NULL, 'C'},
-	{"mode", required_argument, NULL, 'm'},
-	{"trust-current", required_argument, NULL, 'H'},
-	{"strict", no_argument, NULL, 'S'},
-	{"json", no_argument, NULL, 'j'},
-	{"exit-code", no_argument, NULL, 'X'},
-	/* refused: */
-	{"token", required_argument, NULL, 't'},
-	{"pin", required_argument, NULL, 'p'},
-	{"add-token", required_argument, NULL, 'a'},
-	{"yes", no_argument, NULL, 'y'},
-	/* ignored: */
-	{"module", required_argument, NULL, 'M'},
-	{"audit-log", required_argument, NULL, 'L'},
-	{"timeout", required_argument, NULL, 'T'},
-	{"wait", required_argument, NULL, 'W'},
-	{"force", no_argument, NULL, 'f'},
-	{"final-try", no_argument, NULL, 'F'},
-	{NULL, 0, NULL, 0},
-};
+;
 
 /* --json: the diff, the current file, its signer and anchor, the SAST records. */
 static void print_json(struct ctl_state *s, const struct ctl_opts *o, const char *curpath)
@@ -143,11 +106,9 @@ int cmd_ctl_diff(int argc, char **argv)
 	bool help = false;
 	int rc;
 
-	if ((rc = ctlcmd_parse(argc, argv, diff_opts, usage_diff, &o, &help)) != CTL_OK || help)
+	if ((rc = ctlcmd_parse(argc, argv, ctlcmd_diff_opts, usage_diff, &o, &help)) != CTL_OK || help)
 		return rc;
 	if ((rc = ctlcmd_no_args(argc, argv)) != CTL_OK || (rc = ctlcmd_need_cluster(&o)) != CTL_OK)
 		return rc;
-	if (o.ntokens || o.npins || o.nadds || o.yes)
-		return tool_fail(CTL_E_USAGE, "ctl diff uses no token; see --help");
 	return run_diff(&o);
 }

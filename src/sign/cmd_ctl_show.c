@@ -10,6 +10,7 @@
 #include "cmd_ctl.h"
 #include "ctlrun.h"
 #include "show.h"
+#include "sign.h"
 #include "tool.h"
 
 static const char usage_show[] =
@@ -18,17 +19,16 @@ static const char usage_show[] =
 	"Prints a CTL: header, signer, every record, the security mode, and whether it verifies\n"
 	"against its own SAST record. FILE defaults to the cluster's first output directory's\n"
 	"CTLFile.tlv with --cluster, else ./CTLFile.tlv.\n"
-	"\n"
-	"  --cluster FILE     the cluster description (INI): show its first output's CTL\n"
-	"  --json             the document of 'ctlverify show --json' (schemas/ctl.schema.json,\n"
-	"                     itl.schema.json) plus \"verification\": {\"verified\", \"error\",\n"
-	"                     \"signer_record\"}\n";
+;
 
-static const struct option show_opts[] = {
-	{"json", no_argument, NULL, 'j'},
-	{"cluster", required_argument, NULL, 'c'},
-	{NULL, 0, NULL, 0},
+static const struct tool_opt show_own[] = {
+	SIGN_OPT_JSON("the document of 'ctlverify show --json' (schemas/ctl.schema.json, "
+		      "itl.schema.json) plus \"verification\": {\"verified\", \"error\", "
+		      "\"signer_record\"}"),
+	{SIGN_O_CLUSTER, "cluster", "FILE", "the cluster description (INI): show its first output's CTL"},
+	TOOL_OPT_END,
 };
+static const struct tool_opt *const show_opts[] = {show_own, NULL};
 
 /* --json: the document of `ctlverify show --json` (schemas/ctl.schema.json, itl.schema.json),
  * plus what only ctlsign checks here: the signature against the file's own record. */
@@ -92,7 +92,7 @@ static void print_text(const struct ctl_file *f, const char *path, const struct 
 
 int cmd_ctl_show(int argc, char **argv)
 {
-	struct tool_getopt g = {argc, argv, show_opts, NULL, usage_show, false};
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage_show, .opts = show_opts};
 	const char *cluster_path = NULL;
 	char path[4096] = CTLRUN_FILE_NAME;
 	struct ctl_file *f = NULL;
@@ -101,11 +101,10 @@ int cmd_ctl_show(int argc, char **argv)
 	bool json = false;
 	int ch, rc, vrc, mode;
 
-	optind = 1;
-	while ((ch = tool_getopt(&g)) != -1) {
+	while ((ch = tool_opt_next(&g)) != -1) {
 		switch (ch) {
-		case 'j': json = true; break;
-		case 'c': cluster_path = optarg; break;
+		case SIGN_O_JSON: json = true; break;
+		case SIGN_O_CLUSTER: cluster_path = optarg; break;
 		default: return CTL_E_USAGE;
 		}
 	}
