@@ -101,22 +101,143 @@ static int verify_chain(const char *path, bool json)
 	return CTL_OK;
 }
 
+/* Reading a log: where, how, and what was found. */
+struct audit_read {
+	const char *path;
+	bool json;
+	struct json_object *records, *errors; /* with --json */
+	size_t nrec, nbad;
+	long lineno;
+};
+
+/* One line (without its end) as a JSON object: CTL_OK and *out, or CTL_E_MALFORMED and
+ * *why, or CTL_E_INTERNAL (out of memory). */
+static int parse_record(const char *line, ssize_t n, struct json_object **out, const char **why)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	enum json_tokener_error jerr;
+
+	*out = NULL;
+	if (!tok)
+		return CTL_E_INTERNAL;
+	o = json_tokener_parse_ex(tok, line, (int)n);
+	jerr = json_tokener_get_error(tok);
+	if (o && jerr == json_tokener_success && (size_t)json_tokener_get_parse_end(tok) != (size_t)n)
+		jerr = json_tokener_error_parse_unexpected;
+	json_tokener_free(tok);
+	if (!o || jerr != json_tokener_success || !json_object_is_type(o, json_type_object)) {
+		*why = jerr == json_tokener_continue ? "truncated JSON" :
+		       jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+						    : "not a JSON object";
+		json_object_put(o);
+		return CTL_E_MALFORMED;
+	}
+	*out = o;
+	return CTL_OK;
+}
+
+/* A corrupt line: said on stderr, and listed with --json. */
+static void note_corrupt(struct audit_read *ar, const char *why)
+{
+	ar->nbad++;
+	fprintf(stderr, "%s: %s:%ld: corrupt audit record (%s); skipped\n", tool_prog,
+		ar->path, ar->lineno, why);
+	if (ar->json) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "line", json_object_new_int64(ar->lineno));
+		json_object_object_add(e, "error", json_object_new_string(why));
+		json_object_array_add(ar->errors, e);
+	}
+}
+
+/* Every record of the open log: printed, or collected with --json. */
+static int read_records(struct audit_read *ar, FILE *fp)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		struct json_object *o;
+		const char *why = NULL;
+		int rc;
+
+		ar->lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		if (!n)
+			continue;
+		if ((rc = parse_record(line, n, &o, &why)) == CTL_E_INTERNAL) {
+			free(line);
+			return tool_fail(CTL_E_INTERNAL, "out of memory");
+		}
+		if (rc != CTL_OK) {
+			note_corrupt(ar, why);
+			continue;
+		}
+		ar->nrec++;
+		if (ar->json) {
+			json_object_object_add(o, "line", json_object_new_int64(ar->lineno));
+			json_object_array_add(ar->records, o);
+		} else {
+			print_rec(o);
+			json_object_put(o);
+		}
+	}
+	free(line);
+	if (ferror(fp))
+		return tool_fail(CTL_E_IO, "error reading audit log %s", ar->path);
+	return CTL_OK;
+}
+
+/* Prints the log at ar->path; CTL_E_MALFORMED when a line was corrupt. */
+static int show_log(struct audit_read *ar)
+{
+	FILE *fp;
+	int rc;
+
+	if (!(fp = fopen(ar->path, "r")))
+		return tool_fail(CTL_E_IO, "cannot read audit log %s: %s", ar->path, strerror(errno));
+	if (ar->json) {
+		ar->records = json_object_new_array();
+		ar->errors = json_object_new_array();
+	}
+	rc = read_records(ar, fp);
+	fclose(fp);
+	if (rc != CTL_OK) {
+		json_object_put(ar->records);
+		json_object_put(ar->errors);
+		return rc;
+	}
+	if (ar->json) {
+		struct json_object *doc = json_object_new_object();
+
+		json_object_object_add(doc, "file", json_object_new_string(ar->path));
+		json_object_object_add(doc, "records", ar->records);
+		json_object_object_add(doc, "errors", ar->errors);
+		tool_json_print(doc);
+	} else {
+		printf("%zu record%s%s", ar->nrec, ar->nrec == 1 ? "" : "s", ar->nbad ? ", " : "\n");
+		if (ar->nbad)
+			printf("%zu corrupt line%s\n", ar->nbad, ar->nbad == 1 ? "" : "s");
+	}
+	return ar->nbad ? CTL_E_MALFORMED : CTL_OK;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	const char *explicit_path = NULL, *path;
-	struct json_object *records = NULL, *errors = NULL;
-	bool json = false, verify = false;
-	char *line = NULL;
-	size_t cap = 0, nrec = 0, nbad = 0;
-	long lineno = 0;
-	ssize_t n;
-	FILE *fp;
+	const char *explicit_path = NULL;
+	struct audit_read ar;
+	bool verify = false;
 	int c;
 
+	memset(&ar, 0, sizeof(ar));
 	while ((c = tool_opt_next(&g)) != -1) {
 		switch (c) {
-		case SIGN_O_JSON: json = true; break;
+		case SIGN_O_JSON: ar.json = true; break;
 		case SIGN_O_AUDIT_LOG: explicit_path = optarg; break;
 		case O_VERIFY: verify = true; break;
 		default: return CTL_E_USAGE;
@@ -126,83 +247,8 @@ int cmd_audit(int argc, char **argv)
 		return CTL_OK;
 	if (argc - optind > 1)
 		return tool_fail(CTL_E_USAGE, "audit: one log file at most; see 'ctlsign audit --help'");
-	path = argc - optind == 1 ? argv[optind] : audit_path(explicit_path);
+	ar.path = argc - optind == 1 ? argv[optind] : audit_path(explicit_path);
 	if (verify)
-		return verify_chain(path, json);
-	if (!(fp = fopen(path, "r")))
-		return tool_fail(CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
-	if (json) {
-		records = json_object_new_array();
-		errors = json_object_new_array();
-	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		struct json_tokener *tok;
-		struct json_object *o;
-		enum json_tokener_error jerr;
-
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = 0;
-		if (!n)
-			continue;
-		tok = json_tokener_new();
-		if (!tok) {
-			fclose(fp);
-			free(line);
-			json_object_put(records);
-			json_object_put(errors);
-			return tool_fail(CTL_E_INTERNAL, "out of memory");
-		}
-		o = json_tokener_parse_ex(tok, line, (int)n);
-		jerr = json_tokener_get_error(tok);
-		if (o && jerr == json_tokener_success && (size_t)json_tokener_get_parse_end(tok) != (size_t)n)
-			jerr = json_tokener_error_parse_unexpected;
-		json_tokener_free(tok);
-		if (!o || jerr != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-			const char *why = jerr == json_tokener_continue ? "truncated JSON" :
-					  jerr != json_tokener_success ? json_tokener_error_desc(jerr)
-								       : "not a JSON object";
-			nbad++;
-			fprintf(stderr, "%s: %s:%ld: corrupt audit record (%s); skipped\n", tool_prog,
-				path, lineno, why);
-			if (json) {
-				struct json_object *e = json_object_new_object();
-
-				json_object_object_add(e, "line", json_object_new_int64(lineno));
-				json_object_object_add(e, "error", json_object_new_string(why));
-				json_object_array_add(errors, e);
-			}
-			json_object_put(o);
-			continue;
-		}
-		nrec++;
-		if (json) {
-			json_object_object_add(o, "line", json_object_new_int64(lineno));
-			json_object_array_add(records, o);
-		} else {
-			print_rec(o);
-			json_object_put(o);
-		}
-	}
-	free(line);
-	if (ferror(fp)) {
-		fclose(fp);
-		json_object_put(records);
-		json_object_put(errors);
-		return tool_fail(CTL_E_IO, "error reading audit log %s", path);
-	}
-	fclose(fp);
-	if (json) {
-		struct json_object *doc = json_object_new_object();
-
-		json_object_object_add(doc, "file", json_object_new_string(path));
-		json_object_object_add(doc, "records", records);
-		json_object_object_add(doc, "errors", errors);
-		tool_json_print(doc);
-	} else {
-		printf("%zu record%s%s", nrec, nrec == 1 ? "" : "s", nbad ? ", " : "\n");
-		if (nbad)
-			printf("%zu corrupt line%s\n", nbad, nbad == 1 ? "" : "s");
-	}
-	return nbad ? CTL_E_MALFORMED : CTL_OK;
+		return verify_chain(ar.path, ar.json);
+	return show_log(&ar);
 }

@@ -244,161 +244,205 @@ static void print_next(FILE *fp, const struct cluster *c, const struct publish_r
 	fprintf(fp, "  - then reset the phones so that they download the new ITL\n");
 }
 
-static int run_create(const struct itl_opts *o)
+/* What the phases of `itl create` leave to the next ones; all freed by run_create. */
+struct itl_run {
+	struct cluster *c;
+	struct publish_lock *lock;
+	struct token_module *m;
+	struct token *tok;
+	struct token_info ti;
+	struct ctl_file *cur; /* the ITL it replaces */
+	struct ctlmake_list recs;
+	struct ctldiff diff;
+	struct publish_result *results;
+	struct ctl_err err;
+	char curpath[4200], shown[256];
+	bool have_ti, reported, signer_changed;
+	int hash_alg;
+};
+
+/* The cluster file, then the lock of its output directories: one run at a time, nothing
+ * planted (as for the CTL). */
+static int load_and_lock(const struct itl_opts *o, struct itl_run *r)
 {
 	static const char *const planted[] = {CTLRUN_ITL_FILE_NAME, CTLRUN_ITL_FILE_NAME ".bak",
 					     CTLRUN_ITL_FILE_NAME ".bak.1",
 					     CTLRUN_ITL_FILE_NAME ".bak.2", NULL};
-	struct cluster *c = NULL;
-	struct publish_lock *lock = NULL;
-	struct token_module *m = NULL;
-	struct token *tok = NULL;
-	struct token_info ti;
-	struct ctl_file *cur = NULL;
-	struct ctlmake_list recs = {0};
-	struct ctldiff diff;
-	struct publish_result *results = NULL;
-	struct ctl_err err = {0};
-	char curpath[4200], shown[256];
-	bool have_ti = false, reported = false, signer_changed = false;
-	int rc, hash_alg;
+	struct cluster *c;
+	int rc;
 
-	memset(&ti, 0, sizeof(ti));
-	memset(&diff, 0, sizeof(diff));
-	uri_for_print(o->token, shown, sizeof(shown));
 	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
-				    &c, &err)) != CTL_OK)
-		goto fail;
-	hash_alg = o->hash_alg ? o->hash_alg : c->hash_alg;
-	if (hash_alg == CTL_HASH_SHA1)
+				    &r->c, &r->err)) != CTL_OK)
+		return rc;
+	c = r->c;
+	r->hash_alg = o->hash_alg ? o->hash_alg : c->hash_alg;
+	if (r->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
 
-	/* One run at a time, nothing planted (as for the CTL). */
-	if ((rc = publish_lock(c->outputs, c->noutputs, o->wait_s, planted, &lock, &err)) != CTL_OK ||
+	if ((rc = publish_lock(c->outputs, c->noutputs, o->wait_s, planted, &r->lock, &r->err)) != CTL_OK ||
 	    (rc = audit_report_interrupted(audit_path(o->audit_log), c->outputs, c->noutputs,
 					   "publishes the ITL to every output directory", stderr,
-					   NULL, &err)) != CTL_OK ||
-	    (rc = publish_check_dirs(c->outputs, c->noutputs, &err)) != CTL_OK)
-		goto fail;
+					   NULL, &r->err)) != CTL_OK ||
+	    (rc = publish_check_dirs(c->outputs, c->noutputs, &r->err)) != CTL_OK)
+		return rc;
+	return CTL_OK;
+}
 
-	/* The token, before any PIN: its certificate must be a TFTP server's. */
-	if ((rc = token_module_open(o->module, &m, &err)) != CTL_OK ||
-	    (rc = token_select(m, o->token, &ti, &err)) != CTL_OK)
-		goto fail;
-	have_ti = true;
-	if ((rc = check_signer(c, ti.cert, &ti, o->token, &err)) != CTL_OK) {
-		reported = true;
-		goto fail;
+/* The token, before any PIN: its certificate must be a TFTP server's. Then the records. */
+static int select_token(const struct itl_opts *o, struct itl_run *r)
+{
+	int rc;
+
+	if ((rc = token_module_open(o->module, &r->m, &r->err)) != CTL_OK ||
+	    (rc = token_select(r->m, o->token, &r->ti, &r->err)) != CTL_OK)
+		return rc;
+	r->have_ti = true;
+	if ((rc = check_signer(r->c, r->ti.cert, &r->ti, o->token, &r->err)) != CTL_OK) {
+		r->reported = true;
+		return rc;
 	}
-	if ((rc = ctlmake_itl_records(&recs, c, ti.cert, &err)) != CTL_OK)
-		goto fail;
+	return ctlmake_itl_records(&r->recs, r->c, r->ti.cert, &r->err);
+}
 
-	/* The ITL it replaces (the first output directory's), for the plan. */
-	snprintf(curpath, sizeof(curpath), "%s/%s", c->outputs[0], CTLRUN_ITL_FILE_NAME);
-	if (access(curpath, F_OK) == 0) {
-		struct ctl_err cerr = {0};
+/* The ITL it replaces (the first output directory's), for the plan: r->cur, or none. */
+static void read_current(struct itl_run *r)
+{
+	struct ctl_err cerr = {0};
 
-		if (publish_parse(curpath, &cur, &cerr) != CTL_OK || cur->kind != CTL_KIND_ITL) {
-			fprintf(stdout, "Current ITL %s cannot be read (%s); it is replaced\n", curpath,
-				cur ? "not an ITL" : cerr.msg);
-			ctl_file_free(cur);
-			cur = NULL;
-			signer_changed = true;
-		}
+	snprintf(r->curpath, sizeof(r->curpath), "%s/%s", r->c->outputs[0], CTLRUN_ITL_FILE_NAME);
+	if (access(r->curpath, F_OK) != 0)
+		return;
+	if (publish_parse(r->curpath, &r->cur, &cerr) != CTL_OK || r->cur->kind != CTL_KIND_ITL) {
+		fprintf(stdout, "Current ITL %s cannot be read (%s); it is replaced\n", r->curpath,
+			r->cur ? "not an ITL" : cerr.msg);
+		ctl_file_free(r->cur);
+		r->cur = NULL;
+		r->signer_changed = true;
 	}
+}
+
+/* The plan on stdout: the current ITL, the changes, the new ITL's records. */
+static int show_plan(const struct itl_opts *o, struct itl_run *r)
+{
+	const struct ctl_file *cur = r->cur;
+	int rc;
+
 	if ((rc = ctldiff_compute(cur ? cur->records : NULL, cur ? cur->nrecords : 0,
-				  cur ? CLUSTER_MIXED : -1, recs.recs, recs.n, CLUSTER_MIXED, &diff,
-				  &err)) != CTL_OK)
-		goto fail;
+				  cur ? CLUSTER_MIXED : -1, r->recs.recs, r->recs.n, CLUSTER_MIXED,
+				  &r->diff, &r->err)) != CTL_OK)
+		return rc;
 	if (cur) {
 		char sha[65] = "?";
 
-		ctldiff_set_digest(&diff, cur->hdr.hash_alg, hash_alg);
+		ctldiff_set_digest(&r->diff, cur->hdr.hash_alg, r->hash_alg);
 		state_sha256_hex(cur->raw.data, cur->raw.len, sha);
-		signer_changed = !itl_lists_signer(cur, ti.cert);
-		printf("Current ITL %s\n  SHA-256  %s\n  signer   %s\n", curpath, sha,
+		r->signer_changed = !itl_lists_signer(cur, r->ti.cert);
+		printf("Current ITL %s\n  SHA-256  %s\n  signer   %s\n", r->curpath, sha,
 		       cur->hdr.signer_name ? cur->hdr.signer_name : "?");
-		if (signer_changed)
+		if (r->signer_changed)
 			printf("  NOTE: it does not list this token's certificate as a signer: phones that hold it and no CTL refuse the new ITL until their ITL is erased\n");
 	}
 	printf("%s ITL for %s (cluster mode %s, %s), signed by token '%s' (serial %s):\n",
-	       cur ? "Changes to the" : "New", o->cluster, cluster_mode_name(c->mode),
-	       ctl_hash_name(hash_alg), ti.label, ti.serial);
-	ctldiff_print(stdout, &diff);
-	note_ctl(c, ti.cert);
+	       cur ? "Changes to the" : "New", o->cluster, cluster_mode_name(r->c->mode),
+	       ctl_hash_name(r->hash_alg), r->ti.label, r->ti.serial);
+	ctldiff_print(stdout, &r->diff);
+	note_ctl(r->c, r->ti.cert);
 	printf("Records of the new ITL:\n");
-	for (size_t i = 0; i < recs.n; i++) {
+	for (size_t i = 0; i < r->recs.n; i++) {
 		char desc[700];
 
-		ctldiff_describe(&recs.recs[i], desc, sizeof(desc));
+		ctldiff_describe(&r->recs.recs[i], desc, sizeof(desc));
 		printf("  %2zu  %s%s\n", i + 1, desc, i == 0 ? "  (signer)" : "");
 	}
 	fflush(stdout);
-	if ((rc = confirm(o, c->noutputs, &err)) != CTL_OK)
-		goto fail;
+	return CTL_OK;
+}
 
-	/* Log in only now; the key that signs must be the certificate checked above. */
-	{
-		struct token_opts to = {.uri = o->token, .pin = o->pin, .final_try = o->final_try};
-		const struct ctl_signer *signer;
-		struct ctlrun_opts ro;
+/* Log in only now; the key that signs must be the certificate checked before. */
+static int log_in(const struct itl_opts *o, struct itl_run *r)
+{
+	struct token_opts to = {.uri = o->token, .pin = o->pin, .final_try = o->final_try};
+	int rc;
 
-		if ((rc = token_open(m, &to, &tok, &err)) != CTL_OK)
-			goto fail;
-		if (!token_cert(tok) || X509_cmp(token_cert(tok), ti.cert)) {
-			if ((rc = check_signer(c, token_cert(tok), token_get_info(tok), o->token,
-					       &err)) != CTL_OK) {
-				reported = true;
-				goto fail;
-			}
-			rc = ctl_fail(&err, CTL_E_TOKEN,
-				      "the key logged in to on %s is not the one whose certificate was checked; name it with object=... in the URI; nothing was written",
-				      shown);
-			goto fail;
+	if ((rc = token_open(r->m, &to, &r->tok, &r->err)) != CTL_OK)
+		return rc;
+	if (!token_cert(r->tok) || X509_cmp(token_cert(r->tok), r->ti.cert)) {
+		if ((rc = check_signer(r->c, token_cert(r->tok), token_get_info(r->tok), o->token,
+				       &r->err)) != CTL_OK) {
+			r->reported = true;
+			return rc;
 		}
-		signer = token_signer(tok);
-		memset(&ro, 0, sizeof(ro));
-		ro.dirs = c->outputs;
-		ro.ndirs = c->noutputs;
-		ro.hash_alg = hash_alg;
-		ro.kind = CTL_KIND_ITL;
-		ro.audit_log = audit_path(o->audit_log);
-		ro.operation = "itl-create";
-		ro.cluster = o->cluster;
-		ro.token_label = token_get_info(tok)->label;
-		ro.token_serial = token_get_info(tok)->serial;
-		ro.out = stdout;
-		if (!(results = calloc(c->noutputs, sizeof(*results)))) {
-			rc = ctl_fail(&err, CTL_E_INTERNAL, "out of memory");
-			goto fail;
-		}
-		ro.results = results;
-		tool_defer_begin(); /* a signal waits for the publication and its outcome (tool.h) */
-		rc = ctlrun_finish(recs.recs, recs.n, signer, &ro, &err);
-		if (rc == CTL_OK || rc == CTL_E_PARTIAL)
-			print_next(stdout, c, results, c->noutputs, signer_changed);
-		tool_defer_end();
-		if (rc != CTL_OK)
-			goto fail;
+		return ctl_fail(&r->err, CTL_E_TOKEN,
+				"the key logged in to on %s is not the one whose certificate was checked; name it with object=... in the URI; nothing was written",
+				r->shown);
 	}
+	return CTL_OK;
+}
+
+/* Signs the ITL and publishes it to every output directory (audited), then the next
+ * steps. */
+static int sign_and_publish(const struct itl_opts *o, struct itl_run *r)
+{
+	const struct ctl_signer *signer = token_signer(r->tok);
+	struct cluster *c = r->c;
+	struct ctlrun_opts ro;
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.dirs = c->outputs;
+	ro.ndirs = c->noutputs;
+	ro.hash_alg = r->hash_alg;
+	ro.kind = CTL_KIND_ITL;
+	ro.audit_log = audit_path(o->audit_log);
+	ro.operation = "itl-create";
+	ro.cluster = o->cluster;
+	ro.token_label = token_get_info(r->tok)->label;
+	ro.token_serial = token_get_info(r->tok)->serial;
+	ro.out = stdout;
+	if (!(r->results = calloc(c->noutputs, sizeof(*r->results))))
+		return ctl_fail(&r->err, CTL_E_INTERNAL, "out of memory");
+	ro.results = r->results;
+	tool_defer_begin(); /* a signal waits for the publication and its outcome (tool.h) */
+	rc = ctlrun_finish(r->recs.recs, r->recs.n, signer, &ro, &r->err);
+	if (rc == CTL_OK || rc == CTL_E_PARTIAL)
+		print_next(stdout, c, r->results, c->noutputs, r->signer_changed);
+	tool_defer_end();
+	return rc;
+}
+
+static int run_create(const struct itl_opts *o)
+{
+	struct itl_run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	uri_for_print(o->token, r.shown, sizeof(r.shown));
+	if ((rc = load_and_lock(o, &r)) != CTL_OK || (rc = select_token(o, &r)) != CTL_OK)
+		goto fail;
+	read_current(&r);
+	if ((rc = show_plan(o, &r)) != CTL_OK ||
+	    (rc = confirm(o, r.c->noutputs, &r.err)) != CTL_OK ||
+	    (rc = log_in(o, &r)) != CTL_OK ||
+	    (rc = sign_and_publish(o, &r)) != CTL_OK)
+		goto fail;
 	goto out;
 fail:
-	if (!reported)
-		tool_report(&err);
+	if (!r.reported)
+		tool_report(&r.err);
 	if (!rc)
 		rc = CTL_E_INTERNAL;
 out:
 	fflush(stdout);
-	free(results);
-	ctldiff_free(&diff);
-	ctlmake_list_free(&recs);
-	ctl_file_free(cur);
-	if (have_ti)
-		token_info_clear(&ti);
-	token_close(tok);
-	token_module_close(m);
-	publish_unlock(lock);
-	cluster_free(c);
+	free(r.results);
+	ctldiff_free(&r.diff);
+	ctlmake_list_free(&r.recs);
+	ctl_file_free(r.cur);
+	if (r.have_ti)
+		token_info_clear(&r.ti);
+	token_close(r.tok);
+	token_module_close(r.m);
+	publish_unlock(r.lock);
+	cluster_free(r.c);
 	return rc;
 }
 

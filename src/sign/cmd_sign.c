@@ -82,228 +82,296 @@ static char *dir_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-int cmd_sign(int argc, char **argv)
-{
-	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
-			      .footer = footer};
-	const char *outdir = NULL, *ctl = NULL, *dir = NULL, **inc = NULL, **exc = NULL;
-	size_t ninc = 0, nexc = 0;
-	bool all = false, quiet = false;
-	int c, rc, took;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long jobs = ncpu > 0 ? (unsigned long)ncpu : 1;
+/* One run of `ctlsign sign`: its options, then what each phase leaves to the next. */
+struct sign_run {
 	struct sign_args sa;
-	struct publish_lock *lock = NULL;
-	struct ctl_err err;
+	const char *outdir, *ctl, *dir, **inc, **exc;
+	size_t ninc, nexc;
+	bool all, quiet, prune, help;
+	unsigned long jobs;
+	char **files; /* the FILE operands (without --dir) */
+	size_t nfiles;
+	char *ctl_path, *first_dir, **orphans;
+	size_t norphans;
+	unsigned long pruned;
+	struct publish_lock *lock;
 	struct session s;
 	struct bulk_opts bo;
 	struct bulk_stats st;
-	char *ctl_path = NULL, *first_dir = NULL, **orphans = NULL;
-	size_t norphans = 0;
-	unsigned long pruned = 0;
-	bool prune = false;
-	char detail[256];
+	struct ctl_err err;
+};
 
-	memset(&err, 0, sizeof(err));
-	memset(&st, 0, sizeof(st));
-	sign_args_init(&sa);
+/* The options and operands into r; CTL_OK to go on (r->help: --help was shown). */
+static int parse_options(int argc, char **argv, struct sign_run *r)
+{
+	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts,
+			      .footer = footer};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, took;
+
+	r->jobs = ncpu > 0 ? (unsigned long)ncpu : 1;
+	sign_args_init(&r->sa);
 	while ((c = tool_opt_next(&g)) != -1) {
-		if ((took = sign_opt(c, "sign", &sa)) != 0) {
+		if ((took = sign_opt(c, "sign", &r->sa)) != 0) {
 			if (took > 0)
 				continue;
 			c = '?';
 		}
 		switch (c) {
-		case 'o': outdir = optarg; break;
-		case O_CTL: ctl = optarg; break;
-		case O_DIR: dir = optarg; break;
+		case 'o': r->outdir = optarg; break;
+		case O_CTL: r->ctl = optarg; break;
+		case O_DIR: r->dir = optarg; break;
 		case O_INCLUDE:
-			if (!add_pat(&inc, &ninc, optarg))
+			if (!add_pat(&r->inc, &r->ninc, optarg))
 				return tool_fail(CTL_E_INTERNAL, "out of memory");
 			break;
 		case O_EXCLUDE:
-			if (!add_pat(&exc, &nexc, optarg))
+			if (!add_pat(&r->exc, &r->nexc, optarg))
 				return tool_fail(CTL_E_INTERNAL, "out of memory");
 			break;
-		case O_ALL: all = true; break;
+		case O_ALL: r->all = true; break;
 		case 'j':
-			if (!tool_parse_uint(optarg, 1, 256, &jobs, "--jobs", &err))
-				return tool_report(&err);
+			if (!tool_parse_uint(optarg, 1, 256, &r->jobs, "--jobs", &r->err))
+				return tool_report(&r->err);
 			break;
-		case 'q': quiet = true; break;
-		case O_PRUNE: prune = true; break;
+		case 'q': r->quiet = true; break;
+		case O_PRUNE: r->prune = true; break;
 		default:
-			free(inc);
-			free(exc);
 			return CTL_E_USAGE;
 		}
 	}
 	if (g.help_shown) {
-		free(inc);
-		free(exc);
+		r->help = true;
 		return CTL_OK;
 	}
-	if ((dir && optind < argc) || (!dir && optind >= argc)) {
-		free(inc);
-		free(exc);
+	if ((r->dir && optind < argc) || (!r->dir && optind >= argc))
 		return tool_fail(CTL_E_USAGE, "sign: give either FILE... or --dir TFTPDIR; see 'ctlsign sign --help'");
-	}
-	if (prune && !dir) {
-		free(inc);
-		free(exc);
+	if (r->prune && !r->dir)
 		return tool_fail(CTL_E_USAGE, "sign: --prune works on a directory: give --dir TFTPDIR");
-	}
-	if (!dir)
-		first_dir = dir_of(argv[optind]);
+	r->files = argv + optind;
+	r->nfiles = (size_t)(argc - optind);
+	return CTL_OK;
+}
+
+/* Finds the CTL, takes the directory's lock, reports an earlier unfinished batch. */
+static int prepare(struct sign_run *r)
+{
+	int rc;
+
+	if (!r->dir)
+		r->first_dir = dir_of(r->files[0]);
 	{
-		const char *dirs[] = {dir, outdir, first_dir};
-		ctl_path = session_find_ctl(ctl, dirs, 3);
+		const char *dirs[] = {r->dir, r->outdir, r->first_dir};
+		r->ctl_path = session_find_ctl(r->ctl, dirs, 3);
 	}
 	/* The CTL found in a TFTP directory is read only if it is a regular file there, not
 	 * a link someone planted. */
-	if (ctl_path && !ctl && (rc = publish_check_path(ctl_path, &err)) != CTL_OK)
-		goto fail;
+	if (r->ctl_path && !r->ctl && (rc = publish_check_path(r->ctl_path, &r->err)) != CTL_OK)
+		return rc;
 
 	/* One run at a time in a directory: the lock where the outputs go. Then an earlier
 	 * run's announced but unfinished batch is reported (this run re-checks those files). */
-	if (dir) {
-		char *ldir[] = {(char *)(outdir ? outdir : dir)};
+	if (r->dir) {
+		char *ldir[] = {(char *)(r->outdir ? r->outdir : r->dir)};
 
-		if ((rc = publish_lock(ldir, 1, (unsigned)sa.wait_s, NULL, &lock, &err)) != CTL_OK ||
-		    (rc = audit_report_interrupted(audit_path(sa.audit_log), ldir, 1,
+		if ((rc = publish_lock(ldir, 1, (unsigned)r->sa.wait_s, NULL, &r->lock, &r->err)) != CTL_OK ||
+		    (rc = audit_report_interrupted(audit_path(r->sa.audit_log), ldir, 1,
 						   "signs again every file whose .sgn is not in place",
-						   stderr, NULL, &err)) != CTL_OK)
-			goto fail;
+						   stderr, NULL, &r->err)) != CTL_OK)
+			return rc;
 	}
-	if ((rc = session_open(&s, sa.module, sa.key, sa.pin, sa.final_try, sa.audit_log, &err)) != CTL_OK)
-		goto fail;
-	if (ctl_path) {
-		if ((rc = session_check_ctl(ctl_path, s.cert, &err)) != CTL_OK) {
-			session_close(&s);
-			goto fail;
+	return CTL_OK;
+}
+
+/* Opens the token session and checks the signer against the CTL; on failure the session
+ * is closed again. */
+static int open_signer(struct sign_run *r)
+{
+	int rc;
+
+	if ((rc = session_open(&r->s, r->sa.module, r->sa.key, r->sa.pin, r->sa.final_try,
+			       r->sa.audit_log, &r->err)) != CTL_OK)
+		return rc;
+	if (r->ctl_path) {
+		if ((rc = session_check_ctl(r->ctl_path, r->s.cert, &r->err)) != CTL_OK) {
+			session_close(&r->s);
+			return rc;
 		}
-	} else if (!quiet) {
+	} else if (!r->quiet) {
 		fprintf(stderr, "ctlsign: note: no CTL found (give --ctl): not checking that phones trust this signer\n");
 	}
+	return CTL_OK;
+}
 
-	memset(&bo, 0, sizeof(bo));
-	bo.signer = s.signer;
-	bo.hash_alg = sa.hash ? sa.hash : CTL_HASH_SHA512;
-	bo.all = all;
-	bo.jobs = (unsigned)jobs;
-	bo.progress = !quiet && isatty(STDERR_FILENO);
-	bo.quiet = quiet;
-	bo.patterns.include = inc;
-	bo.patterns.exclude = exc;
-	bo.outdir = outdir;
-	bo.intent = session_audit_intent;
-	bo.outcome = session_audit_outcome;
-	bo.audit_ctx = &s;
+/* Signs the files (or the directory) in the open session. */
+static int sign_all(struct sign_run *r)
+{
+	struct bulk_opts *bo = &r->bo;
+
+	memset(bo, 0, sizeof(*bo));
+	bo->signer = r->s.signer;
+	bo->hash_alg = r->sa.hash ? r->sa.hash : CTL_HASH_SHA512;
+	bo->all = r->all;
+	bo->jobs = (unsigned)r->jobs;
+	bo->progress = !r->quiet && isatty(STDERR_FILENO);
+	bo->quiet = r->quiet;
+	bo->patterns.include = r->inc;
+	bo->patterns.exclude = r->exc;
+	bo->outdir = r->outdir;
+	bo->intent = session_audit_intent;
+	bo->outcome = session_audit_outcome;
+	bo->audit_ctx = &r->s;
 	/* From here a Ctrl-C or SIGTERM stops the run between files: what is being published
 	 * is finished and audited, the summary says what was done, then exit 12. */
-	bo.cancelled = tool_cancelled;
+	bo->cancelled = tool_cancelled;
 	tool_defer_begin();
-	if (dir)
-		rc = bulk_sign_dir(dir, &bo, &st, &err);
-	else
-		rc = bulk_sign_files(argv + optind, (size_t)(argc - optind), true, &bo, &st, &err);
+	if (r->dir)
+		return bulk_sign_dir(r->dir, bo, &r->st, &r->err);
+	return bulk_sign_files(r->files, r->nfiles, true, bo, &r->st, &r->err);
+}
 
-	/* Stale .sgn files: their config is gone but phones are still served them. */
-	if (dir && st.failures && !st.stopped && (rc == CTL_OK || rc == CTL_E_PARTIAL)) {
-		struct ctl_err oe;
-		int orc;
+/* Stale .sgn files: their config is gone but phones are still served them. Reported,
+ * and with --prune removed (audited); returns rc, or the error that came up. */
+static int find_orphans(struct sign_run *r, int rc)
+{
+	struct ctl_err oe;
+	int orc;
 
-		memset(&oe, 0, sizeof(oe));
-		orc = bulk_find_orphans(dir, outdir, &bo.patterns, s.cert, &orphans, &norphans, &oe);
-		if (orc == CTL_OK && prune && norphans && !s.audit_failed)
-			orc = bulk_prune_orphans(dir, outdir, &bo.patterns, s.cert, orphans, norphans,
-						 session_audit_intent_prune, session_audit_outcome_prune,
-						 &s, &pruned, &oe);
-		if (orc != CTL_OK) {
-			tool_report(&oe);
-			if (rc == CTL_OK)
-				rc = orc == CTL_E_PARTIAL ? CTL_E_IO : orc;
-		}
+	memset(&oe, 0, sizeof(oe));
+	orc = bulk_find_orphans(r->dir, r->outdir, &r->bo.patterns, r->s.cert, &r->orphans,
+				&r->norphans, &oe);
+	if (orc == CTL_OK && r->prune && r->norphans && !r->s.audit_failed)
+		orc = bulk_prune_orphans(r->dir, r->outdir, &r->bo.patterns, r->s.cert, r->orphans,
+					 r->norphans, session_audit_intent_prune,
+					 session_audit_outcome_prune, &r->s, &r->pruned, &oe);
+	if (orc != CTL_OK) {
+		tool_report(&oe);
+		if (rc == CTL_OK)
+			rc = orc == CTL_E_PARTIAL ? CTL_E_IO : orc;
 	}
-	if (st.failures) { /* the run happened (fully or partly) */
-		struct ctl_err ae;
-		snprintf(detail, sizeof(detail),
-			 "signed=%lu unchanged=%lu failed=%lu skipped=%lu not_done=%lu",
-			 st.signed_files, st.unchanged, st.failed, st.skipped, st.not_done);
-		if (dir && session_audit(&s, "bulk-summary", dir, NULL, 0,
-					 rc == CTL_OK ? "ok" : (st.stopped ? st.stop.msg : "partial"),
-					 detail, &ae) != CTL_OK && !s.audit_failed) {
-			s.audit_failed = true;
-			s.audit_err = ae;
+	return rc;
+}
+
+/* The summary as JSON on stdout. */
+static void print_json(const struct sign_run *r)
+{
+	struct json_object *o = bulk_stats_json(&r->st);
+
+	if (o && r->dir) {
+		struct json_object *a = json_object_new_array();
+		for (size_t i = 0; a && i < r->norphans && i < 100; i++) {
+			char *dn = bulk_display_name(r->orphans[i]);
+			json_object_array_add(a, json_object_new_string(dn ? dn : "?"));
+			free(dn);
 		}
-		if (sa.json) {
-			struct json_object *o = bulk_stats_json(&st);
-			if (o && dir) {
-				struct json_object *a = json_object_new_array();
-				for (size_t i = 0; a && i < norphans && i < 100; i++) {
-					char *dn = bulk_display_name(orphans[i]);
-					json_object_array_add(a, json_object_new_string(dn ? dn : "?"));
-					free(dn);
-				}
-				json_object_object_add(o, "dir", json_object_new_string(dir));
-				json_object_object_add(o, "orphans", a ? a : json_object_new_array());
-				json_object_object_add(o, "orphans_count", json_object_new_int64((int64_t)norphans));
-				json_object_object_add(o, "pruned", json_object_new_int64((int64_t)pruned));
-			}
-			if (o)
-				tool_json_print(o);
-		} else {
-			printf("signed %lu, unchanged %lu, failed %lu, skipped %lu", st.signed_files,
-			       st.unchanged, st.failed, st.skipped);
-			if (st.not_done)
-				printf(", not done %lu", st.not_done);
-			if (norphans)
-				printf(", %s %lu", prune ? "pruned" : "orphaned",
-				       prune ? pruned : (unsigned long)norphans);
-			putchar('\n');
-		}
-		if (norphans && !quiet) {
-			fprintf(stderr, "ctlsign: %s %zu stale .sgn file%s whose config is gone (signed by this key, no .enc.sgn beside %s):",
-				prune ? "removed" : "note:", prune ? (size_t)pruned : norphans,
-				(prune ? (size_t)pruned : norphans) == 1 ? "" : "s",
-				norphans == 1 ? "it" : "them");
-			for (size_t i = 0; i < norphans && i < 5; i++) {
-				char *dn = bulk_display_name(orphans[i]);
-				fprintf(stderr, "%s %s", i ? "," : "", dn ? dn : "?");
-				free(dn);
-			}
-			fprintf(stderr, "%s%s\n", norphans > 5 ? ", ..." : "",
-				prune ? "" : "; phones are still served them: --prune removes them");
-		}
-		if (st.stopped)
-			fprintf(stderr, "ctlsign: stopped: %s; %lu files were signed before that; run the same command again to finish (unchanged files are skipped)\n",
-				st.stop.msg, st.signed_files);
+		json_object_object_add(o, "dir", json_object_new_string(r->dir));
+		json_object_object_add(o, "orphans", a ? a : json_object_new_array());
+		json_object_object_add(o, "orphans_count", json_object_new_int64((int64_t)r->norphans));
+		json_object_object_add(o, "pruned", json_object_new_int64((int64_t)r->pruned));
 	}
-	session_close(&s);
-	if (rc != CTL_OK && rc != CTL_E_PARTIAL && !st.stopped && err.msg[0])
-		tool_report(&err);
-	if (s.audit_failed) {
-		tool_report(&s.audit_err);
+	if (o)
+		tool_json_print(o);
+}
+
+/* The stale .sgn files, on stderr. */
+static void note_orphans(const struct sign_run *r)
+{
+	size_t norphans = r->norphans, n = r->prune ? (size_t)r->pruned : norphans;
+
+	fprintf(stderr, "ctlsign: %s %zu stale .sgn file%s whose config is gone (signed by this key, no .enc.sgn beside %s):",
+		r->prune ? "removed" : "note:", n, n == 1 ? "" : "s", norphans == 1 ? "it" : "them");
+	for (size_t i = 0; i < norphans && i < 5; i++) {
+		char *dn = bulk_display_name(r->orphans[i]);
+		fprintf(stderr, "%s %s", i ? "," : "", dn ? dn : "?");
+		free(dn);
+	}
+	fprintf(stderr, "%s%s\n", norphans > 5 ? ", ..." : "",
+		r->prune ? "" : "; phones are still served them: --prune removes them");
+}
+
+/* The run happened (fully or partly): the bulk-summary audit record, then the summary. */
+static void summarize(struct sign_run *r, int rc)
+{
+	const struct bulk_stats *st = &r->st;
+	struct ctl_err ae;
+	char detail[256];
+
+	snprintf(detail, sizeof(detail),
+		 "signed=%lu unchanged=%lu failed=%lu skipped=%lu not_done=%lu",
+		 st->signed_files, st->unchanged, st->failed, st->skipped, st->not_done);
+	if (r->dir && session_audit(&r->s, "bulk-summary", r->dir, NULL, 0,
+				    rc == CTL_OK ? "ok" : (st->stopped ? st->stop.msg : "partial"),
+				    detail, &ae) != CTL_OK && !r->s.audit_failed) {
+		r->s.audit_failed = true;
+		r->s.audit_err = ae;
+	}
+	if (r->sa.json) {
+		print_json(r);
+	} else {
+		printf("signed %lu, unchanged %lu, failed %lu, skipped %lu", st->signed_files,
+		       st->unchanged, st->failed, st->skipped);
+		if (st->not_done)
+			printf(", not done %lu", st->not_done);
+		if (r->norphans)
+			printf(", %s %lu", r->prune ? "pruned" : "orphaned",
+			       r->prune ? r->pruned : (unsigned long)r->norphans);
+		putchar('\n');
+	}
+	if (r->norphans && !r->quiet)
+		note_orphans(r);
+	if (st->stopped)
+		fprintf(stderr, "ctlsign: stopped: %s; %lu files were signed before that; run the same command again to finish (unchanged files are skipped)\n",
+			st->stop.msg, st->signed_files);
+}
+
+/* After the run: closes the session, reports what went wrong, frees. */
+static int finish(struct sign_run *r, int rc)
+{
+	session_close(&r->s);
+	if (rc != CTL_OK && rc != CTL_E_PARTIAL && !r->st.stopped && r->err.msg[0])
+		tool_report(&r->err);
+	if (r->s.audit_failed) {
+		tool_report(&r->s.audit_err);
 		if (rc == CTL_OK)
 			rc = CTL_E_IO;
 	}
-	if (st.stopped && st.stop.code == CTL_E_CANCELLED)
+	if (r->st.stopped && r->st.stop.code == CTL_E_CANCELLED)
 		tool_cancel_handled(); /* said above, with what was signed before */
-	bulk_names_free(orphans, norphans);
-	bulk_stats_clear(&st);
-	publish_unlock(lock);
-	free(ctl_path);
-	free(first_dir);
-	free(inc);
-	free(exc);
+	bulk_names_free(r->orphans, r->norphans);
+	bulk_stats_clear(&r->st);
+	return rc;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	struct sign_run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = parse_options(argc, argv, &r)) != CTL_OK || r.help)
+		goto out;
+	if ((rc = prepare(&r)) != CTL_OK || (rc = open_signer(&r)) != CTL_OK) {
+		tool_report(&r.err);
+		goto out;
+	}
+	rc = sign_all(&r);
+	if (r.dir && r.st.failures && !r.st.stopped && (rc == CTL_OK || rc == CTL_E_PARTIAL))
+		rc = find_orphans(&r, rc);
+	if (r.st.failures) /* the run happened (fully or partly) */
+		summarize(&r, rc);
+	rc = finish(&r, rc);
+	publish_unlock(r.lock);
+	free(r.ctl_path);
+	free(r.first_dir);
+	free(r.inc);
+	free(r.exc);
 	tool_defer_end(); /* a signal that came after the run: exit 12 now */
 	return rc;
-fail:
-	tool_report(&err);
-	publish_unlock(lock);
-	free(ctl_path);
-	free(first_dir);
-	free(inc);
-	free(exc);
+out:
+	publish_unlock(r.lock);
+	free(r.ctl_path);
+	free(r.first_dir);
+	free(r.inc);
+	free(r.exc);
 	return rc;
 }

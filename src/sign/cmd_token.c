@@ -138,6 +138,43 @@ static const struct tool_opt list_own[] = {
 };
 static const struct tool_opt *const list_opts[] = {session_opts, list_own, NULL};
 
+/* --ctl: the CTL whose records mark the certificates (*ctl stays NULL without it). */
+static int load_list_ctl(const char *ctl_path, struct ctl_file **ctl)
+{
+	struct ctl_err err = {0};
+
+	if (!ctl_path)
+		return CTL_OK;
+	if (ctl_parse_file(ctl_path, ctl, &err) != CTL_OK)
+		return tool_report(&err);
+	if ((*ctl)->kind != CTL_KIND_CTL) {
+		ctl_file_free(*ctl);
+		*ctl = NULL;
+		return tool_fail(CTL_E_MALFORMED, "token list: %s is not a CTL", ctl_path);
+	}
+	return CTL_OK;
+}
+
+/* The tokens to list: the one --token names, else every one present. */
+static int find_tokens(struct token_module *m, const char *uri, struct token_info **v,
+		       size_t *n)
+{
+	struct ctl_err err = {0};
+
+	if (uri) {
+		*v = calloc(1, sizeof(**v));
+		if (!*v || token_select(m, uri, *v, &err) != CTL_OK) {
+			free(*v);
+			*v = NULL;
+			return tool_report(&err);
+		}
+		*n = 1;
+	} else if (token_module_list(m, v, n, &err) != CTL_OK) {
+		return tool_report(&err);
+	}
+	return CTL_OK;
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = list_usage, .opts = list_opts};
@@ -148,7 +185,6 @@ static int cmd_list(int argc, char **argv)
 	struct token_module *m;
 	struct token_info *v = NULL;
 	size_t n = 0;
-	struct ctl_err err = {0};
 	int c, rc = CTL_OK;
 
 	while ((c = tool_opt_next(&g)) != -1) {
@@ -165,31 +201,16 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (args_end(&g, argc, argv, "list", &rc))
 		return rc;
-	if (ctl_path) {
-		if (ctl_parse_file(ctl_path, &ctl, &err) != CTL_OK)
-			return tool_report(&err);
-		if (ctl->kind != CTL_KIND_CTL) {
-			ctl_file_free(ctl);
-			return tool_fail(CTL_E_MALFORMED, "token list: %s is not a CTL", ctl_path);
-		}
-	}
+	if ((rc = load_list_ctl(ctl_path, &ctl)) != CTL_OK)
+		return rc;
 	if ((rc = open_module(&co, &m)) != CTL_OK) {
 		ctl_file_free(ctl);
 		return rc;
 	}
-	if (co.o.uri) {
-		v = calloc(1, sizeof(*v));
-		if (!v || token_select(m, co.o.uri, v, &err) != CTL_OK) {
-			free(v);
-			token_module_close(m);
-			ctl_file_free(ctl);
-			return tool_report(&err);
-		}
-		n = 1;
-	} else if (token_module_list(m, &v, &n, &err) != CTL_OK) {
+	if ((rc = find_tokens(m, co.o.uri, &v, &n)) != CTL_OK) {
 		token_module_close(m);
 		ctl_file_free(ctl);
-		return tool_report(&err);
+		return rc;
 	}
 	if (!json)
 		printf("module %s%s: %zu token%s\n",
@@ -442,11 +463,69 @@ static const struct tool_opt sign_own[] = {
 };
 static const struct tool_opt *const sign_opts[] = {session_opts, sign_own, factory_opts, NULL};
 
-static int cmd_token_sign(int argc, char **argv)
+/* `token sign`'s options. */
+struct token_sign_opts {
+	struct common co;
+	const char *in, *out;
+	int alg;
+	const EVP_MD *evp;
+};
+
+static int token_sign_options(int argc, char **argv, struct token_sign_opts *so, bool *help)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = sign_usage, .opts = sign_opts};
-	struct common co = {0};
-	const char *in = NULL, *out = NULL, *hash = "sha256";
+	const char *hash = "sha256";
+	int c, alg;
+
+	while ((c = tool_opt_next(&g)) != -1) {
+		if (common_opt(c, &so->co))
+			continue;
+		if (c == O_IN)
+			so->in = optarg;
+		else if (c == O_OUT)
+			so->out = optarg;
+		else if (c == O_HASH)
+			hash = optarg;
+		else if (c == O_FACTORY)
+			so->co.o.factory_pin = optarg;
+		else
+			return CTL_E_USAGE;
+	}
+	if ((*help = g.help_shown))
+		return CTL_OK;
+	if (!so->in || !so->out)
+		return tool_fail(CTL_E_USAGE, "token sign: --in and --out are required");
+	alg = !strcmp(hash, "sha1") ? CTL_HASH_SHA1 : !strcmp(hash, "sha256") ? CTL_HASH_SHA256
+				  : !strcmp(hash, "sha512") ? CTL_HASH_SHA512 : 0;
+	so->evp = alg == CTL_HASH_SHA1 ? EVP_sha1() : alg == CTL_HASH_SHA512 ? EVP_sha512() : EVP_sha256();
+	if (!alg)
+		return tool_fail(CTL_E_USAGE, "token sign: --hash must be sha1, sha256 or sha512");
+	so->alg = alg;
+	return CTL_OK;
+}
+
+/* Signs the digest md with the token's key into sig, after every token rule. */
+static int token_sign_digest(struct token_sign_opts *so, struct token_module **m,
+			     struct token **t, const unsigned char *md, unsigned int mdlen,
+			     struct cbb *sig)
+{
+	const struct ctl_signer *s;
+	struct ctl_err err = {0};
+	int rc;
+
+	if ((rc = open_module(&so->co, m)) != CTL_OK)
+		return rc;
+	if ((rc = token_open(*m, &so->co.o, t, &err)) != CTL_OK)
+		return tool_report(&err);
+	s = token_signer(*t);
+	if ((rc = s->sign(s->ctx, so->alg, md, mdlen, sig, &err)) != CTL_OK)
+		return tool_report(&err);
+	return CTL_OK;
+}
+
+static int cmd_token_sign(int argc, char **argv)
+{
+	struct token_sign_opts so;
 	struct token_module *m = NULL;
 	struct token *t = NULL;
 	struct ctl_err err = {0};
@@ -454,59 +533,28 @@ static int cmd_token_sign(int argc, char **argv)
 	struct cbb sig;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	const EVP_MD *evp;
 	uint8_t *sb = NULL;
 	size_t sl = 0;
-	int c, rc, alg;
+	bool help = false;
+	int rc;
 
+	memset(&so, 0, sizeof(so));
 	cbb_init(&sig);
-	while ((c = tool_opt_next(&g)) != -1) {
-		if (common_opt(c, &co))
-			continue;
-		if (c == O_IN)
-			in = optarg;
-		else if (c == O_OUT)
-			out = optarg;
-		else if (c == O_HASH)
-			hash = optarg;
-		else if (c == O_FACTORY)
-			co.o.factory_pin = optarg;
-		else
-			return CTL_E_USAGE;
-	}
-	if (g.help_shown)
-		return CTL_OK;
-	if (!in || !out)
-		return tool_fail(CTL_E_USAGE, "token sign: --in and --out are required");
-	alg = !strcmp(hash, "sha1") ? CTL_HASH_SHA1 : !strcmp(hash, "sha256") ? CTL_HASH_SHA256
-				  : !strcmp(hash, "sha512") ? CTL_HASH_SHA512 : 0;
-	evp = alg == CTL_HASH_SHA1 ? EVP_sha1() : alg == CTL_HASH_SHA512 ? EVP_sha512() : EVP_sha256();
-	if (!alg)
-		return tool_fail(CTL_E_USAGE, "token sign: --hash must be sha1, sha256 or sha512");
-	if ((rc = ctl_read_file(in, CTL_MAX_FILE_SIZE, &data, &err)) != CTL_OK)
+	if ((rc = token_sign_options(argc, argv, &so, &help)) != CTL_OK || help)
+		return rc;
+	if ((rc = ctl_read_file(so.in, CTL_MAX_FILE_SIZE, &data, &err)) != CTL_OK)
 		return tool_report(&err);
-	if (!EVP_Digest(data.data, data.len, md, &mdlen, evp, NULL)) {
+	if (!EVP_Digest(data.data, data.len, md, &mdlen, so.evp, NULL)) {
 		rc = tool_fail(CTL_E_INTERNAL, "digest failed");
 		goto out;
 	}
-	if ((rc = open_module(&co, &m)) != CTL_OK)
+	if ((rc = token_sign_digest(&so, &m, &t, md, mdlen, &sig)) != CTL_OK)
 		goto out;
-	if ((rc = token_open(m, &co.o, &t, &err)) != CTL_OK) {
-		rc = tool_report(&err);
-		goto out;
-	}
-	{
-		const struct ctl_signer *s = token_signer(t);
-		if ((rc = s->sign(s->ctx, alg, md, mdlen, &sig, &err)) != CTL_OK) {
-			rc = tool_report(&err);
-			goto out;
-		}
-	}
 	if (!cbb_finish(&sig, &sb, &sl)) {
 		rc = tool_fail(CTL_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = ctl_write_atomic(out, sb, sl, 0644, &err)) != CTL_OK) {
+	if ((rc = ctl_write_atomic(so.out, sb, sl, 0644, &err)) != CTL_OK) {
 		rc = tool_report(&err);
 		goto out;
 	}
