@@ -580,100 +580,132 @@ void store_unlock(struct store *st)
 		lock_release(st, 1);
 }
 
+/* The held state after installing f: its record (*nh) and, for a CTL, the ITL's next
+ * state (*nitl: kept, re-trusted or dropped; *drop set when dropped). */
+static int next_states(const struct store *st, const struct ctl_file *f, const char *signer,
+		       const char *trust, const char *itl_trust, const char *itl_drop_why,
+		       struct store_held *nh, struct store_held *nitl, int *drop,
+		       struct ctl_err *err)
+{
+	int kind = f->kind;
+
+	memset(nh, 0, sizeof(*nh));
+	if (!store_sha256_hex(f->raw.data, f->raw.len, nh->sha256))
+		return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
+	nh->installed = (long long)time(NULL);
+	copy_field(nh->signer, sizeof(nh->signer), signer);
+	copy_field(nh->trust, sizeof(nh->trust), trust);
+	*nitl = st->itl;
+	nitl->file = NULL;
+	if (kind == CTL_KIND_CTL && st->itl.file && itl_drop_why) {
+		*drop = 1;
+		memset(nitl, 0, sizeof(*nitl));
+		memcpy(nitl->dropped_sha256, st->itl.sha256, sizeof(nitl->dropped_sha256));
+		nitl->dropped_at = nh->installed;
+		copy_field(nitl->dropped_why, sizeof(nitl->dropped_why), itl_drop_why);
+	} else if (kind == CTL_KIND_CTL && st->itl.file && itl_trust) {
+		copy_field(nitl->trust, sizeof(nitl->trust), itl_trust);
+	}
+	return CTL_OK;
+}
+
+/* After the state file is committed: the new file moved into place, a dropped ITL
+ * removed, the directory synced. Errors here leave the install committed; opening the
+ * store completes it (load_held). */
+static int finish_commit(struct store *st, const char *main_path, const char *next_path,
+			 const char *itl_path, int drop, struct ctl_err *err)
+{
+	int rc = CTL_OK, synced;
+
+	if (rename(next_path, main_path) != 0)
+		rc = ctl_fail(err, CTL_E_IO, "installed %s (the store's state names it) but cannot move it into place: %s; the next open of the store finishes it",
+			      main_path, strerror(errno));
+	synced = rc == CTL_OK && fsync_dir(st->dir) == 0;
+	if (drop) {
+		if (unlink(itl_path) == 0)
+			synced = fsync_dir(st->dir) == 0;
+		else if (errno != ENOENT && rc == CTL_OK)
+			rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot remove the dropped %s: %s; the next open of the store finishes it",
+				      main_path, itl_path, strerror(errno));
+	}
+	/* A later fsync of the directory makes the state's rename and ours durable:
+	 * one more try before reporting that durability is in doubt. */
+	if (rc == CTL_OK && !synced && fsync_dir(st->dir) != 0)
+		rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot sync the store directory %s: %s; it may not survive a power loss",
+			      main_path, st->dir, strerror(errno));
+	return rc;
+}
+
+/* The install on disk: the file as NAME.next, the state file naming it (the commit),
+ * then finish_commit. *committed tells whether the state file names the new file. */
+static int commit_files(struct store *st, const struct ctl_file *f, struct store_held *nh,
+			struct store_held *nitl, int drop, int *committed, struct ctl_err *err)
+{
+	int kind = f->kind;
+	const char *name = store_file_name(kind);
+	char *main_path = ctl_path_join(st->dir, name, "");
+	char *next_path = ctl_path_join(st->dir, name, ".next");
+	char *itl_path = ctl_path_join(st->dir, store_file_name(CTL_KIND_ITL), "");
+	int rc;
+
+	*committed = 0;
+	if (!main_path || !next_path || !itl_path) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
+	if (rc != CTL_OK) {
+		/* not committed: roll back (a .next left here would only be dropped by
+		 * the next open) */
+		unlink(next_path);
+		goto out;
+	}
+	rc = kind == CTL_KIND_CTL ? state_write(st, nh, nitl, committed, err)
+				  : state_write(st, &st->ctl, nh, committed, err);
+	if (rc != CTL_OK && !*committed) {
+		unlink(next_path);
+		goto out;
+	}
+	/* Committed: the state file names the new file (only the directory's fsync
+	 * may have failed). */
+	*committed = 1;
+	rc = finish_commit(st, main_path, next_path, itl_path, drop, err);
+out:
+	free(main_path);
+	free(next_path);
+	free(itl_path);
+	return rc;
+}
+
 int store_commit(struct store *st, struct ctl_file *f, const char *signer, const char *trust,
 		 const char *itl_trust, const char *itl_drop_why, struct ctl_err *err)
 {
 	int kind = f->kind;
 	struct store_held nh, nitl, *h;
-	char *main_path = NULL, *next_path = NULL, *itl_path = NULL;
-	int drop = 0;
+	int drop = 0, committed;
 	int rc = CTL_OK;
 
 	if (kind != CTL_KIND_CTL && kind != CTL_KIND_ITL)
 		return ctl_fail(err, CTL_E_INTERNAL, "only a CTL or an ITL can be held");
 	h = store_held(st, kind);
-	memset(&nh, 0, sizeof(nh));
-	if (!store_sha256_hex(f->raw.data, f->raw.len, nh.sha256))
-		return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
-	nh.installed = (long long)time(NULL);
-	copy_field(nh.signer, sizeof(nh.signer), signer);
-	copy_field(nh.trust, sizeof(nh.trust), trust);
-	/* The ITL's next state (for a CTL install): kept, re-trusted or dropped. */
-	nitl = st->itl;
-	nitl.file = NULL;
-	if (kind == CTL_KIND_CTL && st->itl.file && itl_drop_why) {
-		drop = 1;
-		memset(&nitl, 0, sizeof(nitl));
-		memcpy(nitl.dropped_sha256, st->itl.sha256, sizeof(nitl.dropped_sha256));
-		nitl.dropped_at = nh.installed;
-		copy_field(nitl.dropped_why, sizeof(nitl.dropped_why), itl_drop_why);
-	} else if (kind == CTL_KIND_CTL && st->itl.file && itl_trust) {
-		copy_field(nitl.trust, sizeof(nitl.trust), itl_trust);
-	}
-
+	if ((rc = next_states(st, f, signer, trust, itl_trust, itl_drop_why, &nh, &nitl, &drop,
+			      err)) != CTL_OK)
+		return rc;
 	if (st->dir) {
-		const char *name = store_file_name(kind);
-
-		main_path = ctl_path_join(st->dir, name, "");
-		next_path = ctl_path_join(st->dir, name, ".next");
-		itl_path = ctl_path_join(st->dir, store_file_name(CTL_KIND_ITL), "");
-		if (!main_path || !next_path || !itl_path) {
-			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-			goto out;
-		}
-		int committed = 0, synced;
-
-		rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
-		if (rc != CTL_OK) {
-			/* not committed: roll back (a .next left here would only be dropped by
-			 * the next open) */
-			unlink(next_path);
-			goto out;
-		}
-		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &nitl, &committed, err)
-					  : state_write(st, &st->ctl, &nh, &committed, err);
-		if (rc != CTL_OK && !committed) {
-			unlink(next_path);
-			goto out;
-		}
-		/* Committed: the state file names the new file (only the directory's fsync
-		 * may have failed). Finish the install; if this fails, opening the store
-		 * completes it (load_held). */
-		rc = CTL_OK;
-		if (rename(next_path, main_path) != 0)
-			rc = ctl_fail(err, CTL_E_IO, "installed %s (the store's state names it) but cannot move it into place: %s; the next open of the store finishes it",
-				      main_path, strerror(errno));
-		synced = rc == CTL_OK && fsync_dir(st->dir) == 0;
-		if (drop) {
-			if (unlink(itl_path) == 0)
-				synced = fsync_dir(st->dir) == 0;
-			else if (errno != ENOENT && rc == CTL_OK)
-				rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot remove the dropped %s: %s; the next open of the store finishes it",
-					      main_path, itl_path, strerror(errno));
-		}
-		/* A later fsync of the directory makes the state's rename and ours durable:
-		 * one more try before reporting that durability is in doubt. */
-		if (rc == CTL_OK && !synced && fsync_dir(st->dir) != 0)
-			rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot sync the store directory %s: %s; it may not survive a power loss",
-				      main_path, st->dir, strerror(errno));
+		rc = commit_files(st, f, &nh, &nitl, drop, &committed, err);
+		if (!committed)
+			return rc;
 	}
-	{
-		int done = rc;
-
-		ctl_file_free(h->file);
-		*h = nh;
-		h->file = f;
-		rc = done;
-	}
+	/* What is held in memory follows what the store committed (even when finishing
+	 * the commit on disk failed). */
+	ctl_file_free(h->file);
+	*h = nh;
+	h->file = f;
 	if (kind == CTL_KIND_CTL) {
 		nitl.file = drop ? NULL : st->itl.file;
 		if (drop)
 			ctl_file_free(st->itl.file);
 		st->itl = nitl;
 	}
-out:
-	free(main_path);
-	free(next_path);
-	free(itl_path);
 	return rc;
 }
