@@ -355,6 +355,65 @@ static int file_sha256_is(const char *path, const char *want, struct ctl_buf *bu
 	       store_sha256_hex(buf->data, buf->len, hex) && !strcmp(hex, want);
 }
 
+/* A held file's path and the path of its install in progress (NAME.next). */
+struct held_paths {
+	char *main, *next;
+};
+
+/* Nothing held of this kind. A .next is an install that crashed before its commit point; a
+ * main file with the hash of a dropped one is a drop that crashed after it. */
+static int load_unheld(struct store *st, const struct store_held *h, const struct held_paths *hp,
+		       int repair, int *needs_repair, struct ctl_buf *buf, struct ctl_err *err)
+{
+	int stale_next = file_exists(hp->next);
+	int dropped = file_exists(hp->main) && h->dropped_sha256[0] &&
+		      file_sha256_is(hp->main, h->dropped_sha256, buf);
+
+	if (!repair && (stale_next || dropped)) {
+		*needs_repair = 1;
+		return CTL_OK;
+	}
+	if (stale_next && unlink(hp->next) != 0)
+		return ctl_fail(err, CTL_E_IO, "cannot remove %s: %s", hp->next, strerror(errno));
+	if (dropped) {
+		if (unlink(hp->main) != 0 || fsync_dir(st->dir) != 0)
+			return ctl_fail(err, CTL_E_IO, "cannot remove the dropped %s: %s", hp->main, strerror(errno));
+		return CTL_OK;
+	}
+	if (file_exists(hp->main))
+		return ctl_fail(err, CTL_E_IO, "%s is not recorded in the store's state file (copied in by hand?); move it away, then install it with 'ctlverify install'", hp->main);
+	return CTL_OK;
+}
+
+/* The held file's bytes into *buf: the main file, or (an install committed but not yet
+ * renamed) the .next, whose rename a repair finishes. */
+static int find_held(struct store *st, const struct store_held *h, const struct held_paths *hp,
+		     int repair, int *needs_repair, struct ctl_buf *buf, struct ctl_err *err)
+{
+	if (file_sha256_is(hp->main, h->sha256, buf)) {
+		if (file_exists(hp->next)) {
+			if (!repair)
+				*needs_repair = 1; /* a reader sees the held file, as a repair keeps it */
+			else if (unlink(hp->next) != 0 && errno != ENOENT)
+				/* a newer install that never committed */
+				return ctl_fail(err, CTL_E_IO, "cannot remove %s (an install that did not complete): %s", hp->next, strerror(errno));
+		}
+	} else if (file_sha256_is(hp->next, h->sha256, buf)) {
+		/* Committed (the state names it) but not yet renamed. A reader sees the
+		 * committed file, which the repair keeps. */
+		if (!repair) {
+			*needs_repair = 1;
+			return CTL_OK;
+		}
+		/* Finish the install. */
+		if (rename(hp->next, hp->main) != 0 || fsync_dir(st->dir) != 0)
+			return ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", hp->main, strerror(errno));
+	} else {
+		return ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", hp->main, st->dir);
+	}
+	return CTL_OK;
+}
+
 /* Loads the held file of `kind` named by the state. repair 0 (shared lock): anything an
  * interrupted install left sets *needs_repair and stops; repair 1 (exclusive lock): it is
  * finished or dropped. */
@@ -363,81 +422,35 @@ static int load_held(struct store *st, int kind, int repair, int *needs_repair,
 {
 	struct store_held *h = store_held(st, kind);
 	const char *name = store_file_name(kind);
-	char *main_path = ctl_path_join(st->dir, name, "");
-	char *next_path = ctl_path_join(st->dir, name, ".next");
+	struct held_paths hp = {ctl_path_join(st->dir, name, ""), ctl_path_join(st->dir, name, ".next")};
 	struct ctl_buf buf = {0};
 	int rc = CTL_OK;
 
-	if (!main_path || !next_path) {
+	if (!hp.main || !hp.next) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (!h->sha256[0]) {
-		/* Not held. A .next is an install that crashed before its commit point; a main
-		 * file with the hash of a dropped one is a drop that crashed after it. */
-		int stale_next = file_exists(next_path);
-		int dropped = file_exists(main_path) && h->dropped_sha256[0] &&
-			      file_sha256_is(main_path, h->dropped_sha256, &buf);
-
-		if (!repair && (stale_next || dropped)) {
-			*needs_repair = 1;
-			goto out;
-		}
-		if (stale_next && unlink(next_path) != 0) {
-			rc = ctl_fail(err, CTL_E_IO, "cannot remove %s: %s", next_path, strerror(errno));
-			goto out;
-		}
-		if (dropped) {
-			if (unlink(main_path) != 0 || fsync_dir(st->dir) != 0)
-				rc = ctl_fail(err, CTL_E_IO, "cannot remove the dropped %s: %s", main_path, strerror(errno));
-			goto out;
-		}
-		if (file_exists(main_path))
-			rc = ctl_fail(err, CTL_E_IO, "%s is not recorded in the store's state file (copied in by hand?); move it away, then install it with 'ctlverify install'", main_path);
+		rc = load_unheld(st, h, &hp, repair, needs_repair, &buf, err);
 		goto out;
 	}
-	if (file_sha256_is(main_path, h->sha256, &buf)) {
-		if (file_exists(next_path)) {
-			if (!repair)
-				*needs_repair = 1; /* a reader sees the held file, as a repair keeps it */
-			else if (unlink(next_path) != 0 && errno != ENOENT) {
-				/* a newer install that never committed */
-				rc = ctl_fail(err, CTL_E_IO, "cannot remove %s (an install that did not complete): %s", next_path, strerror(errno));
-				goto out;
-			}
-		}
-	} else if (file_sha256_is(next_path, h->sha256, &buf)) {
-		/* Committed (the state names it) but not yet renamed. A reader sees the
-		 * committed file, which the repair keeps. */
-		if (!repair) {
-			*needs_repair = 1;
-			goto parse;
-		}
-		/* Finish the install. */
-		if (rename(next_path, main_path) != 0 || fsync_dir(st->dir) != 0) {
-			rc = ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", main_path, strerror(errno));
-			goto out;
-		}
-	} else {
-		rc = ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", main_path, st->dir);
+	if ((rc = find_held(st, h, &hp, repair, needs_repair, &buf, err)) != CTL_OK)
 		goto out;
-	}
-parse:
 	rc = ctl_parse(buf.data, buf.len, &h->file, err);
 	if (rc != CTL_OK) {
-		ctl_fail_prefix(err, "held %s", main_path);
+		ctl_fail_prefix(err, "held %s", hp.main);
 		goto out;
 	}
 	if (h->file->kind != kind) {
-		rc = ctl_fail(err, CTL_E_IO, "held %s is a %s, not a %s; remove %s to start over", main_path,
+		rc = ctl_fail(err, CTL_E_IO, "held %s is a %s, not a %s; remove %s to start over", hp.main,
 			      ctl_kind_name(h->file->kind), ctl_kind_name(kind), st->dir);
 		ctl_file_free(h->file);
 		h->file = NULL;
 	}
 out:
 	ctl_buf_clear(&buf);
-	free(main_path);
-	free(next_path);
+	free(hp.main);
+	free(hp.next);
 	return rc;
 }
 
