@@ -106,6 +106,74 @@ static int signer_ids(X509 *cert, const struct ctl_record *rec, struct ctl_recor
 	return CTL_OK;
 }
 
+/* Where the header's patched parts are: the header length's value and the signature
+ * element (its value zeros until signed). */
+struct hdr_marks {
+	size_t hl_off, sig_off, sig_len;
+};
+
+/* The header elements up to the padding (SPEC §3 order), the signature zero-filled. */
+static void add_header(struct cbb *b, const struct ctl_hdr_spec *spec,
+		       const struct ctl_build_opts *opts, const struct ctl_record *me, int hash_alg,
+		       int code, uint32_t ts, struct hdr_marks *mk)
+{
+	size_t m3, m7, m9;
+
+	cbb_add_tlv(b, HDR_VERSION, (uint8_t[]){spec->version_major, spec->version_minor}, 2);
+	cbb_add_u8(b, HDR_LENGTH);
+	cbb_add_u16(b, 2);
+	mk->hl_off = b->len;
+	cbb_add_u16(b, 0);
+	if (spec->has_signer_version)
+		cbb_add_tlv(b, HDR_SIGNER_VERSION, (uint8_t[]){1, spec->signer_version_minor}, 2);
+	cbb_open_tlv(b, HDR_SIGNER_INFO, &m3);
+	cbb_add_tlv_str(b, HDR_SIGNER_NAME, me->subject);
+	cbb_add_tlv_str(b, HDR_ISSUER_NAME, me->issuer);
+	cbb_add_tlv(b, HDR_SIGNER_SERIAL, me->serial.data, me->serial.len);
+	cbb_close_tlv(b, m3);
+	cbb_open_tlv(b, HDR_SIG_INFO, &m7);
+	cbb_add_tlv_u8(b, HDR_HASH_ALG, (uint8_t)hash_alg);
+	cbb_open_tlv(b, HDR_SIG_ALG_INFO, &m9);
+	cbb_add_tlv_u8(b, HDR_SIG_ALG, 0);
+	cbb_add_tlv_u8(b, HDR_MODULUS, (uint8_t)code);
+	cbb_close_tlv(b, m9);
+	cbb_close_tlv(b, m7);
+	mk->sig_off = b->len;
+	cbb_add_u8(b, HDR_SIGNATURE);
+	cbb_add_u16(b, (uint16_t)mk->sig_len);
+	if (cbb_reserve(b, mk->sig_len)) {
+		memset(b->buf + b->len, 0, mk->sig_len);
+		b->len += mk->sig_len;
+	}
+	cbb_add_tlv_str(b, HDR_FILE_NAME, opts->file_name);
+	cbb_add_tlv_u32(b, HDR_TIMESTAMP, ts);
+	if (spec->enc)
+		add_enc_info(b, spec->enc);
+}
+
+/* The file's digest (all but the signature element) signed, the signature put in place. */
+static int sign_into(struct cbb *b, const struct hdr_marks *mk, int hash_alg,
+		     const struct ctl_signer *signer, struct ctl_err *err)
+{
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	struct cbb sig;
+	int rc;
+
+	if (!digest_without(b->buf, b->len, mk->sig_off, 3 + mk->sig_len, ctl_hash_md(hash_alg),
+			    d, &dlen))
+		return ctl_fail(err, CTL_E_INTERNAL, "cannot hash the file");
+	cbb_init(&sig);
+	rc = signer->sign(signer->ctx, hash_alg, d, dlen, &sig, err);
+	if (rc == CTL_OK && (sig.error || sig.len != mk->sig_len))
+		rc = ctl_fail(err, CTL_E_INTERNAL, "signer returned %zu bytes, expected %zu",
+			      sig.len, mk->sig_len);
+	if (rc == CTL_OK)
+		memcpy(b->buf + mk->sig_off + 3, sig.buf, mk->sig_len);
+	cbb_cleanup(&sig);
+	return rc;
+}
+
 int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_t body_len,
 		     const struct ctl_signer *signer, const struct ctl_build_opts *opts,
 		     struct ctl_buf *out, struct ctl_err *err)
@@ -113,10 +181,10 @@ int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_
 	int hash_alg = opts && opts->hash_alg ? opts->hash_alg : CTL_HASH_SHA512;
 	const EVP_MD *md = ctl_hash_md(hash_alg);
 	struct ctl_record me;
-	struct cbb b, sig;
-	size_t m3, m7, m9, hl_off, sig_off, sig_len = 0, hdr_len, out_len;
-	uint8_t d[EVP_MAX_MD_SIZE], *p;
-	unsigned dlen = 0;
+	struct hdr_marks mk = {0};
+	struct cbb b;
+	size_t hdr_len, out_len;
+	uint8_t *p;
 	uint32_t ts;
 	int code = 0, rc;
 
@@ -126,43 +194,14 @@ int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_
 		return ctl_fail(err, CTL_E_USAGE, "a header file name is required");
 	if (!signer || !signer->sign)
 		return ctl_fail(err, CTL_E_INTERNAL, "no signer");
-	if ((rc = signer_key(signer->cert, &code, &sig_len, err)))
+	if ((rc = signer_key(signer->cert, &code, &mk.sig_len, err)))
 		return rc;
 	if ((rc = signer_ids(signer->cert, spec->signer_rec, &me, err)))
 		return rc;
 	ts = opts->timestamp ? opts->timestamp : (uint32_t)time(NULL);
 
 	cbb_init(&b);
-	cbb_add_tlv(&b, HDR_VERSION, (uint8_t[]){spec->version_major, spec->version_minor}, 2);
-	cbb_add_u8(&b, HDR_LENGTH);
-	cbb_add_u16(&b, 2);
-	hl_off = b.len;
-	cbb_add_u16(&b, 0);
-	if (spec->has_signer_version)
-		cbb_add_tlv(&b, HDR_SIGNER_VERSION, (uint8_t[]){1, spec->signer_version_minor}, 2);
-	cbb_open_tlv(&b, HDR_SIGNER_INFO, &m3);
-	cbb_add_tlv_str(&b, HDR_SIGNER_NAME, me.subject);
-	cbb_add_tlv_str(&b, HDR_ISSUER_NAME, me.issuer);
-	cbb_add_tlv(&b, HDR_SIGNER_SERIAL, me.serial.data, me.serial.len);
-	cbb_close_tlv(&b, m3);
-	cbb_open_tlv(&b, HDR_SIG_INFO, &m7);
-	cbb_add_tlv_u8(&b, HDR_HASH_ALG, (uint8_t)hash_alg);
-	cbb_open_tlv(&b, HDR_SIG_ALG_INFO, &m9);
-	cbb_add_tlv_u8(&b, HDR_SIG_ALG, 0);
-	cbb_add_tlv_u8(&b, HDR_MODULUS, (uint8_t)code);
-	cbb_close_tlv(&b, m9);
-	cbb_close_tlv(&b, m7);
-	sig_off = b.len;
-	cbb_add_u8(&b, HDR_SIGNATURE);
-	cbb_add_u16(&b, (uint16_t)sig_len);
-	if (cbb_reserve(&b, sig_len)) {
-		memset(b.buf + b.len, 0, sig_len);
-		b.len += sig_len;
-	}
-	cbb_add_tlv_str(&b, HDR_FILE_NAME, opts->file_name);
-	cbb_add_tlv_u32(&b, HDR_TIMESTAMP, ts);
-	if (spec->enc)
-		add_enc_info(&b, spec->enc);
+	add_header(&b, spec, opts, &me, hash_alg, code, ts, &mk);
 	while (!b.error && b.len % 4)
 		cbb_add_u8(&b, HDR_PADDING);
 	hdr_len = b.len;
@@ -171,28 +210,16 @@ int ctl_build_signed(const struct ctl_hdr_spec *spec, const uint8_t *body, size_
 		cbb_cleanup(&b);
 		return ctl_fail(err, CTL_E_INTERNAL, "header too large or out of memory");
 	}
-	cbb_put_u16_at(&b, hl_off, (uint16_t)hdr_len);
+	cbb_put_u16_at(&b, mk.hl_off, (uint16_t)hdr_len);
 	cbb_add_bytes(&b, body, body_len);
 	if (b.error) {
 		cbb_cleanup(&b);
 		return oom(err);
 	}
-	if (!digest_without(b.buf, b.len, sig_off, 3 + sig_len, md, d, &dlen)) {
-		cbb_cleanup(&b);
-		return ctl_fail(err, CTL_E_INTERNAL, "cannot hash the file");
-	}
-	cbb_init(&sig);
-	rc = signer->sign(signer->ctx, hash_alg, d, dlen, &sig, err);
-	if (rc == CTL_OK && (sig.error || sig.len != sig_len))
-		rc = ctl_fail(err, CTL_E_INTERNAL, "signer returned %zu bytes, expected %zu",
-			      sig.len, sig_len);
-	if (rc) {
-		cbb_cleanup(&sig);
+	if ((rc = sign_into(&b, &mk, hash_alg, signer, err)) != CTL_OK) {
 		cbb_cleanup(&b);
 		return rc;
 	}
-	memcpy(b.buf + sig_off + 3, sig.buf, sig_len);
-	cbb_cleanup(&sig);
 	if (!cbb_finish(&b, &p, &out_len))
 		return oom(err);
 	ctl_buf_clear(out);

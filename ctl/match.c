@@ -162,70 +162,100 @@ static bool lone_hash(const char *p)
 	return !*p || is_sep(*p);
 }
 
+/* A quoted value at *pp (on the opening quote) into buf (*n bytes); *pp past the closing
+ * quote. false if unparseable. */
+static bool quoted_value(const char **pp, uint8_t *buf, size_t *n)
+{
+	const char *p = *pp;
+
+	for (p++; *p && *p != '"'; (*n)++) {
+		if (*p == '\\') {
+			p++;
+			if (!unescape(&p, &buf[*n]))
+				return false;
+		} else {
+			buf[*n] = (uint8_t)*p++;
+		}
+	}
+	if (*p != '"')
+		return false;
+	*pp = p + 1;
+	return true;
+}
+
+/* A #hex value at p: a DER string of a text type, added as it is; *pp set past it once
+ * the hex digits and separator are read. As parse_value. */
+static int hex_value(const char *p, const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int set,
+		     uint8_t *buf)
+{
+	const uint8_t *d = buf;
+	size_t n = 0;
+	ASN1_TYPE *t;
+	int type, rc = -1;
+
+	for (p++; ctl_hex_digit(p[0]) >= 0 && ctl_hex_digit(p[1]) >= 0; p += 2)
+		buf[n++] = (uint8_t)(ctl_hex_digit(p[0]) << 4 | ctl_hex_digit(p[1]));
+	while (is_space(*p))
+		p++;
+	if (!n || (*p && !is_sep(*p)))
+		return -1;
+	t = d2i_ASN1_TYPE(NULL, &d, (long)n);
+	type = t ? t->type : V_ASN1_UNDEF;
+	if (t && d == buf + n && type != V_ASN1_BOOLEAN && type != V_ASN1_NULL &&
+	    type != V_ASN1_OBJECT && text_ok(t->value.asn1_string)) {
+		const ASN1_STRING *s = t->value.asn1_string;
+		rc = X509_NAME_add_entry_by_OBJ(name, obj, type, s->data, s->length, -1, set)
+			     ? 0
+			     : -2;
+	}
+	ASN1_TYPE_free(t);
+	ERR_clear_error();
+	*pp = p;
+	return rc;
+}
+
+/* A plain value at *pp into buf (*n bytes, *keep without trailing spaces); *pp on the
+ * separator or NUL. false if unparseable. */
+static bool plain_value(const char **pp, uint8_t *buf, size_t *n, size_t *keep)
+{
+	const char *p = *pp;
+
+	while (*p && !is_sep(*p)) {
+		if (*p == '"')
+			return false; /* a quote inside a plain value must be escaped */
+		if (*p == '\\') {
+			p++;
+			if (!unescape(&p, &buf[*n]))
+				return false;
+			*keep = ++*n; /* an escaped space is part of the value */
+		} else {
+			buf[(*n)++] = (uint8_t)*p;
+			if (!is_space(*p))
+				*keep = *n;
+			p++;
+		}
+	}
+	*pp = p;
+	return true;
+}
+
 /* Adds the value at *p (quoted, #hex or plain) for attribute obj; *p ends on the separator
  * or the terminating NUL. 0 on success, -1 if unparseable, -2 out of memory. */
 static int parse_value(const char **pp, ASN1_OBJECT *obj, X509_NAME *name, int set, uint8_t *buf)
 {
 	const char *p = *pp;
 	size_t n = 0, keep = 0; /* keep: length up to the last byte that is not trailing space */
-	int rc = -1;
 
 	while (is_space(*p))
 		p++;
 	if (*p == '"') {
-		for (p++; *p && *p != '"'; n++) {
-			if (*p == '\\') {
-				p++;
-				if (!unescape(&p, &buf[n]))
-					return -1;
-			} else {
-				buf[n] = (uint8_t)*p++;
-			}
-		}
-		if (*p != '"')
+		if (!quoted_value(&p, buf, &n))
 			return -1;
-		p++;
 		keep = n;
 	} else if (*p == '#' && !lone_hash(p)) {
-		const uint8_t *d = buf;
-		ASN1_TYPE *t;
-		int type;
-
-		for (p++; ctl_hex_digit(p[0]) >= 0 && ctl_hex_digit(p[1]) >= 0; p += 2)
-			buf[n++] = (uint8_t)(ctl_hex_digit(p[0]) << 4 | ctl_hex_digit(p[1]));
-		while (is_space(*p))
-			p++;
-		if (!n || (*p && !is_sep(*p)))
-			return -1;
-		t = d2i_ASN1_TYPE(NULL, &d, (long)n);
-		type = t ? t->type : V_ASN1_UNDEF;
-		if (t && d == buf + n && type != V_ASN1_BOOLEAN && type != V_ASN1_NULL &&
-		    type != V_ASN1_OBJECT && text_ok(t->value.asn1_string)) {
-			const ASN1_STRING *s = t->value.asn1_string;
-			rc = X509_NAME_add_entry_by_OBJ(name, obj, type, s->data, s->length, -1, set)
-				     ? 0
-				     : -2;
-		}
-		ASN1_TYPE_free(t);
-		ERR_clear_error();
-		*pp = p;
-		return rc;
-	} else {
-		while (*p && !is_sep(*p)) {
-			if (*p == '"')
-				return -1; /* a quote inside a plain value must be escaped */
-			if (*p == '\\') {
-				p++;
-				if (!unescape(&p, &buf[n]))
-					return -1;
-				keep = ++n; /* an escaped space is part of the value */
-			} else {
-				buf[n++] = (uint8_t)*p;
-				if (!is_space(*p))
-					keep = n;
-				p++;
-			}
-		}
+		return hex_value(p, pp, obj, name, set, buf);
+	} else if (!plain_value(&p, buf, &n, &keep)) {
+		return -1;
 	}
 	while (is_space(*p))
 		p++;

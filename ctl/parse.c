@@ -283,26 +283,14 @@ static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *er
 	return CTL_OK;
 }
 
-static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *err)
+/* The header length element after the version: the header is exactly header_len bytes
+ * (*hs); elements may not cross its end. */
+static int parse_header_len(struct cbs *file, size_t total, struct ctl_header *h,
+			    struct cbs *hs, struct ctl_err *err)
 {
-	static const uint8_t req[] = {HDR_VERSION, HDR_LENGTH, HDR_SIGNER_INFO, HDR_SIG_INFO,
-				    HDR_SIGNATURE, HDR_FILE_NAME, HDR_TIMESTAMP};
-	/* Signed firmware (version 1.1) has no timestamp. */
-	static const uint8_t req_fw[] = {HDR_VERSION, HDR_LENGTH, HDR_SIGNER_INFO, HDR_SIG_INFO,
-				       HDR_SIGNATURE, HDR_FILE_NAME};
-	static const uint8_t req_enc[] = {HDR_ENC_INFO, HDR_CONTENT_HASH_ALG, HDR_CONTENT_HASH};
-	const char *where = "header";
-	struct ctl_header *h = &f->hdr;
-	struct cbs hs, e;
-	uint32_t seen = (1u << HDR_VERSION) | (1u << HDR_LENGTH);
+	struct cbs e;
 	uint8_t tag;
-	bool is_tlv, is_enc, is_fw;
-	size_t total = cbs_len(file);
 
-	TRY(parse_version(file, h, err));
-	is_tlv = h->version_major == 1 && h->version_minor == 2;
-	is_enc = h->version_major == 2;
-	is_fw = h->version_major == 1 && h->version_minor == 1;
 	if (!cbs_get_tlv(file, &tag, &e))
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"file is truncated at offset 5: no header length element");
@@ -318,103 +306,142 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 	if (h->header_len < cbs_offset(file))
 		return ctl_fail(err, CTL_E_MALFORMED, "header length %u is too small",
 				h->header_len);
-	/* The header is exactly header_len bytes; elements may not cross its end. */
-	if (!cbs_get_bytes(file, &hs, h->header_len - cbs_offset(file)))
+	if (!cbs_get_bytes(file, hs, h->header_len - cbs_offset(file)))
 		return ctl_fail(err, CTL_E_INTERNAL, "header bounds");
+	return CTL_OK;
+}
 
-	while (cbs_len(&hs)) {
+/* The next header element into *tag, *e, padding counted and skipped on the way; *got is
+ * false at the header's end. Padding ends the header: no element may follow it. */
+static int header_next(struct cbs *hs, struct ctl_header *h, uint8_t *tag, struct cbs *e,
+		       bool *got, struct ctl_err *err)
+{
+	*got = false;
+	while (cbs_len(hs)) {
 		uint8_t t;
-		cbs_peek_u8(&hs, &t);
+		cbs_peek_u8(hs, &t);
 		if (t == HDR_PADDING) {
-			cbs_skip(&hs, 1);
+			cbs_skip(hs, 1);
 			h->pad_count++;
 			continue;
 		}
 		if (h->pad_count)
 			return ctl_fail(err, CTL_E_MALFORMED,
 					"header: element tag %u at offset %zu follows the padding; header length %u does not match where the header ends",
-					t, cbs_offset(&hs), h->header_len);
-		if (!cbs_get_tlv(&hs, &tag, &e)) {
-			size_t off = cbs_offset(&hs);
-			if (cbs_len(&hs) < 3)
+					t, cbs_offset(hs), h->header_len);
+		if (!cbs_get_tlv(hs, tag, e)) {
+			size_t off = cbs_offset(hs);
+			if (cbs_len(hs) < 3)
 				return ctl_fail(err, CTL_E_MALFORMED,
 						"header: element tag %u at offset %zu crosses the header end %u (header length does not match the elements)",
 						t, off, h->header_len);
 			return ctl_fail(err, CTL_E_MALFORMED,
 					"header: element tag %u at offset %zu with length %u runs past the header end %u",
 					t, off,
-					(unsigned)((cbs_data(&hs)[1] << 8) | cbs_data(&hs)[2]),
+					(unsigned)((cbs_data(hs)[1] << 8) | cbs_data(hs)[2]),
 					h->header_len);
 		}
-		if (tag > HDR_TAG_MAX || tag == 0)
-			return unknown_tag(where, tag, &e, err);
-		if (tag == HDR_SIGNER_VERSION && !is_tlv)
-			return ctl_fail(err, CTL_E_MALFORMED,
-					"header: signer version (tag 28) at offset %zu in a version %u.%u file",
-					ELEM_OFF(&e), h->version_major, h->version_minor);
-		if ((tag == HDR_ENC_INFO || tag == HDR_CONTENT_HASH_ALG || tag == HDR_CONTENT_HASH) &&
-		    !is_enc)
-			return ctl_fail(err, CTL_E_MALFORMED,
-					"header: encryption tag %u at offset %zu in a version %u.%u file",
-					tag, ELEM_OFF(&e), h->version_major, h->version_minor);
-		TRY(seen_once(&seen, tag, where, &e, err));
-		switch (tag) {
-		case HDR_SIGNER_VERSION:
-			TRY(want_len(&e, "signer version", tag, 2, err));
-			h->has_signer_version = true;
-			h->signer_version_major = cbs_data(&e)[0];
-			h->signer_version_minor = cbs_data(&e)[1];
-			break;
-		case HDR_VERSION:
-		case HDR_LENGTH:
-			break;
-		case HDR_SIGNER_INFO:
-			TRY(parse_container(e, "signer info (tag 3)", signer_info_tags,
-					    sizeof(signer_info_tags), signer_info_elem, h, err));
-			break;
-		case HDR_SIG_INFO:
-			TRY(parse_container(e, "signature info (tag 7)", sig_info_tags,
-					    sizeof(sig_info_tags), sig_info_elem, h, err));
-			break;
-		case HDR_SIGNATURE:
-			TRY(get_bytes(&e, "signature", tag, true, &h->signature, err));
-			h->sig_offset = ELEM_OFF(&e);
-			h->sig_elem_len = 3 + cbs_len(&e);
-			break;
-		case HDR_FILE_NAME:
-			TRY(get_string(&e, "file name", tag, &h->file_name, err));
-			break;
-		case HDR_TIMESTAMP:
-			TRY(want_len(&e, "timestamp", tag, 4, err));
-			h->timestamp = ((uint32_t)u16_of(&e) << 16) | (uint32_t)((cbs_data(&e)[2] << 8) | cbs_data(&e)[3]);
-			h->has_timestamp = true;
-			break;
-		case HDR_ENC_INFO:
-			TRY(parse_container(e, "encryption info (tag 16)", enc_info_tags,
-					    sizeof(enc_info_tags), enc_info_elem, &h->enc, err));
-			h->has_enc = true;
-			break;
-		case HDR_CONTENT_HASH_ALG:
-			TRY(want_len(&e, "content hash algorithm", tag, 1, err));
-			h->enc.content_hash_alg = u8_of(&e);
-			if (!ctl_hash_md(h->enc.content_hash_alg))
-				return ctl_fail(err, CTL_E_UNSUPPORTED,
-						"content hash algorithm %d at offset %zu is not supported",
-						h->enc.content_hash_alg, ELEM_OFF(&e));
-			break;
-		case HDR_CONTENT_HASH:
-			TRY(get_bytes(&e, "content hash", tag, true, &h->enc.content_hash, err));
-			break;
-		default:
-			return unknown_tag(where, tag, &e, err);
-		}
+		*got = true;
+		return CTL_OK;
 	}
+	return CTL_OK;
+}
+
+/* Header tags are known, and the version-specific ones in a file of their version. */
+static int header_tag_allowed(const struct ctl_header *h, uint8_t tag, const struct cbs *e,
+			      struct ctl_err *err)
+{
+	bool is_tlv = h->version_major == 1 && h->version_minor == 2;
+	bool is_enc = h->version_major == 2;
+
+	if (tag > HDR_TAG_MAX || tag == 0)
+		return unknown_tag("header", tag, e, err);
+	if (tag == HDR_SIGNER_VERSION && !is_tlv)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"header: signer version (tag 28) at offset %zu in a version %u.%u file",
+				ELEM_OFF(e), h->version_major, h->version_minor);
+	if ((tag == HDR_ENC_INFO || tag == HDR_CONTENT_HASH_ALG || tag == HDR_CONTENT_HASH) &&
+	    !is_enc)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"header: encryption tag %u at offset %zu in a version %u.%u file",
+				tag, ELEM_OFF(e), h->version_major, h->version_minor);
+	return CTL_OK;
+}
+
+/* One header element (tag already checked and seen once) into *h. */
+static int header_field(struct ctl_header *h, uint8_t tag, struct cbs *e, struct ctl_err *err)
+{
+	switch (tag) {
+	case HDR_SIGNER_VERSION:
+		TRY(want_len(e, "signer version", tag, 2, err));
+		h->has_signer_version = true;
+		h->signer_version_major = cbs_data(e)[0];
+		h->signer_version_minor = cbs_data(e)[1];
+		break;
+	case HDR_VERSION:
+	case HDR_LENGTH:
+		break;
+	case HDR_SIGNER_INFO:
+		TRY(parse_container(*e, "signer info (tag 3)", signer_info_tags,
+				    sizeof(signer_info_tags), signer_info_elem, h, err));
+		break;
+	case HDR_SIG_INFO:
+		TRY(parse_container(*e, "signature info (tag 7)", sig_info_tags,
+				    sizeof(sig_info_tags), sig_info_elem, h, err));
+		break;
+	case HDR_SIGNATURE:
+		TRY(get_bytes(e, "signature", tag, true, &h->signature, err));
+		h->sig_offset = ELEM_OFF(e);
+		h->sig_elem_len = 3 + cbs_len(e);
+		break;
+	case HDR_FILE_NAME:
+		TRY(get_string(e, "file name", tag, &h->file_name, err));
+		break;
+	case HDR_TIMESTAMP:
+		TRY(want_len(e, "timestamp", tag, 4, err));
+		h->timestamp = ((uint32_t)u16_of(e) << 16) | (uint32_t)((cbs_data(e)[2] << 8) | cbs_data(e)[3]);
+		h->has_timestamp = true;
+		break;
+	case HDR_ENC_INFO:
+		TRY(parse_container(*e, "encryption info (tag 16)", enc_info_tags,
+				    sizeof(enc_info_tags), enc_info_elem, &h->enc, err));
+		h->has_enc = true;
+		break;
+	case HDR_CONTENT_HASH_ALG:
+		TRY(want_len(e, "content hash algorithm", tag, 1, err));
+		h->enc.content_hash_alg = u8_of(e);
+		if (!ctl_hash_md(h->enc.content_hash_alg))
+			return ctl_fail(err, CTL_E_UNSUPPORTED,
+					"content hash algorithm %d at offset %zu is not supported",
+					h->enc.content_hash_alg, ELEM_OFF(e));
+		break;
+	case HDR_CONTENT_HASH:
+		TRY(get_bytes(e, "content hash", tag, true, &h->enc.content_hash, err));
+		break;
+	default:
+		return unknown_tag("header", tag, e, err);
+	}
+	return CTL_OK;
+}
+
+/* After the last element: the required ones are there and the sizes agree. */
+static int header_complete(const struct ctl_header *h, uint32_t seen, struct ctl_err *err)
+{
+	static const uint8_t req[] = {HDR_VERSION, HDR_LENGTH, HDR_SIGNER_INFO, HDR_SIG_INFO,
+				    HDR_SIGNATURE, HDR_FILE_NAME, HDR_TIMESTAMP};
+	/* Signed firmware (version 1.1) has no timestamp. */
+	static const uint8_t req_fw[] = {HDR_VERSION, HDR_LENGTH, HDR_SIGNER_INFO, HDR_SIG_INFO,
+				       HDR_SIGNATURE, HDR_FILE_NAME};
+	static const uint8_t req_enc[] = {HDR_ENC_INFO, HDR_CONTENT_HASH_ALG, HDR_CONTENT_HASH};
+	bool is_enc = h->version_major == 2;
+	bool is_fw = h->version_major == 1 && h->version_minor == 1;
+
 	if (is_fw)
-		TRY(missing(seen, req_fw, sizeof(req_fw), where, 0, err));
+		TRY(missing(seen, req_fw, sizeof(req_fw), "header", 0, err));
 	else
-		TRY(missing(seen, req, sizeof(req), where, 0, err));
+		TRY(missing(seen, req, sizeof(req), "header", 0, err));
 	if (is_enc)
-		TRY(missing(seen, req_enc, sizeof(req_enc), where, 0, err));
+		TRY(missing(seen, req_enc, sizeof(req_enc), "header", 0, err));
 	if (h->signature.len != (size_t)(64u << h->modulus_code))
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"signature (tag 12) at offset %zu is %zu bytes, but modulus code %d means %u",
@@ -431,6 +458,99 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 	return CTL_OK;
 }
 
+static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *err)
+{
+	struct ctl_header *h = &f->hdr;
+	struct cbs hs, e;
+	uint32_t seen = (1u << HDR_VERSION) | (1u << HDR_LENGTH);
+	uint8_t tag;
+	bool got;
+	size_t total = cbs_len(file);
+
+	TRY(parse_version(file, h, err));
+	TRY(parse_header_len(file, total, h, &hs, err));
+	for (;;) {
+		TRY(header_next(&hs, h, &tag, &e, &got, err));
+		if (!got)
+			break;
+		TRY(header_tag_allowed(h, tag, &e, err));
+		TRY(seen_once(&seen, tag, "header", &e, err));
+		TRY(header_field(h, tag, &e, err));
+	}
+	return header_complete(h, seen, err);
+}
+
+/* One record field (tag already checked and seen once) into *r. */
+static int record_field(struct ctl_record *r, uint8_t tag, struct cbs *e, struct ctl_err *err)
+{
+	switch (tag) {
+	case REC_DNS_NAME:
+		TRY(get_string_opt(e, "DNS name", tag, true, &r->dns_name, err));
+		break;
+	case REC_SUBJECT:
+		TRY(get_string(e, "subject name", tag, &r->subject, err));
+		break;
+	case REC_ROLE:
+		TRY(want_len(e, "role", tag, 2, err));
+		r->role = u16_of(e);
+		break;
+	case REC_ISSUER:
+		TRY(get_string(e, "issuer name", tag, &r->issuer, err));
+		break;
+	case REC_SERIAL:
+		TRY(get_bytes(e, "serial number", tag, true, &r->serial, err));
+		break;
+	case REC_PUBKEY:
+		TRY(get_bytes(e, "public key", tag, false, &r->pubkey, err));
+		break;
+	case REC_CERT_SIG:
+		TRY(get_bytes(e, "certificate signature", tag, false, &r->cert_sig, err));
+		break;
+	case REC_CERT:
+		TRY(get_bytes(e, "certificate", tag, false, &r->cert, err));
+		break;
+	case REC_IP:
+		TRY(want_len(e, "IP address", tag, 4, err));
+		memcpy(r->ip, cbs_data(e), 4);
+		r->has_ip = true;
+		break;
+	case REC_CERT_HASH:
+		TRY(get_bytes(e, "certificate hash", tag, false, &r->cert_hash, err));
+		break;
+	case REC_CERT_HASH_ALG:
+		TRY(want_len(e, "certificate hash algorithm", tag, 1, err));
+		r->cert_hash_alg = u8_of(e);
+		break;
+	}
+	return CTL_OK;
+}
+
+/* The record length element: the record's fields into *rec, its length into *rec_len. */
+static int record_len(struct cbs *body, const char *where, struct cbs *rec, uint16_t *rec_len,
+		      struct ctl_err *err)
+{
+	struct cbs e;
+	uint8_t tag;
+
+	if (!cbs_get_tlv(body, &tag, &e))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: truncated record length element (%zu bytes left)", where,
+				cbs_len(body));
+	if (tag != REC_LENGTH)
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: expected record length (tag 1), found tag %u", where, tag);
+	TRY(want_len(&e, "record length", tag, 2, err));
+	*rec_len = u16_of(&e);
+	if (*rec_len < 5)
+		return ctl_fail(err, CTL_E_MALFORMED, "%s: record length %u is too small", where,
+				*rec_len);
+	if (!cbs_get_bytes(body, rec, *rec_len - 5u))
+		return ctl_fail(err, CTL_E_MALFORMED,
+				"%s: record length %u runs past the end of the file (%zu bytes left)",
+				where, *rec_len, cbs_len(body) + 5);
+	return CTL_OK;
+}
+
 static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *err)
 {
 	/* Only the role is required: real SAST records may lack tag 8, and non-secure server
@@ -440,28 +560,13 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 	size_t start = cbs_offset(body);
 	char where[64];
 	struct cbs rec, e;
-	uint16_t rec_len;
+	uint16_t rec_len = 0;
 	uint32_t seen = 1u << REC_LENGTH;
 	uint8_t tag;
 
 	snprintf(where, sizeof(where), "record at offset %zu", start);
 	r->offset = start;
-	if (!cbs_get_tlv(body, &tag, &e))
-		return ctl_fail(err, CTL_E_MALFORMED,
-				"%s: truncated record length element (%zu bytes left)", where,
-				cbs_len(body));
-	if (tag != REC_LENGTH)
-		return ctl_fail(err, CTL_E_MALFORMED,
-				"%s: expected record length (tag 1), found tag %u", where, tag);
-	TRY(want_len(&e, "record length", tag, 2, err));
-	rec_len = u16_of(&e);
-	if (rec_len < 5)
-		return ctl_fail(err, CTL_E_MALFORMED, "%s: record length %u is too small", where,
-				rec_len);
-	if (!cbs_get_bytes(body, &rec, rec_len - 5u))
-		return ctl_fail(err, CTL_E_MALFORMED,
-				"%s: record length %u runs past the end of the file (%zu bytes left)",
-				where, rec_len, cbs_len(body) + 5);
+	TRY(record_len(body, where, &rec, &rec_len, err));
 	while (cbs_len(&rec)) {
 		size_t off = cbs_offset(&rec);
 		if (!cbs_get_tlv(&rec, &tag, &e)) {
@@ -474,45 +579,7 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 		if (tag < REC_DNS_NAME || tag > REC_TAG_MAX)
 			return unknown_tag(where, tag, &e, err);
 		TRY(seen_once(&seen, tag, where, &e, err));
-		switch (tag) {
-		case REC_DNS_NAME:
-			TRY(get_string_opt(&e, "DNS name", tag, true, &r->dns_name, err));
-			break;
-		case REC_SUBJECT:
-			TRY(get_string(&e, "subject name", tag, &r->subject, err));
-			break;
-		case REC_ROLE:
-			TRY(want_len(&e, "role", tag, 2, err));
-			r->role = u16_of(&e);
-			break;
-		case REC_ISSUER:
-			TRY(get_string(&e, "issuer name", tag, &r->issuer, err));
-			break;
-		case REC_SERIAL:
-			TRY(get_bytes(&e, "serial number", tag, true, &r->serial, err));
-			break;
-		case REC_PUBKEY:
-			TRY(get_bytes(&e, "public key", tag, false, &r->pubkey, err));
-			break;
-		case REC_CERT_SIG:
-			TRY(get_bytes(&e, "certificate signature", tag, false, &r->cert_sig, err));
-			break;
-		case REC_CERT:
-			TRY(get_bytes(&e, "certificate", tag, false, &r->cert, err));
-			break;
-		case REC_IP:
-			TRY(want_len(&e, "IP address", tag, 4, err));
-			memcpy(r->ip, cbs_data(&e), 4);
-			r->has_ip = true;
-			break;
-		case REC_CERT_HASH:
-			TRY(get_bytes(&e, "certificate hash", tag, false, &r->cert_hash, err));
-			break;
-		case REC_CERT_HASH_ALG:
-			TRY(want_len(&e, "certificate hash algorithm", tag, 1, err));
-			r->cert_hash_alg = u8_of(&e);
-			break;
-		}
+		TRY(record_field(r, tag, &e, err));
 	}
 	return missing(seen, req, sizeof(req), "record", start, err);
 }

@@ -355,6 +355,65 @@ static int file_sha256_is(const char *path, const char *want, struct ctl_buf *bu
 	       store_sha256_hex(buf->data, buf->len, hex) && !strcmp(hex, want);
 }
 
+/* A held file's path and the path of its install in progress (NAME.next). */
+struct held_paths {
+	char *main, *next;
+};
+
+/* Nothing held of this kind. A .next is an install that crashed before its commit point; a
+ * main file with the hash of a dropped one is a drop that crashed after it. */
+static int load_unheld(struct store *st, const struct store_held *h, const struct held_paths *hp,
+		       int repair, int *needs_repair, struct ctl_buf *buf, struct ctl_err *err)
+{
+	int stale_next = file_exists(hp->next);
+	int dropped = file_exists(hp->main) && h->dropped_sha256[0] &&
+		      file_sha256_is(hp->main, h->dropped_sha256, buf);
+
+	if (!repair && (stale_next || dropped)) {
+		*needs_repair = 1;
+		return CTL_OK;
+	}
+	if (stale_next && unlink(hp->next) != 0)
+		return ctl_fail(err, CTL_E_IO, "cannot remove %s: %s", hp->next, strerror(errno));
+	if (dropped) {
+		if (unlink(hp->main) != 0 || fsync_dir(st->dir) != 0)
+			return ctl_fail(err, CTL_E_IO, "cannot remove the dropped %s: %s", hp->main, strerror(errno));
+		return CTL_OK;
+	}
+	if (file_exists(hp->main))
+		return ctl_fail(err, CTL_E_IO, "%s is not recorded in the store's state file (copied in by hand?); move it away, then install it with 'ctlverify install'", hp->main);
+	return CTL_OK;
+}
+
+/* The held file's bytes into *buf: the main file, or (an install committed but not yet
+ * renamed) the .next, whose rename a repair finishes. */
+static int find_held(struct store *st, const struct store_held *h, const struct held_paths *hp,
+		     int repair, int *needs_repair, struct ctl_buf *buf, struct ctl_err *err)
+{
+	if (file_sha256_is(hp->main, h->sha256, buf)) {
+		if (file_exists(hp->next)) {
+			if (!repair)
+				*needs_repair = 1; /* a reader sees the held file, as a repair keeps it */
+			else if (unlink(hp->next) != 0 && errno != ENOENT)
+				/* a newer install that never committed */
+				return ctl_fail(err, CTL_E_IO, "cannot remove %s (an install that did not complete): %s", hp->next, strerror(errno));
+		}
+	} else if (file_sha256_is(hp->next, h->sha256, buf)) {
+		/* Committed (the state names it) but not yet renamed. A reader sees the
+		 * committed file, which the repair keeps. */
+		if (!repair) {
+			*needs_repair = 1;
+			return CTL_OK;
+		}
+		/* Finish the install. */
+		if (rename(hp->next, hp->main) != 0 || fsync_dir(st->dir) != 0)
+			return ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", hp->main, strerror(errno));
+	} else {
+		return ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", hp->main, st->dir);
+	}
+	return CTL_OK;
+}
+
 /* Loads the held file of `kind` named by the state. repair 0 (shared lock): anything an
  * interrupted install left sets *needs_repair and stops; repair 1 (exclusive lock): it is
  * finished or dropped. */
@@ -363,81 +422,35 @@ static int load_held(struct store *st, int kind, int repair, int *needs_repair,
 {
 	struct store_held *h = store_held(st, kind);
 	const char *name = store_file_name(kind);
-	char *main_path = ctl_path_join(st->dir, name, "");
-	char *next_path = ctl_path_join(st->dir, name, ".next");
+	struct held_paths hp = {ctl_path_join(st->dir, name, ""), ctl_path_join(st->dir, name, ".next")};
 	struct ctl_buf buf = {0};
 	int rc = CTL_OK;
 
-	if (!main_path || !next_path) {
+	if (!hp.main || !hp.next) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (!h->sha256[0]) {
-		/* Not held. A .next is an install that crashed before its commit point; a main
-		 * file with the hash of a dropped one is a drop that crashed after it. */
-		int stale_next = file_exists(next_path);
-		int dropped = file_exists(main_path) && h->dropped_sha256[0] &&
-			      file_sha256_is(main_path, h->dropped_sha256, &buf);
-
-		if (!repair && (stale_next || dropped)) {
-			*needs_repair = 1;
-			goto out;
-		}
-		if (stale_next && unlink(next_path) != 0) {
-			rc = ctl_fail(err, CTL_E_IO, "cannot remove %s: %s", next_path, strerror(errno));
-			goto out;
-		}
-		if (dropped) {
-			if (unlink(main_path) != 0 || fsync_dir(st->dir) != 0)
-				rc = ctl_fail(err, CTL_E_IO, "cannot remove the dropped %s: %s", main_path, strerror(errno));
-			goto out;
-		}
-		if (file_exists(main_path))
-			rc = ctl_fail(err, CTL_E_IO, "%s is not recorded in the store's state file (copied in by hand?); move it away, then install it with 'ctlverify install'", main_path);
+		rc = load_unheld(st, h, &hp, repair, needs_repair, &buf, err);
 		goto out;
 	}
-	if (file_sha256_is(main_path, h->sha256, &buf)) {
-		if (file_exists(next_path)) {
-			if (!repair)
-				*needs_repair = 1; /* a reader sees the held file, as a repair keeps it */
-			else if (unlink(next_path) != 0 && errno != ENOENT) {
-				/* a newer install that never committed */
-				rc = ctl_fail(err, CTL_E_IO, "cannot remove %s (an install that did not complete): %s", next_path, strerror(errno));
-				goto out;
-			}
-		}
-	} else if (file_sha256_is(next_path, h->sha256, &buf)) {
-		/* Committed (the state names it) but not yet renamed. A reader sees the
-		 * committed file, which the repair keeps. */
-		if (!repair) {
-			*needs_repair = 1;
-			goto parse;
-		}
-		/* Finish the install. */
-		if (rename(next_path, main_path) != 0 || fsync_dir(st->dir) != 0) {
-			rc = ctl_fail(err, CTL_E_IO, "cannot finish the interrupted install of %s: %s", main_path, strerror(errno));
-			goto out;
-		}
-	} else {
-		rc = ctl_fail(err, CTL_E_IO, "%s does not match the store's state file (damaged or changed by hand); the store cannot be trusted: remove %s to start over", main_path, st->dir);
+	if ((rc = find_held(st, h, &hp, repair, needs_repair, &buf, err)) != CTL_OK)
 		goto out;
-	}
-parse:
 	rc = ctl_parse(buf.data, buf.len, &h->file, err);
 	if (rc != CTL_OK) {
-		ctl_fail_prefix(err, "held %s", main_path);
+		ctl_fail_prefix(err, "held %s", hp.main);
 		goto out;
 	}
 	if (h->file->kind != kind) {
-		rc = ctl_fail(err, CTL_E_IO, "held %s is a %s, not a %s; remove %s to start over", main_path,
+		rc = ctl_fail(err, CTL_E_IO, "held %s is a %s, not a %s; remove %s to start over", hp.main,
 			      ctl_kind_name(h->file->kind), ctl_kind_name(kind), st->dir);
 		ctl_file_free(h->file);
 		h->file = NULL;
 	}
 out:
 	ctl_buf_clear(&buf);
-	free(main_path);
-	free(next_path);
+	free(hp.main);
+	free(hp.next);
 	return rc;
 }
 
@@ -580,100 +593,132 @@ void store_unlock(struct store *st)
 		lock_release(st, 1);
 }
 
+/* The held state after installing f: its record (*nh) and, for a CTL, the ITL's next
+ * state (*nitl: kept, re-trusted or dropped; *drop set when dropped). */
+static int next_states(const struct store *st, const struct ctl_file *f, const char *signer,
+		       const char *trust, const char *itl_trust, const char *itl_drop_why,
+		       struct store_held *nh, struct store_held *nitl, int *drop,
+		       struct ctl_err *err)
+{
+	int kind = f->kind;
+
+	memset(nh, 0, sizeof(*nh));
+	if (!store_sha256_hex(f->raw.data, f->raw.len, nh->sha256))
+		return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
+	nh->installed = (long long)time(NULL);
+	copy_field(nh->signer, sizeof(nh->signer), signer);
+	copy_field(nh->trust, sizeof(nh->trust), trust);
+	*nitl = st->itl;
+	nitl->file = NULL;
+	if (kind == CTL_KIND_CTL && st->itl.file && itl_drop_why) {
+		*drop = 1;
+		memset(nitl, 0, sizeof(*nitl));
+		memcpy(nitl->dropped_sha256, st->itl.sha256, sizeof(nitl->dropped_sha256));
+		nitl->dropped_at = nh->installed;
+		copy_field(nitl->dropped_why, sizeof(nitl->dropped_why), itl_drop_why);
+	} else if (kind == CTL_KIND_CTL && st->itl.file && itl_trust) {
+		copy_field(nitl->trust, sizeof(nitl->trust), itl_trust);
+	}
+	return CTL_OK;
+}
+
+/* After the state file is committed: the new file moved into place, a dropped ITL
+ * removed, the directory synced. Errors here leave the install committed; opening the
+ * store completes it (load_held). */
+static int finish_commit(struct store *st, const char *main_path, const char *next_path,
+			 const char *itl_path, int drop, struct ctl_err *err)
+{
+	int rc = CTL_OK, synced;
+
+	if (rename(next_path, main_path) != 0)
+		rc = ctl_fail(err, CTL_E_IO, "installed %s (the store's state names it) but cannot move it into place: %s; the next open of the store finishes it",
+			      main_path, strerror(errno));
+	synced = rc == CTL_OK && fsync_dir(st->dir) == 0;
+	if (drop) {
+		if (unlink(itl_path) == 0)
+			synced = fsync_dir(st->dir) == 0;
+		else if (errno != ENOENT && rc == CTL_OK)
+			rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot remove the dropped %s: %s; the next open of the store finishes it",
+				      main_path, itl_path, strerror(errno));
+	}
+	/* A later fsync of the directory makes the state's rename and ours durable:
+	 * one more try before reporting that durability is in doubt. */
+	if (rc == CTL_OK && !synced && fsync_dir(st->dir) != 0)
+		rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot sync the store directory %s: %s; it may not survive a power loss",
+			      main_path, st->dir, strerror(errno));
+	return rc;
+}
+
+/* The install on disk: the file as NAME.next, the state file naming it (the commit),
+ * then finish_commit. *committed tells whether the state file names the new file. */
+static int commit_files(struct store *st, const struct ctl_file *f, struct store_held *nh,
+			struct store_held *nitl, int drop, int *committed, struct ctl_err *err)
+{
+	int kind = f->kind;
+	const char *name = store_file_name(kind);
+	char *main_path = ctl_path_join(st->dir, name, "");
+	char *next_path = ctl_path_join(st->dir, name, ".next");
+	char *itl_path = ctl_path_join(st->dir, store_file_name(CTL_KIND_ITL), "");
+	int rc;
+
+	*committed = 0;
+	if (!main_path || !next_path || !itl_path) {
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
+	if (rc != CTL_OK) {
+		/* not committed: roll back (a .next left here would only be dropped by
+		 * the next open) */
+		unlink(next_path);
+		goto out;
+	}
+	rc = kind == CTL_KIND_CTL ? state_write(st, nh, nitl, committed, err)
+				  : state_write(st, &st->ctl, nh, committed, err);
+	if (rc != CTL_OK && !*committed) {
+		unlink(next_path);
+		goto out;
+	}
+	/* Committed: the state file names the new file (only the directory's fsync
+	 * may have failed). */
+	*committed = 1;
+	rc = finish_commit(st, main_path, next_path, itl_path, drop, err);
+out:
+	free(main_path);
+	free(next_path);
+	free(itl_path);
+	return rc;
+}
+
 int store_commit(struct store *st, struct ctl_file *f, const char *signer, const char *trust,
 		 const char *itl_trust, const char *itl_drop_why, struct ctl_err *err)
 {
 	int kind = f->kind;
 	struct store_held nh, nitl, *h;
-	char *main_path = NULL, *next_path = NULL, *itl_path = NULL;
-	int drop = 0;
+	int drop = 0, committed;
 	int rc = CTL_OK;
 
 	if (kind != CTL_KIND_CTL && kind != CTL_KIND_ITL)
 		return ctl_fail(err, CTL_E_INTERNAL, "only a CTL or an ITL can be held");
 	h = store_held(st, kind);
-	memset(&nh, 0, sizeof(nh));
-	if (!store_sha256_hex(f->raw.data, f->raw.len, nh.sha256))
-		return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
-	nh.installed = (long long)time(NULL);
-	copy_field(nh.signer, sizeof(nh.signer), signer);
-	copy_field(nh.trust, sizeof(nh.trust), trust);
-	/* The ITL's next state (for a CTL install): kept, re-trusted or dropped. */
-	nitl = st->itl;
-	nitl.file = NULL;
-	if (kind == CTL_KIND_CTL && st->itl.file && itl_drop_why) {
-		drop = 1;
-		memset(&nitl, 0, sizeof(nitl));
-		memcpy(nitl.dropped_sha256, st->itl.sha256, sizeof(nitl.dropped_sha256));
-		nitl.dropped_at = nh.installed;
-		copy_field(nitl.dropped_why, sizeof(nitl.dropped_why), itl_drop_why);
-	} else if (kind == CTL_KIND_CTL && st->itl.file && itl_trust) {
-		copy_field(nitl.trust, sizeof(nitl.trust), itl_trust);
-	}
-
+	if ((rc = next_states(st, f, signer, trust, itl_trust, itl_drop_why, &nh, &nitl, &drop,
+			      err)) != CTL_OK)
+		return rc;
 	if (st->dir) {
-		const char *name = store_file_name(kind);
-
-		main_path = ctl_path_join(st->dir, name, "");
-		next_path = ctl_path_join(st->dir, name, ".next");
-		itl_path = ctl_path_join(st->dir, store_file_name(CTL_KIND_ITL), "");
-		if (!main_path || !next_path || !itl_path) {
-			rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-			goto out;
-		}
-		int committed = 0, synced;
-
-		rc = ctl_write_atomic(next_path, f->raw.data, f->raw.len, 0644, err);
-		if (rc != CTL_OK) {
-			/* not committed: roll back (a .next left here would only be dropped by
-			 * the next open) */
-			unlink(next_path);
-			goto out;
-		}
-		rc = kind == CTL_KIND_CTL ? state_write(st, &nh, &nitl, &committed, err)
-					  : state_write(st, &st->ctl, &nh, &committed, err);
-		if (rc != CTL_OK && !committed) {
-			unlink(next_path);
-			goto out;
-		}
-		/* Committed: the state file names the new file (only the directory's fsync
-		 * may have failed). Finish the install; if this fails, opening the store
-		 * completes it (load_held). */
-		rc = CTL_OK;
-		if (rename(next_path, main_path) != 0)
-			rc = ctl_fail(err, CTL_E_IO, "installed %s (the store's state names it) but cannot move it into place: %s; the next open of the store finishes it",
-				      main_path, strerror(errno));
-		synced = rc == CTL_OK && fsync_dir(st->dir) == 0;
-		if (drop) {
-			if (unlink(itl_path) == 0)
-				synced = fsync_dir(st->dir) == 0;
-			else if (errno != ENOENT && rc == CTL_OK)
-				rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot remove the dropped %s: %s; the next open of the store finishes it",
-					      main_path, itl_path, strerror(errno));
-		}
-		/* A later fsync of the directory makes the state's rename and ours durable:
-		 * one more try before reporting that durability is in doubt. */
-		if (rc == CTL_OK && !synced && fsync_dir(st->dir) != 0)
-			rc = ctl_fail(err, CTL_E_IO, "installed %s but cannot sync the store directory %s: %s; it may not survive a power loss",
-				      main_path, st->dir, strerror(errno));
+		rc = commit_files(st, f, &nh, &nitl, drop, &committed, err);
+		if (!committed)
+			return rc;
 	}
-	{
-		int done = rc;
-
-		ctl_file_free(h->file);
-		*h = nh;
-		h->file = f;
-		rc = done;
-	}
+	/* What is held in memory follows what the store committed (even when finishing
+	 * the commit on disk failed). */
+	ctl_file_free(h->file);
+	*h = nh;
+	h->file = f;
 	if (kind == CTL_KIND_CTL) {
 		nitl.file = drop ? NULL : st->itl.file;
 		if (drop)
 			ctl_file_free(st->itl.file);
 		st->itl = nitl;
 	}
-out:
-	free(main_path);
-	free(next_path);
-	free(itl_path);
 	return rc;
 }

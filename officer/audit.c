@@ -344,6 +344,33 @@ static struct json_object *parse_line(const char *line, size_t n)
 	return o;
 }
 
+/* Line v->lines (len bytes) against the chain so far: before the chain, its next link
+ * (*chained set), or broken (v->why says how). */
+static void check_link(struct audit_verify *v, const char *line, size_t len,
+		       const char *expect, bool *chained)
+{
+	struct json_object *o = parse_line(line, len);
+	const char *p = o ? jget(o, "prev") : NULL;
+
+	if (!p && !*chained) {
+		/* before the chain (or damaged before it started) */
+		v->unchained = v->lines;
+	} else if (!o) {
+		snprintf(v->why, sizeof(v->why), "not a JSON record");
+	} else if (!p) {
+		snprintf(v->why, sizeof(v->why), "it has no \"prev\" field, yet the chain started before it");
+	} else if (strcmp(p, expect) != 0) {
+		if (v->lines == 1 || (!*chained && v->unchained == 0))
+			snprintf(v->why, sizeof(v->why), "it is not the first record of a log (records before it were deleted)");
+		else
+			snprintf(v->why, sizeof(v->why), "its \"prev\" is not the SHA-256 of line %ld: line %ld was edited, or records between them were deleted",
+				 v->lines - 1, v->lines - 1);
+	} else {
+		*chained = true;
+	}
+	json_object_put(o);
+}
+
 int audit_verify(const char *path, struct audit_verify *v, struct ctl_err *err)
 {
 	char *line = NULL, prev[65], expect[65];
@@ -364,31 +391,11 @@ int audit_verify(const char *path, struct audit_verify *v, struct ctl_err *err)
 	}
 	(void)flock(fd, LOCK_SH); /* a consistent view: no append half-way */
 	while ((n = getline(&line, &cap, fp)) != -1) {
-		struct json_object *o;
-		const char *p;
 		bool nl = n > 0 && line[n - 1] == '\n';
 		size_t len = (size_t)n - (nl ? 1 : 0);
 
 		v->lines++;
-		o = parse_line(line, len);
-		p = o ? jget(o, "prev") : NULL;
-		if (!p && !chained) {
-			/* before the chain (or damaged before it started) */
-			v->unchained = v->lines;
-		} else if (!o) {
-			snprintf(v->why, sizeof(v->why), "not a JSON record");
-		} else if (!p) {
-			snprintf(v->why, sizeof(v->why), "it has no \"prev\" field, yet the chain started before it");
-		} else if (strcmp(p, expect) != 0) {
-			if (v->lines == 1 || (!chained && v->unchained == 0))
-				snprintf(v->why, sizeof(v->why), "it is not the first record of a log (records before it were deleted)");
-			else
-				snprintf(v->why, sizeof(v->why), "its \"prev\" is not the SHA-256 of line %ld: line %ld was edited, or records between them were deleted",
-					 v->lines - 1, v->lines - 1);
-		} else {
-			chained = true;
-		}
-		json_object_put(o);
+		check_link(v, line, len, expect, &chained);
 		if (v->why[0]) {
 			v->first_bad = v->lines;
 			break;
@@ -437,130 +444,175 @@ static bool in_dirs(const char *output, char **absdirs, size_t n)
 	return false;
 }
 
-int audit_report_interrupted(const char *path, char *const *dirs, size_t ndirs,
-			     const char *this_run, FILE *fp, size_t *found, struct ctl_err *err)
-{
-	struct open_intent *v = NULL;
-	size_t nv = 0, cap = 0, lcap = 0, nfound = 0;
-	char **absdirs = calloc(ndirs ? ndirs : 1, sizeof(*absdirs)), **needles = NULL;
-	char *line = NULL;
-	long lineno = 0;
-	ssize_t n;
-	FILE *in = NULL;
-	int fd, rc = CTL_OK;
+/* What audit_report_interrupted gathers: our directories, the literal text an intent
+ * naming one of them holds, and the intents without an outcome so far. */
+struct intent_scan {
+	char **absdirs, **needles;
+	size_t ndirs;
+	struct open_intent *v;
+	size_t nv, cap;
+};
 
-	if (found)
-		*found = 0;
-	if (!absdirs)
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	if (!(needles = calloc(ndirs ? ndirs : 1, sizeof(*needles)))) {
-		free(absdirs);
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+static void scan_free(struct intent_scan *s)
+{
+	for (size_t k = 0; k < s->nv; k++)
+		free(s->v[k].where);
+	free(s->v);
+	for (size_t i = 0; s->absdirs && s->needles && i < s->ndirs; i++) {
+		free(s->absdirs[i]);
+		free(s->needles[i]);
 	}
+	free(s->absdirs);
+	free(s->needles);
+}
+
+static int scan_init(struct intent_scan *s, char *const *dirs, size_t ndirs, struct ctl_err *err)
+{
+	*s = (struct intent_scan){.ndirs = ndirs};
+	if (!(s->absdirs = calloc(ndirs ? ndirs : 1, sizeof(*s->absdirs))))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	if (!(s->needles = calloc(ndirs ? ndirs : 1, sizeof(*s->needles))))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < ndirs; i++) {
 		char abs[PATH_MAX];
-		absdirs[i] = realpath(dirs[i], abs) ? strdup(abs) : NULL;
+		s->absdirs[i] = realpath(dirs[i], abs) ? strdup(abs) : NULL;
 		/* "output":"ABSDIR/ as the record has it (no escapes needed in most paths;
 		 * a directory whose name needs them is simply not reported) */
-		if (absdirs[i]) {
-			size_t nl = strlen(absdirs[i]) + 16;
-			if ((needles[i] = malloc(nl)))
-				snprintf(needles[i], nl, "\"output\":\"%s%s", absdirs[i],
-					 strcmp(absdirs[i], "/") ? "/" : "");
+		if (s->absdirs[i]) {
+			size_t nl = strlen(s->absdirs[i]) + 16;
+			if ((s->needles[i] = malloc(nl)))
+				snprintf(s->needles[i], nl, "\"output\":\"%s%s", s->absdirs[i],
+					 strcmp(s->absdirs[i], "/") ? "/" : "");
 		}
 	}
-	if (!path || !*path)
-		goto out;
+	return CTL_OK;
+}
+
+/* Cheap filters first: only outcomes, and intents naming one of our directories
+ * literally, are parsed. */
+static bool scan_wants(const struct intent_scan *s, const char *line)
+{
+	bool mine = false;
+
+	if (!strstr(line, "\"phase\":\""))
+		return false;
+	if (strstr(line, "\"phase\":\"outcome\""))
+		return true;
+	for (size_t i = 0; i < s->ndirs && !mine; i++)
+		mine = s->needles[i] && strstr(line, s->needles[i]);
+	return mine;
+}
+
+/* One parsed record: an outcome closes its intent, an intent opens (or adds a file to) one. */
+static int scan_record(struct intent_scan *s, struct json_object *o, long lineno,
+		       struct ctl_err *err)
+{
+	const char *phase = jget(o, "phase"), *id = jget(o, "intent"), *output = jget(o, "output");
+	size_t k;
+
+	if (!phase || !id || strlen(id) >= AUDIT_ID_MAX)
+		return CTL_OK;
+	for (k = 0; k < s->nv && strcmp(s->v[k].id, id); k++)
+		;
+	if (!strcmp(phase, "outcome")) {
+		if (k < s->nv) {
+			free(s->v[k].where);
+			s->v[k] = s->v[--s->nv];
+		}
+		return CTL_OK;
+	}
+	if (strcmp(phase, "intent"))
+		return CTL_OK;
+	if (k == s->nv) {
+		if (s->nv == s->cap) {
+			size_t nc = s->cap ? s->cap * 2 : 8;
+			struct open_intent *nvp = realloc(s->v, nc * sizeof(*s->v));
+			if (!nvp)
+				return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+			s->v = nvp;
+			s->cap = nc;
+		}
+		memset(&s->v[s->nv], 0, sizeof(s->v[s->nv]));
+		snprintf(s->v[s->nv].id, sizeof(s->v[s->nv].id), "%s", id);
+		s->v[s->nv].line = lineno;
+		s->nv++;
+	}
+	s->v[k].files++;
+	if (output && !s->v[k].relevant && in_dirs(output, s->absdirs, s->ndirs)) {
+		s->v[k].relevant = true;
+		s->v[k].where = strdup(output);
+	}
+	return CTL_OK;
+}
+
+/* Reads the log under a shared lock (dropped on return, before any append locks it);
+ * a missing log holds no intents. */
+static int scan_log(const char *path, struct intent_scan *s, struct ctl_err *err)
+{
+	char *line = NULL;
+	size_t lcap = 0;
+	long lineno = 0;
+	ssize_t n;
+	FILE *in;
+	int fd, rc = CTL_OK;
+
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			rc = ctl_fail(err, CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
-		goto out;
+			return ctl_fail(err, CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
+		return CTL_OK;
 	}
 	if (!(in = fdopen(fd, "r"))) {
 		close(fd);
-		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-		goto out;
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
 	}
 	(void)flock(fd, LOCK_SH);
-	while ((n = getline(&line, &lcap, in)) != -1) {
+	while (rc == CTL_OK && (n = getline(&line, &lcap, in)) != -1) {
 		struct json_object *o;
-		const char *phase, *id, *output;
-		size_t k;
 
 		lineno++;
-		/* cheap filters first: only outcomes, and intents naming one of our
-		 * directories literally, are parsed */
-		if (!strstr(line, "\"phase\":\""))
+		if (!scan_wants(s, line))
 			continue;
-		if (!strstr(line, "\"phase\":\"outcome\"")) {
-			bool mine = false;
-			for (size_t i = 0; i < ndirs && !mine; i++)
-				mine = needles[i] && strstr(line, needles[i]);
-			if (!mine)
-				continue;
-		}
 		if (n && line[n - 1] == '\n')
 			line[--n] = 0;
 		if (!(o = parse_line(line, (size_t)n)))
 			continue;
-		phase = jget(o, "phase");
-		id = jget(o, "intent");
-		output = jget(o, "output");
-		if (!phase || !id || strlen(id) >= AUDIT_ID_MAX) {
-			json_object_put(o);
-			continue;
-		}
-		for (k = 0; k < nv && strcmp(v[k].id, id); k++)
-			;
-		if (!strcmp(phase, "outcome")) {
-			if (k < nv) {
-				free(v[k].where);
-				v[k] = v[--nv];
-			}
-		} else if (!strcmp(phase, "intent")) {
-			if (k == nv) {
-				if (nv == cap) {
-					size_t nc = cap ? cap * 2 : 8;
-					struct open_intent *nvp = realloc(v, nc * sizeof(*v));
-					if (!nvp) {
-						json_object_put(o);
-						rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-						goto out;
-					}
-					v = nvp;
-					cap = nc;
-				}
-				memset(&v[nv], 0, sizeof(v[nv]));
-				snprintf(v[nv].id, sizeof(v[nv].id), "%s", id);
-				v[nv].line = lineno;
-				nv++;
-			}
-			v[k].files++;
-			if (output && !v[k].relevant && in_dirs(output, absdirs, ndirs)) {
-				v[k].relevant = true;
-				v[k].where = strdup(output);
-			}
-		}
+		rc = scan_record(s, o, lineno, err);
 		json_object_put(o);
 	}
-	fclose(in); /* drops the shared lock before the appends below lock the log */
-	in = NULL;
-	for (size_t k = 0; k < nv; k++) {
+	fclose(in);
+	free(line);
+	return rc;
+}
+
+int audit_report_interrupted(const char *path, char *const *dirs, size_t ndirs,
+			     const char *this_run, FILE *fp, size_t *found, struct ctl_err *err)
+{
+	struct intent_scan s;
+	size_t nfound = 0;
+	int rc;
+
+	if (found)
+		*found = 0;
+	if ((rc = scan_init(&s, dirs, ndirs, err)) != CTL_OK || !path || !*path)
+		goto out;
+	if ((rc = scan_log(path, &s, err)) != CTL_OK)
+		goto out;
+	for (size_t k = 0; k < s.nv; k++) {
 		struct audit_rec a = {0};
 		char detail[512];
 
-		if (!v[k].relevant)
+		if (!s.v[k].relevant)
 			continue;
 		nfound++;
 		fprintf(fp, "ctlsign: an earlier run was interrupted after announcing %zu file%s (%s%s; audit log %s, line %ld, no outcome recorded); this run %s\n",
-			v[k].files, v[k].files == 1 ? "" : "s", v[k].where ? v[k].where : "?",
-			v[k].files > 1 ? " and others" : "", path, v[k].line, this_run);
+			s.v[k].files, s.v[k].files == 1 ? "" : "s", s.v[k].where ? s.v[k].where : "?",
+			s.v[k].files > 1 ? " and others" : "", path, s.v[k].line, this_run);
 		snprintf(detail, sizeof(detail), "reported by a later run (pid %ld), which %s",
 			 (long)getpid(), this_run);
 		a.operation = "publish";
 		a.phase = "outcome";
-		a.intent = v[k].id;
+		a.intent = s.v[k].id;
 		a.result = "interrupted";
 		a.detail = detail;
 		if (rc == CTL_OK)
@@ -569,17 +621,6 @@ int audit_report_interrupted(const char *path, char *const *dirs, size_t ndirs,
 	if (found)
 		*found = nfound;
 out:
-	if (in)
-		fclose(in);
-	for (size_t k = 0; k < nv; k++)
-		free(v[k].where);
-	free(v);
-	for (size_t i = 0; i < ndirs; i++) {
-		free(absdirs[i]);
-		free(needles[i]);
-	}
-	free(absdirs);
-	free(needles);
-	free(line);
+	scan_free(&s);
 	return rc;
 }

@@ -116,12 +116,57 @@ static char *trim(char *s)
 	return s;
 }
 
+/* The kind of entry a section type opens; -1 if none. */
+static int section_kind(const char *type)
+{
+	if (!strcmp(type, "server"))
+		return CLUSTER_SERVER;
+	if (!strcmp(type, "tftp"))
+		return CLUSTER_ALT_TFTP;
+	if (!strcmp(type, "firewall"))
+		return CLUSTER_FIREWALL;
+	return -1;
+}
+
+/* A new server entry of kind named name (checked), its key lines beside it; the current
+ * section from now on. */
+static void add_server(struct parse_state *st, int kind, const char *name)
+{
+	struct cluster *c = st->c;
+	struct cluster_server *s;
+	struct key_lines *k;
+
+	s = realloc(c->servers, (c->nservers + 1) * sizeof(*s));
+	if (!s) {
+		fail_at(st, st->line, "out of memory");
+		return;
+	}
+	c->servers = s;
+	k = realloc(st->keys, (c->nservers + 1) * sizeof(*k));
+	if (!k) {
+		fail_at(st, st->line, "out of memory");
+		return;
+	}
+	st->keys = k;
+	memset(&k[c->nservers], 0, sizeof(*k));
+	s = &c->servers[c->nservers];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->line = st->line;
+	s->role = kind == CLUSTER_ALT_TFTP ? CTL_ROLE_TFTP :
+		  kind == CLUSTER_FIREWALL ? CTL_ROLE_CCM : -1;
+	if (!(s->name = strdup(name))) {
+		fail_at(st, st->line, "out of memory");
+		return;
+	}
+	st->section = (int)c->nservers++;
+}
+
 /* A "[type name]" line: opens a section. */
 static void open_section(struct parse_state *st, char *text)
 {
 	char *close = strchr(text, ']'), *type, *name;
 	struct cluster *c = st->c;
-	struct cluster_server *s;
 	int kind;
 
 	if (!close) {
@@ -144,13 +189,7 @@ static void open_section(struct parse_state *st, char *text)
 		st->section = -1;
 		return;
 	}
-	if (!strcmp(type, "server"))
-		kind = CLUSTER_SERVER;
-	else if (!strcmp(type, "tftp"))
-		kind = CLUSTER_ALT_TFTP;
-	else if (!strcmp(type, "firewall"))
-		kind = CLUSTER_FIREWALL;
-	else {
+	if ((kind = section_kind(type)) < 0) {
 		fail_at(st, st->line,
 			"unknown section [%s%s%s]; expected [cluster], [server NAME], [tftp NAME] or [firewall NAME]",
 			type, *name ? " " : "", name);
@@ -170,30 +209,7 @@ static void open_section(struct parse_state *st, char *text)
 		fail_at(st, st->line, "more than %d servers", CLUSTER_MAX_SERVERS);
 		return;
 	}
-	s = realloc(c->servers, (c->nservers + 1) * sizeof(*s));
-	if (!s) {
-		fail_at(st, st->line, "out of memory");
-		return;
-	}
-	c->servers = s;
-	struct key_lines *k = realloc(st->keys, (c->nservers + 1) * sizeof(*k));
-	if (!k) {
-		fail_at(st, st->line, "out of memory");
-		return;
-	}
-	st->keys = k;
-	memset(&k[c->nservers], 0, sizeof(*k));
-	s = &c->servers[c->nservers];
-	memset(s, 0, sizeof(*s));
-	s->kind = kind;
-	s->line = st->line;
-	s->role = kind == CLUSTER_ALT_TFTP ? CTL_ROLE_TFTP :
-		  kind == CLUSTER_FIREWALL ? CTL_ROLE_CCM : -1;
-	if (!(s->name = strdup(name))) {
-		fail_at(st, st->line, "out of memory");
-		return;
-	}
-	st->section = (int)c->nservers++;
+	add_server(st, kind, name);
 }
 
 /* fgets-style reader that counts lines and sees section headers. */

@@ -93,86 +93,122 @@ struct xml_child {
 	size_t start, end; /* offsets of "<name" .. after the end tag; end == 0: not found */
 };
 
+/* Where xml_scan is: nesting depth, the wanted child open at depth 1, whether the root
+ * has closed. */
+struct xml_scan {
+	struct cbs s;
+	int depth;
+	struct xml_child *open;
+	bool closed;
+	char *root;
+	size_t root_size;
+	struct xml_child *want;
+	size_t nwant;
+};
+
+/* A closing tag (the cursor at "</"). 0 if malformed or closing nothing. */
+static int scan_close_tag(struct xml_scan *x)
+{
+	char name[64];
+
+	cbs_skip(&x->s, 2);
+	get_name(&x->s, name, sizeof(name));
+	if (!skip_past(&x->s, ">") || x->depth == 0)
+		return 0;
+	x->depth--;
+	if (x->depth == 1 && x->open) {
+		x->open->end = cbs_offset(&x->s);
+		x->open = NULL;
+	}
+	if (x->depth == 0)
+		x->closed = true;
+	return 1;
+}
+
+/* An opening (or empty-element) tag starting at offset at (the cursor at "<"): the root's
+ * name, or a wanted direct child of the root. 0 if malformed or a second root. */
+static int scan_open_tag(struct xml_scan *x, size_t at)
+{
+	char name[64];
+	bool empty = false;
+
+	cbs_skip(&x->s, 1);
+	get_name(&x->s, name, sizeof(name));
+	if (!name[0] || !end_of_tag(&x->s, &empty))
+		return 0;
+	if (x->depth == 0) {
+		if (x->root[0])
+			return 0; /* a second root */
+		snprintf(x->root, x->root_size, "%s", name);
+	} else if (x->depth == 1) {
+		for (size_t i = 0; i < x->nwant; i++) {
+			if (x->want[i].end || strcmp(x->want[i].name, name) != 0)
+				continue;
+			x->want[i].start = at;
+			if (empty)
+				x->want[i].end = cbs_offset(&x->s);
+			else
+				x->open = &x->want[i];
+			break;
+		}
+	}
+	if (!empty)
+		x->depth++;
+	else if (x->depth == 0)
+		x->closed = true;
+	return 1;
+}
+
+/* Something starting with "<" other than an element's tag: a declaration, comment, CDATA
+ * or doctype, skipped. -1 if it is a tag, 0 if malformed. */
+static int scan_skip_markup(struct xml_scan *x)
+{
+	if (starts_with(&x->s, "<?"))
+		return skip_past(&x->s, "?>") ? 1 : 0;
+	if (starts_with(&x->s, "<!--"))
+		return skip_past(&x->s, "-->") ? 1 : 0;
+	if (starts_with(&x->s, "<![CDATA["))
+		return x->depth == 0 || !skip_past(&x->s, "]]>") ? 0 : 1;
+	if (starts_with(&x->s, "<!"))
+		return skip_past(&x->s, ">") ? 1 : 0;
+	return -1;
+}
+
 /* Scans xml: the root element name into root (empty if none) and the first direct child
  * of the root for each wanted name. 0 on a structural problem. */
 static int xml_scan(const uint8_t *xml, size_t len, char *root, size_t root_size,
 		    struct xml_child *want, size_t nwant)
 {
-	struct cbs s;
-	int depth = 0;
-	struct xml_child *open = NULL;
-	bool closed = false;
+	struct xml_scan x = {.root = root, .root_size = root_size, .want = want, .nwant = nwant};
 	uint8_t c;
 
-	cbs_init(&s, xml, len);
+	cbs_init(&x.s, xml, len);
 	root[0] = 0;
-	if (starts_with(&s, "\xEF\xBB\xBF"))
-		cbs_skip(&s, 3);
-	while (cbs_len(&s)) {
-		size_t at = cbs_offset(&s);
-		char name[64];
-		bool empty = false;
+	if (starts_with(&x.s, "\xEF\xBB\xBF"))
+		cbs_skip(&x.s, 3);
+	while (cbs_len(&x.s)) {
+		size_t at = cbs_offset(&x.s);
+		int k;
 
-		if (!cbs_peek_u8(&s, &c))
+		if (!cbs_peek_u8(&x.s, &c))
 			return 0;
 		if (c != '<') {
-			if (depth == 0 && !is_space(c))
+			if (x.depth == 0 && !is_space(c))
 				return 0; /* text outside the root: not XML */
-			cbs_skip(&s, 1);
+			cbs_skip(&x.s, 1);
 			continue;
 		}
-		if (starts_with(&s, "<?")) {
-			if (!skip_past(&s, "?>"))
+		if ((k = scan_skip_markup(&x)) >= 0) {
+			if (!k)
 				return 0;
-		} else if (starts_with(&s, "<!--")) {
-			if (!skip_past(&s, "-->"))
+		} else if (starts_with(&x.s, "</")) {
+			if (!scan_close_tag(&x))
 				return 0;
-		} else if (starts_with(&s, "<![CDATA[")) {
-			if (depth == 0 || !skip_past(&s, "]]>"))
-				return 0;
-		} else if (starts_with(&s, "<!")) {
-			if (!skip_past(&s, ">"))
-				return 0;
-		} else if (starts_with(&s, "</")) {
-			cbs_skip(&s, 2);
-			get_name(&s, name, sizeof(name));
-			if (!skip_past(&s, ">") || depth == 0)
-				return 0;
-			depth--;
-			if (depth == 1 && open) {
-				open->end = cbs_offset(&s);
-				open = NULL;
-			}
-			if (depth == 0)
-				closed = true;
-		} else {
-			cbs_skip(&s, 1);
-			get_name(&s, name, sizeof(name));
-			if (!name[0] || !end_of_tag(&s, &empty))
-				return 0;
-			if (depth == 0) {
-				if (root[0])
-					return 0; /* a second root */
-				snprintf(root, root_size, "%s", name);
-			} else if (depth == 1) {
-				for (size_t i = 0; i < nwant; i++) {
-					if (want[i].end || strcmp(want[i].name, name) != 0)
-						continue;
-					want[i].start = at;
-					if (empty)
-						want[i].end = cbs_offset(&s);
-					else
-						open = &want[i];
-					break;
-				}
-			}
-			if (!empty)
-				depth++;
-			else if (depth == 0)
-				closed = true;
+		} else if (!scan_open_tag(&x, at)) {
+			return 0;
 		}
 	}
-	return closed; /* else the root never closed */
+	return x.closed; /* else the root never closed */
 }
 
 int devcfg_check_device(const uint8_t *xml, size_t len, struct ctl_err *err)

@@ -124,18 +124,26 @@ static void print_hex_field(FILE *fp, const char *label, const struct ctl_buf *b
 	free(h);
 }
 
-void show_text(FILE *fp, const char *path, const struct ctl_file *f)
+static void text_enc(FILE *fp, const struct ctl_enc_info *x)
 {
-	const struct ctl_header *h = &f->hdr;
-	char ts[40], rb[32];
-	const uint8_t *body;
-	size_t blen;
+	fprintf(fp, "  %-22s %u\n", "IV type", x->iv_type);
+	print_hex_field(fp, "IV", &x->iv);
+	fprintf(fp, "  %-22s %u\n", "padding count", x->pad_count);
+	fprintf(fp, "  %-22s %u\n", "key type", x->key_type);
+	fprintf(fp, "  %-22s %u\n", "key bits", x->key_bits);
+	fprintf(fp, "  %-22s %u%s\n", "key algorithm", x->key_alg, x->key_alg == 1 ? " (AES-128)" : "");
+	fprintf(fp, "  %-22s %zu bytes\n", "wrapped key", x->wrapped_key.len);
+	fprintf(fp, "  %-22s %s (%d)\n", "content hash algorithm",
+		ctl_hash_name(x->content_hash_alg), x->content_hash_alg);
+	print_hex_field(fp, "content hash", &x->content_hash);
+}
 
-	ctl_body(f, &body, &blen);
+/* The "header:" block, one field a line. */
+static void text_header(FILE *fp, const struct ctl_header *h)
+{
+	char ts[40];
+
 	time_str(h->timestamp, ts, sizeof(ts));
-	fprintf(fp, "%s: %s%s, version %u.%u, %zu bytes\n", path, ctl_kind_name(f->kind),
-		f->kind == CTL_KIND_FIRMWARE ? " (" FIRMWARE_DESC ")" : "", h->version_major,
-		h->version_minor, f->raw.len);
 	fprintf(fp, "header:\n");
 	fprintf(fp, "  %-22s %u.%u\n", "version", h->version_major, h->version_minor);
 	fprintf(fp, "  %-22s %u\n", "header length", h->header_len);
@@ -157,20 +165,75 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 		fprintf(fp, "  %-22s %u (%s)\n", "timestamp", h->timestamp, ts);
 	else
 		fprintf(fp, "  %-22s none\n", "timestamp");
-	if (h->has_enc) {
-		const struct ctl_enc_info *x = &h->enc;
-		fprintf(fp, "  %-22s %u\n", "IV type", x->iv_type);
-		print_hex_field(fp, "IV", &x->iv);
-		fprintf(fp, "  %-22s %u\n", "padding count", x->pad_count);
-		fprintf(fp, "  %-22s %u\n", "key type", x->key_type);
-		fprintf(fp, "  %-22s %u\n", "key bits", x->key_bits);
-		fprintf(fp, "  %-22s %u%s\n", "key algorithm", x->key_alg, x->key_alg == 1 ? " (AES-128)" : "");
-		fprintf(fp, "  %-22s %zu bytes\n", "wrapped key", x->wrapped_key.len);
-		fprintf(fp, "  %-22s %s (%d)\n", "content hash algorithm",
-			ctl_hash_name(x->content_hash_alg), x->content_hash_alg);
-		print_hex_field(fp, "content hash", &x->content_hash);
-	}
+	if (h->has_enc)
+		text_enc(fp, &h->enc);
 	fprintf(fp, "  %-22s %u\n", "padding bytes", h->pad_count);
+}
+
+/* The certificate lines of a record's block. */
+static void text_cert(FILE *fp, const struct ctl_record *r, const struct rec_info *ri)
+{
+	if (!r->cert.len) {
+		fprintf(fp, "  %-22s none\n", "certificate");
+	} else if (ri->cert_error[0]) {
+		fprintf(fp, "  %-22s %zu bytes, cannot be decoded: %s\n", "certificate",
+			r->cert.len, ri->cert_error);
+	} else {
+		fprintf(fp, "  %-22s %zu bytes\n", "certificate", r->cert.len);
+		fprintf(fp, "  %-22s %s\n", "SHA-1 fingerprint", ri->sha1 ? ri->sha1 : "?");
+		fprintf(fp, "  %-22s %s\n", "SHA-256 fingerprint", ri->sha256 ? ri->sha256 : "?");
+		fprintf(fp, "  %-22s %s\n", "not before", ri->not_before);
+		fprintf(fp, "  %-22s %s\n", "not after", ri->not_after);
+		fprintf(fp, "  %-22s %s\n", "expired",
+			ri->expired ? "YES" : ri->not_yet_valid ? "no (not yet valid)" : "no");
+	}
+}
+
+/* The block of record i. */
+static void text_record(FILE *fp, const struct ctl_file *f, size_t i)
+{
+	const struct ctl_record *r = &f->records[i];
+	struct rec_info ri;
+	char rb[32];
+
+	rec_info_get(f, i, &ri);
+	fprintf(fp, "record %zu (offset %zu, %zu bytes):\n", i + 1, r->offset, ri.length);
+	fprintf(fp, "  %-22s %s (%d)\n", "role", ctl_role_label(r->role, rb, sizeof(rb)), r->role);
+	fprintf(fp, "  %-22s %s\n", "subject", field_str(r->subject));
+	fprintf(fp, "  %-22s %s\n", "issuer", field_str(r->issuer));
+	if (r->serial.len)
+		print_hex_field(fp, "serial", &r->serial);
+	else
+		fprintf(fp, "  %-22s (absent)\n", "serial");
+	if (r->dns_name)
+		fprintf(fp, "  %-22s %s\n", "DNS name", field_str(r->dns_name));
+	if (r->has_ip)
+		fprintf(fp, "  %-22s %u.%u.%u.%u\n", "IP address", r->ip[0], r->ip[1], r->ip[2],
+			r->ip[3]);
+	if (ri.key_type)
+		fprintf(fp, "  %-22s %s %d bits\n", "key", ri.key_type, ri.key_bits);
+	fprintf(fp, "  %-22s %zu bytes\n", "public key", r->pubkey.len);
+	fprintf(fp, "  %-22s %zu bytes\n", "certificate signature", r->cert_sig.len);
+	text_cert(fp, r, &ri);
+	if (r->cert_hash.len)
+		print_hex_field(fp, "certificate hash", &r->cert_hash);
+	if (r->cert_hash_alg)
+		fprintf(fp, "  %-22s %s (%d)\n", "cert hash algorithm",
+			ctl_hash_name(r->cert_hash_alg), r->cert_hash_alg);
+	rec_info_clear(&ri);
+}
+
+void show_text(FILE *fp, const char *path, const struct ctl_file *f)
+{
+	const struct ctl_header *h = &f->hdr;
+	const uint8_t *body;
+	size_t blen;
+
+	ctl_body(f, &body, &blen);
+	fprintf(fp, "%s: %s%s, version %u.%u, %zu bytes\n", path, ctl_kind_name(f->kind),
+		f->kind == CTL_KIND_FIRMWARE ? " (" FIRMWARE_DESC ")" : "", h->version_major,
+		h->version_minor, f->raw.len);
+	text_header(fp, h);
 	fprintf(fp, "body: %zu bytes at offset %zu%s\n", blen, f->body_offset,
 		f->kind == CTL_KIND_ENC_SGN ? " (encrypted)" : "");
 	if (f->kind != CTL_KIND_CTL && f->kind != CTL_KIND_ITL)
@@ -178,49 +241,8 @@ void show_text(FILE *fp, const char *path, const struct ctl_file *f)
 	if (f->kind == CTL_KIND_CTL)
 		fprintf(fp, "security mode: %s\n", security_mode(f));
 	fprintf(fp, "records: %zu\n", f->nrecords);
-	for (size_t i = 0; i < f->nrecords; i++) {
-		const struct ctl_record *r = &f->records[i];
-		struct rec_info ri;
-
-		rec_info_get(f, i, &ri);
-		fprintf(fp, "record %zu (offset %zu, %zu bytes):\n", i + 1, r->offset, ri.length);
-		fprintf(fp, "  %-22s %s (%d)\n", "role", ctl_role_label(r->role, rb, sizeof(rb)), r->role);
-		fprintf(fp, "  %-22s %s\n", "subject", field_str(r->subject));
-		fprintf(fp, "  %-22s %s\n", "issuer", field_str(r->issuer));
-		if (r->serial.len)
-			print_hex_field(fp, "serial", &r->serial);
-		else
-			fprintf(fp, "  %-22s (absent)\n", "serial");
-		if (r->dns_name)
-			fprintf(fp, "  %-22s %s\n", "DNS name", field_str(r->dns_name));
-		if (r->has_ip)
-			fprintf(fp, "  %-22s %u.%u.%u.%u\n", "IP address", r->ip[0], r->ip[1], r->ip[2],
-				r->ip[3]);
-		if (ri.key_type)
-			fprintf(fp, "  %-22s %s %d bits\n", "key", ri.key_type, ri.key_bits);
-		fprintf(fp, "  %-22s %zu bytes\n", "public key", r->pubkey.len);
-		fprintf(fp, "  %-22s %zu bytes\n", "certificate signature", r->cert_sig.len);
-		if (!r->cert.len) {
-			fprintf(fp, "  %-22s none\n", "certificate");
-		} else if (ri.cert_error[0]) {
-			fprintf(fp, "  %-22s %zu bytes, cannot be decoded: %s\n", "certificate",
-				r->cert.len, ri.cert_error);
-		} else {
-			fprintf(fp, "  %-22s %zu bytes\n", "certificate", r->cert.len);
-			fprintf(fp, "  %-22s %s\n", "SHA-1 fingerprint", ri.sha1 ? ri.sha1 : "?");
-			fprintf(fp, "  %-22s %s\n", "SHA-256 fingerprint", ri.sha256 ? ri.sha256 : "?");
-			fprintf(fp, "  %-22s %s\n", "not before", ri.not_before);
-			fprintf(fp, "  %-22s %s\n", "not after", ri.not_after);
-			fprintf(fp, "  %-22s %s\n", "expired",
-				ri.expired ? "YES" : ri.not_yet_valid ? "no (not yet valid)" : "no");
-		}
-		if (r->cert_hash.len)
-			print_hex_field(fp, "certificate hash", &r->cert_hash);
-		if (r->cert_hash_alg)
-			fprintf(fp, "  %-22s %s (%d)\n", "cert hash algorithm",
-				ctl_hash_name(r->cert_hash_alg), r->cert_hash_alg);
-		rec_info_clear(&ri);
-	}
+	for (size_t i = 0; i < f->nrecords; i++)
+		text_record(fp, f, i);
 }
 
 static void add_str(struct json_object *o, const char *k, const char *v)
@@ -238,20 +260,29 @@ static void add_hex(struct json_object *o, const char *k, const struct ctl_buf *
 	json_object_object_add(o, k, tool_json_hex(b->data, b->len));
 }
 
-struct json_object *show_json(const char *path, const struct ctl_file *f)
+static struct json_object *json_enc(const struct ctl_enc_info *x)
 {
-	const struct ctl_header *h = &f->hdr;
-	struct json_object *o = json_object_new_object(), *hd = json_object_new_object();
-	char ts[40], v[16];
-	const uint8_t *body;
-	size_t blen;
+	struct json_object *e = json_object_new_object();
 
-	ctl_body(f, &body, &blen);
-	add_str(o, "file", path);
-	add_str(o, "kind", ctl_kind_name(f->kind));
-	if (f->kind == CTL_KIND_FIRMWARE)
-		add_str(o, "description", FIRMWARE_DESC);
-	add_int(o, "size", (int64_t)f->raw.len);
+	add_int(e, "iv_type", x->iv_type);
+	add_hex(e, "iv", &x->iv);
+	add_int(e, "pad_count", x->pad_count);
+	add_int(e, "key_type", x->key_type);
+	add_int(e, "key_bits", x->key_bits);
+	add_int(e, "key_alg", x->key_alg);
+	add_hex(e, "wrapped_key", &x->wrapped_key);
+	add_int(e, "content_hash_alg", x->content_hash_alg);
+	add_str(e, "content_hash_name", ctl_hash_name(x->content_hash_alg));
+	add_hex(e, "content_hash", &x->content_hash);
+	return e;
+}
+
+/* The "header" object (keys in schema order). */
+static struct json_object *json_header(const struct ctl_header *h)
+{
+	struct json_object *hd = json_object_new_object();
+	char ts[40], v[16];
+
 	snprintf(v, sizeof(v), "%u.%u", h->version_major, h->version_minor);
 	add_str(hd, "version", v);
 	add_int(hd, "header_length", h->header_len);
@@ -279,75 +310,89 @@ struct json_object *show_json(const char *path, const struct ctl_file *f)
 		add_str(hd, "time", NULL);
 	}
 	add_int(hd, "padding", h->pad_count);
-	if (h->has_enc) {
-		const struct ctl_enc_info *x = &h->enc;
-		struct json_object *e = json_object_new_object();
-		add_int(e, "iv_type", x->iv_type);
-		add_hex(e, "iv", &x->iv);
-		add_int(e, "pad_count", x->pad_count);
-		add_int(e, "key_type", x->key_type);
-		add_int(e, "key_bits", x->key_bits);
-		add_int(e, "key_alg", x->key_alg);
-		add_hex(e, "wrapped_key", &x->wrapped_key);
-		add_int(e, "content_hash_alg", x->content_hash_alg);
-		add_str(e, "content_hash_name", ctl_hash_name(x->content_hash_alg));
-		add_hex(e, "content_hash", &x->content_hash);
-		json_object_object_add(hd, "encryption", e);
+	if (h->has_enc)
+		json_object_object_add(hd, "encryption", json_enc(&h->enc));
+	return hd;
+}
+
+/* The certificate members of a record object. */
+static void json_cert(struct json_object *jr, const struct ctl_record *r,
+		      const struct rec_info *ri)
+{
+	add_int(jr, "cert_length", (int64_t)r->cert.len);
+	add_str(jr, "sha1", ri->sha1);
+	add_str(jr, "sha256", ri->sha256);
+	if (ri->cert_error[0])
+		add_str(jr, "cert_error", ri->cert_error);
+	if (ri->has_validity) {
+		add_str(jr, "not_before", ri->not_before);
+		add_str(jr, "not_after", ri->not_after);
+		json_object_object_add(jr, "expired", json_object_new_boolean(ri->expired));
+		json_object_object_add(jr, "not_yet_valid",
+				       json_object_new_boolean(ri->not_yet_valid));
 	}
-	json_object_object_add(o, "header", hd);
+}
+
+/* The object of record i. */
+static struct json_object *json_record(const struct ctl_file *f, size_t i)
+{
+	const struct ctl_record *r = &f->records[i];
+	struct json_object *jr = json_object_new_object();
+	struct rec_info ri;
+	char rb[32], ip[16];
+
+	rec_info_get(f, i, &ri);
+	add_int(jr, "offset", (int64_t)r->offset);
+	add_int(jr, "length", (int64_t)ri.length);
+	add_int(jr, "role_id", r->role);
+	add_str(jr, "role", ctl_role_label(r->role, rb, sizeof(rb)));
+	add_str(jr, "subject", r->subject);
+	add_str(jr, "issuer", r->issuer);
+	if (r->serial.len)
+		add_hex(jr, "serial", &r->serial);
+	else
+		add_str(jr, "serial", NULL);
+	add_str(jr, "dns_name", r->dns_name);
+	if (r->has_ip) {
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2], r->ip[3]);
+		add_str(jr, "ip", ip);
+	} else {
+		add_str(jr, "ip", NULL);
+	}
+	add_str(jr, "key_type", ri.key_type);
+	if (ri.key_type)
+		add_int(jr, "key_bits", ri.key_bits);
+	add_int(jr, "public_key_length", (int64_t)r->pubkey.len);
+	add_int(jr, "cert_signature_length", (int64_t)r->cert_sig.len);
+	json_cert(jr, r, &ri);
+	if (r->cert_hash.len)
+		add_hex(jr, "cert_hash", &r->cert_hash);
+	if (r->cert_hash_alg)
+		add_int(jr, "cert_hash_alg", r->cert_hash_alg);
+	rec_info_clear(&ri);
+	return jr;
+}
+
+struct json_object *show_json(const char *path, const struct ctl_file *f)
+{
+	const struct ctl_header *h = &f->hdr;
+	struct json_object *o = json_object_new_object();
+	const uint8_t *body;
+	size_t blen;
+
+	ctl_body(f, &body, &blen);
+	add_str(o, "file", path);
+	add_str(o, "kind", ctl_kind_name(f->kind));
+	if (f->kind == CTL_KIND_FIRMWARE)
+		add_str(o, "description", FIRMWARE_DESC);
+	add_int(o, "size", (int64_t)f->raw.len);
+	json_object_object_add(o, "header", json_header(h));
 	add_int(o, "body_offset", (int64_t)f->body_offset);
 	add_int(o, "body_length", (int64_t)blen);
 	if (f->kind == CTL_KIND_CTL || f->kind == CTL_KIND_ITL) {
 		struct json_object *arr = json_object_new_array();
-		for (size_t i = 0; i < f->nrecords; i++) {
-			const struct ctl_record *r = &f->records[i];
-			struct json_object *jr = json_object_new_object();
-			struct rec_info ri;
-			char rb[32], ip[16];
-
-			rec_info_get(f, i, &ri);
-			add_int(jr, "offset", (int64_t)r->offset);
-			add_int(jr, "length", (int64_t)ri.length);
-			add_int(jr, "role_id", r->role);
-			add_str(jr, "role", ctl_role_label(r->role, rb, sizeof(rb)));
-			add_str(jr, "subject", r->subject);
-			add_str(jr, "issuer", r->issuer);
-			if (r->serial.len)
-				add_hex(jr, "serial", &r->serial);
-			else
-				add_str(jr, "serial", NULL);
-			add_str(jr, "dns_name", r->dns_name);
-			if (r->has_ip) {
-				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->ip[0], r->ip[1], r->ip[2],
-					 r->ip[3]);
-				add_str(jr, "ip", ip);
-			} else {
-				add_str(jr, "ip", NULL);
-			}
-			add_str(jr, "key_type", ri.key_type);
-			if (ri.key_type)
-				add_int(jr, "key_bits", ri.key_bits);
-			add_int(jr, "public_key_length", (int64_t)r->pubkey.len);
-			add_int(jr, "cert_signature_length", (int64_t)r->cert_sig.len);
-			add_int(jr, "cert_length", (int64_t)r->cert.len);
-			add_str(jr, "sha1", ri.sha1);
-			add_str(jr, "sha256", ri.sha256);
-			if (ri.cert_error[0])
-				add_str(jr, "cert_error", ri.cert_error);
-			if (ri.has_validity) {
-				add_str(jr, "not_before", ri.not_before);
-				add_str(jr, "not_after", ri.not_after);
-				json_object_object_add(jr, "expired", json_object_new_boolean(ri.expired));
-				json_object_object_add(jr, "not_yet_valid",
-						       json_object_new_boolean(ri.not_yet_valid));
-			}
-			if (r->cert_hash.len)
-				add_hex(jr, "cert_hash", &r->cert_hash);
-			if (r->cert_hash_alg)
-				add_int(jr, "cert_hash_alg", r->cert_hash_alg);
-			rec_info_clear(&ri);
-			json_object_array_add(arr, jr);
-		}
+		for (size_t i = 0; i < f->nrecords; i++)
+			json_object_array_add(arr, json_record(f, i));
 		if (f->kind == CTL_KIND_CTL)
 			add_str(o, "mode", security_mode(f));
 		json_object_object_add(o, "records", arr);

@@ -137,90 +137,127 @@ static int is_known(const struct ceremony *c, const struct token_info *ti)
 	return c->ops->is_known && ti->cert && c->ops->is_known(c->ops->ctx, ti) == 1;
 }
 
+/* What the ceremony does with the token present after one step. */
+enum step {
+	STEP_NEXT,   /* go on to offer_finish */
+	STEP_REMOVE, /* ask for the token's removal, then wait for the next */
+	STEP_FINISH, /* it signs: the ceremony is done */
+	STEP_CANCEL, /* the officer cancelled */
+	STEP_FAIL,   /* an error (*rc) */
+};
+
+static void say_insert(struct ceremony *c, bool authorized)
+{
+	if (!authorized)
+		sayf(c, "Insert a security token that is already in the current CTL.");
+	else if (c->mode == CEREMONY_CREATE && !c->nadded)
+		sayf(c, "Insert the first security token.");
+	else
+		sayf(c, "Insert the next security token.");
+}
+
+/* The token inserted: authorizes the update (first, for an update), or is added if it
+ * can be and the officer agrees. */
+static enum step judge_token(struct ceremony *c, struct token_info *ti, bool *authorized,
+			     int *rc, struct ctl_err *err)
+{
+	bool dup;
+	int ans;
+
+	if (!*authorized) {
+		if (!is_known(c, ti)) {
+			sayf(c, "This token is not in the current CTL and cannot authorize an update.");
+			return STEP_REMOVE;
+		}
+		*authorized = true;
+		sayf(c, "The token is in the current CTL: update authorized.");
+		return c->authorize_only ? STEP_FINISH : STEP_NEXT;
+	}
+	if (!ti->cert) {
+		sayf(c, "This token holds no certificate and cannot be a SAST; provision it first.");
+		return STEP_REMOVE;
+	}
+	if (is_known(c, ti)) {
+		sayf(c, "This token is already in the current CTL.");
+		return STEP_NEXT;
+	}
+	if (was_added(c, ti)) {
+		sayf(c, "This token was already added; the same token counts once.");
+		return STEP_NEXT;
+	}
+	ans = c->ops->ask(c->ops->ctx, "Add this token to the CTL?");
+	if (ans < 0)
+		return STEP_CANCEL;
+	if (ans == 1) {
+		if ((*rc = ceremony_add(c, ti, &dup, err)) != CTL_OK)
+			return STEP_FAIL;
+		sayf(c, "Added; %zu token%s so far.", c->nadded, c->nadded == 1 ? "" : "s");
+	}
+	return STEP_NEXT;
+}
+
+/* Enough tokens and one present that may sign: the officer may finish; else what is
+ * still needed. */
+static enum step offer_finish(struct ceremony *c, const struct token_info *ti)
+{
+	bool enough = c->nadded >= c->min_tokens;
+	bool can_sign = c->mode == CEREMONY_CREATE ? was_added(c, ti) : is_known(c, ti);
+	int ans;
+
+	if (enough && can_sign) {
+		ans = c->ops->ask(c->ops->ctx,
+				  "Add another token? (no: finish and sign the CTL with this token)");
+		if (ans < 0)
+			return STEP_CANCEL;
+		if (ans == 0)
+			return STEP_FINISH;
+	} else if (enough) {
+		sayf(c, "To finish, insert a token %s: the CTL is signed by the token present at the end.",
+		     c->mode == CEREMONY_CREATE ? "that was added" : "that is in the current CTL");
+	} else {
+		sayf(c, "%zu more token%s needed (two-token rule).", c->min_tokens - c->nadded,
+		     c->min_tokens - c->nadded == 1 ? " is" : "s are");
+	}
+	return STEP_REMOVE;
+}
+
 int ceremony_run(struct ceremony *c, struct ctl_err *err)
 {
 	bool authorized = c->mode != CEREMONY_UPDATE;
 	char desc[600];
-	int rc, ans;
+	int rc;
 
 	for (;;) {
 		struct token_info ti = {0};
-		bool can_sign, enough;
+		enum step s;
 
-		if (!authorized)
-			sayf(c, "Insert a security token that is already in the current CTL.");
-		else if (c->mode == CEREMONY_CREATE && !c->nadded)
-			sayf(c, "Insert the first security token.");
-		else
-			sayf(c, "Insert the next security token.");
+		say_insert(c, authorized);
 		if ((rc = wait_one(c, &ti, err)) != CTL_OK)
 			return rc;
 		ceremony_describe(&ti, desc, sizeof(desc));
 		sayf(c, "Found token: %s", desc);
-
-		if (!authorized) {
-			if (!is_known(c, &ti)) {
-				sayf(c, "This token is not in the current CTL and cannot authorize an update.");
-				goto remove;
-			}
-			authorized = true;
-			sayf(c, "The token is in the current CTL: update authorized.");
-			if (c->authorize_only) {
-				c->signer = ti;
-				c->have_signer = true;
-				return CTL_OK;
-			}
-		} else if (!ti.cert) {
-			sayf(c, "This token holds no certificate and cannot be a SAST; provision it first.");
-			goto remove;
-		} else if (is_known(c, &ti)) {
-			sayf(c, "This token is already in the current CTL.");
-		} else if (was_added(c, &ti)) {
-			sayf(c, "This token was already added; the same token counts once.");
-		} else {
-			bool dup;
-
-			ans = c->ops->ask(c->ops->ctx, "Add this token to the CTL?");
-			if (ans < 0)
-				goto cancelled;
-			if (ans == 1) {
-				if ((rc = ceremony_add(c, &ti, &dup, err)) != CTL_OK) {
-					ceremony_info_clear(&ti);
-					return rc;
-				}
-				sayf(c, "Added; %zu token%s so far.", c->nadded, c->nadded == 1 ? "" : "s");
-			}
+		s = judge_token(c, &ti, &authorized, &rc, err);
+		if (s == STEP_NEXT)
+			s = offer_finish(c, &ti);
+		switch (s) {
+		case STEP_FINISH:
+			c->signer = ti;
+			c->have_signer = true;
+			return CTL_OK;
+		case STEP_FAIL:
+			ceremony_info_clear(&ti);
+			return rc;
+		case STEP_CANCEL:
+			ceremony_info_clear(&ti);
+			return ctl_fail(err, CTL_E_CANCELLED, "ceremony cancelled: nothing was signed or written");
+		default:
+			break;
 		}
-
-		enough = c->nadded >= c->min_tokens;
-		can_sign = c->mode == CEREMONY_CREATE ? was_added(c, &ti) : is_known(c, &ti);
-		if (enough && can_sign) {
-			ans = c->ops->ask(c->ops->ctx,
-					  "Add another token? (no: finish and sign the CTL with this token)");
-			if (ans < 0)
-				goto cancelled;
-			if (ans == 0) {
-				c->signer = ti;
-				c->have_signer = true;
-				return CTL_OK;
-			}
-		} else if (enough) {
-			sayf(c, "To finish, insert a token %s: the CTL is signed by the token present at the end.",
-			     c->mode == CEREMONY_CREATE ? "that was added" : "that is in the current CTL");
-		} else {
-			sayf(c, "%zu more token%s needed (two-token rule).", c->min_tokens - c->nadded,
-			     c->min_tokens - c->nadded == 1 ? " is" : "s are");
-		}
-remove:
 		sayf(c, "Remove the token.");
 		rc = c->ops->wait_removed(c->ops->ctx, &ti, err);
 		ceremony_info_clear(&ti);
 		if (rc != CTL_OK)
 			return rc;
-		continue;
-cancelled:
-		ceremony_info_clear(&ti);
-		return ctl_fail(err, CTL_E_CANCELLED, "ceremony cancelled: nothing was signed or written");
 	}
 }
 

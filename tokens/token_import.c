@@ -51,6 +51,88 @@ static int check_signs(struct token_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HA
 	return CTL_OK;
 }
 
+/* The key belongs to the certificate, and is an RSA key ctlsign can sign with (*bits). */
+static int check_pair(const struct token_import_opts *p, X509 *cert, EVP_PKEY *key, int *bits,
+		      struct ctl_err *err)
+{
+	if (X509_check_private_key(cert, key) != 1) {
+		char *subj = ctl_name_string(X509_get_subject_name(cert));
+		int rc = ctl_fail(err, CTL_E_POLICY,
+				  "the key in %s does not belong to the certificate %s (%s): their "
+				  "public keys differ; nothing was written to any token",
+				  p->key_path, p->cert_path, subj ? subj : "?");
+
+		free(subj);
+		return rc;
+	}
+	ERR_clear_error();
+	*bits = EVP_PKEY_get_bits(key);
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || *bits < 1024 || *bits > 4096)
+		return ctl_fail(err, CTL_E_UNSUPPORTED,
+				"%s is not an RSA key of 1024 to 4096 bits: the files ctlsign signs "
+				"need RSA (PKCS#1 v1.5)",
+				p->key_path);
+	return CTL_OK;
+}
+
+/* CKA_ID: the SHA-1 of the public key (SubjectPublicKeyInfo), the same for key and
+ * certificate. */
+static int key_id(EVP_PKEY *key, unsigned char id[SHA_DIGEST_LENGTH], struct ctl_err *err)
+{
+	unsigned char *spki = NULL;
+	int spki_len, rc = CTL_OK;
+
+	if ((spki_len = i2d_PUBKEY(key, &spki)) <= 0 ||
+	    !EVP_Digest(spki, (size_t)spki_len, id, NULL, EVP_sha1(), NULL))
+		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot encode the public key");
+	OPENSSL_free(spki);
+	return rc;
+}
+
+/* The objects' label: --label, else the URI's object, else the certificate's CN. */
+static void choose_label(const struct token_import_opts *p, const struct p11_uri *up, X509 *cert,
+			 char *buf, size_t len)
+{
+	if (p->label)
+		snprintf(buf, len, "%s", p->label);
+	else if (up && up->object)
+		snprintf(buf, len, "%s", up->object);
+	else
+		default_label(cert, buf, len);
+}
+
+/* The handles of what an import created so far. */
+struct imported {
+	CK_OBJECT_HANDLE priv, pub, cert;
+};
+
+/* Key pair and certificate onto the token, checked: protected, and signing with them. */
+static int store_objects(struct token_module *m, CK_SESSION_HANDLE s, EVP_PKEY *key, X509 *cert,
+			 const char *label, const unsigned char *id, size_t idlen,
+			 struct imported *h, struct ctl_err *err)
+{
+	int rc;
+
+	if ((rc = p11_import_rsa(m->p, s, key, label, id, idlen, &h->priv, &h->pub, err)) !=
+		    CTL_OK ||
+	    (rc = p11_key_protected(m->p, s, h->priv, err)) != CTL_OK ||
+	    (rc = p11_store_cert_h(m->p, s, cert, label, id, idlen, &h->cert, err)) != CTL_OK ||
+	    (rc = check_signs(m, s, h->priv, cert, err)) != CTL_OK)
+		return rc;
+	return CTL_OK;
+}
+
+/* Half an import is no import: what was created is removed again. */
+static void destroy_partial(struct token_module *m, CK_SESSION_HANDLE s, const struct imported *h)
+{
+	if (h->cert != CK_INVALID_HANDLE)
+		m->p->fl->C_DestroyObject(s, h->cert);
+	if (h->pub != CK_INVALID_HANDLE)
+		m->p->fl->C_DestroyObject(s, h->pub);
+	if (h->priv != CK_INVALID_HANDLE)
+		m->p->fl->C_DestroyObject(s, h->priv);
+}
+
 int token_import(struct token_module *m, const struct token_opts *o,
 		 const struct token_import_opts *p, struct token_import_result *res,
 		 struct ctl_err *err)
@@ -58,14 +140,12 @@ int token_import(struct token_module *m, const struct token_opts *o,
 	struct p11_uri u, *up = NULL;
 	struct token_info ti;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE,
-			 hcert = CK_INVALID_HANDLE;
+	struct imported h = {CK_INVALID_HANDLE, CK_INVALID_HANDLE, CK_INVALID_HANDLE};
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
-	char *pin = NULL, labelbuf[128];
-	const char *label;
-	unsigned char id[SHA_DIGEST_LENGTH], *spki = NULL;
-	int rc, bits, spki_len;
+	char *pin = NULL, label[128];
+	unsigned char id[SHA_DIGEST_LENGTH];
+	int rc, bits = 0;
 	bool done = false;
 
 	memset(res, 0, sizeof(*res));
@@ -80,44 +160,15 @@ int token_import(struct token_module *m, const struct token_opts *o,
 		rc = err->code;
 		goto out;
 	}
-	if (X509_check_private_key(cert, key) != 1) {
-		char *subj = ctl_name_string(X509_get_subject_name(cert));
-
-		rc = ctl_fail(err, CTL_E_POLICY,
-			      "the key in %s does not belong to the certificate %s (%s): their "
-			      "public keys differ; nothing was written to any token",
-			      p->key_path, p->cert_path, subj ? subj : "?");
-		free(subj);
+	if ((rc = check_pair(p, cert, key, &bits, err)) != CTL_OK ||
+	    (rc = key_id(key, id, err)) != CTL_OK)
 		goto out;
-	}
-	ERR_clear_error();
-	bits = EVP_PKEY_get_bits(key);
-	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || bits < 1024 || bits > 4096) {
-		rc = ctl_fail(err, CTL_E_UNSUPPORTED,
-			      "%s is not an RSA key of 1024 to 4096 bits: the files ctlsign signs "
-			      "need RSA (PKCS#1 v1.5)",
-			      p->key_path);
-		goto out;
-	}
-	/* CKA_ID: the SHA-1 of the public key (SubjectPublicKeyInfo), the same for key and
-	 * certificate. */
-	if ((spki_len = i2d_PUBKEY(key, &spki)) <= 0 ||
-	    !EVP_Digest(spki, (size_t)spki_len, id, NULL, EVP_sha1(), NULL)) {
-		rc = ctl_fail(err, CTL_E_INTERNAL, "cannot encode the public key");
-		goto out;
-	}
 	if (o->uri) {
 		if ((rc = p11_uri_parse(o->uri, &u, err)) != CTL_OK)
 			goto out;
 		up = &u;
 	}
-	if (p->label)
-		snprintf(labelbuf, sizeof(labelbuf), "%s", p->label);
-	else if (up && up->object)
-		snprintf(labelbuf, sizeof(labelbuf), "%s", up->object);
-	else
-		default_label(cert, labelbuf, sizeof(labelbuf));
-	label = labelbuf;
+	choose_label(p, up, cert, label, sizeof(label));
 	if ((rc = token_select_uri(m, up, &ti, err)) != CTL_OK)
 		goto out;
 	/* The usual PIN rules: retry flags, and no production key onto a token still on
@@ -128,11 +179,7 @@ int token_import(struct token_module *m, const struct token_opts *o,
 		goto out;
 	if ((rc = token_clear_label(m, s, &ti, label, p->force, err)) != CTL_OK)
 		goto out;
-	if ((rc = p11_import_rsa(m->p, s, key, label, id, sizeof(id), &hpriv, &hpub, err)) !=
-		    CTL_OK ||
-	    (rc = p11_key_protected(m->p, s, hpriv, err)) != CTL_OK ||
-	    (rc = p11_store_cert_h(m->p, s, cert, label, id, sizeof(id), &hcert, err)) != CTL_OK ||
-	    (rc = check_signs(m, s, hpriv, cert, err)) != CTL_OK)
+	if ((rc = store_objects(m, s, key, cert, label, id, sizeof(id), &h, err)) != CTL_OK)
 		goto out;
 	done = true;
 	snprintf(res->token_label, sizeof(res->token_label), "%s", ti.label);
@@ -141,16 +188,8 @@ int token_import(struct token_module *m, const struct token_opts *o,
 	res->cert = cert;
 	cert = NULL;
 out:
-	/* Half an import is no import: what was created is removed again. */
-	if (!done && s != CK_INVALID_HANDLE) {
-		if (hcert != CK_INVALID_HANDLE)
-			m->p->fl->C_DestroyObject(s, hcert);
-		if (hpub != CK_INVALID_HANDLE)
-			m->p->fl->C_DestroyObject(s, hpub);
-		if (hpriv != CK_INVALID_HANDLE)
-			m->p->fl->C_DestroyObject(s, hpriv);
-	}
-	OPENSSL_free(spki);
+	if (!done && s != CK_INVALID_HANDLE)
+		destroy_partial(m, s, &h);
 	token_pin_free(pin);
 	EVP_PKEY_free(key);
 	X509_free(cert);

@@ -206,15 +206,72 @@ static int pick_pair(struct p11_pair *v, size_t n, const struct p11_uri *u,
 	return CTL_OK;
 }
 
+/* The token of the URI selected and logged in (t->info, t->slot, t->login), with the PIN
+ * rules: retry flags, and no factory PIN. */
+static int open_login(struct token_module *m, const struct token_opts *o, struct p11_uri *up,
+		      struct token *t, struct ctl_err *err)
+{
+	char *pin = NULL;
+	int rc;
+
+	/* libp11's view of the slots must be fresh before we hold sessions (see p11.h). */
+	if ((rc = p11_module_refresh(m->p, false, err)) != CTL_OK)
+		return rc;
+	if ((rc = token_select_uri(m, up, &t->info, err)) != CTL_OK)
+		return rc;
+	t->slot = t->info.slot_id;
+	if ((rc = token_check_not_default(&t->info, NULL, o->factory_pin, err)) != CTL_OK)
+		return rc;
+	if ((rc = token_login(m, &t->info, o, up, false, &t->login, &pin, err)) != CTL_OK)
+		return rc;
+	rc = token_check_not_default(&t->info, pin, o->factory_pin, err);
+	token_pin_free(pin);
+	return rc;
+}
+
+/* The signing key of the URI on the logged-in token (t->key), its certificate into
+ * t->info (with its SHA-1), its size. */
+static int open_key(struct token_module *m, const struct p11_uri *up, struct token *t,
+		    struct ctl_err *err)
+{
+	struct p11_pair *pairs = NULL, *pair;
+	size_t npairs = 0;
+	PKCS11_SLOT *slot = p11_slot_by_id(m->p, t->slot);
+	unsigned char md[20];
+	unsigned int mdlen = 0;
+	int rc;
+
+	if (!slot)
+		return ctl_fail(err, CTL_E_TOKEN, "token '%s' is not in the module's slot list any more",
+				t->info.label);
+	if ((rc = p11_list_pairs(m->p, slot, &pairs, &npairs, err)) != CTL_OK)
+		goto out;
+	if ((rc = pick_pair(pairs, npairs, up, &t->info, &pair, err)) != CTL_OK)
+		goto out;
+	if ((rc = p11_find_object(m->p, t->login, CKO_PRIVATE_KEY, pair->id, pair->id_len,
+				  pair->id_len ? NULL : pair->label, &t->key, err)) != CTL_OK)
+		goto out;
+	if (!t->key) {
+		rc = ctl_fail(err, CTL_E_TOKEN, "private key '%s' vanished from token '%s'",
+			      pair->label, t->info.label);
+		goto out;
+	}
+	X509_free(t->info.cert);
+	t->info.cert = pair->cert;
+	pair->cert = NULL;
+	if (X509_digest(t->info.cert, EVP_sha1(), md, &mdlen) == 1 && mdlen == 20)
+		ctl_hex_to(md, 20, t->info.cert_sha1);
+	t->key_bits = pair->key_bits;
+out:
+	p11_pairs_free(pairs, npairs);
+	return rc;
+}
+
 int token_open(struct token_module *m, const struct token_opts *o, struct token **out,
 	       struct ctl_err *err)
 {
 	struct p11_uri u, *up = NULL;
 	struct token *t;
-	struct p11_pair *pairs = NULL, *pair;
-	size_t npairs = 0;
-	PKCS11_SLOT *slot;
-	char *pin = NULL;
 	int rc;
 
 	*out = NULL;
@@ -230,48 +287,9 @@ int token_open(struct token_module *m, const struct token_opts *o, struct token 
 		}
 		up = &u;
 	}
-	/* libp11's view of the slots must be fresh before we hold sessions (see p11.h). */
-	if ((rc = p11_module_refresh(m->p, false, err)) != CTL_OK)
+	if ((rc = open_login(m, o, up, t, err)) != CTL_OK ||
+	    (rc = open_key(m, up, t, err)) != CTL_OK)
 		goto fail;
-	if ((rc = token_select_uri(m, up, &t->info, err)) != CTL_OK)
-		goto fail;
-	t->slot = t->info.slot_id;
-	if ((rc = token_check_not_default(&t->info, NULL, o->factory_pin, err)) != CTL_OK)
-		goto fail;
-	if ((rc = token_login(m, &t->info, o, up, false, &t->login, &pin, err)) != CTL_OK)
-		goto fail;
-	rc = token_check_not_default(&t->info, pin, o->factory_pin, err);
-	token_pin_free(pin);
-	if (rc != CTL_OK)
-		goto fail;
-	slot = p11_slot_by_id(m->p, t->slot);
-	if (!slot) {
-		rc = ctl_fail(err, CTL_E_TOKEN, "token '%s' is not in the module's slot list any more",
-			      t->info.label);
-		goto fail;
-	}
-	if ((rc = p11_list_pairs(m->p, slot, &pairs, &npairs, err)) != CTL_OK)
-		goto fail;
-	if ((rc = pick_pair(pairs, npairs, up, &t->info, &pair, err)) != CTL_OK)
-		goto fail;
-	if ((rc = p11_find_object(m->p, t->login, CKO_PRIVATE_KEY, pair->id, pair->id_len,
-				  pair->id_len ? NULL : pair->label, &t->key, err)) != CTL_OK)
-		goto fail;
-	if (!t->key) {
-		rc = ctl_fail(err, CTL_E_TOKEN, "private key '%s' vanished from token '%s'",
-			      pair->label, t->info.label);
-		goto fail;
-	}
-	X509_free(t->info.cert);
-	t->info.cert = pair->cert;
-	pair->cert = NULL;
-	{
-		unsigned char md[20];
-		unsigned int mdlen = 0;
-		if (X509_digest(t->info.cert, EVP_sha1(), md, &mdlen) == 1 && mdlen == 20)
-			ctl_hex_to(md, 20, t->info.cert_sha1);
-	}
-	t->key_bits = pair->key_bits;
 	t->pool = p11_pool_new(m->p, t->slot);
 	if (!t->pool) {
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
@@ -281,13 +299,11 @@ int token_open(struct token_module *m, const struct token_opts *o, struct token 
 	t->signer.sign = sign_cb;
 	t->signer.ctx = t;
 	m->p->open_tokens++;
-	p11_pairs_free(pairs, npairs);
 	if (up)
 		p11_uri_clear(up);
 	*out = t;
 	return CTL_OK;
 fail:
-	p11_pairs_free(pairs, npairs);
 	if (up)
 		p11_uri_clear(up);
 	token_logout(m, t->login);

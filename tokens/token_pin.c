@@ -157,6 +157,99 @@ static void on_prompt_signal(int sig)
 static const int prompt_cancel_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define NPROMPT_SIGS (sizeof(prompt_cancel_sigs) / sizeof(prompt_cancel_sigs[0]))
 
+/* The prompt's signal state: the handlers it replaced and the masks. */
+struct prompt_signals {
+	struct sigaction prev[NPROMPT_SIGS];
+	bool mine[NPROMPT_SIGS]; /* the prompt's handler is installed for this signal */
+	sigset_t saved;          /* the mask before the prompt */
+	sigset_t waitmask;       /* inside ppoll: the cancelling signals let through */
+};
+
+/* Blocks the cancelling signals and SIGTSTP, and takes over the cancelling ones that are
+ * not ignored. -1 if they cannot be blocked (then nothing changed). */
+static int prompt_signals_take(struct prompt_signals *ps)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTSTP);
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		sigaddset(&block, prompt_cancel_sigs[i]);
+	if (pthread_sigmask(SIG_BLOCK, &block, &ps->saved) != 0)
+		return -1;
+	prompt_sig = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_prompt_signal; /* no SA_RESTART: ppoll returns EINTR */
+	sa.sa_mask = block;
+	for (size_t i = 0; i < NPROMPT_SIGS; i++) {
+		ps->mine[i] = sigaction(prompt_cancel_sigs[i], NULL, &ps->prev[i]) == 0 &&
+			      ps->prev[i].sa_handler != SIG_IGN &&
+			      sigaction(prompt_cancel_sigs[i], &sa, NULL) == 0;
+	}
+	ps->waitmask = ps->saved;
+	sigaddset(&ps->waitmask, SIGTSTP);
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		sigdelset(&ps->waitmask, prompt_cancel_sigs[i]);
+	return 0;
+}
+
+/* The program's own handlers back (the signals still blocked). */
+static void prompt_signals_restore(const struct prompt_signals *ps)
+{
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		if (ps->mine[i])
+			(void)sigaction(prompt_cancel_sigs[i], &ps->prev[i], NULL);
+}
+
+/* Cancelled by sig: the terminal is back, so the program's own handler takes the signal
+ * now (it may end the process); restoring the mask delivers it. */
+static int prompt_cancelled(const struct prompt_signals *ps, int sig, struct ctl_err *err)
+{
+	for (size_t i = 0; i < NPROMPT_SIGS; i++)
+		if (prompt_cancel_sigs[i] == sig && ps->mine[i] && ps->prev[i].sa_handler != SIG_DFL)
+			(void)raise(sig);
+	(void)pthread_sigmask(SIG_SETMASK, &ps->saved, NULL);
+	return ctl_fail(err, CTL_E_CANCELLED, "cancelled at the PIN prompt; nothing was done with the token");
+}
+
+/* Reads into buf until a newline, end of input, a full buffer or a cancelling signal;
+ * the signals come through only inside ppoll. */
+static void prompt_read(int fd, char *buf, size_t size, size_t *len, const sigset_t *waitmask)
+{
+	while (*len < size) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t r;
+		int k = ppoll(&p, 1, NULL, waitmask);
+
+		if (k < 0 && errno == EINTR) {
+			if (prompt_sig)
+				break;
+			continue;
+		}
+		if (k < 0)
+			break;
+		r = read(fd, buf + *len, size - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		*len += (size_t)r;
+		if (memchr(buf, '\n', *len))
+			break;
+	}
+}
+
+/* The PIN from what was typed (len bytes of a size-byte buffer). */
+static int prompt_line(char *buf, size_t size, size_t len, char **pin, struct ctl_err *err)
+{
+	if (len == 0)
+		return ctl_fail(err, CTL_E_CANCELLED, "no PIN entered");
+	if (len == size && !memchr(buf, '\n', len))
+		return ctl_fail(err, CTL_E_USAGE, "the PIN is longer than %d characters", PIN_MAX);
+	return first_line(buf, len, pin, "the terminal", err);
+}
+
 /* Reads a line without echo. Ctrl-C, SIGTERM, SIGHUP or SIGQUIT cancel at once: echo is
  * restored, then the signal goes on to the program's own handler if it has one (ctlsign's
  * removes its locks and exits 12), else CTL_E_CANCELLED. Ctrl-Z waits for the Enter (a
@@ -165,13 +258,11 @@ static const int prompt_cancel_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 {
 	struct termios old, noecho;
-	struct sigaction sa, prev[NPROMPT_SIGS];
-	bool mine[NPROMPT_SIGS];
+	struct prompt_signals ps;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	char buf[PIN_MAX + 2];
 	size_t len = 0;
 	int rc, sig;
-	sigset_t block, saved, waitmask;
 
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_USAGE,
@@ -186,85 +277,33 @@ static int prompt_tty(const char *prompt, char **pin, struct ctl_err *err)
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 	noecho.c_lflag |= ICANON;
-	sigemptyset(&block);
-	sigaddset(&block, SIGTSTP);
-	for (size_t i = 0; i < NPROMPT_SIGS; i++)
-		sigaddset(&block, prompt_cancel_sigs[i]);
-	if (pthread_sigmask(SIG_BLOCK, &block, &saved) != 0) {
+	if (prompt_signals_take(&ps) != 0) {
 		close(fd);
 		return ctl_fail(err, CTL_E_INTERNAL, "cannot block signals for the PIN prompt");
 	}
-	prompt_sig = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_prompt_signal; /* no SA_RESTART: ppoll returns EINTR */
-	sa.sa_mask = block;
-	for (size_t i = 0; i < NPROMPT_SIGS; i++) {
-		mine[i] = sigaction(prompt_cancel_sigs[i], NULL, &prev[i]) == 0 &&
-			  prev[i].sa_handler != SIG_IGN &&
-			  sigaction(prompt_cancel_sigs[i], &sa, NULL) == 0;
-	}
-	waitmask = saved;
-	sigaddset(&waitmask, SIGTSTP);
-	for (size_t i = 0; i < NPROMPT_SIGS; i++)
-		sigdelset(&waitmask, prompt_cancel_sigs[i]);
 	/* Echo off before the prompt shows: a PIN typed (or pasted) the moment the prompt
 	 * appears must not be echoed. */
 	if (tcsetattr(fd, TCSANOW, &noecho) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
 		rc = ctl_fail(err, CTL_E_IO, "cannot prompt for the PIN on the terminal");
-		len = sizeof(buf) + 1; /* no PIN read */
-		goto restore;
+	} else {
+		prompt_read(fd, buf, sizeof(buf), &len, &ps.waitmask);
+		rc = CTL_OK;
 	}
-	while (len < sizeof(buf)) {
-		struct pollfd p = {fd, POLLIN, 0};
-		ssize_t r;
-		int k = ppoll(&p, 1, NULL, &waitmask);
-
-		if (k < 0 && errno == EINTR) {
-			if (prompt_sig)
-				break;
-			continue;
-		}
-		if (k < 0)
-			break;
-		r = read(fd, buf + len, sizeof(buf) - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (memchr(buf, '\n', len))
-			break;
-	}
-	rc = CTL_OK;
-restore:
 	(void)tcsetattr(fd, TCSANOW, &old); /* nothing better to do if it fails */
 	if (write(fd, "\n", 1) < 0) {
 		/* nothing to do: only cosmetics */
 	}
 	close(fd);
 	sig = prompt_sig;
-	for (size_t i = 0; i < NPROMPT_SIGS; i++)
-		if (mine[i])
-			(void)sigaction(prompt_cancel_sigs[i], &prev[i], NULL);
+	prompt_signals_restore(&ps);
 	if (sig) {
 		OPENSSL_cleanse(buf, sizeof(buf));
-		/* The terminal is back: the program's own handler takes the signal now (it may
-		 * end the process); restoring the mask delivers it. */
-		for (size_t i = 0; i < NPROMPT_SIGS; i++)
-			if (prompt_cancel_sigs[i] == sig && mine[i] && prev[i].sa_handler != SIG_DFL)
-				(void)raise(sig);
-		(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
-		return ctl_fail(err, CTL_E_CANCELLED, "cancelled at the PIN prompt; nothing was done with the token");
+		return prompt_cancelled(&ps, sig, err);
 	}
-	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &ps.saved, NULL);
 	if (rc != CTL_OK)
 		return rc;
-	if (len == 0)
-		rc = ctl_fail(err, CTL_E_CANCELLED, "no PIN entered");
-	else if (len == sizeof(buf) && !memchr(buf, '\n', len))
-		rc = ctl_fail(err, CTL_E_USAGE, "the PIN is longer than %d characters", PIN_MAX);
-	else
-		rc = first_line(buf, len, pin, "the terminal", err);
+	rc = prompt_line(buf, sizeof(buf), len, pin, err);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
 }

@@ -64,6 +64,57 @@ static int add_ext(X509 *x, int nid, const char *value)
 	return ok;
 }
 
+/* The certificate's fields: a random positive serial, subject = issuer = name, validity
+ * from 5 minutes ago for `years`, the key, and an end-entity signing key's extensions. */
+static bool fill_tbs(X509 *x, X509_NAME *name, EVP_PKEY *pub, unsigned years)
+{
+	unsigned char serial[16];
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *ai = NULL;
+	bool ok;
+
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		return false;
+	serial[0] &= 0x7f;
+	serial[0] |= 0x40;
+	ok = (bn = BN_bin2bn(serial, sizeof(serial), NULL)) && (ai = BN_to_ASN1_INTEGER(bn, NULL)) &&
+	     X509_set_version(x, X509_VERSION_3) && X509_set_serialNumber(x, ai) &&
+	     X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
+	     X509_gmtime_adj(X509_getm_notBefore(x), -300) &&
+	     X509_time_adj_ex(X509_getm_notAfter(x), (int)(years * 365 + years / 4), 0, NULL) &&
+	     X509_set_pubkey(x, pub) && add_ext(x, NID_basic_constraints, "critical,CA:FALSE") &&
+	     add_ext(x, NID_key_usage, "critical,digitalSignature") &&
+	     add_ext(x, NID_subject_key_identifier, "hash");
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	return ok;
+}
+
+/* Round trip and check, so that what is stored is exactly what verifies: the signed
+ * certificate encoded, decoded and verified with pub. NULL (err set) if not. */
+static X509 *round_trip(X509 *x, EVP_PKEY *pub, struct ctl_err *err)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *done = NULL;
+	int dlen;
+
+	if ((dlen = i2d_X509(x, &der)) <= 0) {
+		ctl_fail(err, CTL_E_INTERNAL, "cannot build the certificate (OpenSSL error)");
+		goto out;
+	}
+	p = der;
+	done = d2i_X509(NULL, &p, dlen);
+	if (!done || X509_verify(done, pub) != 1) {
+		X509_free(done);
+		done = NULL;
+		ctl_fail(err, CTL_E_TOKEN, "the certificate signed by the token does not verify");
+	}
+out:
+	OPENSSL_free(der);
+	return done;
+}
+
 /* Self-signed certificate, signed by the token key through the same C_Sign path as
  * every other signature (sha256WithRSAEncryption). */
 static X509 *make_cert(struct token_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv,
@@ -71,30 +122,16 @@ static X509 *make_cert(struct token_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HA
 {
 	X509 *x = X509_new(), *done = NULL;
 	X509_NAME *name = NULL;
-	unsigned char serial[16], *tbs = NULL, md[32], sig[1024], *der = NULL;
-	const unsigned char *p;
+	unsigned char *tbs = NULL, md[32], sig[1024];
 	size_t siglen = sizeof(sig);
 	const ASN1_BIT_STRING *csig;
 	const X509_ALGOR *calg;
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *ai = NULL;
-	int tlen, dlen;
+	int tlen;
 	CK_RV rv;
 
 	if (!x || !(name = parse_subject(subject, err)))
 		goto out;
-	if (RAND_bytes(serial, sizeof(serial)) != 1)
-		goto fail;
-	serial[0] &= 0x7f;
-	serial[0] |= 0x40;
-	if (!(bn = BN_bin2bn(serial, sizeof(serial), NULL)) || !(ai = BN_to_ASN1_INTEGER(bn, NULL)) ||
-	    !X509_set_version(x, X509_VERSION_3) || !X509_set_serialNumber(x, ai) ||
-	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), -300) ||
-	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)(years * 365 + years / 4), 0, NULL) ||
-	    !X509_set_pubkey(x, pub) || !add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
-	    !add_ext(x, NID_key_usage, "critical,digitalSignature") ||
-	    !add_ext(x, NID_subject_key_identifier, "hash"))
+	if (!fill_tbs(x, name, pub, years))
 		goto fail;
 	/* Both AlgorithmIdentifiers, then the TBS bytes, then the signature from the token. */
 	X509_get0_signature(&csig, &calg, x);
@@ -116,25 +153,12 @@ static X509 *make_cert(struct token_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HA
 		goto fail;
 	((ASN1_BIT_STRING *)csig)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
 	((ASN1_BIT_STRING *)csig)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-	/* Round trip and check, so that what is stored is exactly what verifies. */
-	if ((dlen = i2d_X509(x, &der)) <= 0)
-		goto fail;
-	p = der;
-	done = d2i_X509(NULL, &p, dlen);
-	if (!done || X509_verify(done, pub) != 1) {
-		X509_free(done);
-		done = NULL;
-		ctl_fail(err, CTL_E_TOKEN, "the certificate signed by the token does not verify");
-		goto out;
-	}
+	done = round_trip(x, pub, err);
 	goto out;
 fail:
 	ctl_fail(err, CTL_E_INTERNAL, "cannot build the certificate (OpenSSL error)");
 out:
-	OPENSSL_free(der);
 	OPENSSL_free(tbs);
-	ASN1_INTEGER_free(ai);
-	BN_free(bn);
 	X509_NAME_free(name);
 	X509_free(x);
 	return done;
