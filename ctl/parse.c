@@ -7,163 +7,20 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "parse_int.h"
 #include "tags.h"
 
-/* Offset of an element whose value cursor is v: the tag byte is 3 bytes before. */
-#define ELEM_OFF(v) (cbs_offset(v) - 3)
-
 static int oom(struct ctl_err *err) { return ctl_fail(err, CTL_E_INTERNAL, "out of memory"); }
-
-/* A NUL-terminated string without control characters; non-empty unless allow_empty, when
- * a lone NUL byte is the empty string (real SAST records write their DNS name so). A
- * zero-length value is never a string. */
-static int get_string_opt(const struct cbs *v, const char *what, uint8_t tag, bool allow_empty,
-			  char **out, struct ctl_err *err)
-{
-	size_t n = cbs_len(v), off = ELEM_OFF(v);
-	const uint8_t *p = cbs_data(v);
-	uint8_t *s;
-
-	if (n == 0)
-		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty%s", what,
-				tag, off,
-				allow_empty ? " (length 0; an empty name is one NUL byte)" : "");
-	if (p[n - 1] != 0)
-		return ctl_fail(err, CTL_E_MALFORMED,
-				"%s (tag %u) at offset %zu is not NUL-terminated", what, tag, off);
-	if (n == 1 && !allow_empty)
-		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
-				off);
-	for (size_t i = 0; i + 1 < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return ctl_fail(err, CTL_E_MALFORMED,
-					"%s (tag %u) at offset %zu has a control byte 0x%02x at offset %zu",
-					what, tag, off, p[i], off + 3 + i);
-	if (!cbs_memdup(v, &s, NULL))
-		return oom(err);
-	free(*out);
-	*out = (char *)s;
-	return CTL_OK;
-}
-
-static int get_string(const struct cbs *v, const char *what, uint8_t tag, char **out,
-		      struct ctl_err *err)
-{
-	return get_string_opt(v, what, tag, false, out, err);
-}
-
-static int get_bytes(const struct cbs *v, const char *what, uint8_t tag, bool nonempty,
-		     struct ctl_buf *out, struct ctl_err *err)
-{
-	if (nonempty && cbs_len(v) == 0)
-		return ctl_fail(err, CTL_E_MALFORMED, "%s (tag %u) at offset %zu is empty", what, tag,
-				ELEM_OFF(v));
-	return ctl_buf_set(out, cbs_data(v), cbs_len(v)) ? CTL_OK : oom(err);
-}
-
-static int want_len(const struct cbs *v, const char *what, uint8_t tag, size_t n,
-		    struct ctl_err *err)
-{
-	if (cbs_len(v) != n)
-		return ctl_fail(err, CTL_E_MALFORMED,
-				"%s (tag %u) at offset %zu has length %zu, expected %zu", what, tag,
-				ELEM_OFF(v), cbs_len(v), n);
-	return CTL_OK;
-}
-
-static uint8_t u8_of(const struct cbs *v) { return cbs_data(v)[0]; }
-static uint16_t u16_of(const struct cbs *v)
-{
-	return (uint16_t)((cbs_data(v)[0] << 8) | cbs_data(v)[1]);
-}
-
-/* Reads the next element of a container; names the container on failure. */
-static int next_elem(struct cbs *s, const char *where, uint8_t *tag, struct cbs *v,
-		     struct ctl_err *err)
-{
-	size_t off = cbs_offset(s);
-	uint8_t t = 0;
-
-	if (cbs_get_tlv(s, tag, v))
-		return CTL_OK;
-	cbs_peek_u8(s, &t);
-	if (cbs_len(s) < 3)
-		return ctl_fail(err, CTL_E_MALFORMED,
-				"%s: element tag %u at offset %zu is truncated (%zu bytes left)", where,
-				t, off, cbs_len(s));
-	return ctl_fail(err, CTL_E_MALFORMED,
-			"%s: element tag %u at offset %zu has length %u, past the end (%zu bytes left)",
-			where, t, off, (unsigned)((cbs_data(s)[1] << 8) | cbs_data(s)[2]),
-			cbs_len(s) - 3);
-}
-
-static int seen_once(uint32_t *seen, uint8_t tag, const char *where, const struct cbs *v,
-		     struct ctl_err *err)
-{
-	if (*seen & (1u << tag))
-		return ctl_fail(err, CTL_E_MALFORMED, "%s: duplicate tag %u at offset %zu", where,
-				tag, ELEM_OFF(v));
-	*seen |= 1u << tag;
-	return CTL_OK;
-}
-
-static int unknown_tag(const char *where, uint8_t tag, const struct cbs *v,
-		       struct ctl_err *err)
-{
-	return ctl_fail(err, CTL_E_MALFORMED, "%s: unknown tag %u at offset %zu", where, tag,
-			ELEM_OFF(v));
-}
-
-static int missing(uint32_t seen, const uint8_t *tags, size_t n, const char *where,
-		   size_t off, struct ctl_err *err)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!(seen & (1u << tags[i])))
-			return ctl_fail(err, CTL_E_MALFORMED,
-					"%s at offset %zu: required tag %u is missing", where, off,
-					tags[i]);
-	return CTL_OK;
-}
-
-#define TRY(x)                                                                              \
-	do {                                                                                \
-		int rc_ = (x);                                                              \
-		if (rc_)                                                                    \
-			return rc_;                                                         \
-	} while (0)
-
-/* Handles one element of a container; tag is one of the container's tags, seen once. */
-typedef int (*elem_fn)(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err);
-
-/* Walks the elements of container v (named `where` in errors): every tag must be one of
- * tags[], at most once, and all of them must be there. fn handles each element. */
-static int parse_container(struct cbs v, const char *where, const uint8_t *tags, size_t ntags,
-			   elem_fn fn, void *ctx, struct ctl_err *err)
-{
-	size_t off = ELEM_OFF(&v);
-	uint32_t seen = 0;
-
-	while (cbs_len(&v)) {
-		struct cbs e;
-		uint8_t tag;
-		TRY(next_elem(&v, where, &tag, &e, err));
-		if (!memchr(tags, tag, ntags))
-			return unknown_tag(where, tag, &e, err);
-		TRY(seen_once(&seen, tag, where, &e, err));
-		TRY(fn(tag, &e, ctx, err));
-	}
-	return missing(seen, tags, ntags, where, off, err);
-}
 
 static int signer_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
 {
 	struct ctl_header *h = ctx;
 
 	if (tag == HDR_SIGNER_NAME)
-		return get_string(e, "signer name", tag, &h->signer_name, err);
+		return tlv_string(e, "signer name", tag, &h->signer_name, err);
 	if (tag == HDR_SIGNER_SERIAL)
-		return get_bytes(e, "signer serial", tag, true, &h->signer_serial, err);
-	return get_string(e, "issuer name", tag, &h->issuer_name, err);
+		return tlv_bytes(e, "signer serial", tag, true, &h->signer_serial, err);
+	return tlv_string(e, "issuer name", tag, &h->issuer_name, err);
 }
 
 static int sig_alg_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_err *err)
@@ -171,16 +28,16 @@ static int sig_alg_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_
 	struct ctl_header *h = ctx;
 
 	if (tag == HDR_SIG_ALG) {
-		TRY(want_len(e, "signature algorithm", tag, 1, err));
-		h->sig_alg = u8_of(e);
+		TRY(tlv_want_len(e, "signature algorithm", tag, 1, err));
+		h->sig_alg = tlv_u8(e);
 		if (h->sig_alg != 0)
 			return ctl_fail(err, CTL_E_UNSUPPORTED,
 					"signature algorithm %d at offset %zu is not supported (only 0 = RSA)",
 					h->sig_alg, ELEM_OFF(e));
 		return CTL_OK;
 	}
-	TRY(want_len(e, "modulus code", tag, 1, err));
-	h->modulus_code = u8_of(e);
+	TRY(tlv_want_len(e, "modulus code", tag, 1, err));
+	h->modulus_code = tlv_u8(e);
 	if (h->modulus_code > 3)
 		return ctl_fail(err, CTL_E_UNSUPPORTED,
 				"modulus code %d at offset %zu is not supported (0..3 = 512..4096 bits)",
@@ -194,10 +51,10 @@ static int sig_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl
 	struct ctl_header *h = ctx;
 
 	if (tag == HDR_SIG_ALG_INFO)
-		return parse_container(*e, "signature algorithm (tag 9)", alg_tags,
+		return tlv_container(*e, "signature algorithm (tag 9)", alg_tags,
 				       sizeof(alg_tags), sig_alg_elem, h, err);
-	TRY(want_len(e, "hash algorithm", tag, 1, err));
-	h->hash_alg = u8_of(e);
+	TRY(tlv_want_len(e, "hash algorithm", tag, 1, err));
+	h->hash_alg = tlv_u8(e);
 	if (!ctl_hash_md(h->hash_alg))
 		return ctl_fail(err, CTL_E_UNSUPPORTED,
 				"hash algorithm %d at offset %zu is not supported (1 = SHA-1, 2 = SHA-256, 3 = SHA-512)",
@@ -210,14 +67,14 @@ static int iv_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl_
 	struct ctl_enc_info *x = ctx;
 
 	if (tag == HDR_IV_TYPE) {
-		TRY(want_len(e, "IV type", tag, 1, err));
-		x->iv_type = u8_of(e);
+		TRY(tlv_want_len(e, "IV type", tag, 1, err));
+		x->iv_type = tlv_u8(e);
 	} else if (tag == HDR_IV) {
-		TRY(want_len(e, "IV", tag, 16, err));
-		TRY(get_bytes(e, "IV", tag, true, &x->iv, err));
+		TRY(tlv_want_len(e, "IV", tag, 16, err));
+		TRY(tlv_bytes(e, "IV", tag, true, &x->iv, err));
 	} else {
-		TRY(want_len(e, "padding count", tag, 2, err));
-		x->pad_count = u16_of(e);
+		TRY(tlv_want_len(e, "padding count", tag, 2, err));
+		x->pad_count = tlv_u16(e);
 	}
 	return CTL_OK;
 }
@@ -227,16 +84,16 @@ static int key_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl
 	struct ctl_enc_info *x = ctx;
 
 	if (tag == HDR_KEY_TYPE) {
-		TRY(want_len(e, "key type", tag, 1, err));
-		x->key_type = u8_of(e);
+		TRY(tlv_want_len(e, "key type", tag, 1, err));
+		x->key_type = tlv_u8(e);
 	} else if (tag == HDR_KEY_BITS) {
-		TRY(want_len(e, "key size", tag, 2, err));
-		x->key_bits = u16_of(e);
+		TRY(tlv_want_len(e, "key size", tag, 2, err));
+		x->key_bits = tlv_u16(e);
 	} else if (tag == HDR_KEY_ALG) {
-		TRY(want_len(e, "key algorithm", tag, 1, err));
-		x->key_alg = u8_of(e);
+		TRY(tlv_want_len(e, "key algorithm", tag, 1, err));
+		x->key_alg = tlv_u8(e);
 	} else {
-		TRY(get_bytes(e, "wrapped key", tag, true, &x->wrapped_key, err));
+		TRY(tlv_bytes(e, "wrapped key", tag, true, &x->wrapped_key, err));
 	}
 	return CTL_OK;
 }
@@ -247,9 +104,9 @@ static int enc_info_elem(uint8_t tag, const struct cbs *e, void *ctx, struct ctl
 			     key_tags[] = {HDR_KEY_TYPE, HDR_KEY_BITS, HDR_KEY_ALG, HDR_WRAPPED_KEY};
 
 	if (tag == HDR_IV_INFO)
-		return parse_container(*e, "IV info (tag 17)", iv_tags, sizeof(iv_tags),
+		return tlv_container(*e, "IV info (tag 17)", iv_tags, sizeof(iv_tags),
 				       iv_info_elem, ctx, err);
-	return parse_container(*e, "key info (tag 21)", key_tags, sizeof(key_tags),
+	return tlv_container(*e, "key info (tag 21)", key_tags, sizeof(key_tags),
 			       key_info_elem, ctx, err);
 }
 
@@ -272,7 +129,7 @@ static int parse_version(struct cbs *s, struct ctl_header *h, struct ctl_err *er
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"file is truncated: %zu bytes, too short for the version element",
 				cbs_len(s));
-	TRY(want_len(&e, "version", tag, 2, err));
+	TRY(tlv_want_len(&e, "version", tag, 2, err));
 	h->version_major = cbs_data(&e)[0];
 	h->version_minor = cbs_data(&e)[1];
 	if (!((h->version_major == 1 && h->version_minor <= 2) ||
@@ -297,8 +154,8 @@ static int parse_header_len(struct cbs *file, size_t total, struct ctl_header *h
 	if (tag != HDR_LENGTH)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"header: expected header length (tag 2) at offset 5, found tag %u", tag);
-	TRY(want_len(&e, "header length", tag, 2, err));
-	h->header_len = u16_of(&e);
+	TRY(tlv_want_len(&e, "header length", tag, 2, err));
+	h->header_len = tlv_u16(&e);
 	if (h->header_len > total)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"header length %u runs past the end of the file (%zu bytes)",
@@ -355,7 +212,7 @@ static int header_tag_allowed(const struct ctl_header *h, uint8_t tag, const str
 	bool is_enc = h->version_major == 2;
 
 	if (tag > HDR_TAG_MAX || tag == 0)
-		return unknown_tag("header", tag, e, err);
+		return tlv_unknown_tag("header", tag, e, err);
 	if (tag == HDR_SIGNER_VERSION && !is_tlv)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"header: signer version (tag 28) at offset %zu in a version %u.%u file",
@@ -373,7 +230,7 @@ static int header_field(struct ctl_header *h, uint8_t tag, struct cbs *e, struct
 {
 	switch (tag) {
 	case HDR_SIGNER_VERSION:
-		TRY(want_len(e, "signer version", tag, 2, err));
+		TRY(tlv_want_len(e, "signer version", tag, 2, err));
 		h->has_signer_version = true;
 		h->signer_version_major = cbs_data(e)[0];
 		h->signer_version_minor = cbs_data(e)[1];
@@ -382,44 +239,44 @@ static int header_field(struct ctl_header *h, uint8_t tag, struct cbs *e, struct
 	case HDR_LENGTH:
 		break;
 	case HDR_SIGNER_INFO:
-		TRY(parse_container(*e, "signer info (tag 3)", signer_info_tags,
+		TRY(tlv_container(*e, "signer info (tag 3)", signer_info_tags,
 				    sizeof(signer_info_tags), signer_info_elem, h, err));
 		break;
 	case HDR_SIG_INFO:
-		TRY(parse_container(*e, "signature info (tag 7)", sig_info_tags,
+		TRY(tlv_container(*e, "signature info (tag 7)", sig_info_tags,
 				    sizeof(sig_info_tags), sig_info_elem, h, err));
 		break;
 	case HDR_SIGNATURE:
-		TRY(get_bytes(e, "signature", tag, true, &h->signature, err));
+		TRY(tlv_bytes(e, "signature", tag, true, &h->signature, err));
 		h->sig_offset = ELEM_OFF(e);
 		h->sig_elem_len = 3 + cbs_len(e);
 		break;
 	case HDR_FILE_NAME:
-		TRY(get_string(e, "file name", tag, &h->file_name, err));
+		TRY(tlv_string(e, "file name", tag, &h->file_name, err));
 		break;
 	case HDR_TIMESTAMP:
-		TRY(want_len(e, "timestamp", tag, 4, err));
-		h->timestamp = ((uint32_t)u16_of(e) << 16) | (uint32_t)((cbs_data(e)[2] << 8) | cbs_data(e)[3]);
+		TRY(tlv_want_len(e, "timestamp", tag, 4, err));
+		h->timestamp = ((uint32_t)tlv_u16(e) << 16) | (uint32_t)((cbs_data(e)[2] << 8) | cbs_data(e)[3]);
 		h->has_timestamp = true;
 		break;
 	case HDR_ENC_INFO:
-		TRY(parse_container(*e, "encryption info (tag 16)", enc_info_tags,
+		TRY(tlv_container(*e, "encryption info (tag 16)", enc_info_tags,
 				    sizeof(enc_info_tags), enc_info_elem, &h->enc, err));
 		h->has_enc = true;
 		break;
 	case HDR_CONTENT_HASH_ALG:
-		TRY(want_len(e, "content hash algorithm", tag, 1, err));
-		h->enc.content_hash_alg = u8_of(e);
+		TRY(tlv_want_len(e, "content hash algorithm", tag, 1, err));
+		h->enc.content_hash_alg = tlv_u8(e);
 		if (!ctl_hash_md(h->enc.content_hash_alg))
 			return ctl_fail(err, CTL_E_UNSUPPORTED,
 					"content hash algorithm %d at offset %zu is not supported",
 					h->enc.content_hash_alg, ELEM_OFF(e));
 		break;
 	case HDR_CONTENT_HASH:
-		TRY(get_bytes(e, "content hash", tag, true, &h->enc.content_hash, err));
+		TRY(tlv_bytes(e, "content hash", tag, true, &h->enc.content_hash, err));
 		break;
 	default:
-		return unknown_tag("header", tag, e, err);
+		return tlv_unknown_tag("header", tag, e, err);
 	}
 	return CTL_OK;
 }
@@ -437,11 +294,11 @@ static int header_complete(const struct ctl_header *h, uint32_t seen, struct ctl
 	bool is_fw = h->version_major == 1 && h->version_minor == 1;
 
 	if (is_fw)
-		TRY(missing(seen, req_fw, sizeof(req_fw), "header", 0, err));
+		TRY(tlv_missing(seen, req_fw, sizeof(req_fw), "header", 0, err));
 	else
-		TRY(missing(seen, req, sizeof(req), "header", 0, err));
+		TRY(tlv_missing(seen, req, sizeof(req), "header", 0, err));
 	if (is_enc)
-		TRY(missing(seen, req_enc, sizeof(req_enc), "header", 0, err));
+		TRY(tlv_missing(seen, req_enc, sizeof(req_enc), "header", 0, err));
 	if (h->signature.len != (size_t)(64u << h->modulus_code))
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"signature (tag 12) at offset %zu is %zu bytes, but modulus code %d means %u",
@@ -474,7 +331,7 @@ static int parse_header(struct cbs *file, struct ctl_file *f, struct ctl_err *er
 		if (!got)
 			break;
 		TRY(header_tag_allowed(h, tag, &e, err));
-		TRY(seen_once(&seen, tag, "header", &e, err));
+		TRY(tlv_seen_once(&seen, tag, "header", &e, err));
 		TRY(header_field(h, tag, &e, err));
 	}
 	return header_complete(h, seen, err);
@@ -485,41 +342,41 @@ static int record_field(struct ctl_record *r, uint8_t tag, struct cbs *e, struct
 {
 	switch (tag) {
 	case REC_DNS_NAME:
-		TRY(get_string_opt(e, "DNS name", tag, true, &r->dns_name, err));
+		TRY(tlv_string_opt(e, "DNS name", tag, true, &r->dns_name, err));
 		break;
 	case REC_SUBJECT:
-		TRY(get_string(e, "subject name", tag, &r->subject, err));
+		TRY(tlv_string(e, "subject name", tag, &r->subject, err));
 		break;
 	case REC_ROLE:
-		TRY(want_len(e, "role", tag, 2, err));
-		r->role = u16_of(e);
+		TRY(tlv_want_len(e, "role", tag, 2, err));
+		r->role = tlv_u16(e);
 		break;
 	case REC_ISSUER:
-		TRY(get_string(e, "issuer name", tag, &r->issuer, err));
+		TRY(tlv_string(e, "issuer name", tag, &r->issuer, err));
 		break;
 	case REC_SERIAL:
-		TRY(get_bytes(e, "serial number", tag, true, &r->serial, err));
+		TRY(tlv_bytes(e, "serial number", tag, true, &r->serial, err));
 		break;
 	case REC_PUBKEY:
-		TRY(get_bytes(e, "public key", tag, false, &r->pubkey, err));
+		TRY(tlv_bytes(e, "public key", tag, false, &r->pubkey, err));
 		break;
 	case REC_CERT_SIG:
-		TRY(get_bytes(e, "certificate signature", tag, false, &r->cert_sig, err));
+		TRY(tlv_bytes(e, "certificate signature", tag, false, &r->cert_sig, err));
 		break;
 	case REC_CERT:
-		TRY(get_bytes(e, "certificate", tag, false, &r->cert, err));
+		TRY(tlv_bytes(e, "certificate", tag, false, &r->cert, err));
 		break;
 	case REC_IP:
-		TRY(want_len(e, "IP address", tag, 4, err));
+		TRY(tlv_want_len(e, "IP address", tag, 4, err));
 		memcpy(r->ip, cbs_data(e), 4);
 		r->has_ip = true;
 		break;
 	case REC_CERT_HASH:
-		TRY(get_bytes(e, "certificate hash", tag, false, &r->cert_hash, err));
+		TRY(tlv_bytes(e, "certificate hash", tag, false, &r->cert_hash, err));
 		break;
 	case REC_CERT_HASH_ALG:
-		TRY(want_len(e, "certificate hash algorithm", tag, 1, err));
-		r->cert_hash_alg = u8_of(e);
+		TRY(tlv_want_len(e, "certificate hash algorithm", tag, 1, err));
+		r->cert_hash_alg = tlv_u8(e);
 		break;
 	}
 	return CTL_OK;
@@ -539,8 +396,8 @@ static int record_len(struct cbs *body, const char *where, struct cbs *rec, uint
 	if (tag != REC_LENGTH)
 		return ctl_fail(err, CTL_E_MALFORMED,
 				"%s: expected record length (tag 1), found tag %u", where, tag);
-	TRY(want_len(&e, "record length", tag, 2, err));
-	*rec_len = u16_of(&e);
+	TRY(tlv_want_len(&e, "record length", tag, 2, err));
+	*rec_len = tlv_u16(&e);
 	if (*rec_len < 5)
 		return ctl_fail(err, CTL_E_MALFORMED, "%s: record length %u is too small", where,
 				*rec_len);
@@ -577,11 +434,11 @@ static int parse_record(struct cbs *body, struct ctl_record *r, struct ctl_err *
 					where, t, off, rec_len);
 		}
 		if (tag < REC_DNS_NAME || tag > REC_TAG_MAX)
-			return unknown_tag(where, tag, &e, err);
-		TRY(seen_once(&seen, tag, where, &e, err));
+			return tlv_unknown_tag(where, tag, &e, err);
+		TRY(tlv_seen_once(&seen, tag, where, &e, err));
 		TRY(record_field(r, tag, &e, err));
 	}
-	return missing(seen, req, sizeof(req), "record", start, err);
+	return tlv_missing(seen, req, sizeof(req), "record", start, err);
 }
 
 static int parse_records(struct cbs *body, struct ctl_file *f, struct ctl_err *err)
