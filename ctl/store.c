@@ -16,7 +16,6 @@
 
 #include "bytes.h"
 
-#define STORE_MAGIC "ctlverify-store 1"
 #define STORE_STATE_MAX (64u * 1024)
 
 struct store_held *store_held(struct store *st, int kind)
@@ -60,159 +59,13 @@ static int fsync_dir(const char *dir)
 
 /* Copies a value into a fixed field, replacing control characters (the state file is
  * line based). */
-static void copy_field(char *dst, size_t cap, const char *src)
+void store_copy_field(char *dst, size_t cap, const char *src)
 {
 	size_t i = 0;
 
 	for (; src && src[i] && i + 1 < cap; i++)
 		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
 	dst[i] = 0;
-}
-
-/* --- the state file --- */
-
-static int cbs_get_line(struct cbs *s, struct cbs *line)
-{
-	const uint8_t *nl;
-
-	if (cbs_len(s) == 0)
-		return 0;
-	nl = memchr(cbs_data(s), '\n', cbs_len(s));
-	if (!nl)
-		return cbs_get_bytes(s, line, cbs_len(s));
-	if (!cbs_get_bytes(s, line, (size_t)(nl - cbs_data(s))))
-		return 0;
-	return cbs_skip(s, 1);
-}
-
-/* Copies a cbs into a NUL-terminated buffer; 0 if it does not fit or holds a NUL. */
-static int cbs_copy_str(const struct cbs *s, char *out, size_t cap)
-{
-	if (cbs_len(s) >= cap || memchr(cbs_data(s), 0, cbs_len(s)))
-		return 0;
-	memcpy(out, cbs_data(s), cbs_len(s));
-	out[cbs_len(s)] = 0;
-	return 1;
-}
-
-static int parse_ll(const char *v, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	return !errno && *v && !*end;
-}
-
-/* Fills sha256/installed/signer/trust of st->ctl and st->itl (file stays NULL). */
-static int state_parse(struct store *st, const struct ctl_buf *b, const char *path,
-		       struct ctl_err *err)
-{
-	struct cbs s, line;
-	unsigned lineno = 0;
-
-	cbs_init(&s, b->data, b->len);
-	while (cbs_get_line(&s, &line)) {
-		char text[1024], *eq, *key, *val;
-		struct store_held *h;
-
-		lineno++;
-		if (!cbs_copy_str(&line, text, sizeof(text)))
-			return ctl_fail(err, CTL_E_IO, "%s:%u: line too long or holds NUL; the store is damaged", path, lineno);
-		if (lineno == 1) {
-			if (strcmp(text, STORE_MAGIC) != 0)
-				return ctl_fail(err, CTL_E_IO, "%s: not a ctlverify store state file (first line '%.60s')", path, text);
-			continue;
-		}
-		if (!text[0])
-			continue;
-		eq = strchr(text, '=');
-		if (!eq || eq - text < 5 || text[3] != '.')
-			return ctl_fail(err, CTL_E_IO, "%s:%u: expected ctl.KEY=VALUE or itl.KEY=VALUE", path, lineno);
-		*eq = 0;
-		key = text + 4;
-		val = eq + 1;
-		if (!strncmp(text, "ctl.", 4))
-			h = &st->ctl;
-		else if (!strncmp(text, "itl.", 4))
-			h = &st->itl;
-		else
-			return ctl_fail(err, CTL_E_IO, "%s:%u: unknown section '%.3s'", path, lineno, text);
-		if (!strcmp(key, "sha256")) {
-			if (strlen(val) != 64 || strspn(val, "0123456789abcdef") != 64)
-				return ctl_fail(err, CTL_E_IO, "%s:%u: bad sha256", path, lineno);
-			memcpy(h->sha256, val, 65);
-		} else if (!strcmp(key, "installed")) {
-			if (!parse_ll(val, &h->installed))
-				return ctl_fail(err, CTL_E_IO, "%s:%u: bad install time", path, lineno);
-		} else if (!strcmp(key, "signer")) {
-			copy_field(h->signer, sizeof(h->signer), val);
-		} else if (!strcmp(key, "trust")) {
-			copy_field(h->trust, sizeof(h->trust), val);
-		} else if (!strcmp(key, "dropped")) {
-			if (strlen(val) != 64 || strspn(val, "0123456789abcdef") != 64)
-				return ctl_fail(err, CTL_E_IO, "%s:%u: bad sha256 of a dropped file", path, lineno);
-			memcpy(h->dropped_sha256, val, 65);
-		} else if (!strcmp(key, "dropped_at")) {
-			if (!parse_ll(val, &h->dropped_at))
-				return ctl_fail(err, CTL_E_IO, "%s:%u: bad drop time", path, lineno);
-		} else if (!strcmp(key, "dropped_why")) {
-			copy_field(h->dropped_why, sizeof(h->dropped_why), val);
-		} /* unknown keys: written by a newer version, ignored */
-	}
-	return CTL_OK;
-}
-
-static int state_add_held(struct cbb *b, const char *sec, const struct store_held *h)
-{
-	char line[1024];
-	int ok = 1;
-
-	if (h->dropped_sha256[0]) {
-		snprintf(line, sizeof(line), "%s.dropped=%s\n", sec, h->dropped_sha256);
-		ok &= cbb_add_bytes(b, line, strlen(line));
-		snprintf(line, sizeof(line), "%s.dropped_at=%lld\n", sec, h->dropped_at);
-		ok &= cbb_add_bytes(b, line, strlen(line));
-		snprintf(line, sizeof(line), "%s.dropped_why=%s\n", sec, h->dropped_why);
-		ok &= cbb_add_bytes(b, line, strlen(line));
-	}
-	if (!h->sha256[0])
-		return ok;
-	snprintf(line, sizeof(line), "%s.sha256=%s\n", sec, h->sha256);
-	ok &= cbb_add_bytes(b, line, strlen(line));
-	snprintf(line, sizeof(line), "%s.installed=%lld\n", sec, h->installed);
-	ok &= cbb_add_bytes(b, line, strlen(line));
-	snprintf(line, sizeof(line), "%s.trust=%s\n", sec, h->trust);
-	ok &= cbb_add_bytes(b, line, strlen(line));
-	snprintf(line, sizeof(line), "%s.signer=%s\n", sec, h->signer);
-	ok &= cbb_add_bytes(b, line, strlen(line));
-	return ok;
-}
-
-static int state_write(const struct store *st, const struct store_held *ctl,
-		       const struct store_held *itl, int *renamed, struct ctl_err *err)
-{
-	struct cbb b;
-	uint8_t *data = NULL;
-	size_t len = 0;
-	char *path;
-	int rc;
-
-	cbb_init(&b);
-	cbb_add_bytes(&b, STORE_MAGIC "\n", strlen(STORE_MAGIC) + 1);
-	state_add_held(&b, "ctl", ctl);
-	state_add_held(&b, "itl", itl);
-	if (!cbb_finish(&b, &data, &len))
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	path = ctl_path_join(st->dir, "state", "");
-	if (!path) {
-		free(data);
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	}
-	rc = ctl_write_atomic_ex(path, data, len, 0600, renamed, err);
-	free(path);
-	free(data);
-	return rc;
 }
 
 /* --- the lock --- */
@@ -472,7 +325,7 @@ static int store_load(struct store *st, int repair, int *needs_repair, struct ct
 	if (rc == CTL_OK && file_exists(state_path)) {
 		rc = ctl_read_file(state_path, STORE_STATE_MAX, &state, err);
 		if (rc == CTL_OK)
-			rc = state_parse(st, &state, state_path, err);
+			rc = store_state_parse(st, &state, state_path, err);
 	}
 	if (rc == CTL_OK)
 		rc = load_held(st, CTL_KIND_CTL, repair, needs_repair, err);
@@ -606,8 +459,8 @@ static int next_states(const struct store *st, const struct ctl_file *f, const c
 	if (!store_sha256_hex(f->raw.data, f->raw.len, nh->sha256))
 		return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
 	nh->installed = (long long)time(NULL);
-	copy_field(nh->signer, sizeof(nh->signer), signer);
-	copy_field(nh->trust, sizeof(nh->trust), trust);
+	store_copy_field(nh->signer, sizeof(nh->signer), signer);
+	store_copy_field(nh->trust, sizeof(nh->trust), trust);
 	*nitl = st->itl;
 	nitl->file = NULL;
 	if (kind == CTL_KIND_CTL && st->itl.file && itl_drop_why) {
@@ -615,9 +468,9 @@ static int next_states(const struct store *st, const struct ctl_file *f, const c
 		memset(nitl, 0, sizeof(*nitl));
 		memcpy(nitl->dropped_sha256, st->itl.sha256, sizeof(nitl->dropped_sha256));
 		nitl->dropped_at = nh->installed;
-		copy_field(nitl->dropped_why, sizeof(nitl->dropped_why), itl_drop_why);
+		store_copy_field(nitl->dropped_why, sizeof(nitl->dropped_why), itl_drop_why);
 	} else if (kind == CTL_KIND_CTL && st->itl.file && itl_trust) {
-		copy_field(nitl->trust, sizeof(nitl->trust), itl_trust);
+		store_copy_field(nitl->trust, sizeof(nitl->trust), itl_trust);
 	}
 	return CTL_OK;
 }
@@ -673,8 +526,8 @@ static int commit_files(struct store *st, const struct ctl_file *f, struct store
 		unlink(next_path);
 		goto out;
 	}
-	rc = kind == CTL_KIND_CTL ? state_write(st, nh, nitl, committed, err)
-				  : state_write(st, &st->ctl, nh, committed, err);
+	rc = kind == CTL_KIND_CTL ? store_state_write(st, nh, nitl, committed, err)
+				  : store_state_write(st, &st->ctl, nh, committed, err);
 	if (rc != CTL_OK && !*committed) {
 		unlink(next_path);
 		goto out;

@@ -72,4 +72,14 @@ int store_commit(struct store *st, struct ctl_file *f, const char *signer, const
 /* Lowercase hex SHA-256 of data into out[65]. */
 int store_sha256_hex(const uint8_t *data, size_t len, char out[65]);
 
+/* Internal to store.c and store_state.c. */
+/* Copies a value into a fixed field, replacing control characters (the state file is
+ * line based). */
+void store_copy_field(char *dst, size_t cap, const char *src);
+/* Fills sha256/installed/signer/trust of st->ctl and st->itl (file stays NULL). */
+int store_state_parse(struct store *st, const struct ctl_buf *b, const char *path,
+		       struct ctl_err *err);
+int store_state_write(const struct store *st, const struct store_held *ctl,
+		       const struct store_held *itl, int *renamed, struct ctl_err *err);
+
 #endif
