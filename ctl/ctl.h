@@ -39,9 +39,13 @@ enum ctl_status {
 	CTL_E_PARTIAL = 13,    /* bulk operation: some items failed, others succeeded */
 };
 
+/* Room for a message naming two long paths and the reason after them; a longer one is
+ * cut and ends with "...". */
+#define CTL_ERR_MAX 2048
+
 struct ctl_err {
-	int code;       /* enum ctl_status */
-	char msg[512];  /* one line, no trailing newline */
+	int code;              /* enum ctl_status */
+	char msg[CTL_ERR_MAX]; /* one line, no trailing newline */
 };
 
 /* Sets err (if non-NULL) and returns code. printf-style. */

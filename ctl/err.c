@@ -11,13 +11,16 @@
 int ctl_fail(struct ctl_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	if (!err)
 		return code;
 	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(err->msg)) /* cut: say so, never end on a dangling ": " */
+		memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
 	return code;
 }
 
@@ -50,6 +53,8 @@ int ctl_fail_prefix(struct ctl_err *err, const char *fmt, ...)
 			m = cap - n;
 		memcpy(err->msg + n, old, m);
 		err->msg[n + m] = 0;
+		if (n + m == cap && (strlen(pre) + 2 + strlen(old) > cap))
+			memcpy(err->msg + cap - 3, "...", 4);
 	}
 	return err->code;
 }

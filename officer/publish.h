@@ -61,7 +61,7 @@ struct publish_result {
 	size_t leftovers;    /* temporary files of an interrupted run, removed */
 	bool unsynced;       /* rc != CTL_OK, yet the new file is in place: only the
 			      * directory's fsync failed (msg says so) */
-	char msg[512];
+	char msg[CTL_ERR_MAX];
 };
 
 /* Writes data as DIR/name in every directory (first removing temporary files that an

@@ -238,7 +238,7 @@ static bool other_output(const struct ctl_state *s, size_t i, char *line, size_t
 		ctl_file_free(f);
 		*differ = true;
 	} else {
-		snprintf(line, n, "  %s/%s  %s\n", c->outputs[i], CTLRUN_FILE_NAME,
+		snprintf(line, n, "  %s/%s  %.600s\n", c->outputs[i], CTLRUN_FILE_NAME,
 			 missing ? "missing" : ignored.msg);
 		*differ = *differ || !missing;
 	}
