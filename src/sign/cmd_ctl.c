@@ -160,7 +160,6 @@ static int opt_pin(struct ctl_opts *o, int last)
 	const char **slot = last == 't' ? &o->token_pins[o->ntokens - 1] :
 			    last == 'a' ? &o->add_pins[o->nadds - 1] : &o->ceremony_pin;
 
-	o->npins++;
 	if (!last && o->ceremony_pin)
 		return tool_fail(CTL_E_USAGE, "ctl: --pin given twice before any --token; a --pin goes right after the --token or --add-token it belongs to");
 	if (last && *slot) {

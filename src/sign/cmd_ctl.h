@@ -36,7 +36,7 @@ struct ctl_opts {
 	const char *cluster, *module, *current, *audit_log, *selector;
 	/* --pin belongs to the nearest --token / --add-token before it (issue 12) */
 	const char *tokens[MAX_URIS], *token_pins[MAX_URIS], *adds[MAX_URIS], *add_pins[MAX_URIS];
-	size_t ntokens, npins, nadds;
+	size_t ntokens, nadds;
 	const char *ceremony_pin;  /* a --pin with no --token/--add-token at all: the signer's */
 	char trust_current[65];  /* --trust-current, lowercase; "" if not given */
 	int mode;            /* -1: the cluster file's */
