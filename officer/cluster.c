@@ -657,13 +657,15 @@ int cluster_check_mode(const struct cluster *c, int mode, struct ctl_err *err)
 {
 	if (mode != CLUSTER_MIXED)
 		return CTL_OK;
+	/* a [tftp NAME] is another cluster's server: this cluster's phones need their own */
 	for (size_t i = 0; i < c->nservers; i++)
-		if (c->servers[i].role == CTL_ROLE_TFTP || c->servers[i].role == CTL_ROLE_CCM_TFTP)
+		if (c->servers[i].kind == CLUSTER_SERVER &&
+		    (c->servers[i].role == CTL_ROLE_TFTP || c->servers[i].role == CTL_ROLE_CCM_TFTP))
 			return CTL_OK;
 	return ctl_fail(err, CTL_E_POLICY,
 			"%s: a mixed-mode CTL needs a TFTP server (phones check their signed "
 			"configuration files against it): add a [server NAME] with role = ccm+tftp "
-			"or tftp and its certificate",
+			"or tftp and its certificate (an alternate [tftp NAME] of another cluster does not count)",
 			c->path);
 }
 

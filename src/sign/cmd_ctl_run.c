@@ -344,11 +344,18 @@ int ctlcmd_decide_mode(struct ctl_state *s, const struct ctl_opts *o, const char
 	}
 	cur = ctlmake_mode_of(s->cur->records, s->cur->nrecords);
 	if (cur != s->c->mode) {
-		/* two paths: may be longer than a struct ctl_err holds, so printed here */
-		fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written\n",
-			tool_prog, curpath, cluster_mode_name(cur), o->cluster,
-			cluster_mode_name(s->c->mode), cluster_mode_name(s->c->mode),
-			cluster_mode_name(cur));
+		/* two paths: may be longer than a struct ctl_err holds, so printed here;
+		 * delete-token takes no --mode (a mode change is an update of its own) */
+		if (o->op == OP_DELETE)
+			fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; set mode = %s in the file to keep it (or switch first with 'ctlsign ctl update --mode %s'); nothing was written\n",
+				tool_prog, curpath, cluster_mode_name(cur), o->cluster,
+				cluster_mode_name(s->c->mode), cluster_mode_name(cur),
+				cluster_mode_name(s->c->mode));
+		else
+			fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written\n",
+				tool_prog, curpath, cluster_mode_name(cur), o->cluster,
+				cluster_mode_name(s->c->mode), cluster_mode_name(s->c->mode),
+				cluster_mode_name(cur));
 		s->reported = true;
 		return ctl_fail(err, CTL_E_POLICY, "the cluster file's mode differs from the current CTL's");
 	}

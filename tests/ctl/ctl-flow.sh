@@ -185,6 +185,15 @@ err_has "the CTL must be erased on every phone (Settings > Security > CTL > Eras
 out_has "then erase the CTL on every phone (Settings > Security > CTL > Erase, or a factory reset)"
 grep -q "reset all devices" "$W/out" && bad "create --force still says 'reset all devices'"
 interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/E.pem"
+# A digest change alone is a change an update signs (issue 12, item 5): nothing else differs
+sed 's#^digest = sha1#digest = sha512#' "$W/sha1/cluster.ini" > "$W/sha1/sha512.ini"
+expect 0 "$CTLSIGN" ctl update --cluster "$W/sha1/sha512.ini" "${M[@]}" --yes --token pkcs11:token=E \
+  --pin env:PIN_E --audit-log "$W/audit-sha1.log"
+out_has "digest:  sha1 -> sha512"
+grep -q "up to date" "$W/out" && bad "a digest change was taken as 'up to date'"
+[ "$(python3 "$SRC/tests/ctl/tlv-split.py" "$W/sha1/tftp/CTLFile.tlv" /dev/null /dev/null)" = sha512 ] \
+  || bad "the update did not sign with the cluster file's new digest"
+interop "$W/sha1/tftp/CTLFile.tlv" "$W/hsm/E.pem"
 
 step "update: token not in the CTL; corrupt, tampered and foreign current CTL"
 snap
@@ -297,6 +306,11 @@ err_has "is non-secure but .*cluster.ini says mode = mixed; pass --mode mixed to
 unchanged
 expect 9 "$CTLSIGN" ctl diff --cluster "$CL"
 err_has "pass --mode mixed"
+# delete-token takes no --mode: it says to edit the file (or switch with an update first)
+fpC=$(openssl x509 -in "$W/hsm/C.pem" -noout -fingerprint -sha1 | cut -d= -f2)
+expect 9 "$CTLSIGN" ctl delete-token --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=B --pin env:PIN_B "$fpC"
+err_has "is non-secure but .*cluster.ini says mode = mixed; set mode = non-secure in the file to keep it (or switch first with 'ctlsign ctl update --mode mixed')"
+unchanged
 # ...and with the file saying non-secure, the update keeps non-secure.
 sed 's#^mode = mixed#mode = non-secure#' "$CL" > "$W/cluster/nonsecure.ini"
 expect 0 "$CTLSIGN" ctl update --cluster "$W/cluster/nonsecure.ini" "${M[@]}" --yes --force \
