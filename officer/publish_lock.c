@@ -4,6 +4,7 @@
 #include "publish_int.h"
 #include "tool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -175,6 +176,41 @@ static int wait_busy(const char *dir, long pid, double deadline, unsigned wait_s
 	return CTL_OK;
 }
 
+/* With the lock held: remove the temporary names (".ctlsign.lock.PID.tmp") that runs
+ * which are gone could not remove (a failed unlink, a kill between link and unlink), so
+ * nothing of ours stays in a TFTP directory. A live PID's is left alone: that run is
+ * between creating its name and trying the lock. Best effort: a failure leaves them for
+ * the next run. */
+static void sweep_tmp(int dfd)
+{
+	static const char prefix[] = PUBLISH_LOCK_NAME ".";
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		const char *num = e->d_name + sizeof(prefix) - 1;
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0 || *num < '1' || *num > '9')
+			continue;
+		errno = 0;
+		pid = strtol(num, &end, 10);
+		if (errno != 0 || strcmp(end, ".tmp") != 0 || pid <= 0)
+			continue;
+		if (pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+			(void)unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int lock_one(const char *dir, unsigned wait_s, struct lock1 *out, struct ctl_err *err)
 {
 	char tmp[64];
@@ -218,6 +254,7 @@ static int lock_one(const char *dir, unsigned wait_s, struct lock1 *out, struct 
 		fd = -1;
 		(void)unlinkat(dfd, tmp, 0);
 	}
+	sweep_tmp(dfd);
 	if (!(out->dir = strdup(dir))) {
 		(void)unlinkat(dfd, PUBLISH_LOCK_NAME, 0);
 		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");

@@ -7,7 +7,8 @@
 #       stderr say the new CTL is in place but not synced (no "FAILED", no "1 of 2"), exit
 #       3, outcome record "published-unsynced", both directories hold the new CTL;
 #   §5  an interrupted (EINTR) write of the audit record and read of the cluster file are
-#       retried: the runs succeed.
+#       retried: the runs succeed;
+#   the lock's temporary name cannot be unlinked: nothing of ours stays in the directory.
 set -euo pipefail
 CTLSIGN=$1 CTLVERIFY=$2 SRC=$3 W=$4
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -107,5 +108,29 @@ tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' |
   || bad "§4: no outcome record 'published-unsynced': $(tail -n 1 "$W/audit.log")"
 "${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || bad "§4: the rerun failed: $(cat "$W/err")"
 "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
+
+# ---- the lock's temporary name (".ctlsign.lock.PID.tmp"), whose unlink after the link
+# fails: the run removes it again while it holds the lock, and a run that is gone leaves
+# its name to the next run; a live run's name is left alone.
+strace -qq -y -o "$W/t.lock" -e trace=unlinkat,linkat "${UPDATE[@]}" --mode mixed >/dev/null 2>&1 \
+  || { echo "FAIL: clean ctl update (lock trace)"; exit 1; }
+u_tmp=$(awk '/^unlinkat\(/ { n++ } /^linkat\(.*\.ctlsign\.lock".* = 0$/ { armed = 1; next }
+  armed && /^unlinkat\(.*"\.ctlsign\.lock\.[0-9]+\.tmp"/ { print n; exit }' "$W/t.lock")
+[ -n "$u_tmp" ] || { echo "FAIL: the unlink of the lock's temporary name not found"; exit 1; }
+echo "--- lock: unlinkat #$u_tmp (the lock's temporary name) EACCES"
+rc=0
+strace -qq -y -o "$W/t" -e trace=unlinkat -e inject=unlinkat:error=EACCES:when="$u_tmp" "${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || rc=$?
+injected "$W/t" ".ctlsign.lock." || true
+[ "$rc" = 0 ] || bad "lock: exit $rc: $(cat "$W/err")"
+left=$(ls -A "$T1" "$T2" | grep '^\.ctlsign\.lock' || true)
+[ -z "$left" ] || bad "lock: left behind in a TFTP directory: $left"
+sh -c 'echo $$ >"$1"' sh "$W/deadpid"; dead=$(cat "$W/deadpid")
+sleep 600 & live=$!
+: >"$T1/.ctlsign.lock.$dead.tmp"; : >"$T1/.ctlsign.lock.$live.tmp"
+"${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || bad "lock: the run with leftovers failed: $(cat "$W/err")"
+[ ! -e "$T1/.ctlsign.lock.$dead.tmp" ] || bad "lock: the temporary name of a run that is gone (pid $dead) was left"
+[ -e "$T1/.ctlsign.lock.$live.tmp" ] || bad "lock: the temporary name of a live process (pid $live) was removed"
+kill "$live"; wait "$live" 2>/dev/null || true
+rm -f "$T1/.ctlsign.lock.$live.tmp"
 
 finish "officer fault"
