@@ -149,6 +149,7 @@ struct json_object *bulk_stats_json(const struct bulk_stats *st)
 	json_object_object_add(o, "failed", json_object_new_int64((int64_t)st->failed));
 	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)st->skipped));
 	json_object_object_add(o, "not_done", json_object_new_int64((int64_t)st->not_done));
+	json_object_object_add(o, "unsynced", json_object_new_int64((int64_t)st->unsynced));
 	json_object_object_add(o, "stopped", json_object_new_boolean(st->stopped));
 	if (st->stopped)
 		json_object_object_add(o, "stop_reason", json_object_new_string(st->stop.msg));

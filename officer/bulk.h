@@ -47,11 +47,15 @@ bool bulk_sgn_current(const uint8_t *content, size_t len, const uint8_t *sgn, si
  * removed) and the run stops with that error; a rerun signs those files again. After
  * the renames, outcome gets the same id and each output's result ("ok" or an error). */
 #define BULK_ID_MAX 48
+/* A file in place whose directory could not be synced: published, may not survive a
+ * power loss (the audit outcome says so; the run exits 3). */
+#define BULK_UNSYNCED "published-unsynced"
+
 struct bulk_done {
 	const char *path;      /* output path (display form) */
 	const uint8_t *data;   /* the output bytes */
 	size_t len;
-	const char *result;    /* "ok" or an error line */
+	const char *result;    /* "ok", BULK_UNSYNCED or an error line */
 };
 typedef int (*bulk_intent_fn)(void *ctx, const struct bulk_done *d, size_t n, char *id,
 			      struct ctl_err *err);
@@ -84,6 +88,8 @@ struct bulk_stats {
 	unsigned long skipped;     /* symlinks, non-regular files; in a directory, a clear
 				    * config whose phone has an .enc.sgn (with a warning) */
 	unsigned long not_done;    /* left when the run stopped early */
+	unsigned long unsynced;    /* of signed_files: in place, but the directory's fsync
+				    * after the rename failed (may not survive a power loss) */
 	bool stopped;              /* a token fault stopped the run */
 	struct ctl_err stop;       /* why */
 	struct json_object *failures; /* array of {file, error}; owned, free with json_object_put */

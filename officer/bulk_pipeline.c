@@ -349,6 +349,7 @@ static bool batch_intent(struct run *r, struct batch *bt)
 static void batch_publish(struct run *r, struct batch *bt)
 {
 	struct item **b = bt->b;
+	bool unsynced[COMMIT_BATCH];
 	size_t nok = 0;
 
 	for (size_t i = 0; i < bt->n; i++) {
@@ -365,19 +366,32 @@ static void batch_publish(struct run *r, struct batch *bt)
 		}
 		b[i]->have_tmp = false;
 	}
+	/* The renames are durable only once their directory is synced: a failure there
+	 * leaves the files in place (published), but the run says so and exits 3. */
 	for (size_t j = 0; j < bt->nd; j++)
-		(void)fsync(bt->dfds[j]); /* best effort: the data is in place either way */
+		unsynced[j] = fsync(bt->dfds[j]) != 0;
 	for (size_t i = 0; i < bt->n; i++) {
+		const char *res = bt->ok[i] ? "ok" : bt->msg[i];
+
+		for (size_t j = 0; j < bt->nd && bt->ok[i]; j++)
+			if (bt->dfds[j] == b[i]->out_dfd && unsynced[j])
+				res = BULK_UNSYNCED;
 		if (!bt->announced[i])
 			continue;
-		bt->done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len,
-						     bt->ok[i] ? "ok" : bt->msg[i]};
+		bt->done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len, res};
 	}
 	if (bt->nint && r->o->outcome)
 		r->o->outcome(r->o->audit_ctx, bt->id, bt->done, nok);
 	for (size_t i = 0; i < bt->n; i++) {
-		if (bt->ok[i])
+		if (bt->ok[i]) {
 			bulk_account(r, b[i], OUT_SIGNED, NULL);
+			for (size_t j = 0; j < bt->nd; j++)
+				if (bt->dfds[j] == b[i]->out_dfd && unsynced[j]) {
+					pthread_mutex_lock(&r->mu);
+					r->st->unsynced++;
+					pthread_mutex_unlock(&r->mu);
+				}
+		}
 		bulk_item_free(b[i]);
 	}
 }

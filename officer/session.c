@@ -195,7 +195,7 @@ static void outcome_verb(void *ctx, const char *id, const struct bulk_done *d, s
 	struct session *s = ctx;
 	struct audit_rec r = {.operation = "publish", .phase = "outcome", .intent = id};
 	char detail[1024];
-	size_t nok = 0, used = 0;
+	size_t nok = 0, nunsynced = 0, used = 0;
 	struct ctl_err e;
 
 	memset(&e, 0, sizeof(e));
@@ -207,12 +207,19 @@ static void outcome_verb(void *ctx, const char *id, const struct bulk_done *d, s
 			nok++;
 			continue;
 		}
-		k = snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "; " : "",
-			     d[i].result);
+		/* in place, but its directory could not be synced: published, not durable */
+		if (!strcmp(d[i].result, BULK_UNSYNCED)) {
+			nunsynced++;
+			k = snprintf(detail + used, sizeof(detail) - used, "%s%s %s, directory not synced",
+				     used ? "; " : "", d[i].path, verb);
+		} else {
+			k = snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "; " : "",
+				     d[i].result);
+		}
 		if (k > 0 && used + (size_t)k < sizeof(detail))
 			used += (size_t)k;
 	}
-	r.result = nok == n ? "ok" : nok ? "partial" : "failed";
+	r.result = nok == n ? "ok" : nok + nunsynced == n ? BULK_UNSYNCED : nok + nunsynced ? "partial" : "failed";
 	if (used) {
 		r.detail = detail;
 	} else {

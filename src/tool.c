@@ -58,9 +58,8 @@ static int output_done(int rc)
 	return rc;
 }
 
-int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char **argv)
+static int dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char **argv)
 {
-	tool_prog = prog;
 	if (argc < 2) {
 		print_commands(stderr, prog, cmds);
 		return CTL_E_USAGE;
@@ -81,9 +80,17 @@ int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char 
 	}
 	for (const struct tool_cmd *c = cmds; c->name; c++)
 		if (!strcmp(c->name, argv[1]))
-			return output_done(c->fn(argc - 1, argv + 1));
+			return c->fn(argc - 1, argv + 1);
 	return tool_fail(CTL_E_USAGE, "unknown command '%s'; run '%s --help' for the list",
 			 argv[1], prog);
+}
+
+/* Every path, the top-level --help and --version included, ends in output_done: a report
+ * that could not be written is never an exit 0. */
+int tool_dispatch(const char *prog, const struct tool_cmd *cmds, int argc, char **argv)
+{
+	tool_prog = prog;
+	return output_done(dispatch(prog, cmds, argc, argv));
 }
 
 #define HELP_WIDTH 90 /* the generated option list's lines, at most (unless a word is longer) */

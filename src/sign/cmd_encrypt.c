@@ -221,6 +221,7 @@ static int write_pair(const struct enc_file *f, const char **res2, struct ctl_er
 	} else if (rc == CTL_OK && sync_dir(f->odir) != 0) {
 		rc = ctl_fail(err, CTL_E_IO, "%s and %s are in place but the directory could not be synced: they may not survive a power loss, so the clear configuration stays; run again",
 			      f->enc_path, f->sgn_path);
+		res2[0] = res2[1] = BULK_UNSYNCED; /* the outcome says what is true */
 	}
 	free(tmp_enc);
 	free(tmp_sgn);
@@ -248,9 +249,13 @@ static int publish_pair(struct enc *e, int dfd, const struct enc_file *f, struct
 	}
 	rc = write_pair(f, res2, err);
 	/* Both outputs are durable: only now does the clear configuration go. */
-	if (rc == CTL_OK && !e->keep && (unlinkat(dfd, f->name, 0) != 0 || fsync(dfd) != 0))
+	if (rc == CTL_OK && !e->keep && unlinkat(dfd, f->name, 0) != 0)
 		rc = ctl_fail(err, CTL_E_IO,
 			      "encrypted, but cannot delete the clear configuration: %s; run again, or delete it by hand",
+			      strerror(errno));
+	else if (rc == CTL_OK && !e->keep && fsync(dfd) != 0)
+		rc = ctl_fail(err, CTL_E_IO,
+			      "encrypted and the clear configuration deleted, but the directory could not be synced (%s): the deletion may not survive a power loss; run again",
 			      strerror(errno));
 	d[0].result = res2[0];
 	d[1].result = res2[1];

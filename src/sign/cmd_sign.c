@@ -297,8 +297,8 @@ static void summarize(struct sign_run *r, int rc)
 	char detail[256];
 
 	snprintf(detail, sizeof(detail),
-		 "signed=%lu unchanged=%lu failed=%lu skipped=%lu not_done=%lu",
-		 st->signed_files, st->unchanged, st->failed, st->skipped, st->not_done);
+		 "signed=%lu unchanged=%lu failed=%lu skipped=%lu not_done=%lu unsynced=%lu",
+		 st->signed_files, st->unchanged, st->failed, st->skipped, st->not_done, st->unsynced);
 	if (r->dir && session_audit(&r->s, "bulk-summary", r->dir, NULL, 0,
 				    rc == CTL_OK ? "ok" : (st->stopped ? st->stop.msg : "partial"),
 				    detail, &ae) != CTL_OK && !r->s.audit_failed) {
@@ -330,6 +330,13 @@ static int finish(struct sign_run *r, int rc)
 	session_close(&r->s);
 	if (rc != CTL_OK && rc != CTL_E_PARTIAL && !r->st.stopped && r->err.msg[0])
 		tool_report(&r->err);
+	if (r->st.unsynced) {
+		fprintf(stderr, "ctlsign: %lu signed file%s in place but %s directory could not be synced: %s may not survive a power loss; run again\n",
+			r->st.unsynced, r->st.unsynced == 1 ? " is" : "s are",
+			r->st.unsynced == 1 ? "its" : "their", r->st.unsynced == 1 ? "it" : "they");
+		if (rc == CTL_OK)
+			rc = CTL_E_IO;
+	}
 	if (r->s.audit_failed) {
 		tool_report(&r->s.audit_err);
 		if (rc == CTL_OK)

@@ -1,4 +1,6 @@
 /* ctlverify - the device side: read, check and trust CTLs and signed files (SPEC §5). */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "device.h"
@@ -84,5 +86,9 @@ int verify_store_open(const struct verify_args *va, const char *cmd, ctlv_store 
 
 int main(int argc, char **argv)
 {
+	/* A reader that went away (`ctlverify show | head`, a closed TLS peer) ends the
+	 * report quietly with the command's own code (tool_dispatch), not a kill. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return tool_fail(CTL_E_INTERNAL, "cannot ignore SIGPIPE: %s", strerror(errno));
 	return tool_dispatch("ctlverify", commands, argc, argv);
 }

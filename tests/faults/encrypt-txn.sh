@@ -78,13 +78,32 @@ point() {
     both)   [ -e "$T/$CFG.enc.sgn" ] || bad "$sc #$n: no .enc.sgn"
             cmp -s "$T/$CFG.sgn" "$W/full.sgn" && bad "$sc #$n: the .sgn is still the full one" ;;
   esac
+  if [ -n "${OUTCOME:-}" ]; then
+    grep '"phase":"outcome"' "$W/audit.log" | tail -n 1 | grep -qF "\"result\":\"$OUTCOME\"" \
+      || bad "$sc #$n: the outcome record does not say $OUTCOME: $(tail -n 1 "$W/audit.log")"
+  fi
   "${ENC[@]}" >"$W/out" 2>"$W/err" || bad "$sc #$n: the rerun failed: $(cat "$W/err")"
   complete "$sc #$n, after the rerun"
 }
 point fsync "$f_sgn_tmp" EIO before      # the second temporary file cannot be synced
 point rename "$r_sgn" EROFS enc          # the minimal .sgn cannot be renamed
-point fsync "$f_dir" EIO both            # the directory cannot be synced after the renames
+OUTCOME=published-unsynced point fsync "$f_dir" EIO both # the directory cannot be synced after the renames
 point unlinkat "$u_clear" EACCES both    # the clear config cannot be removed
+
+# The clear config is removed but the directory cannot be synced after it: the message
+# says what is true (deleted, not synced), exit 3; a rerun has nothing left to do.
+f_del=$(awk -v t="$T" -v cfg="$CFG" '{ split($2, a, "(") } a[1] == "fsync" { n[$1]++; if (armed && index($0, "<" t ">)")) { print n[$1]; exit } }
+  a[1] ~ /^unlink/ && index($0, "\"" cfg "\"") { armed = 1 }' "$W/t.clean")
+[ -n "$f_del" ] || bad "cannot number the fsync after the clear config's removal"
+echo "--- fsync #$f_del EIO (the directory after the clear config's removal)"
+setup; rc=0
+strace -f -qq -y -o "$W/t" -e trace=fsync -e inject="fsync:error=EIO:when=$f_del" "${ENC[@]}" >"$W/out" 2>"$W/err" || rc=$?
+grep -q INJECTED "$W/t" || bad "fsync #$f_del: nothing injected"
+[ "$rc" = 3 ] || bad "fsync #$f_del: exit $rc, expected 3"
+grep -q "the clear configuration deleted, but the directory could not be synced" "$W/err" \
+  || bad "fsync #$f_del: the message does not say what is true: $(cat "$W/err")"
+grep -q "cannot delete" "$W/err" && bad "fsync #$f_del: says it cannot delete a file it deleted"
+complete "fsync #$f_del"
 
 "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
 finish "encrypt transaction"

@@ -62,6 +62,23 @@ for which in intent outcome; do
   "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "§3 $which: the audit chain is broken"
 done
 
+# ---- sign --dir: the directory's fsync after the batch's renames fails: the files are in
+# place, the run says they may not survive a power loss, exit 3, outcome 'published-unsynced'
+echo "--- sign --dir: the directory's fsync after the renames (EIO)"
+rm -f "$T"/*.sgn; mkcfgs; wc -l <"$W/audit.log" >"$W/nlines"
+rc=0
+strace -f -qq -y -o "$W/t" -P "$T" -e trace=fsync -e inject=fsync:error=EIO:when=1 "${SIGNDIR[@]}" --json >"$W/out" 2>"$W/err" || rc=$?
+injected "$W/t" "<$T>)" || true
+[ "$rc" = 3 ] || bad "sign unsynced: exit $rc, expected 3"
+grep -q "3 signed files are in place but their directory could not be synced: they may not survive a power loss; run again" "$W/err" \
+  || bad "sign unsynced: stderr: $(cat "$W/err")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["signed"]==3 and d["unsynced"]==3, d' "$W/out" \
+  || bad "sign unsynced: the JSON summary does not count them"
+[ "$(ls "$T" | grep -c '\.sgn$')" = 3 ] || bad "sign unsynced: the signed files are not in place"
+tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' | grep -q '"result":"published-unsynced"' \
+  || bad "sign unsynced: no outcome record 'published-unsynced'"
+"${SIGNDIR[@]}" >"$W/out" 2>"$W/err" || bad "sign unsynced: the rerun failed: $(cat "$W/err")"
+
 # ---- §5: EINTR on the audit record's write and on the cluster file's read
 echo "--- §5: the audit write is interrupted (EINTR)"
 rm -f "$T"/*.sgn; mkcfgs
