@@ -272,6 +272,24 @@ err_has "output directory $W/cluster/no-such-dir: No such file or directory (cre
 [ "$(wc -l < "$W/audit.log")" = "$lines" ] || bad "something was signed although an output directory is missing"
 unchanged
 
+# an output that is a file, and one that is not writable (root may write anywhere, so the
+# refusal is injected: access(2) fails with EACCES on that directory only)
+sed 's#^output = tftp-backup/.*#&\noutput = cluster.ini#' "$CL" > "$W/cluster/file-out.ini"
+expect 3 "$CTLSIGN" ctl update --cluster "$W/cluster/file-out.ini" "${M[@]}" --yes --force \
+  --token pkcs11:token=A --pin env:PIN_A
+err_has "output $W/cluster/cluster.ini is not a directory (fix the cluster file); nothing was signed"
+[ "$(wc -l < "$W/audit.log")" = "$lines" ] || bad "something was signed although an output is a file"
+unchanged
+rc=0
+strace -f -qq -o "$W/t.access" -P "$T2" -e trace=access,faccessat,faccessat2 \
+  -e inject=access,faccessat,faccessat2:error=EACCES "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" \
+  --yes --force --token pkcs11:token=A --pin env:PIN_A </dev/null >"$W/out" 2>"$W/err" || rc=$?
+grep -q INJECTED "$W/t.access" || bad "the access check of $T2 was not reached"
+[ "$rc" = 3 ] || bad "an unwritable output directory: exit $rc, expected 3"
+err_has "output directory $T2 is not writable: Permission denied; nothing was signed"
+[ "$(wc -l < "$W/audit.log")" = "$lines" ] || bad "something was signed although an output directory is not writable"
+unchanged
+
 step "outputs holding different CTLs: listed, brought level to the anchored first one"
 cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"
 expect 0 "$CTLSIGN" ctl update --cluster "$CL" "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A \
