@@ -188,35 +188,61 @@ static int check_dir(const char *dir, const char *name, struct ctl_err *err)
  * shifts only what is there. When NAME.bak already is the previous file (a rerun after a
  * kill once it was written) nothing is shifted and it is not written again (*keep
  * false). */
-static int rotate_backups(const char *path, const struct ctl_buf *old, bool *keep,
-			  struct ctl_err *err)
+static int rotate_backups(const char *dir, const char *name, const struct ctl_buf *old,
+			  bool *keep, struct ctl_err *err)
 {
-	char b0[4200], b1[4200], b2[4200];
+	char b0[NAME_MAX + 8], b1[NAME_MAX + 8], b2[NAME_MAX + 8];
 	struct ctl_buf cur = {0};
-	struct ctl_err ignored = {0};
+	struct ctl_err rerr = {0};
 	struct stat st;
-	bool same;
+	bool missing = false;
+	char *p0 = NULL, *p1 = NULL, *p2 = NULL;
+	int dfd, rc;
 
 	*keep = true;
-	snprintf(b0, sizeof(b0), "%s.bak", path);
-	snprintf(b1, sizeof(b1), "%s.bak.1", path);
-	snprintf(b2, sizeof(b2), "%s.bak.2", path);
-	if (lstat(b0, &st) != 0) /* no NAME.bak: nothing to shift */
-		return errno == ENOENT ? CTL_OK :
-		       ctl_fail(err, CTL_E_IO, "cannot look at %s: %s", b0, strerror(errno));
-	if (ctl_read_file(b0, CTL_MAX_FILE_SIZE, &cur, &ignored) == CTL_OK) {
-		same = cur.len == old->len && !memcmp(cur.data, old->data, old->len);
+	snprintf(b0, sizeof(b0), "%s.bak", name);
+	snprintf(b1, sizeof(b1), "%s.bak.1", name);
+	snprintf(b2, sizeof(b2), "%s.bak.2", name);
+	if ((rc = publish_open_dir(dir, &dfd, err)) != CTL_OK)
+		return rc;
+	/* NAME.bak read on the directory's descriptor, never through a link: one planted
+	 * after the run's first look is refused here too */
+	rc = read_at(dfd, dir, b0, CTL_MAX_FILE_SIZE, &cur, &missing, &rerr);
+	if (rc != CTL_OK && missing) { /* no NAME.bak: nothing to shift */
+		close(dfd);
+		return CTL_OK;
+	}
+	if (rc == CTL_E_POLICY) {
+		close(dfd);
+		*err = rerr;
+		return rc;
+	}
+	if (rc == CTL_OK) {
+		bool same = cur.len == old->len && !memcmp(cur.data, old->data, old->len);
+
 		ctl_buf_clear(&cur);
 		if (same) {
+			close(dfd);
 			*keep = false;
 			return CTL_OK;
 		}
 	}
-	if (lstat(b1, &st) == 0 && rename(b1, b2) != 0)
-		return ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", b1, b2, strerror(errno));
-	if (rename(b0, b1) != 0)
-		return ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", b0, b1, strerror(errno));
-	return CTL_OK;
+	close(dfd);
+	/* the shifts rename names (a rename never follows a link), by path like every other
+	 * rename of a publication */
+	if (!(p0 = ctl_path_join(dir, b0, "")) || !(p1 = ctl_path_join(dir, b1, "")) ||
+	    !(p2 = ctl_path_join(dir, b2, "")))
+		rc = ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	else if (lstat(p1, &st) == 0 && rename(p1, p2) != 0)
+		rc = ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", p1, p2, strerror(errno));
+	else if (rename(p0, p1) != 0)
+		rc = ctl_fail(err, CTL_E_IO, "cannot rename %s to %s: %s", p0, p1, strerror(errno));
+	else
+		rc = CTL_OK;
+	free(p0);
+	free(p1);
+	free(p2);
+	return rc;
 }
 
 static int publish_one(const char *dir, const char *name, const uint8_t *data, size_t len,
@@ -252,7 +278,7 @@ static int publish_one(const char *dir, const char *name, const uint8_t *data, s
 		bool keep;
 		int renamed = 0;
 
-		rc = rotate_backups(path, &old, &keep, &err);
+		rc = rotate_backups(dir, name, &old, &keep, &err);
 		/* a .bak in place but not synced: the directory's next fsync covers it */
 		if (rc == CTL_OK && keep) {
 			rc = ctl_write_atomic_ex(bak, old.data, old.len, 0644, &renamed, &err);
