@@ -4,7 +4,9 @@
 # audit.log in the state directory (CTLSIGN_STATE_DIR, a temporary one here), never a file
 # in the directory ctlsign runs from; every path in a record is absolute although the
 # cluster file is given relative; and the intent records of ctl create, update and
-# delete-token name the cluster file (its absolute path, "cluster").
+# delete-token name the cluster file (its absolute path, "cluster"); without
+# CTLSIGN_STATE_DIR the state directory is $XDG_STATE_HOME/ctlsign, else
+# ~/.local/state/ctlsign.
 set -euo pipefail
 CTLSIGN=$1 SRC=$2 W=$3
 rm -rf "$W"
@@ -51,4 +53,28 @@ for op in ("ctl-create", "ctl-update", "ctl-delete-token"):
         assert r.get("cluster") == cluster, (op, r.get("cluster"), cluster)  # canonical
         assert r["output"].endswith("/CTLFile.tlv"), r
 PY
+# Without CTLSIGN_STATE_DIR: $XDG_STATE_HOME/ctlsign, else ~/.local/state/ctlsign (made
+# 0700); the audit log and the record of what was published go there, never elsewhere.
+# (A new state directory has no record of the CTL: the token of the run anchors it, (b).)
+unset CTLSIGN_STATE_DIR
+for where in xdg home; do
+  mode=$([ "$where" = xdg ] && echo non-secure || echo mixed)
+  if [ "$where" = xdg ]; then
+    sd="$W/xdg/ctlsign"
+    XDG_STATE_HOME="$W/xdg" HOME="$W/nohome" run "$CTLSIGN" ctl update --cluster cluster.ini "${M[@]}" \
+      --yes --token pkcs11:token=A --pin env:PIN_A --mode "$mode"
+    [ ! -e "$W/nohome" ] || fail "HOME used although XDG_STATE_HOME is set"
+  else
+    sd="$W/home/.local/state/ctlsign"
+    mkdir -p "$W/home"
+    env -u XDG_STATE_HOME HOME="$W/home" "$CTLSIGN" ctl update --cluster cluster.ini "${M[@]}" \
+      --yes --token pkcs11:token=A --pin env:PIN_A --mode "$mode" >"$W/out" 2>&1 \
+      || { cat "$W/out" >&2; fail "ctl update with HOME only"; }
+  fi
+  [ -s "$sd/audit.log" ] || fail "$where: no audit log in $sd"
+  [ -s "$sd/published.json" ] || fail "$where: no record of the published CTL in $sd"
+  [ "$(stat -c %a "$sd")" = 700 ] || fail "$where: $sd has mode $(stat -c %a "$sd"), expected 700"
+  grep -q "$(sha256sum < "$W/cluster/tftp/CTLFile.tlv" | cut -c1-64)" "$sd/published.json" \
+    || fail "$where: published.json does not record the CTL just published"
+done
 echo "audit-paths: ok"
