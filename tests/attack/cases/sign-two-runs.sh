@@ -25,6 +25,11 @@ err_has "waiting up to 1 s for $T/.ctlsign.lock, held by pid $$: "
 err_has "another run holds $T/.ctlsign.lock (pid $$: $(tr '\0' ' ' </proc/$$/cmdline | cut -c1-40)"
 ! grep -q "pid 0" "$W/err" || fail "said pid 0"
 [ "$(nsgn)" = 0 ] || fail "signed while another run held the directory"
+# without --wait: the documented default, 10 s, then the same refusal
+run 12 sign 9<&-
+err_has "waiting up to 10 s for $T/.ctlsign.lock, held by pid $$: "
+err_has "waited 10 s (--wait SECONDS to wait longer), nothing was done"
+[ "$(nsgn)" = 0 ] || fail "signed while another run held the directory"
 
 # a second run waits, and runs once the first is done
 sign --wait 300 </dev/null >"$W/out2" 2>"$W/err2" 9<&- &
