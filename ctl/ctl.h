@@ -346,6 +346,22 @@ int ctl_read_file(const char *path, size_t max, struct ctl_buf *out, struct ctl_
  * reads and refusing more than max bytes; name is for messages. The caller opened it,
  * checked it and closes it. A failed read leaves its errno. */
 int ctl_read_fd(int fd, const char *name, size_t max, struct ctl_buf *out, struct ctl_err *err);
+/* Lines of an open file (a log), read in chunks with interrupted reads retried. Each
+ * line comes without its newline and NUL-terminated in the reader's buffer (valid until
+ * the next call); *nl says whether it ended with one (the last may not). */
+struct ctl_lines {
+	int fd;
+	const char *name;  /* for messages */
+	char *buf;
+	size_t cap, start, end;
+	bool eof;
+};
+void ctl_lines_init(struct ctl_lines *r, int fd, const char *name);
+/* 1: a line in *line, *len; 0: the end; CTL_E_IO (<0 as -CTL_E_IO): a read failed or a
+ * line is longer than max (err set). */
+int ctl_lines_next(struct ctl_lines *r, size_t max, char **line, size_t *len, bool *nl,
+		   struct ctl_err *err);
+void ctl_lines_free(struct ctl_lines *r);
 /* Why ctl_read_regular refused a file without reading it. */
 enum { CTL_READ_NOT_REGULAR = 1, CTL_READ_TOO_LARGE = 2 };
 /* ctl_read_fd of a file the caller opened, once fstat says it is a regular file (a FIFO or

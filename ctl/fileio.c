@@ -270,3 +270,73 @@ int ctl_remove_atomic_leftovers(const char *dir, const char *name, size_t *remov
 		*removed = n;
 	return rc;
 }
+
+void ctl_lines_init(struct ctl_lines *r, int fd, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->name = name;
+}
+
+void ctl_lines_free(struct ctl_lines *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = r->start = r->end = 0;
+}
+
+/* Room for more bytes after end (and the NUL a last line without newline needs). */
+static int lines_room(struct ctl_lines *r, size_t max, struct ctl_err *err)
+{
+	size_t want;
+	char *nb;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->cap - r->end > 1)
+		return CTL_OK;
+	if (r->cap > max)
+		return ctl_fail(err, CTL_E_IO, "%s: a line longer than %zu bytes", r->name, max);
+	want = r->cap ? r->cap * 2 : 65536;
+	if (!(nb = realloc(r->buf, want)))
+		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
+	r->buf = nb;
+	r->cap = want;
+	return CTL_OK;
+}
+
+int ctl_lines_next(struct ctl_lines *r, size_t max, char **line, size_t *len, bool *nl,
+		   struct ctl_err *err)
+{
+	for (;;) {
+		char *p = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+		ssize_t n;
+		int rc;
+
+		if (p || (r->eof && r->end > r->start)) {
+			size_t at = p ? (size_t)(p - r->buf) : r->end;
+
+			r->buf[at] = 0; /* the newline, or the byte lines_room kept free */
+			*line = r->buf + r->start;
+			*len = at - r->start;
+			*nl = p != NULL;
+			r->start = p ? at + 1 : at;
+			return 1;
+		}
+		if (r->eof)
+			return 0;
+		if ((rc = lines_room(r, max, err)) != CTL_OK)
+			return -rc;
+		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -ctl_fail(err, CTL_E_IO, "cannot read %s: %s", r->name, strerror(errno));
+		if (n == 0)
+			r->eof = true;
+		r->end += (size_t)n;
+	}
+}

@@ -20,6 +20,7 @@
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define TAIL_MAX (1u << 20) /* a record line is never near this */
+#define AUDIT_LINE_MAX (16u << 20) /* longer: not a line of ours (an I/O error, exit 3) */
 
 static char *default_path; /* resolved once, kept for the process's life */
 
@@ -373,27 +374,20 @@ static void check_link(struct audit_verify *v, const char *line, size_t len,
 
 int audit_verify(const char *path, struct audit_verify *v, struct ctl_err *err)
 {
-	char *line = NULL, prev[65], expect[65];
-	size_t cap = 0;
-	ssize_t n;
-	bool chained = false;
-	FILE *fp;
-	int fd;
+	char *line, prev[65], expect[65];
+	struct ctl_lines lr;
+	size_t len;
+	bool chained = false, nl;
+	int fd, k;
 
 	memset(v, 0, sizeof(*v));
 	memcpy(expect, ZERO_HASH, 65);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
-	if (!(fp = fdopen(fd, "r"))) {
-		close(fd);
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	}
 	(void)flock(fd, LOCK_SH); /* a consistent view: no append half-way */
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		bool nl = n > 0 && line[n - 1] == '\n';
-		size_t len = (size_t)n - (nl ? 1 : 0);
-
+	ctl_lines_init(&lr, fd, path);
+	while ((k = ctl_lines_next(&lr, AUDIT_LINE_MAX, &line, &len, &nl, err)) == 1) {
 		v->lines++;
 		check_link(v, line, len, expect, &chained);
 		if (v->why[0]) {
@@ -406,19 +400,14 @@ int audit_verify(const char *path, struct audit_verify *v, struct ctl_err *err)
 			break;
 		}
 		if (!sha256_hex(line, len, prev)) {
-			free(line);
-			fclose(fp);
-			return ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
+			k = -ctl_fail(err, CTL_E_INTERNAL, "SHA-256 failed");
+			break;
 		}
 		memcpy(expect, prev, 65);
 	}
-	free(line);
-	if (ferror(fp)) {
-		fclose(fp);
-		return ctl_fail(err, CTL_E_IO, "error reading audit log %s", path);
-	}
-	fclose(fp);
-	return CTL_OK;
+	ctl_lines_free(&lr);
+	close(fd);
+	return k < 0 ? -k : CTL_OK;
 }
 
 struct open_intent {
@@ -549,12 +538,12 @@ static int scan_record(struct intent_scan *s, struct json_object *o, long lineno
  * a missing log holds no intents. */
 static int scan_log(const char *path, struct intent_scan *s, struct ctl_err *err)
 {
-	char *line = NULL;
-	size_t lcap = 0;
+	char *line;
+	struct ctl_lines lr;
 	long lineno = 0;
-	ssize_t n;
-	FILE *in;
-	int fd, rc = CTL_OK;
+	size_t n;
+	bool nl;
+	int fd, k = 0, rc = CTL_OK;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
@@ -562,26 +551,23 @@ static int scan_log(const char *path, struct intent_scan *s, struct ctl_err *err
 			return ctl_fail(err, CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
 		return CTL_OK;
 	}
-	if (!(in = fdopen(fd, "r"))) {
-		close(fd);
-		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	}
 	(void)flock(fd, LOCK_SH);
-	while (rc == CTL_OK && (n = getline(&line, &lcap, in)) != -1) {
+	ctl_lines_init(&lr, fd, path);
+	while (rc == CTL_OK && (k = ctl_lines_next(&lr, AUDIT_LINE_MAX, &line, &n, &nl, err)) == 1) {
 		struct json_object *o;
 
 		lineno++;
 		if (!scan_wants(s, line))
 			continue;
-		if (n && line[n - 1] == '\n')
-			line[--n] = 0;
-		if (!(o = parse_line(line, (size_t)n)))
+		if (!(o = parse_line(line, n)))
 			continue;
 		rc = scan_record(s, o, lineno, err);
 		json_object_put(o);
 	}
-	fclose(in);
-	free(line);
+	if (rc == CTL_OK && k < 0) /* a read error: the scan would miss an interrupted run */
+		rc = -k;
+	ctl_lines_free(&lr);
+	close(fd);
 	return rc;
 }
 

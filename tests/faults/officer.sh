@@ -79,7 +79,29 @@ tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' |
   || bad "sign unsynced: no outcome record 'published-unsynced'"
 "${SIGNDIR[@]}" >"$W/out" 2>"$W/err" || bad "sign unsynced: the rerun failed: $(cat "$W/err")"
 
-# ---- §5: EINTR on the audit record's write and on the cluster file's read
+# ---- §5: EINTR on the audit record's write and on the cluster file's read, and on the
+# audit log's reads (audit --verify; the scan for interrupted runs at the start of a run)
+for what in "audit --verify" "sign --dir"; do
+  for e in EINTR EIO; do
+    echo "--- §5: the audit log's first read fails with $e ($what)"
+    rc=0
+    if [ "$what" = "audit --verify" ]; then
+      strace -f -qq -o "$W/t" -P "$W/audit.log" -e trace=read -e inject=read:error=$e:when=1 \
+        "$CTLSIGN" audit --verify "$W/audit.log" >"$W/out" 2>"$W/err" || rc=$?
+    else
+      strace -f -qq -o "$W/t" -P "$W/audit.log" -e trace=read -e inject=read:error=$e:when=1 \
+        "${SIGNDIR[@]}" >"$W/out" 2>"$W/err" || rc=$?
+    fi
+    grep -q INJECTED "$W/t" || bad "§5 $what $e: nothing injected"
+    if [ "$e" = EINTR ]; then
+      [ "$rc" = 0 ] || bad "§5 $what EINTR: exit $rc: $(cat "$W/err")"
+    else
+      [ "$rc" = 3 ] || bad "§5 $what EIO: exit $rc, expected 3 (an unread log is not an empty one)"
+      grep -q "cannot read $W/audit.log: Input/output error" "$W/err" || bad "§5 $what EIO: $(cat "$W/err")"
+    fi
+  done
+done
+
 echo "--- §5: the audit write is interrupted (EINTR)"
 rm -f "$T"/*.sgn; mkcfgs
 rc=0

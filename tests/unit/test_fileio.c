@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -136,6 +137,69 @@ static void test_read_regular(void **state)
 	unlink(path);
 }
 
+/* Lines through a pipe fed in pieces: split across reads, an empty line, a last line
+ * without newline, a line longer than the first buffer, and a line over the limit. */
+static void test_lines(void **state)
+{
+	struct ctl_lines lr;
+	struct ctl_err err = {0};
+	char *line, *big = malloc(200000);
+	size_t len;
+	bool nl;
+	int fds[2];
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 199999);
+	big[199999] = '\n';
+	assert_int_equal(pipe(fds), 0);
+	if (fork() == 0) {
+		const char *parts[] = {"one\ntw", "o\n\nthr", "ee"};
+		close(fds[0]);
+		if (write(fds[1], parts[0], strlen(parts[0])) < 0 ||
+		    write(fds[1], parts[1], strlen(parts[1])) < 0 ||
+		    write(fds[1], big, 200000) < 0 || write(fds[1], parts[2], strlen(parts[2])) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	ctl_lines_init(&lr, fds[0], "pipe");
+	assert_int_equal(ctl_lines_next(&lr, 1 << 20, &line, &len, &nl, &err), 1);
+	assert_string_equal(line, "one");
+	assert_true(nl);
+	assert_int_equal(ctl_lines_next(&lr, 1 << 20, &line, &len, &nl, &err), 1);
+	assert_string_equal(line, "two");
+	assert_int_equal(ctl_lines_next(&lr, 1 << 20, &line, &len, &nl, &err), 1);
+	assert_int_equal(len, 0);
+	assert_true(nl);
+	assert_int_equal(ctl_lines_next(&lr, 1 << 20, &line, &len, &nl, &err), 1);
+	assert_int_equal(len, 3 + 199999);
+	assert_memory_equal(line, "thr", 3);
+	assert_int_equal(line[len - 1], 'x');
+	assert_int_equal(ctl_lines_next(&lr, 1 << 20, &line, &len, &nl, &err), 1);
+	assert_string_equal(line, "ee");
+	assert_false(nl);
+	assert_int_equal(ctl_lines_next(&lr, 1 << 20, &line, &len, &nl, &err), 0);
+	ctl_lines_free(&lr);
+	close(fds[0]);
+	assert_true(wait(NULL) > 0);
+
+	/* over the limit: an I/O error that says so */
+	assert_int_equal(pipe(fds), 0);
+	if (fork() == 0) {
+		close(fds[0]);
+		_exit(write(fds[1], big, 200000) < 0);
+	}
+	close(fds[1]);
+	ctl_lines_init(&lr, fds[0], "pipe");
+	assert_int_equal(ctl_lines_next(&lr, 100000, &line, &len, &nl, &err), -CTL_E_IO);
+	assert_non_null(strstr(err.msg, "longer than"));
+	ctl_lines_free(&lr);
+	close(fds[0]);
+	assert_true(wait(NULL) > 0);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_write_failure_leaves_nothing),
 		cmocka_unit_test(test_read_errors),
 		cmocka_unit_test(test_read_regular),
+		cmocka_unit_test(test_lines),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
