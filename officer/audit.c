@@ -374,7 +374,7 @@ static void check_link(struct audit_verify *v, const char *line, size_t len,
 
 int audit_verify(const char *path, struct audit_verify *v, struct ctl_err *err)
 {
-	char *line, prev[65], expect[65];
+	char *line, prev[65], expect[65], what[PATH_MAX + 16];
 	struct ctl_lines lr;
 	size_t len;
 	bool chained = false, nl;
@@ -386,7 +386,8 @@ int audit_verify(const char *path, struct audit_verify *v, struct ctl_err *err)
 	if (fd < 0)
 		return ctl_fail(err, CTL_E_IO, "cannot read audit log %s: %s", path, strerror(errno));
 	(void)flock(fd, LOCK_SH); /* a consistent view: no append half-way */
-	ctl_lines_init(&lr, fd, path);
+	snprintf(what, sizeof(what), "audit log %s", path);
+	ctl_lines_init(&lr, fd, what);
 	while ((k = ctl_lines_next(&lr, AUDIT_LINE_MAX, &line, &len, &nl, err)) == 1) {
 		v->lines++;
 		check_link(v, line, len, expect, &chained);
@@ -538,7 +539,7 @@ static int scan_record(struct intent_scan *s, struct json_object *o, long lineno
  * a missing log holds no intents. */
 static int scan_log(const char *path, struct intent_scan *s, struct ctl_err *err)
 {
-	char *line;
+	char *line, what[PATH_MAX + 16];
 	struct ctl_lines lr;
 	long lineno = 0;
 	size_t n;
@@ -552,7 +553,8 @@ static int scan_log(const char *path, struct intent_scan *s, struct ctl_err *err
 		return CTL_OK;
 	}
 	(void)flock(fd, LOCK_SH);
-	ctl_lines_init(&lr, fd, path);
+	snprintf(what, sizeof(what), "audit log %s", path);
+	ctl_lines_init(&lr, fd, what);
 	while (rc == CTL_OK && (k = ctl_lines_next(&lr, AUDIT_LINE_MAX, &line, &n, &nl, err)) == 1) {
 		struct json_object *o;
 

@@ -97,7 +97,7 @@ for what in "audit --verify" "sign --dir"; do
       [ "$rc" = 0 ] || bad "§5 $what EINTR: exit $rc: $(cat "$W/err")"
     else
       [ "$rc" = 3 ] || bad "§5 $what EIO: exit $rc, expected 3 (an unread log is not an empty one)"
-      grep -q "cannot read $W/audit.log: Input/output error" "$W/err" || bad "§5 $what EIO: $(cat "$W/err")"
+      grep -q "cannot read audit log $W/audit.log: Input/output error" "$W/err" || bad "§5 $what EIO: $(cat "$W/err")"
     fi
   done
 done
