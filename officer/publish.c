@@ -374,13 +374,21 @@ static int catch_up_outcome(const char *audit_log, const char *id, char *const *
 			    struct ctl_err *err)
 {
 	char detail[1024];
-	size_t used = 0;
+	size_t used = 0, nunsynced = 0, nfailed = 0;
 	struct audit_rec a = {
 		.operation = "publish", .phase = "outcome", .intent = id,
 		.result = rc == CTL_OK ? "ok" : rc == CTL_E_PARTIAL ? "partial" : "failed",
 		.detail = detail,
 	};
 	struct ctl_err aerr = {0};
+
+	/* every copy in place, one or more not synced: published, not durable */
+	for (size_t i = 0; i < ntodo; i++) {
+		nunsynced += res[i].rc != CTL_OK && res[i].unsynced;
+		nfailed += res[i].rc != CTL_OK && !res[i].unsynced;
+	}
+	if (rc != CTL_OK && nunsynced && !nfailed)
+		a.result = "published-unsynced";
 
 	detail[0] = 0;
 	for (size_t i = 0; i < ntodo && used + 2 < sizeof(detail); i++) {

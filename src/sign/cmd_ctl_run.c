@@ -298,6 +298,8 @@ static int catch_up(const struct cluster *c, const struct ctl_buf *cur, const ch
 		if (res[i].rc == CTL_OK)
 			printf("published  %s/%s (it differed from %s/%s: an interrupted run?)\n",
 			       res[i].dir, CTLRUN_FILE_NAME, c->outputs[0], CTLRUN_FILE_NAME);
+		else if (res[i].unsynced)
+			printf("UNSYNCED   %s: %s\n", res[i].dir, res[i].msg);
 		else
 			printf("FAILED     %s: %s\n", res[i].dir, res[i].msg);
 	}

@@ -148,6 +148,30 @@ tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' |
 "${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || bad "§4: the rerun failed: $(cat "$W/err")"
 "$CTLSIGN" audit --verify "$W/audit.log" >/dev/null || bad "the audit chain is broken"
 
+# ---- catch-up (the second directory lags; an update with nothing to sign copies the
+# first one's CTL there): its directory's fsync after the rename fails -> the same truth
+lag() { cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"; cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" && { echo "FAIL: no lag"; exit 1; }; true; }
+lag
+strace -f -qq -y -o "$W/t.cu" -e trace=fsync,rename "${UPDATE[@]}" --mode mixed >/dev/null 2>&1 \
+  || { echo "FAIL: clean catch-up"; exit 1; }
+f_t2=$(awk -v t2="$T2" '
+  { split($2, a, "(") } a[1] == "fsync" { n[$1]++ ; if (armed && index($0, "<" t2 ">)")) { print n[$1]; exit } }
+  a[1] == "rename" && index($0, "\"" t2 "/CTLFile.tlv\")") { armed = 1 }' "$W/t.cu")
+[ -n "$f_t2" ] || { echo "FAIL: the catch-up's fsync after the rename not found"; exit 1; }
+echo "--- catch-up: fsync #$f_t2 ($T2 after the rename) EIO"
+lag; wc -l <"$W/audit.log" >"$W/nlines"
+rc=0
+strace -f -qq -y -o "$W/t" -e trace=fsync -e inject=fsync:error=EIO:when="$f_t2" "${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || rc=$?
+injected "$W/t" "<$T2>)" || true
+[ "$rc" = 3 ] || bad "catch-up unsynced: exit $rc, expected 3"
+grep -q "^UNSYNCED   $T2: the new CTLFile.tlv is in place in $T2 but the directory could not be synced" "$W/out" \
+  || bad "catch-up unsynced: stdout: $(cat "$W/out")"
+grep -q "^FAILED" "$W/out" && bad "catch-up unsynced: reported as FAILED"
+cmp -s "$T1/CTLFile.tlv" "$T2/CTLFile.tlv" || bad "catch-up unsynced: $T2 was not brought level"
+tail -n +$(($(cat "$W/nlines") + 1)) "$W/audit.log" | grep '"phase":"outcome"' | grep -q '"result":"published-unsynced"' \
+  || bad "catch-up unsynced: no outcome record 'published-unsynced': $(tail -n 1 "$W/audit.log")"
+"${UPDATE[@]}" --mode mixed >"$W/out" 2>"$W/err" || bad "catch-up: the rerun failed: $(cat "$W/err")"
+
 # ---- the lock's temporary name (".ctlsign.lock.PID.tmp"), whose unlink after the link
 # fails: the run removes it again while it holds the lock, and a run that is gone leaves
 # its name to the next run; a live run's name is left alone.
