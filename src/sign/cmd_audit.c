@@ -1,5 +1,7 @@
 /* cmd_audit.c - `ctlsign audit [--json] [FILE]`: the signing audit log, readable. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,10 @@
 #include "audit.h"
 #include "sign.h"
 #include "tool.h"
+
+#include <unistd.h>
+
+#define AUDIT_SHOW_LINE_MAX (16u << 20) /* longer: not a line of ours */
 
 static const char usage[] =
 	"usage: ctlsign audit [--json] [--audit-log FILE] [FILE]\n"
@@ -153,13 +159,15 @@ static void note_corrupt(struct audit_read *ar, const char *why)
 }
 
 /* Every record of the open log: printed, or collected with --json. */
-static int read_records(struct audit_read *ar, FILE *fp)
+static int read_records(struct audit_read *ar, struct ctl_lines *lr)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct ctl_err err = {0};
+	char *line;
+	size_t n;
+	bool nl;
+	int k;
 
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	while ((k = ctl_lines_next(lr, AUDIT_SHOW_LINE_MAX, &line, &n, &nl, &err)) == 1) {
 		struct json_object *o;
 		const char *why = NULL;
 		int rc;
@@ -169,10 +177,8 @@ static int read_records(struct audit_read *ar, FILE *fp)
 			line[--n] = 0;
 		if (!n)
 			continue;
-		if ((rc = parse_record(line, n, &o, &why)) == CTL_E_INTERNAL) {
-			free(line);
+		if ((rc = parse_record(line, n, &o, &why)) == CTL_E_INTERNAL)
 			return tool_fail(CTL_E_INTERNAL, "out of memory");
-		}
 		if (rc != CTL_OK) {
 			note_corrupt(ar, why);
 			continue;
@@ -186,26 +192,29 @@ static int read_records(struct audit_read *ar, FILE *fp)
 			json_object_put(o);
 		}
 	}
-	free(line);
-	if (ferror(fp))
-		return tool_fail(CTL_E_IO, "error reading audit log %s", ar->path);
+	if (k < 0)
+		return tool_report(&err);
 	return CTL_OK;
 }
 
 /* Prints the log at ar->path; CTL_E_MALFORMED when a line was corrupt. */
 static int show_log(struct audit_read *ar)
 {
-	FILE *fp;
-	int rc;
+	char what[PATH_MAX + 16];
+	struct ctl_lines lr;
+	int fd, rc;
 
-	if (!(fp = fopen(ar->path, "r")))
+	if ((fd = open(ar->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
 		return tool_fail(CTL_E_IO, "cannot read audit log %s: %s", ar->path, strerror(errno));
 	if (ar->json) {
 		ar->records = json_object_new_array();
 		ar->errors = json_object_new_array();
 	}
-	rc = read_records(ar, fp);
-	fclose(fp);
+	snprintf(what, sizeof(what), "audit log %s", ar->path);
+	ctl_lines_init(&lr, fd, what);
+	rc = read_records(ar, &lr);
+	ctl_lines_free(&lr);
+	close(fd);
 	if (rc != CTL_OK) {
 		json_object_put(ar->records);
 		json_object_put(ar->errors);
