@@ -126,9 +126,14 @@ injected "$W/t" "<$CL>" && { [ "$rc" = 0 ] || bad "§5 cluster EINTR: exit $rc: 
 # numbered from a clean run, the one of the first directory after the new CTL's rename.
 strace -f -qq -y -o "$W/t.upd" -e trace=fsync,rename "${UPDATE[@]}" --mode non-secure >/dev/null 2>&1 \
   || { echo "FAIL: clean ctl update"; exit 1; }
-f_t1=$(awk -v t1="$T1" '
-  { split($2, a, "(") } a[1] == "fsync" { n[$1]++ ; if (armed && index($0, "<" t1 ">)")) { print n[$1]; exit } }
-  a[1] == "rename" && index($0, "\"" t1 "/CTLFile.tlv\")") { armed = 1 }' "$W/t.upd")
+# fsync_after_rename TRACE DIR: the per-thread number of DIR's fsync after the rename of
+# DIR/CTLFile.tlv into place
+fsync_after_rename() {
+  awk -v d="$2" '
+    { split($2, a, "(") } a[1] == "fsync" { n[$1]++ ; if (armed && index($0, "<" d ">)")) { print n[$1]; exit } }
+    a[1] == "rename" && index($0, "\"" d "/CTLFile.tlv\")") { armed = 1 }' "$1"
+}
+f_t1=$(fsync_after_rename "$W/t.upd" "$T1")
 [ -n "$f_t1" ] || { echo "FAIL: the fsync after the rename not found"; exit 1; }
 echo "--- §4: fsync #$f_t1 ($T1 after the rename) EIO"
 wc -l <"$W/audit.log" >"$W/nlines"
@@ -154,9 +159,7 @@ lag() { cp "$T1/CTLFile.tlv.bak" "$T2/CTLFile.tlv"; cmp -s "$T1/CTLFile.tlv" "$T
 lag
 strace -f -qq -y -o "$W/t.cu" -e trace=fsync,rename "${UPDATE[@]}" --mode mixed >/dev/null 2>&1 \
   || { echo "FAIL: clean catch-up"; exit 1; }
-f_t2=$(awk -v t2="$T2" '
-  { split($2, a, "(") } a[1] == "fsync" { n[$1]++ ; if (armed && index($0, "<" t2 ">)")) { print n[$1]; exit } }
-  a[1] == "rename" && index($0, "\"" t2 "/CTLFile.tlv\")") { armed = 1 }' "$W/t.cu")
+f_t2=$(fsync_after_rename "$W/t.cu" "$T2")
 [ -n "$f_t2" ] || { echo "FAIL: the catch-up's fsync after the rename not found"; exit 1; }
 echo "--- catch-up: fsync #$f_t2 ($T2 after the rename) EIO"
 lag; wc -l <"$W/audit.log" >"$W/nlines"
