@@ -369,7 +369,8 @@ static bool holds(const char *dir, const char *name, const struct ctl_buf *b)
 
 /* The catch-up's outcome record (id: its intent), naming the directories that still hold
  * the old file; rc the catch-up's, returned unless the record fails. */
-static int catch_up_outcome(const char *audit_log, const char *id, char *const *todo,
+static int catch_up_outcome(const char *audit_log, const char *cluster, const char *id,
+			    char *const *todo,
 			    size_t ntodo, const struct publish_result *res, int rc,
 			    struct ctl_err *err)
 {
@@ -378,7 +379,7 @@ static int catch_up_outcome(const char *audit_log, const char *id, char *const *
 	struct audit_rec a = {
 		.operation = "publish", .phase = "outcome", .intent = id,
 		.result = rc == CTL_OK ? "ok" : rc == CTL_E_PARTIAL ? "partial" : "failed",
-		.detail = detail,
+		.detail = detail, .cluster = cluster,
 	};
 	struct ctl_err aerr = {0};
 
@@ -408,7 +409,8 @@ static int catch_up_outcome(const char *audit_log, const char *id, char *const *
 	return rc;
 }
 
-int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const char *audit_log,
+int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const char *cluster,
+		     const char *audit_log,
 		     struct publish_result *res, size_t *nres, struct ctl_err *err)
 {
 	struct ctl_buf first = {0};
@@ -439,6 +441,7 @@ int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const ch
 			goto out;
 		}
 		intents[i].operation = "ctl-catch-up";
+		intents[i].cluster = cluster;
 		intents[i].phase = "intent";
 		intents[i].intent = id;
 		intents[i].data = first.data;
@@ -457,7 +460,7 @@ int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const ch
 			ctl_fail(err, rc, "%s: %s", todo[i], res[i].msg);
 			break;
 		}
-	rc = catch_up_outcome(audit_log, id, todo, ntodo, res, rc, err);
+	rc = catch_up_outcome(audit_log, cluster, id, todo, ntodo, res, rc, err);
 out:
 	if (intents)
 		for (size_t i = 0; i < ndirs; i++)

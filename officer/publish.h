@@ -78,10 +78,12 @@ int publish_all(char *const *dirs, size_t ndirs, const char *name, const uint8_t
 /* A run killed after publishing to dirs[0] (which the next run reads as the current CTL)
  * left the other directories behind: copies dirs[0]/name, byte for byte, to each other
  * directory whose copy differs (call with the lock held), with an intent record in
- * audit_log before and an outcome record after (operation "ctl-catch-up"). res needs
+ * audit_log before and an outcome record after (operation "ctl-catch-up"; the records name
+ * the cluster file, when not NULL). res needs
  * ndirs - 1 entries; *nres says how many directories were written to. CTL_OK also when
  * none needed it. */
-int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const char *audit_log,
+int publish_catch_up(char *const *dirs, size_t ndirs, const char *name, const char *cluster,
+		     const char *audit_log,
 		     struct publish_result *res, size_t *nres, struct ctl_err *err);
 
 #endif

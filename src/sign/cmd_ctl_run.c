@@ -290,7 +290,8 @@ static int catch_up(const struct cluster *c, const struct ctl_buf *cur, const ch
 		return CTL_OK;
 	if (!(res = calloc(c->noutputs - 1, sizeof(*res))))
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");
-	rc = publish_catch_up(c->outputs, c->noutputs, CTLRUN_FILE_NAME, audit_log, res, &n, err);
+	rc = publish_catch_up(c->outputs, c->noutputs, CTLRUN_FILE_NAME, c->path, audit_log, res,
+			      &n, err);
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].leftovers)
 			printf("removed    %zu temporary file%s left in %s by an interrupted run\n",

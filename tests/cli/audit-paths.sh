@@ -29,6 +29,11 @@ fpC=$(openssl x509 -in "$W/hsm/C.pem" -noout -fingerprint -sha256 | cut -d= -f2 
 run "$CTLSIGN" ctl delete-token --cluster ../cluster/cluster.ini "${M[@]}" --yes \
   --token pkcs11:token=A --pin env:PIN_A "$fpC"
 
+# the second directory lags: an update with nothing to sign brings it level (catch-up)
+cp "$W/cluster/tftp/CTLFile.tlv.bak" "$W/cluster/tftp-backup/CTLFile.tlv"
+run "$CTLSIGN" ctl update --cluster cluster.ini "${M[@]}" --yes --token pkcs11:token=A --pin env:PIN_A
+grep -q "^published  .*tftp-backup/CTLFile.tlv (it differed" "$W/out" || fail "no catch-up: $(cat "$W/out")"
+
 [ -f "$W/state/audit.log" ] || fail "no audit.log in the state directory $W/state"
 for f in ctlsign-audit.log audit.log; do
   [ ! -e "$W/cluster/$f" ] || fail "an audit log $f landed in the directory ctlsign ran from"
@@ -47,7 +52,7 @@ ops = {}
 for r in recs:
     if r.get("phase") == "intent":
         ops.setdefault(r["operation"], []).append(r)
-for op in ("ctl-create", "ctl-update", "ctl-delete-token"):
+for op in ("ctl-create", "ctl-update", "ctl-delete-token", "ctl-catch-up"):
     assert op in ops, (op, sorted(ops))
     for r in ops[op]:
         assert r.get("cluster") == cluster, (op, r.get("cluster"), cluster)  # canonical
