@@ -217,14 +217,13 @@ int ctlcmd_parse(int argc, char **argv, const struct tool_opt *const *opts, cons
 		 struct ctl_opts *o, bool *help)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage, .opts = opts};
-	struct sign_args sa;
 	int ch, rc, took, last = 0; /* 't' or 'a': the option a --pin belongs to */
 
 	o->mode = -1;
 	o->timeout_ms = -1;
-	sign_args_init(&sa);
+	sign_args_init(&o->sa);
 	while ((ch = tool_opt_next(&g)) != -1) {
-		if (ch != SIGN_O_TOKEN && ch != SIGN_O_PIN && (took = sign_opt(ch, argv[0], &sa))) {
+		if (ch != SIGN_O_TOKEN && ch != SIGN_O_PIN && (took = sign_opt(ch, argv[0], &o->sa))) {
 			if (took < 0)
 				return CTL_E_USAGE;
 			continue;
@@ -232,14 +231,6 @@ int ctlcmd_parse(int argc, char **argv, const struct tool_opt *const *opts, cons
 		if ((rc = ctl_opt(ch, o, &last)) != CTL_OK)
 			return rc;
 	}
-	o->cluster = sa.cluster;
-	o->module = sa.module;
-	o->audit_log = sa.audit_log;
-	o->yes = sa.yes;
-	o->json = sa.json;
-	o->final_try = sa.final_try;
-	o->strict = sa.strict;
-	o->wait_s = (unsigned)sa.wait_s;
 	*help = g.help_shown;
 	return CTL_OK;
 }
@@ -253,7 +244,7 @@ int ctlcmd_no_args(int argc, char **argv)
 
 int ctlcmd_need_cluster(const struct ctl_opts *o)
 {
-	if (!o->cluster)
+	if (!o->sa.cluster)
 		return tool_fail(CTL_E_USAGE, "ctl: --cluster FILE is required; see --help");
 	return CTL_OK;
 }

@@ -33,17 +33,18 @@ enum op { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_DIFF };
 
 struct ctl_opts {
 	int op;
-	const char *cluster, *module, *current, *audit_log, *selector;
+	/* the shared options: cluster, module, audit_log, yes, json, final_try, strict,
+	 * wait_s (--token and --pin are ctl's own, below; key and hash are not taken) */
+	struct sign_args sa;
+	const char *current, *selector;
 	/* --pin belongs to the nearest --token / --add-token before it (issue 12) */
 	const char *tokens[MAX_URIS], *token_pins[MAX_URIS], *adds[MAX_URIS], *add_pins[MAX_URIS];
 	size_t ntokens, nadds;
 	const char *ceremony_pin;  /* a --pin with no --token/--add-token at all: the signer's */
 	char trust_current[65];  /* --trust-current, lowercase; "" if not given */
 	int mode;            /* -1: the cluster file's */
-	bool yes, force, final_try, json, exit_code;
+	bool force, exit_code;
 	int timeout_ms;
-	unsigned wait_s;     /* --wait: for another run's lock */
-	bool strict;         /* --strict: server certificate doubts refuse (issue 12 §4) */
 };
 
 /* Why the current CTL may be changed (issue 10, attack 1): a CTL in a TFTP directory is

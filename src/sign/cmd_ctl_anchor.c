@@ -261,7 +261,7 @@ int ctlcmd_check_outputs_level(struct ctl_state *s, const struct ctl_opts *o,
 	bool differ = false, newer = false;
 	char shown[8192];
 	size_t used = 0;
-	FILE *fp = o->json ? stderr : stdout; /* ctl diff --json: stdout is JSON */
+	FILE *fp = o->sa.json ? stderr : stdout; /* ctl diff --json: stdout is JSON */
 
 	if (o->op == OP_CREATE || o->current || c->noutputs < 2 || !s->cur)
 		return CTL_OK;

@@ -55,7 +55,7 @@ static int run_diff(const struct ctl_opts *o)
 	int rc, mode;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+	if ((rc = cluster_load_opts(o->sa.cluster, &(struct cluster_load_opts){.strict = o->sa.strict},
 				    &s.c, &err)) != CTL_OK)
 		goto fail;
 	snprintf(curpath, sizeof(curpath), "%s/%s", s.c->outputs[0], CTLRUN_FILE_NAME);
@@ -70,7 +70,7 @@ static int run_diff(const struct ctl_opts *o)
 				  s.recs.n, mode, &s.diff, &err)) != CTL_OK)
 		goto fail;
 	ctldiff_set_digest(&s.diff, s.cur->hdr.hash_alg, s.c->hash_alg);
-	if (o->json) {
+	if (o->sa.json) {
 		print_json(&s, o, curpath);
 	} else {
 		char title[4200];

@@ -264,7 +264,7 @@ static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
 	char q[128];
 	int ans;
 
-	if (o->yes)
+	if (o->sa.yes)
 		return CTL_OK;
 	if (!isatty(STDIN_FILENO))
 		return ctl_fail(err, CTL_E_USAGE,
@@ -351,12 +351,12 @@ int ctlcmd_decide_mode(struct ctl_state *s, const struct ctl_opts *o, const char
 		 * delete-token takes no --mode (a mode change is an update of its own) */
 		if (o->op == OP_DELETE)
 			fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; set mode = %s in the file to keep it (or switch first with 'ctlsign ctl update --mode %s'); nothing was written\n",
-				tool_prog, curpath, cluster_mode_name(cur), o->cluster,
+				tool_prog, curpath, cluster_mode_name(cur), o->sa.cluster,
 				cluster_mode_name(s->c->mode), cluster_mode_name(cur),
 				cluster_mode_name(s->c->mode));
 		else
 			fprintf(stderr, "%s: the current CTL %s is %s but %s says mode = %s; pass --mode %s to switch it (or --mode %s to keep it), or edit the file; nothing was written\n",
-				tool_prog, curpath, cluster_mode_name(cur), o->cluster,
+				tool_prog, curpath, cluster_mode_name(cur), o->sa.cluster,
 				cluster_mode_name(s->c->mode), cluster_mode_name(s->c->mode),
 				cluster_mode_name(cur));
 		s->reported = true;
@@ -379,14 +379,14 @@ static int run_load_lock(struct ctl_state *s, const struct ctl_opts *o, struct c
 					     CTLRUN_FILE_NAME ".bak.2", NULL};
 	int rc;
 
-	if ((rc = cluster_load_opts(o->cluster, &(struct cluster_load_opts){.strict = o->strict},
+	if ((rc = cluster_load_opts(o->sa.cluster, &(struct cluster_load_opts){.strict = o->sa.strict},
 				    &s->c, err)) != CTL_OK)
 		return rc;
 	if (s->c->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
-	if ((rc = publish_lock(s->c->outputs, s->c->noutputs, o->wait_s, planted, &s->lock,
+	if ((rc = publish_lock(s->c->outputs, s->c->noutputs, (unsigned)o->sa.wait_s, planted, &s->lock,
 			       err)) != CTL_OK ||
-	    (rc = audit_report_interrupted(audit_path(o->audit_log), s->c->outputs,
+	    (rc = audit_report_interrupted(audit_path(o->sa.audit_log), s->c->outputs,
 					   s->c->noutputs, "brings every output directory to one CTL",
 					   stderr, NULL, err)) != CTL_OK)
 		return rc;
@@ -482,7 +482,7 @@ static int run_authorize(struct ctl_state *s, const struct ctl_opts *o, struct c
 	int rc;
 
 	if ((rc = cluster_check_mode(s->c, s->mode, err)) != CTL_OK || /* before any token */
-	    (rc = token_module_open(o->module, &s->m, err)) != CTL_OK)
+	    (rc = token_module_open(o->sa.module, &s->m, err)) != CTL_OK)
 		return rc;
 	rc = o->ntokens ? tokens_from_uris(s, o, err) : tokens_from_ceremony(s, o, err);
 	if (rc != CTL_OK || o->op == OP_CREATE)
@@ -510,7 +510,7 @@ static int run_plan(struct ctl_state *s, const struct ctl_opts *o, bool *up_to_d
 	if (s->cur)
 		ctldiff_set_digest(&s->diff, s->cur->hdr.hash_alg, s->c->hash_alg);
 	snprintf(title, sizeof(title), "%s CTL for %s (%s, %s):\n",
-		 o->op == OP_CREATE ? "New" : "Changes to the", o->cluster,
+		 o->op == OP_CREATE ? "New" : "Changes to the", o->sa.cluster,
 		 cluster_mode_name(s->mode), ctl_hash_name(s->c->hash_alg));
 	ctlcmd_print_plan(stdout, s, o, s->curpath, title);
 	fflush(stdout);
@@ -526,7 +526,7 @@ static int run_up_to_date(struct ctl_state *s, const struct ctl_opts *o, struct 
 
 	printf("The CTL is up to date; nothing to sign (--force signs it again).\n");
 	tool_defer_begin(); /* a signal waits for the catch-up's outcome (tool.h) */
-	rc = o->current ? CTL_OK : catch_up(s->c, &s->cur->raw, audit_path(o->audit_log), err);
+	rc = o->current ? CTL_OK : catch_up(s->c, &s->cur->raw, audit_path(o->sa.audit_log), err);
 	tool_defer_end();
 	if (rc == CTL_OK && !o->current && s->anchor.via_pending &&
 	    (rc = state_published_put(s->c->outputs[0], CTLRUN_FILE_NAME, s->cur->raw.data,
@@ -544,7 +544,7 @@ static int login_signer(struct ctl_state *s, const struct ctl_opts *o, struct ct
 		/* the --pin right after the signing --token (create: the last one) */
 		.pin = o->ntokens ? o->token_pins[o->op == OP_CREATE ? o->ntokens - 1 : 0] :
 		       o->ceremony_pin,
-		.final_try = o->final_try,
+		.final_try = o->sa.final_try,
 	};
 	int rc;
 
@@ -573,11 +573,11 @@ static int run_sign_publish(struct ctl_state *s, const struct ctl_opts *o, struc
 	ro.dirs = s->c->outputs;
 	ro.ndirs = s->c->noutputs;
 	ro.hash_alg = s->c->hash_alg;
-	ro.audit_log = audit_path(o->audit_log);
+	ro.audit_log = audit_path(o->sa.audit_log);
 	ro.operation = opnames[o->op];
 	ro.token_label = token_get_info(s->tok)->label;
 	ro.token_serial = token_get_info(s->tok)->serial;
-	ro.cluster = o->cluster;
+	ro.cluster = o->sa.cluster;
 	ro.out = stdout;
 	if (!(s->results = calloc(s->c->noutputs, sizeof(*s->results))))
 		return ctl_fail(err, CTL_E_INTERNAL, "out of memory");

@@ -51,50 +51,32 @@ static const struct tool_opt create_opts[] = {
 static const struct tool_opt *const opts[] = {sign_opts_cluster, create_opts, sign_opts_ceremony,
 					      NULL};
 
-struct itl_opts {
-	const char *cluster, *token, *pin, *module, *audit_log;
-	int hash_alg;        /* 0: the cluster file's */
-	bool yes, final_try, strict;
-	unsigned wait_s;
-};
-
-static int parse_opts(int argc, char **argv, struct itl_opts *o, bool *help)
+/* The options are the shared ones (struct sign_args; hash 0: the cluster file's). */
+static int parse_opts(int argc, char **argv, struct sign_args *o, bool *help)
 {
 	struct tool_args g = {.argc = argc, .argv = argv, .usage = usage_create, .opts = opts};
-	struct sign_args sa;
 	int ch;
 
-	memset(o, 0, sizeof(*o));
-	sign_args_init(&sa);
+	sign_args_init(o);
 	while ((ch = tool_opt_next(&g)) != -1) {
 		switch (ch) {
 		case SIGN_O_TOKEN:
-			if (sa.token)
+			if (o->token)
 				return tool_fail(CTL_E_USAGE, "itl create: give one --token (the one holding the TFTP key)");
-			sa.token = optarg;
+			o->token = optarg;
 			break;
 		case SIGN_O_PIN:
-			if (!sa.token)
+			if (!o->token)
 				return tool_fail(CTL_E_USAGE, "itl create: --pin before --token: a --pin belongs to the --token right before it (--token URI --pin SRC)");
-			if (sa.pin)
+			if (o->pin)
 				return tool_fail(CTL_E_USAGE, "itl create: two --pin for the --token");
-			sa.pin = optarg;
+			o->pin = optarg;
 			break;
 		default:
-			if (sign_opt(ch, "itl create", &sa) <= 0)
+			if (sign_opt(ch, "itl create", o) <= 0)
 				return CTL_E_USAGE;
 		}
 	}
-	o->cluster = sa.cluster;
-	o->token = sa.token;
-	o->pin = sa.pin;
-	o->module = sa.module;
-	o->audit_log = sa.audit_log;
-	o->hash_alg = sa.hash;
-	o->yes = sa.yes;
-	o->final_try = sa.final_try;
-	o->strict = sa.strict;
-	o->wait_s = (unsigned)sa.wait_s;
 	*help = g.help_shown;
 	if (*help)
 		return CTL_OK;
@@ -196,7 +178,7 @@ static void note_ctl(const struct cluster *c, X509 *cert)
 	ctl_file_free(f);
 }
 
-static int confirm(const struct itl_opts *o, size_t ndirs, struct ctl_err *err)
+static int confirm(const struct sign_args *o, size_t ndirs, struct ctl_err *err)
 {
 	char line[64];
 
@@ -263,7 +245,7 @@ struct itl_run {
 
 /* The cluster file, then the lock of its output directories: one run at a time, nothing
  * planted (as for the CTL). */
-static int load_and_lock(const struct itl_opts *o, struct itl_run *r)
+static int load_and_lock(const struct sign_args *o, struct itl_run *r)
 {
 	static const char *const planted[] = {CTLRUN_ITL_FILE_NAME, CTLRUN_ITL_FILE_NAME ".bak",
 					     CTLRUN_ITL_FILE_NAME ".bak.1",
@@ -275,11 +257,11 @@ static int load_and_lock(const struct itl_opts *o, struct itl_run *r)
 				    &r->c, &r->err)) != CTL_OK)
 		return rc;
 	c = r->c;
-	r->hash_alg = o->hash_alg ? o->hash_alg : c->hash_alg;
+	r->hash_alg = o->hash ? o->hash : c->hash_alg;
 	if (r->hash_alg == CTL_HASH_SHA1)
 		fprintf(stderr, "ctlsign: warning: digest sha1 is weak; use it only while older phones that cannot check SHA-512 are in the cluster\n");
 
-	if ((rc = publish_lock(c->outputs, c->noutputs, o->wait_s, planted, &r->lock, &r->err)) != CTL_OK ||
+	if ((rc = publish_lock(c->outputs, c->noutputs, (unsigned)o->wait_s, planted, &r->lock, &r->err)) != CTL_OK ||
 	    (rc = audit_report_interrupted(audit_path(o->audit_log), c->outputs, c->noutputs,
 					   "publishes the ITL to every output directory", stderr,
 					   NULL, &r->err)) != CTL_OK ||
@@ -289,7 +271,7 @@ static int load_and_lock(const struct itl_opts *o, struct itl_run *r)
 }
 
 /* The token, before any PIN: its certificate must be a TFTP server's. Then the records. */
-static int select_token(const struct itl_opts *o, struct itl_run *r)
+static int select_token(const struct sign_args *o, struct itl_run *r)
 {
 	int rc;
 
@@ -322,7 +304,7 @@ static void read_current(struct itl_run *r)
 }
 
 /* The plan on stdout: the current ITL, the changes, the new ITL's records. */
-static int show_plan(const struct itl_opts *o, struct itl_run *r)
+static int show_plan(const struct sign_args *o, struct itl_run *r)
 {
 	const struct ctl_file *cur = r->cur;
 	int rc;
@@ -359,7 +341,7 @@ static int show_plan(const struct itl_opts *o, struct itl_run *r)
 }
 
 /* Log in only now; the key that signs must be the certificate checked before. */
-static int log_in(const struct itl_opts *o, struct itl_run *r)
+static int log_in(const struct sign_args *o, struct itl_run *r)
 {
 	struct token_opts to = {.uri = o->token, .pin = o->pin, .final_try = o->final_try};
 	int rc;
@@ -381,7 +363,7 @@ static int log_in(const struct itl_opts *o, struct itl_run *r)
 
 /* Signs the ITL and publishes it to every output directory (audited), then the next
  * steps. */
-static int sign_and_publish(const struct itl_opts *o, struct itl_run *r)
+static int sign_and_publish(const struct sign_args *o, struct itl_run *r)
 {
 	const struct ctl_signer *signer = token_signer(r->tok);
 	struct cluster *c = r->c;
@@ -410,7 +392,7 @@ static int sign_and_publish(const struct itl_opts *o, struct itl_run *r)
 	return rc;
 }
 
-static int run_create(const struct itl_opts *o)
+static int run_create(const struct sign_args *o)
 {
 	struct itl_run r;
 	int rc;
@@ -448,7 +430,7 @@ out:
 
 int cmd_itl(int argc, char **argv)
 {
-	struct itl_opts o;
+	struct sign_args o;
 	bool help = false;
 	int rc;
 
