@@ -20,7 +20,6 @@
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define TAIL_MAX (1u << 20) /* a record line is never near this */
-#define AUDIT_LINE_MAX (16u << 20) /* longer: not a line of ours (an I/O error, exit 3) */
 
 static char *default_path; /* resolved once, kept for the process's life */
 

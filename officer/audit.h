@@ -34,6 +34,10 @@
 #define AUDIT_DEFAULT_NAME "audit.log" /* in the state directory */
 #define AUDIT_ID_MAX 48
 
+/* The longest line a reader of the log takes: no record comes near it, and a longer line
+ * is not ours (reading stops with an I/O error, exit 3). */
+#define AUDIT_LINE_MAX (16u << 20)
+
 struct audit_rec {
 	const char *operation;    /* "ctl-create", "ctl-update", "ctl-delete-token", "sign", "encrypt", "bulk-summary", "publish", ... */
 	const char *output;       /* the output file's path (made absolute in the record), or NULL */

@@ -349,8 +349,8 @@ static bool batch_intent(struct run *r, struct batch *bt)
 static void batch_publish(struct run *r, struct batch *bt)
 {
 	struct item **b = bt->b;
-	bool unsynced[COMMIT_BATCH];
-	size_t nok = 0;
+	bool dir_unsynced[COMMIT_BATCH], unsynced[COMMIT_BATCH];
+	size_t nok = 0, nunsynced = 0;
 
 	for (size_t i = 0; i < bt->n; i++) {
 		bt->ok[i] = false;
@@ -369,29 +369,26 @@ static void batch_publish(struct run *r, struct batch *bt)
 	/* The renames are durable only once their directory is synced: a failure there
 	 * leaves the files in place (published), but the run says so and exits 3. */
 	for (size_t j = 0; j < bt->nd; j++)
-		unsynced[j] = fsync(bt->dfds[j]) != 0;
+		dir_unsynced[j] = fsync(bt->dfds[j]) != 0;
 	for (size_t i = 0; i < bt->n; i++) {
-		const char *res = bt->ok[i] ? "ok" : bt->msg[i];
-
+		unsynced[i] = false;
 		for (size_t j = 0; j < bt->nd && bt->ok[i]; j++)
-			if (bt->dfds[j] == b[i]->out_dfd && unsynced[j])
-				res = BULK_UNSYNCED;
-		if (!bt->announced[i])
-			continue;
-		bt->done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len, res};
+			unsynced[i] = unsynced[i] || (bt->dfds[j] == b[i]->out_dfd && dir_unsynced[j]);
+		nunsynced += unsynced[i];
+		if (bt->announced[i])
+			bt->done[nok++] = (struct bulk_done){b[i]->disp_out, b[i]->out.data, b[i]->out.len,
+							     !bt->ok[i] ? bt->msg[i] : unsynced[i] ? BULK_UNSYNCED : "ok"};
 	}
 	if (bt->nint && r->o->outcome)
 		r->o->outcome(r->o->audit_ctx, bt->id, bt->done, nok);
+	if (nunsynced) {
+		pthread_mutex_lock(&r->mu);
+		r->st->unsynced += nunsynced;
+		pthread_mutex_unlock(&r->mu);
+	}
 	for (size_t i = 0; i < bt->n; i++) {
-		if (bt->ok[i]) {
+		if (bt->ok[i])
 			bulk_account(r, b[i], OUT_SIGNED, NULL);
-			for (size_t j = 0; j < bt->nd; j++)
-				if (bt->dfds[j] == b[i]->out_dfd && unsynced[j]) {
-					pthread_mutex_lock(&r->mu);
-					r->st->unsynced++;
-					pthread_mutex_unlock(&r->mu);
-				}
-		}
 		bulk_item_free(b[i]);
 	}
 }

@@ -14,8 +14,6 @@
 
 #include <unistd.h>
 
-#define AUDIT_SHOW_LINE_MAX (16u << 20) /* longer: not a line of ours */
-
 static const char usage[] =
 	"usage: ctlsign audit [--json] [--audit-log FILE] [FILE]\n"
 	"       ctlsign audit --verify [--audit-log FILE] [FILE]\n"
@@ -167,7 +165,7 @@ static int read_records(struct audit_read *ar, struct ctl_lines *lr)
 	bool nl;
 	int k;
 
-	while ((k = ctl_lines_next(lr, AUDIT_SHOW_LINE_MAX, &line, &n, &nl, &err)) == 1) {
+	while ((k = ctl_lines_next(lr, AUDIT_LINE_MAX, &line, &n, &nl, &err)) == 1) {
 		struct json_object *o;
 		const char *why = NULL;
 		int rc;
