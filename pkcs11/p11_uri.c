@@ -295,3 +295,8 @@ char *p11_uri_dump(const struct p11_uri *u)
 	}
 	return buf;
 }
+
+void p11_uri_for_print(const char *uri, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.*s", (int)strcspn(uri, "?"), uri);
+}

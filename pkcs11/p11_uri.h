@@ -30,5 +30,7 @@ void p11_uri_clear(struct p11_uri *u);
 /* Canonical text of what was parsed (for tests and messages): attributes in a fixed
  * order, values percent-encoded where needed. Caller frees. */
 char *p11_uri_dump(const struct p11_uri *u);
+/* The URI without its query (which may name a PIN file) into buf: safe to print. */
+void p11_uri_for_print(const char *uri, char *buf, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "cmd_ctl.h"
+#include "p11_uri.h"
 #include "sign.h"
 #include "state.h"
 #include "tool.h"
@@ -165,7 +166,7 @@ static int opt_pin(struct ctl_opts *o, int last)
 	if (last && *slot) {
 		char shown[256];
 
-		ctlcmd_uri_for_print(last == 't' ? o->tokens[o->ntokens - 1] : o->adds[o->nadds - 1],
+		p11_uri_for_print(last == 't' ? o->tokens[o->ntokens - 1] : o->adds[o->nadds - 1],
 				     shown, sizeof(shown));
 		return tool_fail(CTL_E_USAGE, "ctl: two --pin for %s %s; a --pin goes right after the --token or --add-token it belongs to",
 				 last == 't' ? "--token" : "--add-token", shown);

@@ -128,8 +128,6 @@ int ctlcmd_need_cluster(const struct ctl_opts *o);
 /* cmd_ctl_run.c */
 int ctlcmd_run(const struct ctl_opts *o);
 void ctlcmd_state_free(struct ctl_state *s);
-/* The URI without its query (which may name a PIN file): safe to print. */
-void ctlcmd_uri_for_print(const char *uri, char *buf, size_t n);
 /* The security mode of the result (--mode, the cluster file's, or the current CTL's). */
 int ctlcmd_decide_mode(struct ctl_state *s, const struct ctl_opts *o, const char *curpath,
 		       int *mode, struct ctl_err *err);

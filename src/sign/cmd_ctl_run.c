@@ -17,12 +17,6 @@
 #include "state.h"
 #include "tool.h"
 
-/* The URI without its query (which may name a PIN file): safe to print. */
-void ctlcmd_uri_for_print(const char *uri, char *buf, size_t n)
-{
-	snprintf(buf, n, "%.*s", (int)strcspn(uri, "?"), uri);
-}
-
 static int info_for_uri(struct token_module *m, const char *uri, struct token_info *out,
 			struct ctl_err *err)
 {
@@ -31,7 +25,7 @@ static int info_for_uri(struct token_module *m, const char *uri, struct token_in
 	char shown[256];
 	int rc;
 
-	ctlcmd_uri_for_print(uri, shown, sizeof(shown));
+	p11_uri_for_print(uri, shown, sizeof(shown));
 	if (strncmp(uri, "pkcs11:", 7))
 		return ctl_fail(err, CTL_E_USAGE, "'%s' is not a PKCS#11 URI (pkcs11:token=...)", shown);
 	if ((rc = token_module_list(m, &v, &n, err)) != CTL_OK)
@@ -114,7 +108,7 @@ static int check_member_pin(const struct token_info *ti, const char *uri, const 
 		rc = token_check_not_default(ti, pin, NULL, err);
 	token_pin_free(pin);
 	p11_uri_clear(&u);
-	ctlcmd_uri_for_print(uri, shown, sizeof(shown));
+	p11_uri_for_print(uri, shown, sizeof(shown));
 	if (rc != CTL_OK)
 		return ctl_fail_prefix(err, "%s (%s); nothing was written", what, shown);
 	return CTL_OK;

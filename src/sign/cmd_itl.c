@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "cluster.h"
+#include "p11_uri.h"
 #include "ctldiff.h"
 #include "ctlmake.h"
 #include "ctlrun.h"
@@ -91,12 +92,6 @@ static int parse_opts(int argc, char **argv, struct sign_args *o, bool *help)
 	return CTL_OK;
 }
 
-/* The URI without its query (which may name a PIN file): safe to print. */
-static void uri_for_print(const char *uri, char *buf, size_t n)
-{
-	snprintf(buf, n, "%.*s", (int)strcspn(uri, "?"), uri);
-}
-
 /* One line naming the cluster's TFTP servers (what the token should hold). */
 static void tftp_servers(const struct cluster *c, char *buf, size_t n)
 {
@@ -130,7 +125,7 @@ static int check_signer(const struct cluster *c, X509 *cert, const struct token_
 
 	if (cert && ctlmake_itl_signer_server(c, cert))
 		return CTL_OK;
-	uri_for_print(uri, shown, sizeof(shown));
+	p11_uri_for_print(uri, shown, sizeof(shown));
 	tftp_servers(c, servers, sizeof(servers));
 	subj = cert ? ctl_name_string(X509_get_subject_name(cert)) : NULL;
 	fprintf(stderr, "%s: token '%s' (serial %s, %s) holds %s%s, which is not the certificate of a TFTP or CCM+TFTP server of %s; the ITL must be signed with the TFTP server's key (the cluster's TFTP servers: %s); nothing was signed\n",
@@ -398,7 +393,7 @@ static int run_create(const struct sign_args *o)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	uri_for_print(o->token, r.shown, sizeof(r.shown));
+	p11_uri_for_print(o->token, r.shown, sizeof(r.shown));
 	if ((rc = load_and_lock(o, &r)) != CTL_OK || (rc = select_token(o, &r)) != CTL_OK)
 		goto fail;
 	read_current(&r);
