@@ -157,6 +157,11 @@ int ctlcmd_ceremony_tty(struct ceremony *cer, struct token_module *m, int timeou
 			const struct ctl_file *cur, struct ctl_err *err);
 /* A yes/no question on the terminal: 1 yes, 0 no, -1 no answer. */
 int ctlcmd_ask_yes_no(const char *q);
+/* Before publishing: CTL_OK with --yes (yes) or a "y" on the terminal; no terminal:
+ * CTL_E_USAGE (check SHOWN above, pass --yes); anything else: CTL_E_CANCELLED. kind:
+ * "CTL" or "ITL". */
+int ctlcmd_confirm_publish(bool yes, const char *kind, const char *shown, size_t ndirs,
+			   struct ctl_err *err);
 
 /* cmd_ctl_diff.c, cmd_ctl_show.c: the operations that do not sign */
 int cmd_ctl_diff(int argc, char **argv);

@@ -60,6 +60,23 @@ int ctlcmd_ask_yes_no(const char *q)
 	return !strcmp(line, "y") || !strcmp(line, "yes");
 }
 
+int ctlcmd_confirm_publish(bool yes, const char *kind, const char *shown, size_t ndirs,
+			   struct ctl_err *err)
+{
+	char q[128];
+
+	if (yes)
+		return CTL_OK;
+	if (!isatty(STDIN_FILENO))
+		return ctl_fail(err, CTL_E_USAGE, "no terminal to confirm on; check %s above and pass --yes",
+				shown);
+	snprintf(q, sizeof(q), "Sign this %s and publish it to %zu director%s?", kind, ndirs,
+		 ndirs == 1 ? "y" : "ies");
+	if (ctlcmd_ask_yes_no(q) != 1)
+		return ctl_fail(err, CTL_E_CANCELLED, "not confirmed; nothing was signed or written");
+	return CTL_OK;
+}
+
 static int tty_ask(void *ctx, const char *q)
 {
 	(void)ctx;

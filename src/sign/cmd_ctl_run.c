@@ -253,24 +253,6 @@ int ctlcmd_build_records(struct ctl_state *s, const struct ctl_opts *o, int mode
 	return CTL_OK;
 }
 
-static int confirm(const struct ctl_opts *o, size_t ndirs, struct ctl_err *err)
-{
-	char q[128];
-	int ans;
-
-	if (o->sa.yes)
-		return CTL_OK;
-	if (!isatty(STDIN_FILENO))
-		return ctl_fail(err, CTL_E_USAGE,
-				"no terminal to confirm on; check the changes above and pass --yes");
-	snprintf(q, sizeof(q), "Sign this CTL and publish it to %zu director%s?", ndirs,
-		 ndirs == 1 ? "y" : "ies");
-	ans = ctlcmd_ask_yes_no(q);
-	if (ans != 1)
-		return ctl_fail(err, CTL_E_CANCELLED, "not confirmed; nothing was signed or written");
-	return CTL_OK;
-}
-
 /* Up to date in the first directory: a run killed while publishing may have left the
  * others with the previous CTL (and temporary files). Bring them level, byte for byte. */
 static int catch_up(const struct cluster *c, const struct ctl_buf *cur, const char *audit_log,
@@ -606,7 +588,8 @@ int ctlcmd_run(const struct ctl_opts *o)
 	    (rc = run_plan(&s, o, &up_to_date, &err)) == CTL_OK) {
 		if (up_to_date)
 			rc = run_up_to_date(&s, o, &err);
-		else if ((rc = confirm(o, s.c->noutputs, &err)) == CTL_OK)
+		else if ((rc = ctlcmd_confirm_publish(o->sa.yes, "CTL", "the changes",
+							    s.c->noutputs, &err)) == CTL_OK)
 			rc = run_sign_publish(&s, o, &err);
 	}
 	if (rc != CTL_OK && !s.reported)

@@ -1,14 +1,13 @@
 /* cmd_itl.c - `ctlsign itl create`: the cluster's ITL (SPEC §3.2, §4.5), signed by the
  * token that holds the TFTP key, published like the CTL (ctlrun.c, publish.c). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "cluster.h"
+#include "cmd_ctl.h"
 #include "p11_uri.h"
 #include "ctldiff.h"
 #include "ctlmake.h"
@@ -171,28 +170,6 @@ static void note_ctl(const struct cluster *c, X509 *cert)
 		printf("  NOTE: the CTL %s does not list this token's certificate as TFTP or CCM+TFTP: phones holding it refuse this ITL until 'ctlsign ctl update' with this cluster file (mixed mode) publishes a CTL that does\n",
 		       path);
 	ctl_file_free(f);
-}
-
-static int confirm(const struct sign_args *o, size_t ndirs, struct ctl_err *err)
-{
-	char line[64];
-
-	if (o->yes)
-		return CTL_OK;
-	if (!isatty(STDIN_FILENO))
-		return ctl_fail(err, CTL_E_USAGE,
-				"no terminal to confirm on; check the ITL above and pass --yes");
-	fprintf(stderr, "Sign this ITL and publish it to %zu director%s? [y/N] ", ndirs,
-		ndirs == 1 ? "y" : "ies");
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		line[0] = 0;
-	for (char *p = line; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	line[strcspn(line, "\r\n")] = 0;
-	if (strcmp(line, "y") && strcmp(line, "yes"))
-		return ctl_fail(err, CTL_E_CANCELLED, "not confirmed; nothing was signed or written");
-	return CTL_OK;
 }
 
 static void print_next(FILE *fp, const struct cluster *c, const struct publish_result *res,
@@ -398,7 +375,7 @@ static int run_create(const struct sign_args *o)
 		goto fail;
 	read_current(&r);
 	if ((rc = show_plan(o, &r)) != CTL_OK ||
-	    (rc = confirm(o, r.c->noutputs, &r.err)) != CTL_OK ||
+	    (rc = ctlcmd_confirm_publish(o->yes, "ITL", "the ITL", r.c->noutputs, &r.err)) != CTL_OK ||
 	    (rc = log_in(o, &r)) != CTL_OK ||
 	    (rc = sign_and_publish(o, &r)) != CTL_OK)
 		goto fail;
